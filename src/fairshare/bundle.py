@@ -1,0 +1,172 @@
+"""The validated input tables of a run, and the loader for the embedded England data.
+
+This is the edge of the system: it reads files, validates them and hands the pure core plain
+tables. Replacing the demonstration establishment with a user's own file happens here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors as pae
+import pandera.pandas as pa
+
+from fairshare import schemas
+from fairshare.apportionment import apportion
+from fairshare.errors import InputError, Problem
+from fairshare.io import file_digest
+from fairshare.posts import parse_posts, read_table
+
+DEMO_LABEL = "DEMONSTRATION baseline (modelled, not real establishment data)"
+
+DATA_VINTAGES = {
+    "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
+    "projections": "ONS 2018-based subnational population projections (growth factors on mid-2022)",
+    "need": "NHS England ICB allocations 2025/26, GP-practice weighted populations",
+    "geography": "ICB April 2023 codes; local-office mapping built by fairshare (see data README)",
+    "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
+}
+
+_FILES = {
+    "population": ("population_mid2022.csv", schemas.population),
+    "growth": ("growth_factors.csv", schemas.growth),
+    "growth_variants": ("growth_variants.csv", schemas.growth_variants),
+    "weighted_population": ("weighted_population.csv", schemas.weighted_population),
+    "icbs": ("icbs.csv", schemas.icbs),
+    "local_offices": ("local_offices.csv", schemas.local_offices),
+    "icb_local_office": ("icb_local_office.csv", schemas.icb_local_office),
+    "profiles": ("utilisation_profiles.csv", schemas.profiles),
+    "specialties": ("specialties.csv", schemas.specialties),
+}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything the core needs, validated. Posts are held by local offices."""
+
+    population: pd.DataFrame
+    growth: pd.DataFrame
+    growth_variants: pd.DataFrame
+    weighted_population: pd.DataFrame
+    icbs: pd.DataFrame
+    local_offices: pd.DataFrame
+    icb_local_office: pd.DataFrame
+    profiles: pd.DataFrame
+    specialties: pd.DataFrame
+    posts: pd.DataFrame
+    posts_label: str = DEMO_LABEL
+    demonstration: bool = True
+    other_funded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def with_posts(self, path: str | Path) -> Bundle:
+        """The same bundle with the establishment replaced by a user's file (validated)."""
+        posts, other, level = read_posts(path, self)
+        return replace(
+            self,
+            posts=posts,
+            other_funded=other,
+            posts_label=f"{Path(path).name} ({level} level)",
+            demonstration=False,
+            digests={**self.digests, "posts": file_digest(path)},
+        )
+
+
+def data_dir() -> Path:
+    """Folder of the embedded England data files."""
+    return Path(str(resources.files("fairshare") / "data"))
+
+
+def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.DataFrame:
+    try:
+        return schema.validate(df, lazy=True)
+    except pae.SchemaErrors as err:
+        cases = err.failure_cases.head(10)
+        problems = [
+            Problem(
+                name,
+                None if pd.isna(r.index) else int(r.index) + 2,
+                None if pd.isna(r.column) else str(r.column),
+                f"failed check {r.check}: {r.failure_case!r}",
+            )
+            for r in cases.itertuples()
+        ]
+        raise InputError(problems) from err
+
+
+@cache
+def _read_embedded(key: str) -> pd.DataFrame:
+    fname, schema = _FILES[key]
+    df = pd.read_csv(data_dir() / fname)
+    df = _as_plain(df)
+    return _validate(df, schema, fname)
+
+
+def _as_plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Plain numpy dtypes (object strings, int64, float64) so schemas and maths agree."""
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+            out[col] = s.astype("int64")
+        elif pd.api.types.is_numeric_dtype(s):
+            out[col] = s.astype("float64")
+        else:
+            out[col] = s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out)
+
+
+def _demo_posts() -> pd.DataFrame:
+    df = _as_plain(pd.read_csv(data_dir() / "demo_posts.csv"))
+    return _validate(df, schemas.posts, "demo_posts.csv")
+
+
+def load_england(posts: str | Path | None = None) -> Bundle:
+    """The embedded England data, with the demonstration establishment unless ``posts`` is given."""
+    tables = {key: _read_embedded(key).copy() for key in _FILES}
+    digests = {k: _embedded_digest(f) for k, (f, _) in _FILES.items()}
+    if posts is None:
+        return Bundle(**tables, posts=_demo_posts().copy(),
+                      digests=digests | {"posts": _embedded_digest("demo_posts.csv")})
+    empty = pd.DataFrame(columns=["local_office", "specialty", "posts"])
+    return Bundle(**tables, posts=empty, digests=digests).with_posts(posts)
+
+
+@cache
+def _embedded_digest(fname: str) -> str:
+    return file_digest(data_dir() / fname)
+
+
+def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """A user's posts file -> (tariff posts by local office, other-funded posts, level read)."""
+    raw = read_table(path)
+    clean, level = parse_posts(
+        raw, str(path), list(bundle.specialties["specialty"]), bundle.local_offices, bundle.icbs
+    )
+    if level == "icb":
+        clean = _icb_posts_to_local_offices(clean, bundle.icb_local_office)
+    else:
+        clean = clean.rename(columns={"area": "local_office"})
+    tariff = clean[clean["funding"] == "tariff"]
+    other = clean[clean["funding"] != "tariff"]
+    grouped = (
+        tariff.groupby(["local_office", "specialty"], as_index=False)["posts"].sum()
+        .astype({"posts": "int64"})
+    )
+    return grouped, other.reset_index(drop=True), level
+
+
+def _icb_posts_to_local_offices(clean: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:
+    """Split each ICB's posts over the local offices it straddles, in whole posts by share."""
+    rows = []
+    for rec in clean.itertuples():
+        parts = mapping[mapping["icb_code"] == rec.area]
+        seats = apportion(list(parts["share"]), int(rec.posts), method="hamilton")
+        for lo, n in zip(parts["local_office"], seats, strict=True):
+            rows.append({"local_office": lo, "specialty": rec.specialty, "posts": n,
+                         "funding": rec.funding})
+    return pd.DataFrame(rows, columns=["local_office", "specialty", "posts", "funding"])
