@@ -19,7 +19,7 @@ from fairshare import schemas
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
 from fairshare.io import file_digest
-from fairshare.posts import parse_posts, read_table
+from fairshare.posts import Field, parse_area_rows, parse_posts, read_table
 
 DEMO_LABEL = "DEMONSTRATION baseline (modelled, not real establishment data)"
 
@@ -160,13 +160,40 @@ def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataF
     return grouped, other.reset_index(drop=True), level
 
 
-def _icb_posts_to_local_offices(clean: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:
-    """Split each ICB's posts over the local offices it straddles, in whole posts by share."""
+def _icb_posts_to_local_offices(clean: pd.DataFrame, mapping: pd.DataFrame,
+                                values: tuple[str, ...] = ("posts",)) -> pd.DataFrame:
+    """Split each ICB's counts over the local offices it straddles, in whole units by share."""
     rows = []
-    for rec in clean.itertuples():
-        parts = mapping[mapping["icb_code"] == rec.area]
-        seats = apportion(list(parts["share"]), int(rec.posts), method="hamilton")
-        for lo, n in zip(parts["local_office"], seats, strict=True):
-            rows.append({"local_office": lo, "specialty": rec.specialty, "posts": n,
-                         "funding": rec.funding})
-    return pd.DataFrame(rows, columns=["local_office", "specialty", "posts", "funding"])
+    for rec in clean.to_dict("records"):
+        parts = mapping[mapping["icb_code"] == rec["area"]]
+        split = {v: apportion(list(parts["share"]), int(rec[v]), method="hamilton")
+                 for v in values}
+        for k, lo in enumerate(parts["local_office"]):
+            row = {c: rec[c] for c in clean.columns if c != "area"}
+            row.update({v: split[v][k] for v in values})
+            rows.append({"local_office": lo, **row})
+    out = pd.DataFrame(rows, columns=["local_office", *[c for c in clean.columns if c != "area"]])
+    return out.astype({v: "int64" for v in values})
+
+
+def read_area_file(path: str | Path, bundle: Bundle, fields: list[Field]) -> pd.DataFrame:
+    """A user's area x specialty file (capacity, cohorts...) validated, by local office."""
+    clean, level = parse_area_rows(read_table(path), str(path),
+                                   list(bundle.specialties["specialty"]), bundle.local_offices,
+                                   bundle.icbs, fields)
+    counts = tuple(f.name for f in fields if f.kind == "count" and f.name in clean.columns)
+    if level == "icb":
+        clean = _icb_posts_to_local_offices(clean, bundle.icb_local_office, counts)
+        keys = [c for c in clean.columns if c not in counts]
+        return clean.groupby(keys, as_index=False)[list(counts)].sum()
+    return clean.rename(columns={"area": "local_office"})
+
+
+def read_capacity(path: str | Path, bundle: Bundle) -> pd.DataFrame:
+    """Supervision capacity: local_office, specialty, [year], capacity (posts received a year)."""
+    return read_area_file(path, bundle, [Field("capacity"), Field("year", "year", False)])
+
+
+def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
+    """Trainee cohorts: local_office, specialty, completion_year, trainees."""
+    return read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])

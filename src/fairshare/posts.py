@@ -8,6 +8,7 @@ one message listing every problem by file, row and column: a planner fixes the f
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +85,15 @@ def _area_lookup(
     return lo, icb
 
 
+@dataclass(frozen=True)
+class Field:
+    """A numeric column of an area x specialty input file."""
+
+    name: str
+    kind: str = "count"  # "count": whole number >= 0; "year": a calendar year
+    required: bool = True
+
+
 def parse_posts(
     df: pd.DataFrame,
     source: str,
@@ -91,14 +101,29 @@ def parse_posts(
     local_offices: pd.DataFrame,
     icbs: pd.DataFrame,
 ) -> tuple[pd.DataFrame, str]:
-    """Check a raw posts table; return (clean table, area level) or raise InputError.
+    """Check a raw establishment table; return (area, specialty, posts, funding; level)."""
+    return parse_area_rows(df, source, specialties, local_offices, icbs, [Field("posts")],
+                           funding=True)
 
-    The clean table has columns area, specialty, posts, funding; area level is 'local_office'
-    or 'icb'. Rows are numbered as a spreadsheet shows them (header = row 1).
+
+def parse_area_rows(
+    df: pd.DataFrame,
+    source: str,
+    specialties: list[str],
+    local_offices: pd.DataFrame,
+    icbs: pd.DataFrame,
+    fields: list[Field],
+    *,
+    funding: bool = False,
+) -> tuple[pd.DataFrame, str]:
+    """Check an area x specialty table with numeric ``fields``; raise InputError listing all
+    problems. Returns the clean table (area, specialty, fields..., [funding]) and the area
+    level ('local_office' or 'icb'). Rows are numbered as a spreadsheet shows them (header = 1).
     """
     problems: list[Problem] = []
     area_col = next((c for c in AREA_COLUMNS if c in df.columns), None)
-    missing = [c for c in ("specialty", "posts") if c not in df.columns]
+    needed = ["specialty", *[f.name for f in fields if f.required]]
+    missing = [c for c in needed if c not in df.columns]
     if area_col is None:
         missing.insert(0, "local_office (or icb)")
     if missing:
@@ -118,17 +143,15 @@ def parse_posts(
         level = "local_office" if values.isin(list(lo_map)).mean() >= 0.5 else "icb"
     area_map = lo_map if level == "local_office" else icb_map
     area_names = sorted(set(area_map.values())) if level == "local_office" else sorted(icb_map)
+    present = [f for f in fields if f.name in df.columns]
+    use_funding = funding and "funding" in df.columns
 
     rows = []
-    seen: dict[tuple[str, str, str], int] = {}
-    has_funding = "funding" in df.columns
+    seen: dict[tuple[object, ...], int] = {}
     for i, rec in enumerate(df.to_dict("records")):
         line = i + 2
-        raw_area = str(rec.get(area_col) or "").strip()
-        raw_spec = str(rec.get("specialty") or "").strip()
-        raw_posts = str(rec.get("posts") if rec.get("posts") is not None else "").strip()
-        if raw_posts.lower() == "nan":
-            raw_posts = ""
+        raw_area = _cell(rec.get(area_col))
+        raw_spec = _cell(rec.get("specialty"))
         area = area_map.get(raw_area.lower())
         if not raw_area:
             problems.append(Problem(source, line, area_col, "empty: expected an area name or code"))
@@ -155,40 +178,56 @@ def parse_posts(
                     + " (see `fairshare specialties`)",
                 )
             )
-        count = _parse_count(raw_posts)
-        if isinstance(count, str):
-            problems.append(Problem(source, line, "posts", count))
-        funding = FUNDING_MOVED
-        if has_funding:
-            funding = str(rec.get("funding") or FUNDING_MOVED).strip().lower()
-            if funding not in FUNDING_VALUES:
-                problems.append(
-                    Problem(
-                        source,
-                        line,
-                        "funding",
-                        f"'{funding}' is not one of {', '.join(FUNDING_VALUES)}",
-                    )
-                )
-        if area and spec and not isinstance(count, str):
-            key = (area, spec, funding)
+        row: dict[str, object] = {"area": area, "specialty": spec}
+        ok = True
+        for f in present:
+            value = (_parse_year if f.kind == "year" else _parse_count)(_cell(rec.get(f.name)))
+            if isinstance(value, str):
+                problems.append(Problem(source, line, f.name, value))
+                ok = False
+            row[f.name] = value
+        if use_funding:
+            kind = (_cell(rec.get("funding")) or FUNDING_MOVED).lower()
+            if kind not in FUNDING_VALUES:
+                problems.append(Problem(source, line, "funding",
+                                        f"'{kind}' is not one of {', '.join(FUNDING_VALUES)}"))
+            row["funding"] = kind
+        elif funding:
+            row["funding"] = FUNDING_MOVED
+        if area and spec and ok:
+            key = (area, spec, row.get("funding"),
+                   *[row[f.name] for f in present if f.kind == "year"])
             if key in seen:
+                what = " / ".join(str(k) for k in key if k is not None and k != FUNDING_MOVED)
                 problems.append(
-                    Problem(
-                        source,
-                        line,
-                        None,
-                        f"duplicate row: {area} / {spec} already given on row {seen[key]}",
-                    )
+                    Problem(source, line, None,
+                            f"duplicate row: {what} already given on row {seen[key]}")
                 )
             else:
                 seen[key] = line
-                rows.append({"area": area, "specialty": spec, "posts": count, "funding": funding})
+                rows.append(row)
     if problems:
         raise InputError(problems)
-    clean = pd.DataFrame(rows, columns=["area", "specialty", "posts", "funding"])
-    clean["posts"] = clean["posts"].astype("int64")
+    columns = ["area", "specialty", *[f.name for f in present]] + (["funding"] if funding else [])
+    clean = pd.DataFrame(rows, columns=columns)
+    for f in present:
+        clean[f.name] = clean[f.name].astype("int64")
     return clean, level
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value).strip()
+    return "" if text.lower() == "nan" else text
+
+
+def _parse_year(raw: str) -> int | str:
+    """A calendar year, or the reason it is not one."""
+    value = _parse_count(raw)
+    if isinstance(value, str):
+        return value.replace("number of posts", "year").replace("posts", "years")
+    if not 2000 <= value <= 2100:
+        return f"{raw} is not a plausible year (expected e.g. 2027)"
+    return value
 
 
 def _parse_count(raw: str) -> int | str:

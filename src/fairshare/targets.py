@@ -18,6 +18,7 @@ import pandas as pd
 
 from fairshare.apportionment import apportion, controlled_round
 from fairshare.bundle import Bundle
+from fairshare.errors import FairshareError
 from fairshare.need import NeedShares, need_shares, specialised_shares, specialty_weights
 from fairshare.scenario import Level, Scenario
 
@@ -109,15 +110,23 @@ def fractional_targets(inp: Inputs, delta: float, weights: np.ndarray | None = N
     return (1 - s[:, None]) * total * fair_lo + s[:, None] * inp.current
 
 
-def whole_targets(frac: np.ndarray, totals: np.ndarray, scenario: Scenario) -> np.ndarray:
+def whole_targets(frac: np.ndarray, totals: np.ndarray, scenario: Scenario,
+                  names: list[str] | None = None) -> np.ndarray:
     """Whole posts per specialty x local office preserving each specialty's total exactly."""
     method, minimum = scenario.apportionment, scenario.minimum_posts
-    rows = [
-        apportion(list(frac[i]), int(totals[i]), method=method,
-                  minimum=minimum if totals[i] >= minimum * frac.shape[1] else 0)
-        if totals[i] > 0 else [0] * frac.shape[1]
-        for i in range(frac.shape[0])
-    ]
+    n_areas = frac.shape[1]
+    rows = []
+    for i in range(frac.shape[0]):
+        total = int(totals[i])
+        if total == 0:
+            rows.append([0] * n_areas)
+            continue
+        try:
+            rows.append(apportion(list(frac[i]), total, method=method,
+                                  minimum=minimum if total >= minimum * n_areas else 0))
+        except ValueError as exc:
+            name = names[i] if names else f"specialty #{i}"
+            raise FairshareError(f"{name} ({total} posts): {exc}") from exc
     whole = np.array(rows, dtype=np.int64)
     if scenario.controlled_rounding:
         area_totals = apportion(list(frac.sum(axis=0)), int(totals.sum()), method=method)
@@ -166,7 +175,7 @@ def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.Da
     delta = scenario.deprivation_weight
     totals = inp.current.sum(axis=1)
     frac = fractional_targets(inp, delta)
-    whole = whole_targets(frac, totals, scenario)
+    whole = whole_targets(frac, totals, scenario, inp.need.specialties)
     fair = inp.geo.to_local_offices(inp.geo.to_units(inp.need.fair_share(inp.weights, delta)))
     wf = _waterfall(inp, delta)
     n_s, n_a = frac.shape
