@@ -197,3 +197,8 @@ def read_capacity(path: str | Path, bundle: Bundle) -> pd.DataFrame:
 def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
     """Trainee cohorts: local_office, specialty, completion_year, trainees."""
     return read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])
+
+
+def load_priorities() -> pd.DataFrame:
+    """National expansion priorities and their specialties (data/priorities.csv)."""
+    return _as_plain(pd.read_csv(data_dir() / "priorities.csv"))

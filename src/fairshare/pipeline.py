@@ -1,0 +1,114 @@
+"""The main job, end to end: targets → pace-of-change plan → expansion → the tidy plan table.
+
+This is the one place that strings the pure core together; the CLI, the web app, the report and
+the run store all call it, so every interface shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fairshare.bundle import Bundle
+from fairshare.plan import Finding, PlanOptions, PlanProblem, plan, vacancies_from_cohorts
+from fairshare.scenario import Scenario
+from fairshare.targets import targets
+
+PLAN_COLUMNS = [
+    "scenario", "area", "region", "specialty", "school", "phase", "year", "redistribution",
+    "expansion", "expansion_in_post", "net", "cumulative", "posts", "target", "remaining_gap",
+    "vacancies", "vacancies_used", "capacity", "capacity_used",
+]
+
+
+@dataclass(frozen=True)
+class PlanOutput:
+    """Targets, the plan, and everything a planner needs to trust or question it."""
+
+    targets: pd.DataFrame
+    plan: pd.DataFrame
+    findings: list[Finding]
+    status: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    unplaced: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def plan_options(scenario: Scenario) -> PlanOptions:
+    """The plan's options from the scenario (one source of truth for every parameter)."""
+    return PlanOptions(
+        start_year=scenario.plan_start,
+        horizon=scenario.horizon,
+        pace_cap=scenario.pace_cap,
+        discount=scenario.discount,
+        capacity_headroom=scenario.capacity_headroom,
+        min_viable=scenario.min_viable_posts,
+        elastic=scenario.elastic,
+    )
+
+
+def plan_problem(bundle: Bundle, target_table: pd.DataFrame, scenario: Scenario,
+                 capacity: pd.DataFrame | None = None,
+                 cohorts: pd.DataFrame | None = None) -> PlanProblem:
+    """The plan's input tables from local-office targets and the optional user files."""
+    posts = target_table[["area", "specialty", "current", "target"]].reset_index(drop=True)
+    specs = bundle.specialties[["specialty", "programme_years", "phase_start"]]
+    specs = specs[specs["specialty"].isin(set(posts["specialty"]))].reset_index(drop=True)
+    years = range(scenario.plan_start, scenario.horizon + 1)
+    vac = None
+    if cohorts is not None:
+        vac = vacancies_from_cohorts(cohorts.rename(columns={"local_office": "area"}), years)
+    cap = None
+    if capacity is not None:
+        cap = capacity.rename(columns={"local_office": "area"})
+        if "year" not in cap.columns:
+            cap = cap.merge(pd.DataFrame({"year": list(years)}), how="cross")
+    return PlanProblem(posts=posts, specialties=specs, vacancies=vac, capacity=cap)
+
+
+def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | None = None,
+             cohorts: pd.DataFrame | None = None) -> PlanOutput:
+    """Targets at local-office level, then the optimised plan and expansion posts."""
+    tgt = targets(bundle, scenario, level="local_office")
+    problem = plan_problem(bundle, tgt, scenario, capacity, cohorts)
+    result = plan(problem, plan_options(scenario))
+    table = result.table.copy()
+    table, unplaced = _with_expansion(bundle, scenario, table, problem)
+    meta = tgt.drop_duplicates("area").set_index("area")["region"]
+    spec = bundle.specialties.set_index("specialty")
+    table["scenario"] = scenario.name
+    table["region"] = table["area"].map(meta)
+    table["school"] = table["specialty"].map(spec["school"])
+    table["phase"] = table["specialty"].map(spec["phase"])
+    table["net"] = table["redistribution"] + table["expansion"]
+    table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"]).reset_index(drop=True)
+    return PlanOutput(targets=tgt, plan=table, findings=list(result.findings),
+                      status=result.status, stats=dict(result.stats), unplaced=unplaced)
+
+
+def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
+                    problem: PlanProblem) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add time-limited expansion posts (zero when the scenario funds none)."""
+    table["expansion"] = 0
+    table["expansion_in_post"] = 0
+    if not scenario.expansion:
+        return table, pd.DataFrame()
+    from fairshare.bundle import load_priorities
+    from fairshare.expansion import allocate_expansion
+
+    national = pd.DataFrame([t.model_dump() for t in scenario.expansion])
+    alloc = allocate_expansion(
+        table[["area", "specialty", "year", "remaining_gap", "posts", "redistribution"]],
+        national,
+        load_priorities(),
+        bundle.specialties[["specialty", "programme_years"]],
+        table[["area", "specialty", "year", "capacity"]],
+    )
+    unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
+    merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(
+        alloc[["area", "specialty", "year", "expansion", "expansion_in_post"]],
+        on=["area", "specialty", "year"], how="left")
+    for col in ("expansion", "expansion_in_post"):
+        merged[col] = merged[col].fillna(0).astype("int64")
+    return merged, unplaced
