@@ -90,10 +90,10 @@ def pace_of_change(plan: pd.DataFrame, targets: pd.DataFrame, area: str, *,
 
     Columns: Specialty (phase) | Fair-share gap (guided distribution) | one column per plan year
     (named ``str(year)``) holding that year's redistribution (+ received, − given) | Total moved
-    (the sum of the year columns), plus a final "Total" row. The gap is the starting gap, target − current, from the targets
-    table, so a reader sees how much of it the moves close and how fast. Rows are ordered by school
-    then specialty; all specialties are kept unless ``keep_zeros`` is False, because "no gap, no
-    moves" is itself an answer a planner is asked for.
+    (the sum of the year columns), plus a final "Total" row. The gap is the starting gap, target −
+    current, from the targets table, so a reader sees how much of it the moves close and how fast.
+    Rows are ordered by school then specialty; all specialties are kept unless ``keep_zeros`` is
+    False, because "no gap, no moves" is itself an answer a planner is asked for.
     """
     _require(plan, ["area", "year", "specialty", "redistribution"], "plan")
     _require(targets, ["area", "specialty", "school", "phase", "current", "target"], "targets")

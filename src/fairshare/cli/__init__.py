@@ -1,0 +1,10 @@
+"""The fairshare command line: a thin layer over the core functions.
+
+Errors in a user's input are printed as one clear message (file, row, column, what was
+expected) with exit code 2; nothing is written when an input is bad.
+"""
+
+from fairshare.cli import basic, planning, runs  # noqa: F401  (registers the commands)
+from fairshare.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,5 @@
+"""``python -m fairshare.cli``."""
+
+from fairshare.cli import app
+
+app()

@@ -1,0 +1,107 @@
+"""Targets, the specialty catalogue, input validation and scenarios."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from fairshare.bundle import load_england
+from fairshare.cli.common import (
+    LevelOpt,
+    OutOpt,
+    PostsOpt,
+    ScenarioOpt,
+    SpecialtyOpt,
+    app,
+    console,
+    filter_specialties,
+    friendly,
+    setup,
+    show_table,
+)
+from fairshare.outputs import write_results
+from fairshare.scenario import load_scenario, scenario_schema
+from fairshare.targets import targets as compute_targets
+
+
+@app.command()
+@friendly
+def targets(
+    level: LevelOpt = None,
+    specialty: SpecialtyOpt = None,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    out: OutOpt = Path("results"),
+    method: Annotated[str | None, typer.Option(help="Apportionment method override.")] = None,
+    delta: Annotated[float | None, typer.Option(help="Deprivation weight δ override.")] = None,
+) -> None:
+    """Fair-share targets: current, fair share, target, gap and distance per area and specialty."""
+    bundle, sc = setup(posts, scenario, level=level, apportionment=method,
+                        deprivation_weight=delta)
+    df = filter_specialties(compute_targets(bundle, sc), specialty)
+    if specialty and len(specialty) == 1:
+        view = df.sort_values("gap")
+        cols = ["area", "current", "fair_share", "target", "gap", "distance"]
+        show_table(view, f"{specialty[0]} — targets by {sc.level.replace('_', ' ')}", cols)
+    else:
+        view = df.groupby("area", as_index=False)[["current", "fair_share", "target"]].sum()
+        view["gap"] = view["target"] - view["current"]
+        view["distance"] = (view["current"] - view["target"]) / view["target"]
+        show_table(view.sort_values("gap"),
+                   f"All {df['specialty'].nunique()} specialties — by "
+                   f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
+                                                     "gap", "distance"])
+    files = write_results(out, {"targets": df}, bundle, sc)
+    console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
+                  f"establishment: {bundle.posts_label}")
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@app.command()
+@friendly
+def specialties(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The specialty catalogue: school, programme length, phase, demand driver, weights, σ."""
+    specs = load_england().specialties
+    if as_json:
+        typer.echo(specs.to_json(orient="records", indent=1))
+        return
+    cols = ["specialty", "school", "programme_years", "entry_level", "phase", "phase_start",
+            "driver", "w_core", "w_specialty", "w_future", "specialised_share"]
+    view = specs[cols].copy()
+    view["phase_start"] = view["phase_start"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    show_table(view, f"Specialty catalogue ({len(view)} specialties)", cols)
+
+
+@app.command()
+@friendly
+def validate(path: Annotated[Path, typer.Argument(help="Establishment file to check.")]) -> None:
+    """Check an establishment (posts) file and explain every problem."""
+    bundle = load_england(path)
+    posts = bundle.posts
+    console.print(
+        f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "
+        f"{posts['specialty'].nunique()} specialties, {posts['local_office'].nunique()} local "
+        f"offices" + (f"; {len(bundle.other_funded)} rows of other-funded posts shown, "
+                      "never moved" if len(bundle.other_funded) else "")
+    )
+
+
+@app.command("scenario")
+@friendly
+def scenario_cmd(
+    path: Annotated[Path | None, typer.Argument(help="Scenario file to resolve.")] = None,
+    schema: Annotated[bool, typer.Option("--schema", help="Print the JSON schema.")] = False,
+) -> None:
+    """Show a scenario with every default resolved, or the scenario JSON schema."""
+    if schema:
+        typer.echo(json.dumps(scenario_schema(), indent=2))
+        return
+    typer.echo(json.dumps(load_scenario(path).resolved(), indent=2))
+
+

@@ -1,0 +1,151 @@
+"""Shared pieces of the command line: the app, options, error handling and table printing.
+
+Errors in a user's input are printed as one clear message (file, row, column, what was
+expected) with exit code 2; nothing is written when an input is bad.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from fairshare.bundle import Bundle, load_england, read_capacity, read_cohorts
+from fairshare.errors import FairshareError
+from fairshare.pipeline import PlanOutput, run_plan
+from fairshare.scenario import Scenario, load_scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Plan a fair, needs-based distribution of medical specialty training posts.",
+)
+# A pipe or CI log is not 80 columns wide: give tables room instead of folding every cell.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PostsOpt = Annotated[
+    Path | None,
+    typer.Option("--posts", help="Your establishment file (CSV/Excel): local_office or icb, "
+                 "specialty, posts. Default: the embedded DEMONSTRATION baseline."),
+]
+ScenarioOpt = Annotated[
+    Path | None, typer.Option("--scenario", "-s", help="Scenario override file (YAML).")
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the result files.")]
+LevelOpt = Annotated[
+    str | None, typer.Option("--level", "-l", help="local_office, region or icb.")
+]
+SpecialtyOpt = Annotated[
+    list[str] | None, typer.Option("--specialty", help="Only this specialty (repeatable).")
+]
+
+
+def friendly(func: F) -> F:
+    """Turn expected errors into a message and exit code 2 instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FairshareError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except ValueError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
+    sc = load_scenario(scenario, **overrides)
+    bundle = load_england(posts)
+    if bundle.demonstration:
+        err_console.print(
+            Panel(
+                "Current posts are the embedded [bold]DEMONSTRATION baseline[/]: modelled from "
+                "public fragments, not real establishment data.\nUse --posts FILE for real "
+                "figures (see README: 'Bring your own data').",
+                title="demonstration baseline",
+                border_style="yellow",
+            )
+        )
+    return bundle, sc
+
+
+def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
+    if not specialty:
+        return df
+    known = set(df["specialty"])
+    unknown = [s for s in specialty if s not in known]
+    if unknown:
+        raise FairshareError(f"unknown specialty {unknown}; see `fairshare specialties`")
+    return df[df["specialty"].isin(specialty)]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
+    """Print a DataFrame as a rich table (gains green, losses red)."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        numeric = pd.api.types.is_numeric_dtype(df[col])
+        table.add_column(col.replace("_", " "), justify="right" if numeric else "left",
+                         no_wrap=not numeric, min_width=None if numeric else 8)
+    for rec in df[columns].itertuples(index=False):
+        cells = []
+        for col, value in zip(columns, rec, strict=True):
+            v = value.item() if hasattr(value, "item") else value
+            text = str(v) if col.lower() == "year" else _fmt(v)
+            if col == "gap" and isinstance(v, int | float) and v:
+                text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
+            if col == "distance" and isinstance(v, float) and not pd.isna(v):
+                text = f"{v:+.1%}"
+            cells.append(text)
+        table.add_row(*cells)
+    console.print(table)
+
+
+CapacityOpt = Annotated[
+    Path | None, typer.Option("--capacity", help="Supervision capacity file: local_office (or "
+                              "icb), specialty, [year], capacity.")]
+CohortsOpt = Annotated[
+    Path | None, typer.Option("--cohorts", help="Trainee cohort file: local_office (or icb), "
+                              "specialty, completion_year, trainees.")]
+HorizonOpt = Annotated[int | None, typer.Option("--horizon", help="Last plan year.")]
+PaceOpt = Annotated[float | None, typer.Option("--pace-cap", help="Max share of a gap moved "
+                                               "in one year (0-1).")]
+
+
+def compute_plan(posts: Path | None, scenario: Path | None, capacity: Path | None,
+          cohorts: Path | None, **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
+    bundle, sc = setup(posts, scenario, **overrides)
+    cap = read_capacity(capacity, bundle) if capacity else None
+    coh = read_cohorts(cohorts, bundle) if cohorts else None
+    with console.status("Optimising the pace-of-change plan…"):
+        out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
+    return bundle, sc, out
+
+
+def findings_table(out: PlanOutput) -> pd.DataFrame:
+    return pd.DataFrame([{"kind": f.kind, "area": f.area, "specialty": f.specialty,
+                          "year": f.year, "size": f.size, "message": f.message}
+                         for f in out.findings],
+                        columns=["kind", "area", "specialty", "year", "size", "message"])
+
+

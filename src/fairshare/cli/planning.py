@@ -1,0 +1,137 @@
+"""The pace-of-change plan, the deanery tables and the Excel workbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.common import (
+    CapacityOpt,
+    CohortsOpt,
+    HorizonOpt,
+    OutOpt,
+    PaceOpt,
+    PostsOpt,
+    ScenarioOpt,
+    app,
+    compute_plan,
+    console,
+    findings_table,
+    friendly,
+    show_table,
+)
+from fairshare.errors import FairshareError
+from fairshare.excel import default_year, write_workbook
+from fairshare.outputs import run_metadata, write_csv, write_results
+from fairshare.tables import by_level, one_year, pace_of_change
+
+
+@app.command("plan")
+@friendly
+def plan_cmd(
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    elastic: Annotated[bool, typer.Option("--elastic", help="Always return a plan, "
+                                          "reporting every relaxed constraint.")] = False,
+    level: Annotated[str, typer.Option(help="local_office or region.")] = "local_office",
+    out: OutOpt = Path("results"),
+) -> None:
+    """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
+    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                            pace_cap=pace_cap, elastic=elastic or None)
+    table = res.plan if level == "local_office" else by_level(res.plan, level)
+    yearly = table.groupby("year", as_index=False).agg(
+        moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
+        expansion=("expansion", "sum"))
+    show_table(yearly, "Posts moved per year (all specialties)", ["year", "moved", "expansion"])
+    last = table[table["year"] == table["year"].max()]
+    by_area = last.groupby("area", as_index=False)[["target", "posts"]].sum()
+    start = res.targets.groupby("area")["current"].sum()
+    if level == "local_office":
+        by_area["current"] = by_area["area"].map(start)
+    else:
+        by_area["current"] = by_area["area"].map(
+            res.targets.groupby("region")["current"].sum())
+    by_area["moved"] = by_area["posts"] - by_area["current"]
+    by_area["gap"] = by_area["target"] - by_area["posts"]
+    show_table(by_area.sort_values("gap"), f"By {int(last['year'].max())}: posts after the "
+               "plan and remaining gap", ["area", "current", "moved", "posts", "target", "gap"])
+    findings = findings_table(res)
+    if len(findings):
+        console.print(f"[bold]{len(findings)} findings[/] (binding constraints; all in "
+                      f"findings.csv). First ones:")
+        for msg in findings["message"].head(8):
+            console.print(f"  • {msg}")
+    stats = res.stats
+    console.print(f"status: {res.status}; solver: {stats.get('solve_seconds', 0):.2f} s, "
+                  f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
+                  "constraints")
+    files = write_results(out, {"targets": res.targets, "plan": table, "findings": findings},
+                          bundle, sc, plan_status=res.status)
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@app.command()
+@friendly
+def tables(
+    area: Annotated[str, typer.Option("--area", help="Local office (or region with --level).")],
+    year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
+                                             "year.")] = None,
+    pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table as "
+                                             "CSV here.")] = None,
+) -> None:
+    """The deanery tables: one year for an area, or the pace of change across the plan."""
+    _, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                              pace_cap=pace_cap)
+    known = sorted(res.plan["area"].unique())
+    match = {a.lower(): a for a in known}.get(area.lower())
+    if match is None:
+        raise FairshareError(f"unknown area '{area}'; choose one of: {', '.join(known)}")
+    if pace:
+        df = pace_of_change(res.plan, res.targets, match)
+        title = f"{match}: pace of change ({sc.name})"
+    else:
+        yr = year if year is not None else default_year(res.plan)
+        df = one_year(res.plan, match, yr)
+        title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
+    show_table(df, title, list(df.columns))
+    if out is not None:
+        console.print(f"wrote {write_csv(df, out)}")
+
+
+@app.command()
+@friendly
+def export(
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="Workbook to write.")] = Path("plan.xlsx"),
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    area: Annotated[list[str] | None, typer.Option("--area", help="Area sheets to include "
+                                                   "(default: all).")] = None,
+    year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
+) -> None:
+    """Every table in one formatted Excel workbook, with an "About this run" sheet."""
+    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                            pace_cap=pace_cap)
+    about = run_metadata(bundle, sc, plan_status=res.status)
+    path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
+                          areas=area or None, year=year)
+    console.print(f"wrote {path}")
+
+

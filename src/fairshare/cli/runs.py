@@ -1,0 +1,184 @@
+"""Stored runs: the main job, the run registry, and comparing two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from fairshare.bundle import load_england
+from fairshare.cli.common import (
+    CapacityOpt,
+    CohortsOpt,
+    HorizonOpt,
+    OutOpt,
+    PaceOpt,
+    PostsOpt,
+    ScenarioOpt,
+    app,
+    compute_plan,
+    console,
+    findings_table,
+    friendly,
+    show_table,
+)
+from fairshare.compare import compare_results, compare_runs
+from fairshare.outputs import run_metadata, write_csv, write_results
+from fairshare.runs import RunStore
+from fairshare.scenario import Scenario
+from fairshare.targets import targets as compute_targets
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Run store folder (default: $FAIRSHARE_HOME or "
+                 "~/.local/share/fairshare)."),
+]
+
+runs_app = typer.Typer(help="Saved runs: list, show, export, delete, cleanup.",
+                       no_args_is_help=False, invoke_without_command=True)
+app.add_typer(runs_app, name="runs")
+
+
+@app.command()
+@friendly
+def run(
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run "
+                                             "(default: the scenario's name).")] = None,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the tables as "
+                                             "CSV here.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """The main job: targets + plan + tables, stored as a run you can list and compare."""
+    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                                   pace_cap=pace_cap)
+    tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
+    tables |= _equity_tables(res.targets, res.plan)
+    meta = run_metadata(bundle, sc, plan_status=res.status)
+    record = RunStore(store).save(name or sc.name, meta, tables)
+    summary = res.targets.groupby("area", as_index=False)[["current", "target"]].sum()
+    horizon_posts = res.plan[res.plan["year"] == res.plan["year"].max()]
+    summary["posts_at_horizon"] = summary["area"].map(horizon_posts.groupby("area")["posts"].sum())
+    summary["gap"] = summary["target"] - summary["current"]
+    summary["remaining_gap"] = summary["target"] - summary["posts_at_horizon"]
+    show_table(summary.sort_values("gap"), f"Run {record.label}: targets and the plan to "
+               f"{sc.horizon}", ["area", "current", "target", "gap", "posts_at_horizon",
+                                 "remaining_gap"])
+    console.print(f"saved run [bold]{record.label}[/] (scenario {sc.digest()}, plan "
+                  f"{res.status}, {len(res.findings)} findings) in {RunStore(store).root}")
+    if out is not None:
+        files = write_results(out, tables, bundle, sc, run_id=record.id)
+        console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+def _equity_tables(targets: pd.DataFrame, plan: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Equity before and after the plan, when the equity module is available."""
+    try:
+        from fairshare.equity import equity_before_after
+    except ImportError:  # pragma: no cover - equity ships with the package
+        return {}
+    return {"equity": equity_before_after(targets, plan)}
+
+
+@runs_app.callback()
+@friendly
+def runs_list(ctx: typer.Context, store: StoreOpt = None) -> None:
+    """Every saved run, newest first (subcommands: show, export, delete, cleanup)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    df = RunStore(store).list()
+    if df.empty:
+        console.print("no runs saved yet: `fairshare run` makes one")
+        return
+    show_table(df, "Saved runs", list(df.columns))
+
+
+@runs_app.command("show")
+@friendly
+def runs_show(ref: str, store: StoreOpt = None) -> None:
+    """One run: what it was made from, and its tables."""
+    s = RunStore(store)
+    rec = s.get(ref)
+    meta = s.metadata(rec.id)
+    console.print(f"[bold]{rec.label}[/] created {rec.created}, fairshare {rec.version}")
+    console.print(f"establishment: {meta.get('establishment')}")
+    console.print(f"scenario {rec.scenario_name} ({rec.scenario_digest}); inputs "
+                  f"{rec.inputs_digest}")
+    for key, value in sorted(meta.get("scenario", {}).items()):
+        console.print(f"  {key}: {value}")
+    console.print("tables: " + ", ".join(rec.tables))
+
+
+@runs_app.command("export")
+@friendly
+def runs_export(ref: str, out: OutOpt = Path("results"), store: StoreOpt = None) -> None:
+    """Write a run's tables as CSV plus run.json."""
+    files = RunStore(store).export(ref, out)
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@runs_app.command("delete")
+@friendly
+def runs_delete(ref: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
+                store: StoreOpt = None) -> None:
+    """Delete a run (registry entry, then its files)."""
+    s = RunStore(store)
+    rec = s.get(ref)
+    if not yes and not typer.confirm(f"delete run {rec.label}?"):
+        raise typer.Exit(1)
+    s.delete(rec.id)
+    console.print(f"deleted {rec.label}")
+
+
+@runs_app.command("cleanup")
+@friendly
+def runs_cleanup(store: StoreOpt = None) -> None:
+    """Remove folders left by interrupted saves or deletes."""
+    console.print(f"removed {RunStore(store).cleanup()} orphan folder(s)")
+
+
+@app.command()
+@friendly
+def compare(
+    previous: Annotated[str, typer.Argument(help="Run id, id prefix or name.")],
+    current: Annotated[str | None, typer.Argument(
+        help="Run to compare with; omit to re-run PREVIOUS's scenario on today's data.")] = None,
+    table: Annotated[str, typer.Option(help="Which table to compare.")] = "targets",
+    posts: PostsOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison as "
+                                             "CSV here.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Previous vs current targets, gaps and school totals, and what explains the change."""
+    s = RunStore(store)
+    if current is None:
+        prev = s.get(previous)
+        meta = s.metadata(prev.id)
+        sc = Scenario.model_validate(meta["scenario"])
+        bundle = load_england(posts)
+        cmp = compare_results(s.load_table(prev.id, table), compute_targets(bundle, sc),
+                              meta, run_metadata(bundle, sc), previous_label=prev.label,
+                              current_label="today's data")
+    else:
+        cmp = compare_runs(s, previous, current, table=table)
+    show_table(cmp.by_school, f"{cmp.previous} → {cmp.current}: {cmp.value} by school",
+               list(cmp.by_school.columns))
+    if cmp.redistribution is not None:
+        show_table(cmp.redistribution, "Posts to move (sum of positive gaps), previous vs "
+                   "current", list(cmp.redistribution.columns))
+    if cmp.explanation:
+        console.print("[bold]What changed:[/]")
+        for line in cmp.explanation:
+            console.print(f"  - {line}")
+    else:
+        console.print("no differences in scenario, inputs, data or version")
+    if out is not None:
+        files = [write_csv(df, out / f"{name}.csv") for name, df in cmp.tables().items()]
+        console.print("wrote " + ", ".join(str(f) for f in files))

@@ -1,0 +1,275 @@
+"""The formatted workbook: written atomically, and every planner sheet equal to its layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+import fairshare.excel as excel
+from fairshare.excel import DEMO_NOTE, DEMO_WARNING, sheet_name, write_workbook
+from fairshare.tables import one_year, pace_of_change, phase_impact
+from tests.test_tables import (
+    LONG,
+    REFRESHED,
+    REFRESHED_SPECIALTIES,
+    make_plan,
+    make_targets,
+)
+
+SCENARIO = {"name": "Toy refresh scenario", "description": "hand-made", "deprivation_weight": 0.2,
+            "weights": None, "specialty_weights": {"Cardiology": [0.5, 0.25, 0.25]},
+            "apportionment": "hamilton", "horizon": 2026, "expansion": []}
+
+
+def make_about(demo: bool = True) -> dict[str, Any]:
+    return {
+        "fairshare_version": "9.9.9",
+        "created": "2025-01-02T03:04:05+00:00",
+        "scenario": SCENARIO,
+        "scenario_digest": "abc123",
+        "establishment": "DEMONSTRATION baseline (modelled)" if demo else "posts.csv",
+        "demonstration_baseline": demo,
+        "input_digests": {"posts": "f" * 64},
+        "data_vintages": {"population": "ONS mid-2022", "need": "NHS England 2025/26"},
+        "licence": "Contains public sector information licensed under the OGL v3.0.",
+    }
+
+
+def write(tmp_path: Path, *, demo: bool = True, **kwargs: Any) -> Path:
+    targets = make_targets()
+    args: dict[str, Any] = {"targets": targets, "plan": make_plan(), "about": make_about(demo),
+                            "impact": phase_impact(targets, make_targets(
+                                REFRESHED, REFRESHED_SPECIALTIES))}
+    args.update(kwargs)
+    return write_workbook(tmp_path / "out" / "run.xlsx", **args)
+
+
+def values(ws: Worksheet) -> list[list[Any]]:
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def header_row(ws: Worksheet, first: str) -> int:
+    """1-based row of the table header (the row whose first cell is ``first``)."""
+    return next(i for i, r in enumerate(values(ws), 1) if r[0] == first)
+
+
+def table_from(ws: Worksheet, first: str, width: int) -> list[list[Any]]:
+    """The table body and totals under a header, up to the first empty row."""
+    rows, start = values(ws), header_row(ws, first)
+    out = []
+    for r in rows[start:]:
+        if r[0] is None:
+            break
+        out.append([("" if v is None else v) for v in r[:width]])
+    return out
+
+
+def test_sheets_present_in_order(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    assert path == tmp_path / "out" / "run.xlsx" and path.exists()
+    names = openpyxl.load_workbook(path).sheetnames
+    # default year: the first with any move (2024); the long name is abbreviated to its code
+    assert names == ["About this run", "Targets", "Plan", "North 2024", "North pace",
+                     "South 2024", "South pace", "TVL 2024", "TVL pace", "Phase impact"]
+    assert all(len(n) <= 31 for n in names)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["run.xlsx"]  # no temp file left
+
+
+def test_about_sheet_has_scenario_parameters_and_demo_warning(tmp_path: Path) -> None:
+    ws = openpyxl.load_workbook(write(tmp_path))["About this run"]
+    cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
+    pairs = {r[0]: r[1] for r in values(ws) if r[0] is not None}
+    assert pairs["Scenario"] == "Toy refresh scenario"
+    for key in SCENARIO:
+        assert key in pairs, key
+    assert pairs["deprivation_weight"] == "0.2"
+    assert pairs["specialty_weights"] == '{"Cardiology": [0.5, 0.25, 0.25]}'
+    assert pairs["weights"] == "none"
+    assert pairs["population"] == "ONS mid-2022" and pairs["need"] == "NHS England 2025/26"
+    assert pairs["Establishment"] == "DEMONSTRATION baseline (modelled)"
+    assert pairs["fairshare version"] == "9.9.9"
+    assert pairs["Created"] == "2025-01-02T03:04:05+00:00"
+    assert "Contains public sector information licensed under the OGL v3.0." in cells
+    warning = cells[DEMO_WARNING]
+    assert warning.font.b and warning.font.color.rgb.endswith("C00000")
+
+
+def test_real_baseline_has_no_warning_or_note(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path, demo=False))
+    text = {c.value for ws in wb for row in ws.iter_rows() for c in row}
+    assert DEMO_WARNING not in text and DEMO_NOTE not in text
+
+
+def test_targets_sheet_equals_table(tmp_path: Path) -> None:
+    targets = make_targets()
+    ws = openpyxl.load_workbook(write(tmp_path))["Targets"]
+    rows = values(ws)
+    assert rows[0] == list(targets.columns)
+    assert ws.max_row == len(targets) + 1 and ws.max_column == len(targets.columns)
+    col = {name: j for j, name in enumerate(rows[0])}
+    assert sum(r[col["target"]] for r in rows[1:]) == targets["target"].sum()
+    assert sum(r[col["gap"]] for r in rows[1:]) == targets["gap"].sum()
+    assert [r[col["area"]] for r in rows[1:]] == targets["area"].tolist()
+    assert rows[1][col["distance"]] == pytest.approx(targets["distance"].iat[0])
+    assert ws.freeze_panes == "A2"
+    last = get_column_letter(len(targets.columns))
+    assert ws.auto_filter.ref == f"A1:{last}{len(targets) + 1}"
+    fmt = {name: ws.cell(2, j + 1).number_format for name, j in col.items()}
+    assert fmt["current"] == "#,##0" and fmt["target"] == "#,##0"
+    assert fmt["fair_share"] == "#,##0.0" and fmt["target_fractional"] == "#,##0.0"
+    assert fmt["distance"] == "0.0%"
+    gap = get_column_letter(col["gap"] + 1)
+    rules = {(str(cf.sqref), rule.operator) for cf in ws.conditional_formatting
+             for rule in cf.rules}
+    span = f"{gap}2:{gap}{len(targets) + 1}"
+    assert {(span, "greaterThan"), (span, "lessThan")} <= rules
+
+
+def test_plan_sheet_equals_table(tmp_path: Path) -> None:
+    plan = make_plan()
+    ws = openpyxl.load_workbook(write(tmp_path))["Plan"]
+    rows = values(ws)
+    assert rows[0] == list(plan.columns) and len(rows) == len(plan) + 1
+    assert rows[1:] == [list(r) for r in plan.itertuples(index=False, name=None)]
+    assert ws.freeze_panes == "A2"
+
+
+@pytest.mark.parametrize(("area", "sheet"), [("North", "North"), ("South", "South"),
+                                             (LONG, "TVL")])
+def test_one_year_sheets_equal_layout(tmp_path: Path, area: str, sheet: str) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path))
+    ws = wb[f"{sheet} 2024"]
+    expected = one_year(make_plan(), area, 2024)
+    assert values(ws)[header_row(ws, "School") - 1][:6] == list(expected.columns)
+    got = table_from(ws, "School", 6)
+    assert got == [list(r) for r in expected.itertuples(index=False, name=None)]
+    assert got[-1][0] == "Total"
+    total_row = header_row(ws, "School") + len(expected)
+    assert ws.cell(total_row, 1).value == "Total"
+    for j in range(1, 7):
+        cell = ws.cell(total_row, j)
+        assert cell.font.b and cell.border.top.style == "thin"
+    assert not ws.cell(total_row - 1, 1).font.b
+    assert ws.freeze_panes == f"A{header_row(ws, 'School') + 1}"
+    assert ws.cell(total_row + 2, 1).value == DEMO_NOTE
+    assert area in ws.cell(1, 1).value and "2024" in ws.cell(1, 1).value
+
+
+def test_pace_sheets_equal_layout(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path))
+    for area, sheet in (("North", "North"), (LONG, "TVL")):
+        ws = wb[f"{sheet} pace"]
+        expected = pace_of_change(make_plan(), make_targets(), area)
+        first = "Specialty (phase)"
+        assert values(ws)[header_row(ws, first) - 1][:6] == list(expected.columns)
+        assert table_from(ws, first, 6) == [list(r) for r in
+                                            expected.itertuples(index=False, name=None)]
+        assert ws.cell(header_row(ws, first) + len(expected), 2).font.b
+
+
+def test_phase_impact_sheet_bolds_subtotals(tmp_path: Path) -> None:
+    impact = phase_impact(make_targets(), make_targets(REFRESHED, REFRESHED_SPECIALTIES))
+    ws = openpyxl.load_workbook(write(tmp_path))["Phase impact"]
+    assert table_from(ws, "School", 6) == [list(r) for r in
+                                           impact.itertuples(index=False, name=None)]
+    top = header_row(ws, "School")
+    bold = [ws.cell(top + 1 + i, 4).font.b for i in range(len(impact))]
+    assert bold == [label.endswith(" total") or label == "Total" for label in impact["School"]]
+    # gains green / losses red on the specialty rows only: rows 4-5 Medicine, 7-8 Surgery
+    ranges = {str(cf.sqref) for cf in ws.conditional_formatting}
+    assert top == 3 and ranges == {"F4:F5", "F7:F8"}
+
+
+def test_areas_and_year_can_be_chosen(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path, areas=["South"], year=2025, impact=None))
+    assert wb.sheetnames == ["About this run", "Targets", "Plan", "South 2025", "South pace"]
+    assert table_from(wb["South 2025"], "School", 6)[-1] == ["Total", "", "", -3, 0, -3]
+
+
+def test_targets_only_workbook(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path, plan=None, impact=None))
+    assert wb.sheetnames == ["About this run", "Targets"]
+    with pytest.raises(ValueError, match="need a plan"):
+        write(tmp_path, plan=None, areas=["North"])
+
+
+def test_bad_area_fails_before_any_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Nowhere"):
+        write(tmp_path, areas=["Nowhere"])
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_interrupted_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = excel._write_sheet
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # Targets and Plan written, then the disk "fills up"
+            raise OSError("disk full")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(excel, "_write_sheet", failing)
+    with pytest.raises(OSError, match="disk full"):
+        write(tmp_path)
+    assert calls["n"] == 3
+    folder = tmp_path / "out"
+    assert not (folder / "run.xlsx").exists()
+    assert list(folder.iterdir()) == []  # no temp file left behind either
+
+
+def test_interrupted_rewrite_keeps_previous_file(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path)
+    before = path.read_bytes()
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(excel, "_write_sheet", failing)
+    with pytest.raises(RuntimeError):
+        write(tmp_path, demo=False)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["run.xlsx"]
+
+
+def test_sheet_names_are_valid_and_unique() -> None:
+    taken: set[str] = set()
+    assert sheet_name("North", "2024", taken=taken) == "North 2024"
+    assert sheet_name("north", "2024", taken=taken) == "north 2024~2"  # Excel ignores case
+    long = "NHS Bath and North East Somerset, Swindon and Wiltshire Integrated Care Board"
+    assert sheet_name(long, "pace", code="E54000040", taken=taken) == "E54000040 pace"
+    cut = sheet_name(long, "pace", taken=taken)
+    assert len(cut) <= 31 and cut.endswith(" pace") and cut.startswith("NHS Bath")
+    again = sheet_name(long, "pace", taken=taken)
+    assert again != cut and len(again) <= 31
+    assert sheet_name("A/B: [x]?", "2024") == "A-B- -x-- 2024"
+
+
+def test_default_year_is_first_with_a_move() -> None:
+    plan = make_plan()
+    assert excel.default_year(plan) == 2024
+    quiet = plan.assign(redistribution=plan["redistribution"].where(plan["year"] > 2025, 0),
+                        expansion=0)
+    assert excel.default_year(quiet) == 2026
+    assert excel.default_year(plan.assign(redistribution=0, expansion=0)) == 2024
+
+
+def test_column_widths_fit_the_values(tmp_path: Path) -> None:
+    ws = openpyxl.load_workbook(write(tmp_path))["Targets"]
+    widths = {ws.cell(1, j).value: ws.column_dimensions[get_column_letter(j)].width
+              for j in range(1, ws.max_column + 1)}
+    assert widths["baseline"] >= len("toy baseline")
+    assert widths["area"] >= len(LONG)
+    assert all(w <= 62 for w in widths.values())
+
+
+def test_workbook_reads_back_with_pandas(tmp_path: Path) -> None:
+    back = pd.read_excel(write(tmp_path), sheet_name="Targets")
+    pd.testing.assert_frame_equal(back, make_targets(), check_dtype=False)
