@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/fairshare targets
+	$(VENV)/bin/fairshare run --out results
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

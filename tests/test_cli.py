@@ -1,0 +1,82 @@
+"""The command line end to end (in-process): plan, tables, export, run, runs, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fairshare.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "store"
+    monkeypatch.setenv("FAIRSHARE_HOME", str(home))
+    return home
+
+
+def _ok(args: list[str]) -> str:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_plan_writes_consistent_tables(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    _ok(["plan", "--horizon", "2027", "--out", str(out)])
+    plan = pd.read_csv(out / "plan.csv")
+    targets = pd.read_csv(out / "targets.csv")
+    assert plan["year"].min() == 2022 and plan["year"].max() == 2027
+    # posts conserved per specialty and year; never overshoot target
+    assert (plan.groupby(["specialty", "year"])["redistribution"].sum() == 0).all()
+    start = targets.set_index(["area", "specialty"])
+    last = plan[plan["year"] == 2027].set_index(["area", "specialty"])
+    gap0 = (start["target"] - start["current"]).reindex(last.index)
+    assert ((last["remaining_gap"] * gap0) >= 0).all()
+    assert (plan["vacancies_used"] <= plan["vacancies"]).all()
+    assert (plan["capacity_used"] <= plan["capacity"]).all()
+
+
+def test_tables_one_year_total_matches_plan(tmp_path: Path) -> None:
+    csv = tmp_path / "london.csv"
+    _ok(["tables", "--area", "london", "--year", "2026", "--horizon", "2027", "--out", str(csv)])
+    table = pd.read_csv(csv)
+    total = table[table["School"] == "Total"].iloc[0]
+    body = table[table["School"] != "Total"]
+    assert total["Net gain/loss"] == body["Net gain/loss"].sum()
+    assert total["Redistribution"] < 0  # London gives posts in the demonstration baseline
+
+
+def test_tables_unknown_area_is_a_clear_error() -> None:
+    res = runner.invoke(app, ["tables", "--area", "Atlantis", "--horizon", "2023"])
+    assert res.exit_code == 2
+    assert "unknown area 'Atlantis'" in res.output
+
+
+def test_export_workbook_opens(tmp_path: Path) -> None:
+    path = tmp_path / "plan.xlsx"
+    _ok(["export", "--xlsx", str(path), "--horizon", "2026", "--area", "London"])
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "About this run"
+    assert "Targets" in wb.sheetnames and "Plan" in wb.sheetnames
+    assert any(name.startswith("London") for name in wb.sheetnames)
+
+
+def test_run_store_compare(store: Path, tmp_path: Path) -> None:
+    scen = tmp_path / "d30.yaml"
+    scen.write_text("name: deprivation 30%\ndeprivation_weight: 0.3\n")
+    _ok(["run", "--horizon", "2024"])
+    _ok(["run", "--horizon", "2024", "--scenario", str(scen)])
+    listing = _ok(["runs"])
+    assert "deprivation 30%" in listing and "default" in listing
+    out = _ok(["compare", "default", "deprivation 30%", "--out", str(tmp_path / "cmp")])
+    assert "deprivation_weight: 0.2 -> 0.3" in out
+    assert (tmp_path / "cmp").exists()
+    _ok(["runs", "delete", "default", "--yes"])
+    assert "default" not in _ok(["runs"]).replace("deprivation", "")
