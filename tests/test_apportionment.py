@@ -7,7 +7,6 @@ in the comments -- never copied from this module's own output.
 from __future__ import annotations
 
 import math
-import time
 from fractions import Fraction
 
 import apportionment.methods as oracle
@@ -106,9 +105,9 @@ NZ_2020_NIGHT_VOTES = [1_169_397, 638_393, 180_224, 190_106, 23_938]
 NZ_2020_NIGHT_SEATS = [64, 35, 10, 10, 1]
 # Official result: Electoral Commission, "2020 General Election official results", 6 Nov 2020
 # (elections.nz/media-and-news/2020/2020-general-election-official-results): Labour 65,
-# National 33, Green 10, ACT 10, Maori Party 2; party votes from the official count as given in
-# the "2020 New Zealand general election" article (Labour 1,443,545; National 738,275; Green
-# 226,757; ACT 219,031; Maori Party 33,630).
+# National 33, Green 10, ACT 10, Maori Party 2; the official party votes as given in Wikipedia's
+# "2020 New Zealand general election" infobox (Labour 1,443,545; National 738,275; Green 226,757;
+# ACT 219,031; Maori Party 33,630).
 NZ_2020_FINAL_VOTES = [1_443_545, 738_275, 226_757, 219_031, 33_630]
 NZ_2020_FINAL_SEATS = [65, 33, 10, 10, 2]
 
@@ -660,15 +659,14 @@ def test_controlled_round_clear_errors(
         controlled_round(table, rows, cols)
 
 
-def test_controlled_round_65_by_45_is_fast() -> None:
+def test_controlled_round_national_size_table() -> None:
+    """A 65 x 45 table (the national size) keeps both margins; speed is in benchmarks/."""
     rng = np.random.default_rng(7)
     x = rng.gamma(0.7, 3.0, (65, 45))
     rows = np.round(x.sum(axis=1) * 3).astype(int)
     x *= (rows / x.sum(axis=1))[:, None]
     cols = apportion(list(x.sum(axis=0)), int(rows.sum()), "hamilton")
-    start = time.perf_counter()
     out = controlled_round(x.tolist(), rows.tolist(), cols)
-    elapsed = time.perf_counter() - start
     assert [sum(r) for r in out] == rows.tolist()
     assert [sum(c) for c in zip(*out, strict=True)] == cols
-    assert elapsed < 1.0  # the benchmark measures ~15 ms; this only catches a blow-up
+    assert (np.abs(np.array(out) - x) < 1).all()

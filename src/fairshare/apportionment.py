@@ -21,9 +21,9 @@ Exact arithmetic
     ``w**2 / (n (n + 1))``, so no square root is ever compared.  For speed the divisor methods first
     find an allocation with numpy floats and then *verify* it exactly: the seat holder with the
     weakest last seat and the unit with the strongest claim to a further seat are found exactly
-    (floats only narrow down the candidates, with a safety margin a million times wider than
-    float error), and seats are moved until no claim beats a held seat.  The answer is therefore
-    exactly the one the textbook one-seat-at-a-time procedure gives.
+    (floats only narrow down the candidates, with a safety margin over a thousand times wider
+    than float error), and seats are moved until no claim beats a held seat.  The answer is
+    therefore exactly the one the textbook one-seat-at-a-time procedure gives.
 
 Tie rule (deterministic, documented)
     When units are exactly tied for the last seat(s) -- equal remainders (Hamilton) or equal
@@ -126,7 +126,9 @@ class Apportionment:
         quotas: each unit's exact proportional share ``seats * w / sum(w)``; when ``minimum`` or
             ``maximum`` bind, the bounded share ``clamp(l * w, min, max)`` with ``l`` chosen so
             that the shares add up to the total.  Hamilton always lies between floor and ceiling
-            of these; divisor methods usually, not always.
+            of these; divisor methods usually, not always.  (In the corner where seats must go
+            to zero-weight units because every other unit is at its maximum, the quotas are
+            the seats themselves.)
     """
 
     seats: list[int]
