@@ -1,0 +1,65 @@
+"""Publishing: the self-contained report and the web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from fairshare.cli.common import (
+    CapacityOpt,
+    CohortsOpt,
+    HorizonOpt,
+    PaceOpt,
+    PostsOpt,
+    ScenarioOpt,
+    app,
+    compute_plan,
+    console,
+    findings_table,
+    friendly,
+)
+from fairshare.cli.runs import StoreOpt
+from fairshare.outputs import run_metadata
+from fairshare.report import write_report
+from fairshare.runs import RunStore
+
+
+@app.command()
+@friendly
+def report(
+    run: Annotated[str | None, typer.Argument(help="Stored run (id, prefix or name); omit to "
+                                              "compute one now.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="HTML file to write.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write (printed by "
+                                             "headless Chromium).")] = None,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF."""
+    if html is None and pdf is None:
+        html = Path("report.html")
+    if run is not None:
+        s = RunStore(store)
+        rec = s.get(run)
+        meta = dict(s.metadata(rec.id)) | {"run_id": rec.id, "run_name": rec.name}
+        tables = s.load_tables(rec.id)
+        targets, plan = tables["targets"], tables.get("plan")
+        findings: pd.DataFrame | None = tables.get("findings")
+        equity = tables.get("equity")
+    else:
+        bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                                       pace_cap=pace_cap)
+        meta = run_metadata(bundle, sc, plan_status=res.status)
+        targets, plan, findings, equity = res.targets, res.plan, findings_table(res), None
+    with console.status("Writing the report…"):
+        files = write_report(html, pdf, targets=targets, plan=plan, metadata=meta,
+                             equity=equity, findings=findings)
+    console.print("wrote " + ", ".join(str(f) for f in files))
