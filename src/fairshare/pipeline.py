@@ -98,12 +98,15 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
     from fairshare.expansion import allocate_expansion
 
     national = pd.DataFrame([t.model_dump() for t in scenario.expansion])
+    # Expansion fills what supervision capacity redistribution left unused that year.
     alloc = allocate_expansion(
-        table[["area", "specialty", "year", "remaining_gap", "posts", "redistribution"]],
+        table[["area", "specialty", "year", "remaining_gap", "posts", "capacity",
+               "capacity_used"]],
         national,
         load_priorities(),
         bundle.specialties[["specialty", "programme_years"]],
-        table[["area", "specialty", "year", "capacity"]],
+        minimum_per_area=scenario.expansion_minimum_per_area,
+        below_target_only=not scenario.expansion_beyond_target,
     )
     unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
     merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(

@@ -23,6 +23,9 @@ Why the model looks the way it does:
 * **A unique answer.** The final tie-break weights are square roots of distinct primes, so two
   different plans practically never score the same; per-specialty and single solves therefore
   return the same plan, and the same input always gives the same output.
+* **Cheap exact stages.** The progress stage is a network flow, so its LP solution is whole and
+  its duals describe exactly the set of optimal plans; only the last (tie-break) stage is a
+  MILP, and that is solved on the narrowed set.
 """
 
 from __future__ import annotations
@@ -98,8 +101,9 @@ class PlanOptions:
     elastic: bool = False
     """Always return a plan, relaxing constraints at ``elastic_penalties`` cost, reporting each."""
     per_specialty: bool = True
-    """Solve one MILP per specialty (faster, see benchmarks/bench_plan.py) or one for all; the plan
-    is the same either way."""
+    """One tie-break MILP per specialty (default) or one model for all. One model is quicker when
+    every specialty solves at the root, but can take minutes when some need branching (a pace
+    cap); per specialty stays within seconds. The plan is the same either way."""
     require_target_by: int | None = None
     """If set, every phased area must be exactly at target by this year (a hard requirement that
     can make the plan infeasible; the findings then say what stops it)."""
@@ -184,6 +188,10 @@ class PlanResult:
     """"optimal", "elastic" (a relaxation was needed) or "infeasible" (no moves for the
     specialties that cannot meet the requirement; the findings say why)."""
     stats: dict[str, Any] = field(default_factory=dict)
+    """mode, n_vars, n_constraints, n_integer (model size over all specialties), n_solves,
+    n_fallbacks (re-solves after a numerical check failed; expected 0), solve_seconds (time in
+    HiGHS), total_seconds, and per_specialty: {specialty: n_vars, n_constraints, n_integer,
+    status, solve_seconds (its tie-break MILP; None in single mode)}."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -774,91 +782,124 @@ def _is_integral(x: np.ndarray, integrality: np.ndarray) -> bool:
     return bool(np.all(np.abs(x[ints] - np.round(x[ints])) <= 1e-7))
 
 
-def _solve_chain(blocks: Sequence[_Block], stages: Sequence[int], counter: _Counter,
-                 use_face: bool = True) -> list[_Outcome]:
-    """Solve the stages in order for these blocks together.
+class _Timer:
+    """Runs solver calls, adding their time to the plan's counter and its own total."""
 
-    Every stage but the last is first solved as an LP: without the elastic budget rows these are
-    network flows (source -> giving areas -> years -> receiving areas -> sink), so the simplex
-    solution is whole and its duals narrow the feasible set to exactly the optimal plans, at LP
-    cost and without a dense objective row. If an LP solution is fractional the stage is solved
-    as a MILP and held by a row instead; if the final check finds an earlier optimum not kept,
-    everything is solved again the plain way.
-    """
-    faces = [_Face.of(b) for b in blocks]
-    seconds = 0.0
+    def __init__(self, counter: _Counter) -> None:
+        self.counter = counter
+        self.seconds = 0.0
 
-    def timed(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal seconds
+    def __call__(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         out = fn(*args, **kwargs)
         elapsed = time.perf_counter() - start
-        seconds += elapsed
-        counter.seconds += elapsed
-        counter.solves += 1
+        self.seconds += elapsed
+        self.counter.seconds += elapsed
+        self.counter.solves += 1
         return out
 
-    def infeasible(p: _Stacked) -> list[_Outcome]:
-        size = (len(p.c), len(p.r_lb), int(p.integrality.sum()))
-        return [_Outcome("infeasible", None, seconds, *size) for _ in blocks]
 
-    def per_block(p: _Stacked, x: np.ndarray, b: int) -> np.ndarray:
-        return np.round(x[p.col0[b]:p.col0[b] + blocks[b].n_core])
+def _narrow(blocks: Sequence[_Block], faces: Sequence[_Face], stages: Sequence[int],
+            timer: _Timer, use_face: bool = True, allow_milp: bool = True) -> str:
+    """Solve the stages before the last, narrowing each face to that stage's optimal plans.
 
-    for stage in stages[:-1]:
+    Each stage is first solved as an LP: without the elastic budget rows these are network flows
+    (source -> giving areas -> years -> receiving areas -> sink), so the simplex solution is whole
+    and its duals narrow the feasible set to exactly the optimal plans, at LP cost and without a
+    dense objective row. If an LP solution is fractional the stage is solved as a MILP (unless
+    ``allow_milp`` is False: then "fractional" is returned) and held by a row instead.
+    Returns "ok", "infeasible" or "fractional".
+    """
+    for stage in stages:
         p = _stack(blocks, faces, stage)
         if use_face and not any(f.dense for f in faces):
-            status, x, low, up, row_dual = timed(_lp, p)
+            status, x, low, up, row_dual = timer(_lp, p)
             if status == 2:
-                return infeasible(p)
+                return "infeasible"
             if x is not None and _is_integral(x, p.integrality):
-                threshold = 1e-6 * max(1.0, float(np.abs(p.c).max(initial=0.0)))
-                for b, (block, face) in enumerate(zip(blocks, faces, strict=True)):
-                    cols = slice(p.col0[b], p.col0[b] + block.n_core)
-                    xb = per_block(p, x, b)
-                    face.checks.append((stage, float(_objective(block, stage, block.n_core)
-                                                     @ xb)))
-                    at_low = low[cols] > threshold
-                    at_up = up[cols] < -threshold
-                    face.ub[:block.n_core][at_low] = face.lb[:block.n_core][at_low]
-                    face.lb[:block.n_core][at_up] = face.ub[:block.n_core][at_up]
-                    duals = row_dual[p.row0[b]:p.row0[b] + block.n_core_rows]
-                    tight = np.abs(duals) > threshold
-                    core_lb = face.r_lb[:block.n_core_rows]
-                    core_ub = face.r_ub[:block.n_core_rows]
-                    upper_rows = tight & np.isfinite(core_ub)
-                    lower_rows = tight & ~np.isfinite(core_ub)
-                    core_lb[upper_rows] = core_ub[upper_rows]
-                    core_ub[lower_rows] = core_lb[lower_rows]
+                _hold_face(blocks, faces, p, stage, x, low, up, row_dual)
                 continue
-        res = timed(milp, p.c, integrality=p.integrality, bounds=Bounds(p.lb, p.ub),
+        if not allow_milp:
+            return "fractional"
+        res = timer(milp, p.c, integrality=p.integrality, bounds=Bounds(p.lb, p.ub),
                     constraints=_constraints(p), options={"mip_rel_gap": 0.0})
         if res.status == 2:
-            return infeasible(p)
+            return "infeasible"
         if res.status != 0 or res.x is None:
             raise RuntimeError(f"HiGHS stopped without a plan: {res.message}")
         for b, (block, face) in enumerate(zip(blocks, faces, strict=True)):
-            xb = per_block(p, res.x, b)
+            xb = np.round(res.x[p.col0[b]:p.col0[b] + block.n_core])
             face.dense.append((stage, float(_objective(block, stage, block.n_core) @ xb)))
+    return "ok"
 
-    p = _stack(blocks, faces, stages[-1])
-    res = timed(milp, p.c, integrality=p.integrality, bounds=Bounds(p.lb, p.ub),
+
+def _hold_face(blocks: Sequence[_Block], faces: Sequence[_Face], p: _Stacked, stage: int,
+               x: np.ndarray, low: np.ndarray, up: np.ndarray, row_dual: np.ndarray) -> None:
+    """Narrow each face to the LP's optimal set by complementary slackness.
+
+    For any optimal dual, a feasible plan is optimal exactly when every variable with a non-zero
+    reduced cost sits at that bound and every row with a non-zero dual is tight. With integer
+    costs and a totally unimodular matrix the duals are integers, so "non-zero" is clear-cut.
+    """
+    threshold = 1e-6 * max(1.0, float(np.abs(p.c).max(initial=0.0)))
+    for b, (block, face) in enumerate(zip(blocks, faces, strict=True)):
+        n, k = block.n_core, block.n_core_rows
+        cols = slice(p.col0[b], p.col0[b] + n)
+        xb = np.round(x[cols])
+        face.checks.append((stage, float(_objective(block, stage, n) @ xb)))
+        at_low = low[cols] > threshold
+        at_up = up[cols] < -threshold
+        face.ub[:n][at_low] = face.lb[:n][at_low]
+        face.lb[:n][at_up] = face.ub[:n][at_up]
+        tight = np.abs(row_dual[p.row0[b]:p.row0[b] + k]) > threshold
+        core_lb, core_ub = face.r_lb[:k], face.r_ub[:k]
+        upper_rows = tight & np.isfinite(core_ub)
+        lower_rows = tight & ~np.isfinite(core_ub)
+        core_lb[upper_rows] = core_ub[upper_rows]
+        core_ub[lower_rows] = core_lb[lower_rows]
+
+
+def _finish(blocks: Sequence[_Block], faces: Sequence[_Face], stage: int,
+            timer: _Timer) -> list[_Outcome] | None:
+    """Solve the last stage as a MILP on the narrowed faces.
+
+    Returns None when the answer does not keep an earlier LP stage's optimum (a numerical slip
+    in reading the duals), so that the caller can solve again the plain way.
+    """
+    p = _stack(blocks, faces, stage)
+    res = timer(milp, p.c, integrality=p.integrality, bounds=Bounds(p.lb, p.ub),
                 constraints=_constraints(p), options={"mip_rel_gap": 0.0})
-    kept = res.status == 0 and res.x is not None and all(
-        abs(float(_objective(block, stage, block.n_core) @ per_block(p, res.x, b)) - optimum)
-        < 0.5
-        for b, (block, face) in enumerate(zip(blocks, faces, strict=True))
-        for stage, optimum in face.checks)
-    if not kept:
-        if use_face:
-            counter.fallbacks += 1
-            return _solve_chain(blocks, stages, counter, use_face=False)
-        if res.status == 2:
-            return infeasible(p)
-        raise RuntimeError(f"HiGHS stopped without a plan: {res.message}")
     size = (len(p.c), len(p.r_lb), int(p.integrality.sum()))
-    return [_Outcome("optimal", per_block(p, res.x, b).astype(np.int64), seconds, *size)
-            for b in range(len(blocks))]
+    if res.status == 2 and not any(f.checks for f in faces):
+        return [_Outcome("infeasible", None, timer.seconds, *size) for _ in blocks]
+    if res.status != 0 or res.x is None:
+        if any(f.checks for f in faces):
+            return None
+        raise RuntimeError(f"HiGHS stopped without a plan: {res.message}")
+    xs = [np.round(res.x[p.col0[b]:p.col0[b] + block.n_core])
+          for b, block in enumerate(blocks)]
+    for xb, block, face in zip(xs, blocks, faces, strict=True):
+        for earlier, optimum in face.checks:
+            if abs(float(_objective(block, earlier, block.n_core) @ xb) - optimum) >= 0.5:
+                return None
+    return [_Outcome("optimal", xb.astype(np.int64), timer.seconds, *size) for xb in xs]
+
+
+def _solve_chain(blocks: Sequence[_Block], stages: Sequence[int], counter: _Counter,
+                 use_face: bool = True) -> list[_Outcome]:
+    """Solve all stages for these blocks together (one model per stage)."""
+    timer = _Timer(counter)
+    faces = [_Face.of(b) for b in blocks]
+    status = _narrow(blocks, faces, stages[:-1], timer, use_face=use_face)
+    if status == "infeasible":
+        p = _stack(blocks, faces, stages[-1])
+        size = (len(p.c), len(p.r_lb), int(p.integrality.sum()))
+        return [_Outcome("infeasible", None, timer.seconds, *size) for _ in blocks]
+    out = _finish(blocks, faces, stages[-1], timer)
+    if out is None:
+        counter.fallbacks += 1
+        return _solve_chain(blocks, stages, counter, use_face=False)
+    return out
 
 
 def _constraints(p: _Stacked) -> LinearConstraint | None:
@@ -866,15 +907,29 @@ def _constraints(p: _Stacked) -> LinearConstraint | None:
 
 
 def _solve(blocks: list[_Block], options: PlanOptions, counter: _Counter) -> list[_Outcome]:
+    """Per specialty: the LP stages for all specialties in one LP (separable, so each
+    specialty's optimal set is the same as alone), then one tie-break MILP per specialty.
+    Single: one model per stage for everything. Either way a specialty that cannot meet the
+    requirement is found by solving it alone, keeping the others' plans."""
     stages = [0, 1, 2] if options.elastic else [1, 2]
     if not blocks:
         return []
     if options.per_specialty:
+        timer = _Timer(counter)
+        faces = [_Face.of(b) for b in blocks]
+        if _narrow(blocks, faces, stages[:-1], timer, allow_milp=False) == "ok":
+            outcomes = []
+            for block, face in zip(blocks, faces, strict=True):
+                out = _finish([block], [face], stages[-1], _Timer(counter))
+                if out is None:
+                    counter.fallbacks += 1
+                    out = _solve_chain([block], stages, counter, use_face=False)
+                outcomes.append(out[0])
+            return outcomes
         return [_solve_chain([b], stages, counter)[0] for b in blocks]
     together = _solve_chain(blocks, stages, counter)
     if together[0].status == "optimal":
         return together
-    # a specialty cannot meet the requirement: find which, keeping the others' plans
     return [_solve_chain([b], stages, counter)[0] for b in blocks]
 
 
@@ -1028,10 +1083,11 @@ def plan(problem: PlanProblem, options: PlanOptions | None = None) -> PlanResult
         findings = [f for f in precheck(problem, options)
                     if f.specialty in infeasible_specs] + findings
         for block in infeasible:
-            # the least relaxation that would meet the requirement names what stops it
+            # the least relaxation that would meet the requirement names what stops it (placed
+            # as the elastic plan would place it, so the years named are the natural ones)
             elastic_block = _build_block(data, block.specialty, elastic=True)
             assert elastic_block is not None
-            x = _solve_chain([elastic_block], [0], counter)[0].x
+            x = _solve_chain([elastic_block], [0, 1, 2], counter)[0].x
             assert x is not None
             m = x[:elastic_block.n_areas * elastic_block.n_years].reshape(
                 elastic_block.n_areas, elastic_block.n_years)
@@ -1136,35 +1192,42 @@ def _shortfall(data: _Data, block: _Block, m: np.ndarray, a: int, posts: int) ->
     """A "horizon" (or "min_posts") finding for an area off target at the end of the plan."""
     row = block.rows[a]
     area, spec = str(data.area[row]), block.specialty
-    target = int(data.target[row])
+    target, current = int(data.target[row]), int(data.current[row])
     short = abs(target - posts)
     horizon = data.options.horizon
     giver = block.side[a] < 0
     floor = int(data.min_posts[row])
     if giver and int(m[a].sum()) >= block.room[a] and block.room[a] < block.need[a]:
-        return Finding("min_posts", area, spec, None, short,
-                       f"{area} stops at its minimum viable programme of {floor} {spec} posts, "
-                       f"{short} above its target of {target}")
-    counts = {"vacancies": 0, "capacity": 0, "pace cap": 0, "other side": 0}
+        if current <= floor:
+            text = (f"{area} keeps its {current} {spec} posts ({short} above its target of "
+                    f"{target}): it is already at or below its minimum viable programme of "
+                    f"{floor}")
+        else:
+            text = (f"{area} stops at its minimum viable programme of {floor} {spec} posts, "
+                    f"{short} above its target of {target}")
+        return Finding("min_posts", area, spec, None, short, text)
+    counts = {"its vacancies": 0, "its capacity": 0, "the pace cap": 0, "other side": 0}
     for t in range(block.n_years):
         if m[a, t] >= block.own[a, t]:
-            counts["vacancies" if giver else "capacity"] += 1
+            counts["its vacancies" if giver else "its capacity"] += 1
         elif m[a, t] >= block.pace[a]:
-            counts["pace cap"] += 1
+            counts["the pace cap"] += 1
         else:
             counts["other side"] += 1
     reason = max(counts, key=lambda k: (counts[k], k != "other side"))
     if reason == "other side":
-        text = ("what receiving areas can take" if giver
-                else "what giving areas can release")
+        why = "what receiving areas can take" if giver else "what giving areas can release"
     else:
-        text = reason
+        why = reason
     n = block.n_years
-    return Finding(
-        "horizon", area, spec, horizon, short,
-        f"{area} gets to {posts} of its {target} {spec} posts by {horizon} ({short} "
-        f"{'above' if giver else 'short'}): held back by {text} in {counts[reason]} of {n} "
-        f"year{'s' if n != 1 else ''}")
+    held = f"held back by {why} in {counts[reason]} of {n} plan year{'s' if n != 1 else ''}"
+    if giver:
+        text = (f"{area} still holds {posts} {spec} posts in {horizon}, {short} above its "
+                f"target of {target}: {held}")
+    else:
+        text = (f"{area} reaches {posts} of its {target} {spec} posts by {horizon}, {short} "
+                f"short: {held}")
+    return Finding("horizon", area, spec, horizon, short, text)
 
 
 def _table(data: _Data, moves: np.ndarray) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fairshare.errors import ScenarioError
+from fairshare.uncertainty import UncertaintySpec
 
 Level = Literal["local_office", "region", "icb"]
 ApportionmentMethod = Literal["hamilton", "webster", "huntington-hill", "dhondt", "adams"]
@@ -114,6 +115,15 @@ class Scenario(_Strict):
     min_viable_posts: int = Field(0, ge=0, description="A giving area never falls below this.")
     elastic: bool = False
     expansion: list[ExpansionTranche] = Field(default_factory=list)
+    expansion_minimum_per_area: int = Field(
+        0, ge=0, description="Expansion posts each eligible area gets first, before need order."
+    )
+    expansion_beyond_target: bool = Field(
+        False, description="Keep placing expansion posts (by need) once areas reach target."
+    )
+
+    # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`
+    uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
 
     @model_validator(mode="after")
     def _check_years(self) -> Scenario:

@@ -94,9 +94,14 @@ def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.Data
     return df[df["specialty"].isin(specialty)]
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, column: str = "") -> str:
+    """Posts with thousands separators; shares as percentages; small ratios to 3 decimals."""
     if isinstance(value, float):
-        return "" if pd.isna(value) else f"{value:,.1f}"
+        if pd.isna(value):
+            return ""
+        if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
+            return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
@@ -111,11 +116,9 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = str(v) if col.lower() == "year" else _fmt(v)
+            text = str(v) if col.lower() == "year" else _fmt(v, col)
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
-            if col == "distance" and isinstance(v, float) and not pd.isna(v):
-                text = f"{v:+.1%}"
             cells.append(text)
         table.add_row(*cells)
     console.print(table)

@@ -72,8 +72,14 @@ def plan_cmd(
     console.print(f"status: {res.status}; solver: {stats.get('solve_seconds', 0):.2f} s, "
                   f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
                   "constraints")
-    files = write_results(out, {"targets": res.targets, "plan": table, "findings": findings},
-                          bundle, sc, plan_status=res.status)
+    outputs = {"targets": res.targets, "plan": table, "findings": findings}
+    if not res.unplaced.empty:
+        funded = sum(t.posts for t in sc.expansion)
+        console.print(f"[yellow]{int(res.unplaced['posts'].sum()):,} of {funded:,} expansion "
+                      "posts could not be placed[/] (no area below target with spare "
+                      "supervision capacity); see unplaced_expansion.csv")
+        outputs["unplaced_expansion"] = res.unplaced
+    files = write_results(out, outputs, bundle, sc, plan_status=res.status)
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 

@@ -1,0 +1,138 @@
+"""Uncertainty, sensitivity and equity: how sure the targets are and how fair the plan is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from fairshare.cli.common import (
+    CapacityOpt,
+    CohortsOpt,
+    HorizonOpt,
+    OutOpt,
+    PaceOpt,
+    PostsOpt,
+    ScenarioOpt,
+    app,
+    compute_plan,
+    console,
+    friendly,
+    setup,
+    show_table,
+)
+from fairshare.equity import equity_before_after, equity_check
+from fairshare.errors import FairshareError
+from fairshare.outputs import write_results
+from fairshare.sensitivity import sensitivity as run_sensitivity
+from fairshare.uncertainty import monte_carlo_targets
+
+
+@app.command()
+@friendly
+def uncertainty(
+    draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same answer.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local processes.")] = 1,
+    dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address "
+                                             "(tcp://host:port) or 'local'.")] = None,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    out: OutOpt = Path("results"),
+) -> None:
+    """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ and projections."""
+    bundle, sc = setup(posts, scenario)
+    client = _dask_client(dask)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("Monte Carlo draws", total=draws)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        df = monte_carlo_targets(bundle, sc, sc.uncertainty, draws=draws, seed=seed,
+                                 workers=workers, progress=progress, dask_client=client)
+    if client is not None:
+        client.close()
+    view = df.groupby("area", as_index=False)[["current", "target", "target_p5", "target_p50",
+                                                "target_p95"]].sum()
+    show_table(view.sort_values("area"), f"Targets with 90% intervals ({draws:,} draws, seed "
+               f"{seed}; sums of per-specialty percentiles, wider than an area total's own)",
+               list(view.columns))
+    unsure = df[(df["p_gives"] > 0.05) & (df["p_receives"] > 0.05)]
+    console.print(f"{len(unsure)} area-specialty pairs could either give or receive "
+                  "(both more than 5% likely); see uncertainty.csv.")
+    for note in df.attrs.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
+    files = write_results(out, {"uncertainty": df}, bundle, sc, draws=draws, seed=seed)
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+def _dask_client(address: str | None) -> Any:
+    """A Dask client for a scheduler address, or a LocalCluster for 'local'."""
+    if address is None:
+        return None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise FairshareError("--dask needs the 'distributed' package: pip install "
+                             "'dask[distributed]'") from exc
+    if address == "local":
+        return Client(LocalCluster(processes=True, threads_per_worker=1))
+    return Client(address)
+
+
+@app.command()
+@friendly
+def sensitivity(
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol.")] = "morris",
+    n: Annotated[int | None, typer.Option("--n", help="Base sample size (SALib N).")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    out: OutOpt = Path("results"),
+) -> None:
+    """Which parameters move the targets most (SALib Morris screening; Sobol on request)."""
+    if method not in ("morris", "sobol"):
+        raise FairshareError(f"--method must be morris or sobol, not {method!r}")
+    bundle, sc = setup(posts, scenario)
+    with console.status(f"{method} sensitivity analysis…"):
+        res = run_sensitivity(bundle, sc, sc.uncertainty, method=method,  # type: ignore[arg-type]
+                              n=n, seed=seed)
+    wide = {"affected targets", "affected areas"}
+    cols = [c for c in res.ranking.columns if c.replace("_", " ") not in wide]
+    show_table(res.ranking, f"Parameters ranked by influence on the targets ({res.method}, "
+               f"{res.runs:,} runs; full detail in sensitivity.csv)", cols)
+    files = write_results(out, {"sensitivity": res.ranking, "sensitivity_detail": res.detail},
+                          bundle, sc, method=res.method, seed=seed)
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@app.command()
+@friendly
+def equity(
+    specialty: Annotated[str, typer.Option(help="A specialty, or All.")] = "All",
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    pace_cap: PaceOpt = None,
+    capacity: CapacityOpt = None,
+    cohorts: CohortsOpt = None,
+    out: OutOpt = Path("results"),
+) -> None:
+    """Spread of posts per weighted population across areas, by year, before and after the plan."""
+    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                                   pace_cap=pace_cap)
+    table = equity_before_after(res.targets, res.plan)
+    view = table[table["specialty"] == specialty]
+    if view.empty:
+        raise FairshareError(f"no equity rows for specialty {specialty!r}")
+    show_table(view, f"Equity: {specialty} (Gini and CV of posts per fair share; lower is "
+               "fairer)", ["stage", "year", "gini", "cv", "max_distance", "min_distance",
+                           "share_within_5pct"])
+    for message in equity_check(res.targets, res.plan):
+        console.print(f"[yellow]•[/] {message}")
+    files = write_results(out, {"equity": table}, bundle, sc)
+    console.print("wrote " + ", ".join(str(f) for f in files))

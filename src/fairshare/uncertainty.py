@@ -1,0 +1,883 @@
+"""Uncertainty: seeded Monte Carlo over δ, component weights, σ and projection variants (METHOD §5).
+
+A fair-share target rests on judgements (δ, the component weights, the specialised share σ) and on
+a population projection. A planner who is told "London's target is 1,234" also needs to know how
+firm that number is, and whether an area that *gives* posts under the central scenario might well
+*receive* them under a reasonable alternative. This module answers that by drawing the uncertain
+parameters many times and recomputing the targets (and, optionally, the multi-year plan) for each
+draw.
+
+Design choices, and why:
+
+* **Common random numbers.** Each parameter family (δ, weights, σ, projection variant) gets its own
+  child of ``numpy.random.SeedSequence(seed)``, spawned in the fixed order of :data:`FAMILIES`.
+  Two runs that differ only in one family's range (say δ) therefore share every other family's
+  draws exactly, so a comparison between scenarios reflects the scenario difference, not
+  sampling noise. Scalar families are drawn as uniforms and transformed by the range's inverse
+  CDF, so even the changed family stays coupled (draw *i* is the same quantile in both runs).
+* **Draws depend on (seed, draw index) only.** Each family is generated in blocks of
+  :data:`DRAW_BLOCK` draws, block *b* of family *f* from ``SeedSequence(seed, spawn_key=(f, b))``.
+  A worker regenerates exactly the draws of its chunk from ``(seed, first, last)``: nothing large
+  is shipped, memory does not grow with the number of draws, and serial, process-pool and Dask
+  runs see the same numbers whatever the chunking (and the first *k* of *n* draws are the *k*
+  draws of a smaller run).
+* **Order-free reduction.** Whole-post targets are integers between 0 and the specialty total, so
+  each chunk returns exact *counts* of each (cell, target) value. Counts add up the same in any
+  order, so percentiles, means and probabilities are bit-identical across serial and parallel
+  runs, and memory does not grow with the number of draws.
+* **Exactly the deterministic model, fast.** Fractional targets are computed on local-office sums
+  (the fair share is linear, so this is a quarter of the work) and Hamilton rounding is vectorised
+  across draws. Any (draw, specialty) row whose rounding could depend on float error (a quota or
+  remainder within 1e-9 of a decision) is redone with bit-exact fractional targets (the same
+  floating-point operations, in the same order, as :func:`fairshare.targets.fractional_targets`)
+  and the exact :func:`fairshare.apportionment.apportion`. Every draw's whole targets are
+  therefore exactly what ``whole_targets(fractional_targets(...))`` gives at that draw's
+  parameters, and a zero-width range reproduces the published targets.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fairshare.apportionment import apportion
+
+if TYPE_CHECKING:  # imported where used, so fairshare.scenario can import UncertaintySpec
+    from fairshare.bundle import Bundle
+    from fairshare.need import NeedShares
+    from fairshare.scenario import Scenario
+    from fairshare.targets import Geography, Inputs
+
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "DRAW_BLOCK",
+    "FAMILIES",
+    "Draws",
+    "ProgressCallback",
+    "ProjectionVariant",
+    "Range",
+    "UncertaintySpec",
+    "draw_parameters",
+    "monte_carlo_plan",
+    "monte_carlo_targets",
+    "plan_options",
+]
+
+#: Parameter families, in the order their child seeds are spawned. New families are only ever
+#: appended, so existing families keep their streams (child i of a SeedSequence does not depend on
+#: how many children are spawned).
+FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
+                             "projection_variant")
+
+#: ONS projection variants (the same names as ``fairshare.scenario.ProjectionVariant``; repeated
+#: here so that the scenario module can import this one without an import cycle).
+ProjectionVariant = Literal[
+    "principal",
+    "high_fertility",
+    "low_fertility",
+    "high_life_expectancy",
+    "low_life_expectancy",
+    "high_migration",
+    "low_migration",
+    "high_population",
+    "low_population",
+    "young_age_structure",
+    "old_age_structure",
+]
+
+#: The ONS variants drawn by default: principal, high/low population, high/low migration.
+DEFAULT_VARIANTS: tuple[ProjectionVariant, ...] = (
+    "principal", "high_population", "low_population", "high_migration", "low_migration",
+)
+
+#: Draws are generated in blocks of this many, each block from its own seed (see
+#: :func:`draw_parameters`); chunks of a run are whole blocks where possible.
+DRAW_BLOCK = 256
+
+#: Percentiles reported by default.
+PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
+
+#: ``progress(done, total)``: called after each finished chunk with the number of draws done.
+ProgressCallback = Callable[[int, int], None]
+
+# Relative margin within which a float rounding decision is re-checked exactly.
+_TOL = 1e-9
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A parameter range ``[low, high]`` and the distribution drawn on it.
+
+    Written in a scenario file either as a mapping (``{low: 0.1, high: 0.3, distribution:
+    triangular}``) or as a list (``[0.1, 0.3]`` or ``[0.1, 0.3, triangular]``). A range of zero
+    width (``low == high``) is a fixed value: that family is then not uncertain at all.
+    """
+
+    low: float = Field(description="Smallest value drawn.")
+    high: float = Field(description="Largest value drawn.")
+    distribution: Literal["uniform", "triangular"] = Field(
+        "uniform", description="uniform, or triangular peaking at ``mode``."
+    )
+    mode: float | None = Field(None, description="Peak of a triangular range (None: midpoint).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        if isinstance(data, list | tuple):
+            if len(data) not in (2, 3):
+                raise ValueError("a range is [low, high] or [low, high, distribution]")
+            out: dict[str, Any] = {"low": data[0], "high": data[1]}
+            if len(data) == 3:
+                out["distribution"] = data[2]
+            return out
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("range bounds must be finite")
+        if self.low > self.high:
+            raise ValueError(f"range low {self.low:g} is above high {self.high:g}")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode {self.mode:g} is outside [{self.low:g}, {self.high:g}]")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values at quantiles ``u`` in [0, 1): draws made by inverse CDF keep CRN coupling."""
+        u = np.asarray(u, dtype=float)
+        lo, hi = self.low, self.high
+        if hi == lo:
+            return np.full(u.shape, lo)
+        if self.distribution == "uniform":
+            return lo + u * (hi - lo)
+        mode = (lo + hi) / 2 if self.mode is None else self.mode
+        c = (mode - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+        right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
+        return np.where(u < c, left, right)
+
+
+class UncertaintySpec(_Strict):
+    """What is uncertain and how it is drawn (kept apart from ``Scenario`` until wired in).
+
+    Defaults: δ uniform on [0.10, 0.30]; each specialty's component weights drawn from a
+    Dirichlet centred on the scenario's weights with concentration 50 (a weight of 0.5 then has a
+    standard deviation of 0.07); σ multiplied by a uniform [0.5, 1.5] factor, one per draw for all
+    specialties, clipped to [0, 1]; the projection variant drawn uniformly from principal and the
+    high/low population and migration variants.
+    """
+
+    deprivation_weight: Range = Field(
+        default_factory=lambda: Range(low=0.10, high=0.30),
+        description="δ range (absolute values in [0, 1]).",
+    )
+    weight_concentration: float | None = Field(
+        50.0, gt=0,
+        description="Dirichlet concentration around each specialty's weights; None: fixed weights.",
+    )
+    specialised_share_multiplier: Range = Field(
+        default_factory=lambda: Range(low=0.5, high=1.5),
+        description="Factor on every specialty's σ (one per draw); σ is clipped to [0, 1].",
+    )
+    projection_variants: tuple[ProjectionVariant, ...] = Field(
+        DEFAULT_VARIANTS, min_length=1,
+        description="ONS projection variants drawn with equal probability.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> UncertaintySpec:
+        d = self.deprivation_weight
+        if d.low < 0 or d.high > 1:
+            raise ValueError(f"deprivation_weight range [{d.low:g}, {d.high:g}] is outside [0, 1]")
+        if self.specialised_share_multiplier.low < 0:
+            raise ValueError("specialised_share_multiplier must be >= 0")
+        if len(set(self.projection_variants)) != len(self.projection_variants):
+            raise ValueError("projection_variants lists a variant twice")
+        return self
+
+    @classmethod
+    def fixed(cls, scenario: Scenario) -> UncertaintySpec:
+        """No uncertainty at all: every draw is the scenario itself (a check of the machinery)."""
+        d = scenario.deprivation_weight
+        return cls(deprivation_weight=Range(low=d, high=d), weight_concentration=None,
+                   specialised_share_multiplier=Range(low=1.0, high=1.0),
+                   projection_variants=(scenario.projection_variant,))
+
+
+# --------------------------------------------------------------------------------------------
+# Draws
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The parameter values of ``n`` draws (arrays indexed by draw first).
+
+    ``index`` holds the global draw numbers, so a slice shipped to a worker knows where its
+    results belong. ``variant`` indexes ``variants``.
+    """
+
+    seed: int
+    index: np.ndarray  # (n,) int64
+    deprivation_weight: np.ndarray  # (n,)
+    weights: np.ndarray  # (n, spec, 3) core, specialty, future; rows sum to 1
+    specialised_share_multiplier: np.ndarray  # (n,)
+    specialised_share: np.ndarray  # (n, spec), clipped to [0, 1]
+    variant: np.ndarray  # (n,) int64
+    variants: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    def take(self, start: int, stop: int) -> Draws:
+        """Draws ``start`` to ``stop`` (positions in this object), e.g. one chunk for a worker."""
+        s = slice(start, stop)
+        return replace(
+            self,
+            index=self.index[s],
+            deprivation_weight=self.deprivation_weight[s],
+            weights=self.weights[s],
+            specialised_share_multiplier=self.specialised_share_multiplier[s],
+            specialised_share=self.specialised_share[s],
+            variant=self.variant[s],
+        )
+
+    def variant_names(self) -> list[str]:
+        """The projection variant of each draw, by name."""
+        return [self.variants[i] for i in self.variant]
+
+
+def _concat(parts: Sequence[Draws]) -> Draws:
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    return replace(
+        first,
+        index=np.concatenate([p.index for p in parts]),
+        deprivation_weight=np.concatenate([p.deprivation_weight for p in parts]),
+        weights=np.concatenate([p.weights for p in parts]),
+        specialised_share_multiplier=np.concatenate(
+            [p.specialised_share_multiplier for p in parts]),
+        specialised_share=np.concatenate([p.specialised_share for p in parts]),
+        variant=np.concatenate([p.variant for p in parts]),
+    )
+
+
+def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
+                block: int) -> Draws:
+    """Draws ``block * DRAW_BLOCK`` to ``(block + 1) * DRAW_BLOCK - 1``.
+
+    Family ``f`` of block ``b`` comes from ``SeedSequence(seed, spawn_key=(f, b))`` -- the
+    ``b``-th child of the ``f``-th child of ``SeedSequence(seed)`` -- so each family has its own
+    stream (common random numbers) and any block can be made on its own (workers regenerate
+    their draws instead of receiving them).
+    """
+    rng = {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(f, block)))
+           for f, name in enumerate(FAMILIES)}
+    n, n_spec = DRAW_BLOCK, weights.shape[0]
+
+    delta = spec.deprivation_weight.ppf(rng["deprivation_weight"].random(n))
+
+    centre = np.asarray(weights, dtype=float)
+    if spec.weight_concentration is None:
+        w = np.broadcast_to(centre, (n, n_spec, 3)).copy()
+    else:
+        alpha = spec.weight_concentration * centre
+        gam = rng["weights"].standard_gamma(np.broadcast_to(alpha, (n, n_spec, 3)))
+        w = gam / gam.sum(axis=-1, keepdims=True)
+
+    m = spec.specialised_share_multiplier
+    mult = m.ppf(rng["specialised_share"].random(n))
+    if m.low == m.high == 1.0:
+        sig = np.broadcast_to(np.asarray(sigma, dtype=float), (n, n_spec)).copy()
+    else:
+        sig = np.clip(mult[:, None] * sigma[None, :], 0.0, 1.0)
+
+    n_var = len(spec.projection_variants)
+    variant = np.minimum((rng["projection_variant"].random(n) * n_var).astype(np.int64),
+                         n_var - 1)
+    first = block * DRAW_BLOCK
+    return Draws(seed=seed, index=np.arange(first, first + n, dtype=np.int64),
+                 deprivation_weight=delta, weights=w, specialised_share_multiplier=mult,
+                 specialised_share=sig, variant=variant,
+                 variants=tuple(spec.projection_variants))
+
+
+def _draw_range(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
+                start: int, stop: int) -> Draws:
+    """Draws ``start`` to ``stop - 1`` from the blocks that hold them."""
+    parts = []
+    for block in range(start // DRAW_BLOCK, -(-stop // DRAW_BLOCK)):
+        first = block * DRAW_BLOCK
+        part = _draw_block(spec, weights, sigma, seed, block)
+        parts.append(part.take(max(start, first) - first, min(stop, first + DRAW_BLOCK) - first))
+    if not parts:
+        return _draw_block(spec, weights, sigma, seed, 0).take(0, 0)
+    return _concat(parts)
+
+
+def draw_parameters(spec: UncertaintySpec, inputs: Inputs, n: int, seed: int,
+                    start: int = 0) -> Draws:
+    """Draws ``start`` to ``start + n - 1`` around the scenario ``inputs`` were prepared for.
+
+    Draw *i* is a function of ``(seed, i)``, the spec and the scenario's centre values only: never
+    of ``n``, of ``start`` or of how a run is chunked. Each family has its own child seed, spawned
+    in the order of :data:`FAMILIES`, so runs whose specs differ in one family share the others'
+    draws exactly (common random numbers).
+    """
+    if n < 0:
+        raise ValueError(f"number of draws must be >= 0, got {n}")
+    if seed < 0 or start < 0:
+        raise ValueError(f"seed and start must be >= 0, got seed={seed}, start={start}")
+    return _draw_range(spec, inputs.weights, inputs.sigma, seed, start, start + n)
+
+
+# --------------------------------------------------------------------------------------------
+# The vectorised target kernel
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """Everything a worker needs to turn draws into whole targets (small and picklable)."""
+
+    need: NeedShares
+    future: np.ndarray  # (variant, spec, icb) future shares per drawn variant
+    geo: Geography
+    current: np.ndarray  # (spec, lo) int64
+    totals: np.ndarray  # (spec,) int64
+    scenario: Scenario
+    offsets: np.ndarray  # (spec, lo) start of each cell's block in the count vector
+    size: int  # length of the count vector
+    core_lo: np.ndarray  # (lo,) shares summed to local offices, for the fast path
+    deprivation_lo: np.ndarray  # (lo,)
+    specialty_lo: np.ndarray  # (spec, lo)
+    future_lo: np.ndarray  # (variant, spec, lo)
+    spec: UncertaintySpec
+    seed: int
+    weights: np.ndarray  # (spec, 3) the scenario's weights (centre of the Dirichlet)
+    sigma: np.ndarray  # (spec,) the scenario's σ
+
+    def draws(self, start: int, stop: int) -> Draws:
+        """Regenerate draws ``start`` to ``stop - 1`` (identical wherever this runs)."""
+        return _draw_range(self.spec, self.weights, self.sigma, self.seed, start, stop)
+
+
+def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+                  seed: int = 0) -> tuple[_Kernel, Inputs]:
+    """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
+    from fairshare.need import need_shares
+    from fairshare.targets import prepare
+
+    inp = prepare(bundle, scenario)
+    known = {"principal", *bundle.growth_variants["variant"].unique()}
+    missing = [v for v in spec.projection_variants if v not in known]
+    if missing:
+        raise ValueError(
+            f"projection variants {missing} are not in the bundle's growth_variants "
+            f"(available: {sorted(known)}); set UncertaintySpec.projection_variants"
+        )
+    futures = []
+    for v in spec.projection_variants:
+        if v == scenario.projection_variant:
+            futures.append(inp.need.future)
+        else:
+            variant = scenario.with_overrides(projection_variant=v)
+            futures.append(need_shares(bundle, variant).future)
+    totals = inp.current.sum(axis=1).astype(np.int64)
+    n_area = inp.current.shape[1]
+    widths = np.repeat(totals + 1, n_area)
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    future = np.stack(futures)
+    geo = inp.geo
+
+    def lo(x: np.ndarray) -> np.ndarray:
+        return geo.to_local_offices(geo.to_units(x))
+
+    kernel = _Kernel(need=inp.need, future=future, geo=geo,
+                     current=inp.current.astype(np.int64), totals=totals, scenario=scenario,
+                     offsets=starts.reshape(totals.shape[0], n_area), size=int(widths.sum()),
+                     core_lo=lo(inp.need.core), deprivation_lo=lo(inp.need.deprivation),
+                     specialty_lo=lo(inp.need.specialty), future_lo=lo(future),
+                     spec=spec, seed=seed, weights=inp.weights, sigma=inp.sigma)
+    return kernel, inp
+
+
+def _fractional_fast(k: _Kernel, delta: np.ndarray, weights: np.ndarray, sigma: np.ndarray,
+                     variant: np.ndarray) -> np.ndarray:
+    """(draw, spec, lo) fractional targets computed on local-office sums.
+
+    The fair share is linear in the share matrices, so summing ICBs to local offices first gives
+    the same numbers with a quarter of the work; they can differ from
+    :func:`_fractional` in the last bits only, which :func:`_whole` guards against.
+    """
+    mix = (weights[..., 0:1] * k.core_lo + weights[..., 1:2] * k.specialty_lo
+           + weights[..., 2:3] * k.future_lo[variant])
+    d = np.asarray(delta, dtype=float)[:, None, None]
+    fair_lo = (1 - d) * mix + d * k.deprivation_lo
+    total = k.current.sum(axis=1, keepdims=True)
+    s = sigma[..., None]
+    return (1 - s) * total * fair_lo + s * k.current
+
+
+def _fractional(k: _Kernel, delta: np.ndarray, weights: np.ndarray, sigma: np.ndarray,
+                variant: np.ndarray, block: int = 96) -> np.ndarray:
+    """(draw, spec, lo) fractional targets.
+
+    The same floating-point operations, in the same order, as ``NeedShares.fair_share`` and
+    ``fractional_targets``, broadcast over draws, so a draw equal to the scenario gives exactly
+    the scenario's fractional targets. For speed the work runs in blocks of draws small enough to
+    stay in cache, with the ICB axis first so that splitting ICBs into local-office pieces and
+    summing them are contiguous copies and adds (element by element the arithmetic is unchanged).
+    """
+    ns, geo = k.need, k.geo
+    n, n_spec = weights.shape[:2]
+    n_area = len(geo.local_offices)
+    core = ns.core[:, None, None]  # (icb, 1, 1)
+    spec_t = ns.specialty.T[:, None, :]  # (icb, 1, spec)
+    fut_t = np.ascontiguousarray(k.future.transpose(2, 0, 1))  # (icb, variant, spec)
+    dep = ns.deprivation[:, None, None]
+    share = geo.units["share"].to_numpy(float)[:, None, None]
+    fair_lo = np.empty((n_area, n, n_spec))
+    for a in range(0, n, block):
+        b = min(a + block, n)
+        w = weights[a:b]
+        mix = (w[None, :, :, 0] * core + w[None, :, :, 1] * spec_t
+               + w[None, :, :, 2] * fut_t[:, variant[a:b], :])
+        d = np.asarray(delta[a:b], dtype=float)[None, :, None]
+        fair = (1 - d) * mix + d * dep  # (icb, draw, spec)
+        units = fair[geo.icb_index] * share  # (unit, draw, spec)
+        out = np.zeros((n_area, b - a, n_spec))
+        for u, lo in enumerate(geo.lo_index):
+            out[lo] += units[u]
+        fair_lo[:, a:b] = out
+    fair_lo = fair_lo.transpose(1, 2, 0)  # (draw, spec, lo)
+    total = k.current.sum(axis=1, keepdims=True)
+    s = sigma[..., None]
+    return (1 - s) * total * fair_lo + s * k.current
+
+
+def _hamilton(frac: np.ndarray, totals: np.ndarray, minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised largest remainders over (draw, spec) rows; returns (whole, needs_exact_check).
+
+    Floors of the quotas plus one post for each remainder at or above the row's ``left``-th
+    largest. A row is flagged for the exact routine when float error could matter (a quota
+    within 1e-9 of a whole number, or the last remainder awarded within 1e-9 of the first
+    refused: the exact tie rule then decides) or when a minimum binds (bounded quotas).
+    """
+    n_area = frac.shape[-1]
+    h = totals.astype(float)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wsum = frac.sum(axis=-1)
+        q = frac * (h / wsum)[..., None]
+    finite = np.isfinite(q).all(axis=-1)  # not finite: an empty specialty, or bad input
+    q = np.where(finite[..., None], q, 0.0)
+    fl = np.floor(q)
+    r = q - fl
+    left = totals[None, :] - fl.sum(axis=-1).astype(np.int64)
+    rs = np.sort(r, axis=-1)  # ascending: the j-th largest is rs[..., n_area - 1 - j]
+    kk = np.clip(left, 1, n_area - 1)
+    last_in = np.take_along_axis(rs, (n_area - kk)[..., None], axis=-1)[..., 0]
+    first_out = np.take_along_axis(rs, (n_area - 1 - kk)[..., None], axis=-1)[..., 0]
+    threshold = np.where(left <= 0, np.inf, np.where(left >= n_area, -np.inf, last_in))
+    whole = fl.astype(np.int64) + (r >= threshold[..., None])
+
+    tol = _TOL * (1.0 + h)
+    interior = (left > 0) & (left < n_area)
+    bad = ~finite | (left < 0) | (left > n_area)
+    bad |= interior & (last_in - first_out < tol)
+    bad |= (rs[..., 0] < tol) | (rs[..., -1] > 1 - tol)
+    bad |= (frac < 0).any(axis=-1)
+    if minimum > 0:
+        binds = totals >= minimum * n_area
+        bad |= binds[None, :] & (q < minimum).any(axis=-1)
+    empty = np.broadcast_to(totals[None, :] == 0, bad.shape)
+    whole[empty] = 0
+    return whole, bad & ~empty
+
+
+def _whole(k: _Kernel, draws: Draws) -> np.ndarray:
+    """(draw, spec, lo) whole targets, exactly as ``whole_targets`` would make them.
+
+    Hamilton runs vectorised on the fast fractional targets. Rows it flags as close to a
+    rounding decision are redone by the exact ``apportion`` on the bit-exact fractional targets
+    of that draw, so the answer is always the one the deterministic model gives for the draw.
+    Other methods and controlled rounding use the exact path for every draw (slower).
+    """
+    from fairshare.targets import whole_targets
+
+    sc = k.scenario
+    args = (draws.deprivation_weight, draws.weights, draws.specialised_share, draws.variant)
+    if sc.controlled_rounding or sc.apportionment != "hamilton":
+        frac = _fractional(k, *args)
+        if sc.controlled_rounding:
+            return np.stack([whole_targets(f, k.totals, sc) for f in frac])
+        whole = np.zeros(frac.shape, dtype=np.int64)
+        bad = np.broadcast_to(k.totals[None, :] > 0, frac.shape[:2])
+    else:
+        fast = _fractional_fast(k, *args)
+        whole, bad = _hamilton(fast, k.totals, sc.minimum_posts)
+        rows = np.unique(np.nonzero(bad)[0])
+        frac = np.zeros_like(fast)
+        if rows.size:
+            frac[rows] = _fractional(k, args[0][rows], args[1][rows], args[2][rows],
+                                     args[3][rows])
+    n_area = int(k.current.shape[1])
+    bad_draws, bad_specs = np.nonzero(bad)
+    for d, s in zip(bad_draws, bad_specs, strict=True):
+        total = int(k.totals[s])
+        minimum = sc.minimum_posts if total >= sc.minimum_posts * n_area else 0
+        whole[d, s] = apportion(list(frac[d, s]), total, method=sc.apportionment,
+                                minimum=minimum)
+    return whole
+
+
+def _target_chunk(bounds: tuple[int, int], kernel: _Kernel) -> tuple[np.ndarray, np.ndarray]:
+    """Worker task: exact counts of each (cell, whole target) value, as sparse (index, count)."""
+    whole = _whole(kernel, kernel.draws(*bounds))
+    flat = (kernel.offsets[None, :, :] + whole).ravel()
+    counts = np.bincount(flat, minlength=kernel.size)
+    idx = np.flatnonzero(counts)
+    return idx.astype(np.int64), counts[idx].astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Running chunks: serial, process pool, Dask
+# --------------------------------------------------------------------------------------------
+
+
+def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
+
+
+def _pool_context() -> Any:
+    """forkserver where available (safe with threads, workers start from a clean process that
+    has fairshare already imported), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["fairshare.uncertainty"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _run_chunks(fn: Callable[[tuple[int, int], Any], Any], kernel: Any, n: int, chunk: int,
+                workers: int, executor: Executor | None, dask_client: Any,
+                progress: ProgressCallback | None) -> Iterator[tuple[tuple[int, int], Any]]:
+    """Run ``fn((start, stop), kernel)`` over chunks of draw numbers; yield (bounds, result).
+
+    Results come in completion order; callers reduce them order-independently (exact counts, or
+    placing rows by draw number), which is what makes serial and parallel runs identical.
+    """
+    pieces = _chunks(n, chunk)
+    done = 0
+    if progress is not None:
+        progress(0, n)
+
+    def tick(bounds: tuple[int, int]) -> None:
+        nonlocal done
+        done += bounds[1] - bounds[0]
+        if progress is not None:
+            progress(done, n)
+
+    if dask_client is not None:
+        from distributed import as_completed
+
+        kfut = dask_client.scatter(kernel, broadcast=True, hash=False)
+        futures = dask_client.map(fn, pieces, kernel=kfut, pure=False)
+        where = {f.key: p for f, p in zip(futures, pieces, strict=True)}
+        for fut in as_completed(futures):
+            bounds = where[fut.key]
+            result = fut.result()
+            tick(bounds)
+            yield bounds, result
+        return
+    if executor is None and (workers <= 1 or len(pieces) <= 1):
+        for bounds in pieces:
+            result = fn(bounds, kernel)
+            tick(bounds)
+            yield bounds, result
+        return
+    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    try:
+        pending: dict[Future[Any], tuple[int, int]] = {pool.submit(fn, p, kernel): p
+                                                       for p in pieces}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                bounds = pending.pop(fut)
+                result = fut.result()
+                tick(bounds)
+                yield bounds, result
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _auto_chunk(n: int, workers: int) -> int:
+    """About four chunks per worker (load balance), in whole draw blocks, at most 2,048 draws
+    (bounded memory: a chunk's arrays are chunk x specialties x areas)."""
+    blocks = math.ceil(n / max(1, 4 * workers) / DRAW_BLOCK)
+    return DRAW_BLOCK * max(1, min(2048 // DRAW_BLOCK, blocks))
+
+
+# --------------------------------------------------------------------------------------------
+# Target-level Monte Carlo
+# --------------------------------------------------------------------------------------------
+
+
+def _percentile_from_counts(counts: np.ndarray, offsets: np.ndarray, n: int,
+                            q: float) -> np.ndarray:
+    """Per-cell percentile (numpy's default linear interpolation) from exact value counts."""
+    cum = np.cumsum(counts)
+    start = offsets.ravel()
+    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
+    pos = q / 100 * (n - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+
+    def value(rank: int) -> np.ndarray:
+        return np.searchsorted(cum, base + rank, side="right") - start
+
+    v_lo, v_hi = value(lo), value(hi)
+    return (v_lo + (pos - lo) * (v_hi - v_lo)).reshape(offsets.shape)
+
+
+def _summaries(counts: np.ndarray, k: _Kernel, n: int,
+               percentiles: Sequence[float]) -> dict[str, np.ndarray]:
+    """Mean, sd, percentiles and give/receive probabilities per (spec, lo) from exact counts."""
+    n_spec, n_area = k.offsets.shape
+    widths = np.repeat(k.totals + 1, n_area)
+    cell = np.repeat(np.arange(n_spec * n_area), widths)
+    value = np.arange(k.size) - np.repeat(k.offsets.ravel(), widths)
+    c = counts.astype(float)
+    mean = np.bincount(cell, weights=c * value, minlength=n_spec * n_area) / n
+    sq = np.bincount(cell, weights=c * (value - mean[cell]) ** 2, minlength=n_spec * n_area)
+    out = {"target_mean": mean.reshape(n_spec, n_area),
+           "target_sd": np.sqrt(sq / n).reshape(n_spec, n_area)}
+    for p in percentiles:
+        out[f"target_p{p:g}"] = _percentile_from_counts(counts, k.offsets, n, p)
+    cur = k.current.ravel()
+    below = np.bincount(cell, weights=c * (value < cur[cell]), minlength=n_spec * n_area)
+    above = np.bincount(cell, weights=c * (value > cur[cell]), minlength=n_spec * n_area)
+    out["p_gives"] = (below / n).reshape(n_spec, n_area)
+    out["p_receives"] = (above / n).reshape(n_spec, n_area)
+    return out
+
+
+def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, np.ndarray],
+           n: int, seed: int) -> pd.DataFrame:
+    """Tidy per local office x specialty frame for the specialties in the establishment."""
+    from fairshare.targets import fractional_targets, whole_targets
+
+    geo = inp.geo
+    n_spec, n_area = inp.current.shape
+    det = whole_targets(fractional_targets(inp, scenario.deprivation_weight),
+                        inp.current.sum(axis=1), scenario)
+    df = pd.DataFrame({
+        "scenario": scenario.name,
+        "area_code": np.tile(geo.lo_codes, n_spec),
+        "area": np.tile(geo.local_offices, n_spec),
+        "specialty": np.repeat(inp.need.specialties, n_area),
+        "current": inp.current.ravel(),
+        "target": det.ravel(),
+        **{name: v.ravel() for name, v in columns.items()},
+    })
+    df["draws"], df["seed"] = n, seed
+    df["method"] = scenario.apportionment + (" (controlled)" if scenario.controlled_rounding
+                                             else "")
+    present = set(bundle.posts["specialty"])
+    return df[df["specialty"].isin(present)].reset_index(drop=True)
+
+
+def _notes(scenario: Scenario, spec: UncertaintySpec) -> list[str]:
+    d, r = scenario.deprivation_weight, spec.deprivation_weight
+    notes = []
+    if not r.low <= d <= r.high:
+        notes.append(f"the scenario's δ = {d:g} lies outside the drawn range "
+                     f"[{r.low:g}, {r.high:g}]: intervals describe the drawn range")
+    if scenario.projection_variant not in spec.projection_variants:
+        notes.append(f"the scenario's projection variant '{scenario.projection_variant}' is not "
+                     f"among the variants drawn")
+    return notes
+
+
+def monte_carlo_targets(
+    bundle: Bundle,
+    scenario: Scenario,
+    spec: UncertaintySpec | None = None,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+    chunk: int | None = None,
+    progress: ProgressCallback | None = None,
+    dask_client: Any = None,
+    executor: Executor | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+) -> pd.DataFrame:
+    """Intervals on whole-post targets and gaps per local office x specialty.
+
+    Each draw's fractional targets are made whole with the scenario's apportionment method, so
+    every draw preserves each specialty's national total exactly. Columns: scenario, area_code,
+    area, specialty, current, target (the scenario's own whole target), target_mean, target_sd,
+    target_p5/p50/p95, gap_p5/p50/p95 (gap = target − current; negative gives), p_gives and
+    p_receives (share of draws with gap < 0 and > 0), draws, seed, method.
+
+    ``workers > 1`` runs chunks in a local process pool (or pass a running ``executor`` to reuse
+    one); a ``dask_client`` (``distributed.Client``) runs the same chunk function on its cluster
+    instead. Each chunk regenerates its own draws from ``(seed, draw numbers)``, so results are
+    identical whichever way and in whatever chunks the run is made. ``progress(done, total)`` is
+    called as chunks finish. Notes (e.g. the scenario's δ outside the drawn range) are in
+    ``df.attrs["notes"]``.
+    """
+    if draws < 1:
+        raise ValueError(f"need at least one draw, got {draws}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    spec = spec or UncertaintySpec()
+    kernel, inp = _build_kernel(bundle, scenario, spec, seed)
+    size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
+    counts = np.zeros(kernel.size, dtype=np.int64)
+    for _, (idx, cnt) in _run_chunks(_target_chunk, kernel, draws, size, workers, executor,
+                                     dask_client, progress):
+        counts[idx] += cnt
+    stats = _summaries(counts, kernel, draws, percentiles)
+    for p in percentiles:
+        stats[f"gap_p{p:g}"] = stats[f"target_p{p:g}"] - kernel.current
+    order = ["target_mean", "target_sd", *[f"target_p{p:g}" for p in percentiles],
+             *[f"gap_p{p:g}" for p in percentiles], "p_gives", "p_receives"]
+    df = _frame(bundle, scenario, inp, {c: stats[c] for c in order}, draws, seed)
+    df.attrs["notes"] = _notes(scenario, spec)
+    df.attrs["spec"] = spec.model_dump(mode="json")
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Plan-level Monte Carlo
+# --------------------------------------------------------------------------------------------
+
+
+def plan_options(scenario: Scenario) -> Any:
+    """The scenario's pace-of-change settings as ``fairshare.plan.PlanOptions``."""
+    from fairshare.plan import PlanOptions
+
+    return PlanOptions(start_year=scenario.plan_start, horizon=scenario.horizon,
+                       pace_cap=scenario.pace_cap, discount=scenario.discount,
+                       capacity_headroom=scenario.capacity_headroom,
+                       min_viable=scenario.min_viable_posts, elastic=scenario.elastic)
+
+
+@dataclass(frozen=True)
+class _PlanKernel:
+    targets: _Kernel
+    rows: np.ndarray  # specialty indices present in the establishment
+    specialties: pd.DataFrame  # specialty, programme_years, phase_start
+    options: Any  # PlanOptions
+    extra: dict[str, Any] = field(default_factory=dict)  # vacancies/capacity/min_posts tables
+
+
+def _plan_chunk(bounds: tuple[int, int], kernel: _PlanKernel) -> tuple[np.ndarray, list[str]]:
+    """Worker task: remaining gap at the horizon, (draw, spec present, lo), and plan statuses."""
+    from fairshare.plan import PlanProblem, plan
+
+    k = kernel.targets
+    draws = k.draws(*bounds)
+    whole = _whole(k, draws)
+    geo = k.geo
+    n_area = len(geo.local_offices)
+    names = [k.need.specialties[s] for s in kernel.rows]
+    out = np.zeros((len(draws), len(kernel.rows), n_area), dtype=np.int64)
+    statuses = []
+    for i in range(len(draws)):
+        posts = pd.DataFrame({
+            "area": np.tile(geo.local_offices, len(names)),
+            "specialty": np.repeat(names, n_area),
+            "current": k.current[kernel.rows].ravel(),
+            "target": whole[i, kernel.rows].ravel(),
+        })
+        result = plan(PlanProblem(posts=posts, specialties=kernel.specialties, **kernel.extra),
+                      kernel.options)
+        last = result.table[result.table["year"] == kernel.options.horizon]
+        gap = last.pivot_table(index="specialty", columns="area", values="remaining_gap",
+                               aggfunc="sum")
+        out[i] = gap.reindex(index=names, columns=geo.local_offices).fillna(0).to_numpy()
+        statuses.append(result.status)
+    return out, statuses
+
+
+def monte_carlo_plan(
+    bundle: Bundle,
+    scenario: Scenario,
+    spec: UncertaintySpec | None = None,
+    *,
+    draws: int = 50,
+    seed: int = 0,
+    workers: int = 1,
+    chunk: int | None = None,
+    progress: ProgressCallback | None = None,
+    dask_client: Any = None,
+    executor: Executor | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+    options: Any = None,
+    vacancies: pd.DataFrame | None = None,
+    capacity: pd.DataFrame | None = None,
+    min_posts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Intervals on the gap still open at the horizon, planning each draw's targets.
+
+    Each draw's whole targets (the same draws as :func:`monte_carlo_targets` for the same seed)
+    go through ``fairshare.plan.plan``; this is the heavy, solver-bound Monte Carlo that a Dask
+    cluster is for. Columns: scenario, area_code, area, specialty, current, target,
+    remaining_gap_mean, remaining_gap_p5/p50/p95 (target − posts at the horizon), p_at_target
+    (share of draws in which the area reaches its target by the horizon), draws, seed, method.
+    ``df.attrs["statuses"]`` counts plan statuses (optimal / elastic / infeasible).
+    """
+    from fairshare.plan import PlanOptions
+
+    if draws < 1:
+        raise ValueError(f"need at least one draw, got {draws}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    spec = spec or UncertaintySpec()
+    tk, inp = _build_kernel(bundle, scenario, spec, seed)
+    present = set(bundle.posts["specialty"])
+    rows = np.array([i for i, s in enumerate(inp.need.specialties) if s in present],
+                    dtype=np.int64)
+    opts = options if options is not None else plan_options(scenario)
+    if not isinstance(opts, PlanOptions):
+        raise TypeError("options must be a fairshare.plan.PlanOptions")
+    specs = bundle.specialties[["specialty", "programme_years", "phase_start"]]
+    specs = specs[specs["specialty"].isin(present)].reset_index(drop=True)
+    extra = {k: v for k, v in (("vacancies", vacancies), ("capacity", capacity),
+                               ("min_posts", min_posts)) if v is not None}
+    kernel = _PlanKernel(targets=tk, rows=rows, specialties=specs, options=opts, extra=extra)
+    size = chunk or 1
+    n_area = inp.current.shape[1]
+    gaps = np.zeros((draws, len(rows), n_area), dtype=np.int64)
+    statuses: list[str] = [""] * draws
+    for (a, b), (gap, stat) in _run_chunks(_plan_chunk, kernel, draws, size, workers, executor,
+                                           dask_client, progress):
+        gaps[a:b] = gap
+        statuses[a:b] = stat
+    n_spec = inp.current.shape[0]
+    full = np.zeros((draws, n_spec, n_area), dtype=np.int64)
+    full[:, rows] = gaps
+    cols: dict[str, np.ndarray] = {"remaining_gap_mean": full.mean(axis=0)}
+    for p in percentiles:
+        cols[f"remaining_gap_p{p:g}"] = np.percentile(full, p, axis=0)
+    cols["p_at_target"] = (full == 0).mean(axis=0)
+    df = _frame(bundle, scenario, inp, cols, draws, seed)
+    df.attrs["statuses"] = {str(k): int(v) for k, v in pd.Series(statuses).value_counts().items()}
+    df.attrs["notes"] = _notes(scenario, spec)
+    return df
