@@ -71,3 +71,20 @@ def test_schema_lists_every_parameter() -> None:
     schema = scenario_schema()
     assert set(schema["properties"]) == set(Scenario.model_fields)
     json.dumps(schema)
+
+
+def test_published_schema_is_current() -> None:
+    """docs/scenario.schema.json is what `fairshare scenario --schema` prints today."""
+    published = json.loads((ROOT / "docs" / "scenario.schema.json").read_text())
+    assert published == scenario_schema(), "regenerate: fairshare scenario --schema > docs/..."
+
+
+def test_uncertainty_ranges_in_a_scenario_file(tmp_path: Path) -> None:
+    p = tmp_path / "u.yaml"
+    p.write_text("uncertainty:\n  deprivation_weight: [0.15, 0.25]\n")
+    s = load_scenario(p)
+    assert (s.uncertainty.deprivation_weight.low, s.uncertainty.deprivation_weight.high) == (
+        0.15, 0.25)
+    p.write_text("uncertainty:\n  deprivation_weight: [0.3, 0.1]\n")
+    with pytest.raises(ScenarioError, match="uncertainty.deprivation_weight"):
+        load_scenario(p)
