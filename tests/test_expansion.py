@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairshare.expansion import allocate_expansion, largest_remainder
+from fairshare.expansion import allocate_expansion
 from fairshare.plan import PlanOptions, PlanProblem, plan
 
 SPECS = pd.DataFrame({"specialty": ["P1", "P2"], "programme_years": [3, 3]})
@@ -33,24 +31,6 @@ def placed(out: pd.DataFrame, year: int, column: str = "expansion") -> dict[str,
     rows = out[(out["year"] == year) & (out[column] > 0)]
     return {f"{a}/{s}" if s != "P1" else a: int(n)
             for a, s, n in zip(rows["area"], rows["specialty"], rows[column], strict=True)}
-
-
-def test_largest_remainder_known_answers() -> None:
-    assert largest_remainder([5, 3, 2], 7) == ([4, 2, 1], 0)  # quotas 3.5, 2.1, 1.4
-    assert largest_remainder([5, 3, 2], 7, [3, None, None]) == ([3, 2, 2], 0)
-    assert largest_remainder([1, 1], 5, [1, 2]) == ([1, 2], 2)
-    assert largest_remainder([0, 0, 0], 4) == ([2, 1, 1], 0)  # equal shares, ties to the first
-
-
-@given(st.lists(st.integers(0, 50), min_size=1, max_size=6), st.integers(0, 100))
-@settings(max_examples=60, deadline=None)
-def test_largest_remainder_stays_within_quota(weights: list[int], seats: int) -> None:
-    alloc, left = largest_remainder(weights, seats)
-    assert left == 0 and sum(alloc) == seats
-    total = sum(weights)
-    for w, a in zip(weights, alloc, strict=True):
-        quota = Fraction(seats * w, total) if total else Fraction(seats, len(weights))
-        assert quota - 1 < a < quota + 1
 
 
 def test_posts_go_to_the_furthest_below_target_relative_to_target() -> None:
@@ -94,6 +74,22 @@ def test_posts_split_across_a_priority_by_total_positive_gap() -> None:
                              None)
     by_spec = out.groupby("specialty")["expansion"].sum().to_dict()
     assert by_spec == {"P1": 4, "P2": 1}
+
+
+def test_what_a_specialty_cannot_take_goes_to_the_priority_s_others() -> None:
+    # by gap P1 (short 6) would get 3 of 5 and P2 (short 4) 2, but P1's areas can take only 2
+    # this year, so P2 takes 3; of 7 posts, P2 can take only its 4 below target: 1 unplaced
+    table = gaps([("A", "P1", 2024, 10, 4), ("A", "P2", 2024, 10, 6)])
+    capacity = pd.DataFrame({"area": ["A", "A"], "specialty": ["P1", "P2"], "year": 2024,
+                             "capacity": [2, 9]})
+    out = allocate_expansion(table, national((2024, "mental health", 5)), PRIORITIES, SPECS,
+                             capacity)
+    assert out.groupby("specialty")["expansion"].sum().to_dict() == {"P1": 2, "P2": 3}
+    assert out.attrs["unplaced"].empty
+    out = allocate_expansion(table, national((2024, "mental health", 7)), PRIORITIES, SPECS,
+                             capacity)
+    assert out.groupby("specialty")["expansion"].sum().to_dict() == {"P1": 2, "P2": 4}
+    assert out.attrs["unplaced"]["posts"].tolist() == [1]
 
 
 def test_a_post_is_carried_for_the_programme_length() -> None:

@@ -5,8 +5,10 @@ Each year's national number for a priority (cancer and diagnostics, elective rec
 mental health, ...) is
 
 1. split across the priority's specialties by their total positive remaining gap (whole posts by
-   largest remainder, exact; ties to the specialty first by name), never giving a specialty more
-   than its areas can still take that year;
+   ``fairshare.apportionment.apportion``, Hamilton / largest remainder in exact arithmetic; ties
+   to the larger weight, then the specialty first by name), never giving a specialty more than
+   its areas can still take that year (bounded quotas), so what one specialty cannot take goes
+   to the priority's others;
 2. optionally, each area of the specialty still below target first gets ``minimum_per_area``
    posts (furthest below target first, while posts and capacity last);
 3. then one post at a time to the area furthest below target *relative to its target*, so a small
@@ -34,48 +36,30 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-__all__ = ["allocate_expansion", "largest_remainder"]
+from fairshare.apportionment import apportion
+
+__all__ = ["allocate_expansion"]
 
 UNLIMITED = -1
 
 
-def largest_remainder(weights: Sequence[int | Fraction], seats: int,
-                      maximum: Sequence[int | None] | None = None) -> tuple[list[int], int]:
-    """Hamilton apportionment with upper limits, in exact arithmetic.
+def _split(weights: Sequence[int], seats: int,
+           maximum: Sequence[int | None]) -> tuple[list[int], int]:
+    """Share seats by weight with the project's exact Hamilton apportionment, within maxima.
 
-    Each unit gets floor(seats · w / W) and the seats left go to the largest remainders (ties to
-    the earlier unit). A unit whose quota exceeds its maximum gets the maximum and the rest is
-    apportioned again among the others. Zero total weight shares equally. Returns the seats per
-    unit and the seats nobody could take (only when every unit is at its maximum).
+    Returns the seats per unit and the seats no unit can take (when the maxima add up to fewer
+    than the seats). Zero total weight shares equally.
     """
-    n = len(weights)
-    caps: list[int | None] = list(maximum) if maximum is not None else [None] * n
-    if any(w < 0 for w in weights) or seats < 0:
-        raise ValueError("weights and seats must not be negative")
-    alloc = [0] * n
-    active = [i for i in range(n) if (cap := caps[i]) is None or cap > 0]
-    remaining = seats
-    while active and remaining > 0:
-        total = sum(Fraction(weights[i]) for i in active)
-        share = {i: (Fraction(weights[i]) / total if total > 0 else Fraction(1, len(active)))
-                 for i in active}
-        quota = {i: remaining * share[i] for i in active}
-        over = [i for i in active if (cap := caps[i]) is not None and quota[i] > cap]
-        if over:
-            for i in over:
-                alloc[i] = caps[i] or 0
-                remaining -= alloc[i]
-            active = [i for i in active if i not in over]
-            continue
-        floors = {i: int(quota[i]) for i in active}
-        left = remaining - sum(floors.values())
-        order = sorted(active, key=lambda i: (-(quota[i] - floors[i]), i))
-        for i in active:
-            alloc[i] = floors[i]
-        for i in order[:left]:
-            alloc[i] += 1
-        remaining = 0
-    return alloc, remaining
+    if seats <= 0 or not weights:
+        return [0] * len(weights), max(seats, 0)
+    caps = [seats if m is None else int(m) for m in maximum]
+    placeable = min(seats, sum(caps))
+    if placeable == 0:
+        return [0] * len(weights), seats
+    usable = [int(w) for w in weights]
+    if sum(w for w, c in zip(usable, caps, strict=True) if c > 0) == 0:
+        usable = [1] * len(weights)
+    return apportion(usable, placeable, "hamilton", maximum=caps), seats - placeable
 
 
 @dataclass
@@ -172,7 +156,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         if sum(weights) == 0:
             weights = [sum(max(c.target, 0) for c in cells[s]) for s in specs]
         maxima = [_most(cells[s], below_target_only) for s in specs]
-        shares, left = largest_remainder(weights, posts, maxima)
+        shares, left = _split(weights, posts, maxima)
         if left:
             reason = ("no area below target with capacity left" if below_target_only
                       else "no capacity left")
