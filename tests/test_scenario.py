@@ -86,5 +86,5 @@ def test_uncertainty_ranges_in_a_scenario_file(tmp_path: Path) -> None:
     assert (s.uncertainty.deprivation_weight.low, s.uncertainty.deprivation_weight.high) == (
         0.15, 0.25)
     p.write_text("uncertainty:\n  deprivation_weight: [0.3, 0.1]\n")
-    with pytest.raises(ScenarioError, match="uncertainty.deprivation_weight"):
+    with pytest.raises(ScenarioError, match=r"uncertainty\.deprivation_weight"):
         load_scenario(p)

@@ -17,22 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from fairshare.errors import ScenarioError
 from fairshare.uncertainty import UncertaintySpec
-
-Level = Literal["local_office", "region", "icb"]
-ApportionmentMethod = Literal["hamilton", "webster", "huntington-hill", "dhondt", "adams"]
-ProjectionVariant = Literal[
-    "principal",
-    "high_fertility",
-    "low_fertility",
-    "high_life_expectancy",
-    "low_life_expectancy",
-    "high_migration",
-    "low_migration",
-    "high_population",
-    "low_population",
-    "young_age_structure",
-    "old_age_structure",
-]
+from fairshare.vocabulary import ApportionmentMethod, Level, ProjectionVariant
 
 
 class _Strict(BaseModel):

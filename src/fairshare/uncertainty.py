@@ -49,6 +49,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fairshare.apportionment import apportion
+from fairshare.vocabulary import ProjectionVariant
 
 if TYPE_CHECKING:  # imported where used, so fairshare.scenario can import UncertaintySpec
     from fairshare.bundle import Bundle
@@ -76,22 +77,6 @@ __all__ = [
 #: how many children are spawned).
 FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
                              "projection_variant")
-
-#: ONS projection variants (the same names as ``fairshare.scenario.ProjectionVariant``; repeated
-#: here so that the scenario module can import this one without an import cycle).
-ProjectionVariant = Literal[
-    "principal",
-    "high_fertility",
-    "low_fertility",
-    "high_life_expectancy",
-    "low_life_expectancy",
-    "high_migration",
-    "low_migration",
-    "high_population",
-    "low_population",
-    "young_age_structure",
-    "old_age_structure",
-]
 
 #: The ONS variants drawn by default: principal, high/low population, high/low migration.
 DEFAULT_VARIANTS: tuple[ProjectionVariant, ...] = (

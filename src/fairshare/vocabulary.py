@@ -1,0 +1,23 @@
+"""Names shared by the scenario and the modules it configures (kept here to avoid cycles)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Level = Literal["local_office", "region", "icb"]
+ApportionmentMethod = Literal["hamilton", "webster", "huntington-hill", "dhondt", "adams"]
+
+#: ONS 2018-based projection variants (data/growth_variants.csv); only principal is by age.
+ProjectionVariant = Literal[
+    "principal",
+    "high_fertility",
+    "low_fertility",
+    "high_life_expectancy",
+    "low_life_expectancy",
+    "high_migration",
+    "low_migration",
+    "high_population",
+    "low_population",
+    "young_age_structure",
+    "old_age_structure",
+]
