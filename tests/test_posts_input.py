@@ -105,3 +105,14 @@ def test_cli_reports_bad_file_and_writes_nothing(tmp_path: Path) -> None:
     assert "row 2" in res.stderr and "'posts'" in res.stderr and "negative" in res.stderr
     assert "Traceback" not in res.stderr
     assert not out.exists()
+
+
+def test_partial_file_works_at_every_level(tmp_path: Path) -> None:
+    """A file covering only some specialties gives targets for those, at every level."""
+    from fairshare import Scenario, targets
+
+    b = load_england(_write(tmp_path, GOOD))
+    for level in ("local_office", "region", "icb"):
+        df = targets(b, Scenario(level=level))
+        assert set(df["specialty"]) == {"Cardiology"}
+        assert df["target"].sum() == 160

@@ -281,11 +281,11 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
     keys = ["scenario", "level", "area_code", "area", "region_code", "region", "specialty"]
     df = df.groupby(keys, as_index=False, sort=False)[
         ["current", "fair_share", "target_fractional", "target"]].sum()
+    df = df[df["specialty"].isin(_present(bundle))].reset_index(drop=True)
     meta = lo_table.drop_duplicates("specialty").set_index("specialty")
     for col in ("school", "phase", "specialised_share", "method", "baseline"):
         df[col] = meta.loc[df["specialty"], col].to_numpy()
     df["current_basis"] = "estimated: local office posts split by ICB population"
-    df = df[df["specialty"].isin(_present(bundle))].reset_index(drop=True)
     return with_gap(df)
 
 

@@ -63,3 +63,18 @@ def report(
         files = write_report(html, pdf, targets=targets, plan=plan, metadata=meta,
                              equity=equity, findings=findings)
     console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (localhost unless told "
+                                      "otherwise).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8050,
+    posts: PostsOpt = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Dash debug mode.")] = False,
+) -> None:
+    """The web app: maps, live what-ifs, plans, comparison and downloads, fully offline."""
+    from fairshare.webapp import serve as run_server
+
+    run_server(host=host, port=port, posts=posts, debug=debug)

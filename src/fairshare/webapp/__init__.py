@@ -1,0 +1,38 @@
+"""fairshare's web app: interactive maps, live what-ifs, run comparison and a printable report.
+
+Start it with ``fairshare serve`` (http://127.0.0.1:8050) or from Python::
+
+    from fairshare.webapp import create_app, serve
+    serve()                       # blocks; localhost:8050
+    app = create_app()            # a dash.Dash, e.g. for a WSGI server: app.server
+
+See docs/webapp.md. Dash and plotly are imported only when the app is made, so importing the
+package (or the CLI) does not need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import dash
+
+    from fairshare.bundle import Bundle
+
+__all__ = ["create_app", "serve"]
+
+
+def create_app(bundle: Bundle | None = None, **options: Any) -> dash.Dash:
+    """The Dash app over ``bundle`` (default: embedded England data, demonstration baseline)."""
+    from fairshare.webapp.app import create_app as _create
+
+    return _create(bundle, **options)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | None = None,
+          debug: bool = False) -> None:
+    """Start the app on http://host:port; ``posts`` replaces the demonstration establishment."""
+    from fairshare.webapp.app import serve as _serve
+
+    _serve(host=host, port=port, posts=posts, debug=debug)

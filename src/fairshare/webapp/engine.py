@@ -1,0 +1,407 @@
+"""The web app's view of the core: the same functions as the CLI, with caches for speed.
+
+Nothing here changes a result: a cache only remembers what the core computed for exactly the same
+parameters. What each cache is keyed on is what the result depends on, so a slider change
+recomputes only what that slider touches:
+
+* need shares (the expensive ~0.2 s part of ``targets``) depend on the projection year and
+  variant only, so δ, weights, σ and the apportionment method reuse them;
+* local-office targets for every specialty (~20-40 ms) are keyed on the target parameters;
+* ICB figures are computed for the one specialty on screen (the ICB split of a specialty depends
+  on that specialty alone), which is what keeps the ICB map live;
+* the plan for the one specialty on screen is solved on its own (the plan's specialties are
+  independent MILPs, so its rows equal the full plan's); the whole plan (all specialties, used
+  by the deanery tables and the workbook) comes from ``fairshare.pipeline.run_plan``.
+
+Caches are bounded (least recently used) and guarded by locks: the Dash server is threaded.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from fairshare.bundle import Bundle, load_england
+from fairshare.need import NeedShares, need_shares, specialised_shares, specialty_weights
+from fairshare.outputs import run_metadata
+from fairshare.scenario import Scenario, Weights, load_scenario
+from fairshare.targets import (
+    Geography,
+    Inputs,
+    aggregate_regions,
+    icb_table,
+    local_office_table,
+    with_gap,
+)
+from fairshare.webapp.state import ALL, normalised_weights
+
+T = TypeVar("T")
+
+#: Targets columns summed when areas are shown for all specialties together.
+_SUMMED = ["current", "fair_share", "target_fractional", "target"]
+
+#: Scenario parameters the targets do not depend on (labels, the plan's settings, Monte Carlo
+#: ranges). The targets caches are keyed on every other parameter, so a parameter added to the
+#: scenario later counts as a target parameter until it is listed here: never a stale result.
+_NOT_TARGET_FIELDS = {"name", "description", "level", "plan_start", "horizon", "pace_cap",
+                      "discount", "capacity_headroom", "min_viable_posts", "elastic",
+                      "expansion", "uncertainty"}
+_NOT_TARGET_PREFIXES = ("expansion_",)
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache; ``get(key, make)`` computes on a miss.
+
+    A miss is computed under a per-cache lock, so two requests for the same slow result (the
+    full plan, say) wait for one computation rather than running two.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.RLock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            value = make()
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+            return value
+
+    def peek(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._data.get(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Something to compare the current view against: a scenario or a stored run."""
+
+    key: str
+    label: str
+    scenario: Scenario | None = None  # a scenario (default or file), computed on the fly
+    run_id: str | None = None  # a stored run, read from the run store
+
+
+def scenarios_dir() -> Path | None:
+    """The project's ``scenarios/`` folder, if there is one (working copy or current folder)."""
+    for folder in (Path.cwd() / "scenarios", Path(__file__).resolve().parents[3] / "scenarios"):
+        if folder.is_dir():
+            return folder
+    return None
+
+
+class Engine:
+    """One bundle's computations for the web app (targets, plans, intervals, comparisons)."""
+
+    def __init__(self, bundle: Bundle | None = None, *, store_root: Path | str | None = None):
+        self.bundle = bundle if bundle is not None else load_england()
+        b = self.bundle
+        self.specialties: list[str] = sorted(set(b.posts["specialty"]))
+        self.local_offices: list[str] = sorted(b.local_offices["local_office"])
+        self._icbs = sorted(b.icbs["icb_code"])
+        self.geo = Geography.from_bundle(b, self._icbs)
+        catalogue = list(b.specialties["specialty"])
+        posts = b.posts.pivot_table(index="specialty", columns="local_office", values="posts",
+                                    aggfunc="sum")
+        self._current = posts.reindex(index=catalogue, columns=self.geo.local_offices).fillna(0) \
+            .to_numpy(dtype=np.int64)
+        self._catalogue = catalogue
+        self.store_root = store_root
+        self._need = LRU(8)
+        self._lo = LRU(64)
+        self._levels = LRU(256)
+        self._spec_plan = LRU(128)
+        self._full = LRU(4)
+        self._mc = LRU(16)
+        self._refs = LRU(32)
+        self._equity = LRU(8)
+
+    # ------------------------------------------------------------------ scenario
+
+    def scenario(self, state: dict[str, Any], name: str = "web view") -> Scenario:
+        """The scenario the controls describe (raises ValueError with a plain message)."""
+        weights = normalised_weights(state)
+        params: dict[str, Any] = {
+            "name": name,
+            "description": "Made in the fairshare web app",
+            "deprivation_weight": float(state["delta"]),
+            "projection_variant": state["variant"],
+            "apportionment": state["method"],
+            "horizon": int(state["horizon"]),
+        }
+        if weights is not None:
+            core, spec, fut = weights
+            params["weights"] = Weights(core=core, specialty=spec, future=max(fut, 0.0))
+        if state.get("sigma_mode") == "custom":
+            params["specialised_share"] = float(state["sigma"])
+        if state.get("projection_year"):
+            params["projection_year"] = int(state["projection_year"])
+        if state.get("pace_cap"):
+            params["pace_cap"] = float(state["pace_cap"])
+        if state.get("expansion", "none") != "none":
+            params.update(self.expansion_programme(str(state["expansion"])))
+        return Scenario(**params)
+
+    def expansion_options(self) -> list[tuple[str, str]]:
+        """(key, label): no expansion, then each scenario file that funds expansion posts."""
+        out = [("none", "None (redistribution only)")]
+        for ref in self.references():
+            sc = ref.scenario
+            if ref.key.startswith("file:") and sc is not None and sc.expansion:
+                total = sum(t.posts for t in sc.expansion)
+                years = sorted({t.year for t in sc.expansion})
+                out.append((ref.key, f"{sc.name}: {total:,} posts, {years[0]}–{years[-1]}"))
+        return out
+
+    def expansion_programme(self, key: str) -> dict[str, Any]:
+        """The expansion parameters (tranches and their options) of a scenario file."""
+        ref = self.reference(key)
+        if ref.scenario is None or not ref.scenario.expansion:
+            raise ValueError(f"{ref.label} funds no expansion posts")
+        return {k: v for k, v in ref.scenario.model_dump().items()
+                if k == "expansion" or k.startswith("expansion_")}
+
+    @staticmethod
+    def target_key(scenario: Scenario) -> str:
+        """What the targets depend on, as text (plan settings and names left out)."""
+        fields = {k: v for k, v in scenario.resolved().items()
+                  if k not in _NOT_TARGET_FIELDS and not k.startswith(_NOT_TARGET_PREFIXES)}
+        return json.dumps(fields, sort_keys=True)
+
+    @staticmethod
+    def plan_key(scenario: Scenario) -> str:
+        """What the plan depends on: the targets and the pace-of-change settings."""
+        fields = {k: v for k, v in scenario.resolved().items()
+                  if k not in {"description", "level"}}
+        return json.dumps(fields, sort_keys=True)
+
+    # ------------------------------------------------------------------ targets
+
+    def need(self, scenario: Scenario) -> NeedShares:
+        key = (scenario.projection_year, scenario.projection_variant, scenario.base_year)
+        return self._need.get(key, lambda: need_shares(self.bundle, scenario))
+
+    def inputs(self, scenario: Scenario) -> Inputs:
+        """``targets.prepare`` with the need shares cached."""
+        return Inputs(need=self.need(scenario), geo=self.geo, current=self._current,
+                      weights=specialty_weights(self.bundle, scenario),
+                      sigma=specialised_shares(self.bundle, scenario))
+
+    def lo_targets(self, scenario: Scenario) -> pd.DataFrame:
+        """Local-office targets for every specialty (exactly ``targets(..., 'local_office')``)."""
+        scenario = scenario.with_overrides(level="local_office")
+        return self._lo.get(self.target_key(scenario) + scenario.name,
+                            lambda: local_office_table(self.bundle, scenario,
+                                                       self.inputs(scenario)))
+
+    def targets(self, scenario: Scenario, level: str, specialty: str = ALL) -> pd.DataFrame:
+        """The targets table at a level, for one specialty or (``ALL``) every specialty."""
+        key = (self.target_key(scenario) + scenario.name, level, specialty)
+        return self._levels.get(key, lambda: self._targets(scenario, level, specialty))
+
+    def _targets(self, scenario: Scenario, level: str, specialty: str) -> pd.DataFrame:
+        lo = self.lo_targets(scenario)
+        if specialty != ALL:
+            lo = lo[lo["specialty"] == specialty].reset_index(drop=True)
+            if lo.empty:
+                raise ValueError(f"{specialty!r} has no posts in this establishment")
+        if level == "local_office":
+            return lo
+        if level == "region":
+            return aggregate_regions(lo)
+        if level != "icb":
+            raise ValueError(f"unknown level {level!r}")
+        names = self.specialties if specialty == ALL else [specialty]
+        return icb_table(self.bundle, scenario, self._subset(self.inputs(scenario), names), lo)
+
+    def _subset(self, inp: Inputs, names: list[str]) -> Inputs:
+        """The arrays of some specialties only: a specialty's ICB split depends on nothing else,
+        and an establishment file may hold only some of the catalogue's specialties."""
+        ns = inp.need
+        rows = [ns.specialties.index(n) for n in names]
+        need = NeedShares(specialties=list(names), icbs=ns.icbs, population=ns.population,
+                          core=ns.core, deprivation=ns.deprivation,
+                          specialty=ns.specialty[rows], future=ns.future[rows],
+                          projection_year=ns.projection_year[rows])
+        return Inputs(need=need, geo=inp.geo, current=inp.current[rows],
+                      weights=inp.weights[rows], sigma=inp.sigma[rows])
+
+    def area_view(self, scenario: Scenario, level: str, specialty: str) -> pd.DataFrame:
+        """One row per area: the specialty's row, or all specialties added up."""
+        table = self.targets(scenario, level, specialty)
+        if specialty != ALL:
+            return table
+        keys = ["area_code", "area", "region_code", "region"]
+        out = table.groupby(keys, as_index=False, sort=False)[_SUMMED].sum()
+        out["specialty"] = ALL
+        if "current_basis" in table.columns:
+            out["current_basis"] = table["current_basis"].iloc[0]
+        return with_gap(out)
+
+    # ------------------------------------------------------------------ plans
+
+    def full_plan(self, scenario: Scenario) -> Any:
+        """``pipeline.run_plan``: targets, the whole plan, findings, status (cached)."""
+        from fairshare.pipeline import run_plan
+
+        return self._full.get(self.plan_key(scenario), lambda: run_plan(self.bundle, scenario))
+
+    def cached_full_plan(self, scenario: Scenario) -> Any:
+        return self._full.peek(self.plan_key(scenario))
+
+    def specialty_plan(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+        """(plan table, PlanResult or PlanOutput) for one specialty, solved on its own."""
+        full = self.cached_full_plan(scenario)
+        if specialty == ALL or scenario.expansion:
+            out = self.full_plan(scenario)
+            table = out.plan if specialty == ALL else out.plan[out.plan["specialty"] == specialty]
+            return table.reset_index(drop=True), out
+        if full is not None:
+            return full.plan[full.plan["specialty"] == specialty].reset_index(drop=True), full
+        key = (self.plan_key(scenario), specialty)
+        return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
+
+    def _solve_one(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+        from fairshare.pipeline import PLAN_COLUMNS, plan_options, plan_problem
+        from fairshare.plan import plan
+
+        tgt = self.targets(scenario, "local_office", specialty)
+        problem = plan_problem(self.bundle, tgt, scenario)
+        result = plan(problem, plan_options(scenario))
+        table = result.table.copy()
+        table["expansion"] = 0
+        table["expansion_in_post"] = 0
+        regions = tgt.drop_duplicates("area").set_index("area")["region"]
+        spec = self.bundle.specialties.set_index("specialty")
+        table["scenario"] = scenario.name
+        table["region"] = table["area"].map(regions)
+        table["school"] = table["specialty"].map(spec["school"])
+        table["phase"] = table["specialty"].map(spec["phase"])
+        table["net"] = table["redistribution"] + table["expansion"]
+        table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"])
+        return table.reset_index(drop=True), result
+
+    # ------------------------------------------------------------------ equity
+
+    def equity(self, scenario: Scenario) -> pd.DataFrame:
+        """``equity.equity_before_after`` of the whole plan (local offices)."""
+        from fairshare.equity import equity_before_after
+
+        out = self.full_plan(scenario)
+        return self._equity.get(("table", self.plan_key(scenario)),
+                                lambda: equity_before_after(out.targets, out.plan))
+
+    def equity_checks(self, scenario: Scenario) -> list[str]:
+        """``equity.equity_check``: each year the plan raises the Gini, and why."""
+        from fairshare.equity import equity_check
+
+        out = self.full_plan(scenario)
+        return self._equity.get(("checks", self.plan_key(scenario)),
+                                lambda: equity_check(out.targets, out.plan))
+
+    # ------------------------------------------------------------------ uncertainty
+
+    def intervals(self, scenario: Scenario, draws: int, seed: int = 0) -> pd.DataFrame:
+        """Monte Carlo intervals on every local office's target (same draws for any scenario)."""
+        from fairshare.uncertainty import monte_carlo_targets
+
+        spec = getattr(scenario, "uncertainty", None)  # the scenario's ranges, else defaults
+        key = (self.target_key(scenario), json.dumps(spec.model_dump(mode="json") if spec
+                                                      else None, sort_keys=True), int(draws), seed)
+        return self._mc.get(key, lambda: monte_carlo_targets(self.bundle, scenario, spec,
+                                                             draws=int(draws), seed=seed))
+
+    # ------------------------------------------------------------------ references
+
+    def store(self) -> Any:
+        from fairshare.runs import RunStore
+
+        return RunStore(self.store_root)
+
+    def references(self) -> list[Reference]:
+        """The default scenario, the project's scenario files and every stored run."""
+        refs = [Reference("default", "Default scenario (METHOD defaults)", Scenario())]
+        folder = scenarios_dir()
+        if folder is not None:
+            for path in sorted(folder.glob("*.y*ml")):
+                try:
+                    sc = load_scenario(path)
+                except Exception:
+                    continue
+                refs.append(Reference(f"file:{path.stem}", f"Scenario file: {sc.name}", sc))
+        try:
+            for rec in self.store().records():
+                if "targets" in rec.tables:
+                    refs.append(Reference(f"run:{rec.id}", f"Saved run: {rec.label}",
+                                          run_id=rec.id))
+        except Exception:
+            pass
+        return refs
+
+    def reference(self, key: str) -> Reference:
+        for ref in self.references():
+            if ref.key == key:
+                return ref
+        raise ValueError(f"nothing to compare with called {key!r}")
+
+    def reference_targets(self, key: str, level: str, specialty: str
+                          ) -> tuple[pd.DataFrame, dict[str, Any], str]:
+        """(targets at ``level`` for ``specialty``, run metadata, label) of a reference."""
+        ref = self.reference(key)
+        if ref.scenario is not None:
+            table = self.targets(ref.scenario, level, specialty)
+            return table, run_metadata(self.bundle, ref.scenario), ref.label
+        assert ref.run_id is not None
+        store = self.store()
+        table, meta = self._refs.get(ref.run_id, lambda: (store.load_table(ref.run_id, "targets"),
+                                                          store.metadata(ref.run_id)))
+        have = set(table["level"].dropna()) if "level" in table.columns else {"local_office"}
+        if level not in have:
+            if level == "region" and "local_office" in have:
+                table = aggregate_regions(table[table["level"] == "local_office"])
+            else:
+                raise ValueError(f"{ref.label} holds targets at {', '.join(sorted(have))} "
+                                 f"level, not {level}: choose one of those levels to compare")
+        else:
+            table = table[table["level"] == level] if "level" in table.columns else table
+        if specialty != ALL:
+            table = table[table["specialty"] == specialty]
+        return table.reset_index(drop=True), meta, ref.label
+
+    # ------------------------------------------------------------------ downloads
+
+    def metadata(self, scenario: Scenario, **extra: Any) -> dict[str, Any]:
+        return run_metadata(self.bundle, scenario, **extra)
+
+    def workbook_bytes(self, scenario: Scenario) -> bytes:
+        """The run's Excel workbook (``fairshare.excel.write_workbook``) as bytes."""
+        from fairshare.excel import write_workbook
+
+        out = self.full_plan(scenario)
+        about = self.metadata(scenario, plan_status=out.status)
+        with tempfile.TemporaryDirectory(prefix="fairshare-web-") as tmp:
+            path = Path(tmp) / "fairshare.xlsx"
+            write_workbook(path, targets=out.targets, plan=out.plan, about=about)
+            return path.read_bytes()

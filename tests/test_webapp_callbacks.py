@@ -1,0 +1,382 @@
+"""The web app's callbacks as plain functions: no browser, no server.
+
+Each view is ``view(engine, state) -> dict``; these tests drive them with control values the
+way the page does and check what a planner would see.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("dash", reason="the web app needs dash (pip install dash plotly)")
+pytest.importorskip("plotly", reason="the web app needs plotly")
+
+from fairshare.webapp import callbacks as cb
+from fairshare.webapp import figures
+from fairshare.webapp.engine import Engine
+from fairshare.webapp.state import (
+    ALL,
+    DEFAULTS,
+    clean_state,
+    query_to_state,
+    state_to_query,
+)
+
+SPEC = "General Psychiatry"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine()
+
+
+def state(**changes: object) -> dict[str, object]:
+    return clean_state({"specialty": SPEC, **changes})
+
+
+def area_targets(view: dict) -> dict[str, int]:
+    return {row["area"]: row["target"] for row in view["table"]["data"]}
+
+
+# --- targets and the map ------------------------------------------------------------------
+
+def test_delta_changes_a_named_areas_target(engine: Engine) -> None:
+    low = cb.targets_view(engine, state(delta=0.0, area="London"))
+    high = cb.targets_view(engine, state(delta=0.8, area="London"))
+    assert low["summary"]["area"] == "London"
+    assert low["summary"]["target"] != high["summary"]["target"]
+    # the table and the summary agree, and the map's colours moved with them
+    assert area_targets(low)["London"] == low["summary"]["target"]
+    assert area_targets(high)["London"] == high["summary"]["target"]
+    colours = [[t.get("fillcolor") for t in v["figure"]["data"]] for v in (low, high)]
+    assert colours[0] != colours[1]
+    # the national total never changes: redistribution moves posts, it never adds any
+    assert sum(area_targets(low).values()) == sum(area_targets(high).values())
+
+
+@pytest.mark.parametrize(("level", "n"), [("icb", 42), ("local_office", 11), ("region", 7)])
+def test_level_switch_draws_one_shape_per_area(engine: Engine, level: str, n: int) -> None:
+    view = cb.targets_view(engine, state(level=level))
+    areas = [t for t in view["figure"]["data"] if t.get("meta", {}).get("role") == "area"]
+    assert view["shapes"] == n == len(areas)
+    assert view["figure"]["layout"]["meta"]["shapes"] == n
+    assert len(view["table"]["data"]) == n
+    # every shape is an area of the table, coloured and with the hover a planner needs
+    codes = {row["area_code"] for row in view["table"]["data"]}
+    assert {t["meta"]["area_code"] for t in areas} == codes
+    for trace in areas:
+        assert trace["fill"] == "toself" and trace["hoveron"] == "fills"
+        for word in ("Current posts", "Fair share", "Target", "Gap", "Distance from target"):
+            assert word in trace["text"]
+        assert trace["fillcolor"] != figures.NO_DATA
+
+
+def test_map_legend_says_which_side_gives_and_receives(engine: Engine) -> None:
+    fig = cb.targets_view(engine, state())["figure"]
+    bars = [t for t in fig["data"] if t.get("marker", {}).get("showscale")]
+    assert len(bars) == 1
+    ticks = " ".join(bars[0]["marker"]["colorbar"]["ticktext"])
+    assert "gives" in ticks and "receives" in ticks and "at target" in ticks
+    note = fig["layout"]["annotations"][0]["text"]
+    assert "gives" in note and "receives" in note
+    # colour-blind safe diverging scale: ColorBrewer PuOr ends
+    scale = bars[0]["marker"]["colorscale"]
+    assert scale[0][1] == "#542788" and scale[-1][1] == "#b35806"
+
+
+def test_colour_follows_sign_of_distance(engine: Engine) -> None:
+    view = cb.targets_view(engine, state(level="local_office"))
+    by_code = {t["meta"]["area_code"]: t["fillcolor"] for t in view["figure"]["data"]
+               if t.get("meta", {}).get("role") == "area"}
+    for row in view["table"]["data"]:
+        r, g, b = (int(x) for x in by_code[row["area_code"]][4:-1].split(","))
+        if row["distance"] and row["distance"] > 0.05:
+            assert r > b, f"{row['area']} is above target: should be orange"
+        elif row["distance"] and row["distance"] < -0.05:
+            assert b > g, f"{row['area']} is below target: should be purple"
+
+
+def test_all_specialties_adds_areas_up(engine: Engine) -> None:
+    view = cb.targets_view(engine, state(specialty=ALL, level="region"))
+    total_current = sum(r["current"] for r in view["table"]["data"])
+    assert total_current == int(engine.bundle.posts["posts"].sum())
+    assert view["shapes"] == 7
+
+
+def test_icb_level_matches_the_core(engine: Engine) -> None:
+    from fairshare import targets
+
+    scenario = engine.scenario(state(delta=0.35))
+    core = targets(engine.bundle, scenario, level="icb")
+    core = core[core["specialty"] == SPEC].set_index("area_code")["target"]
+    view = cb.targets_view(engine, state(delta=0.35, level="icb"))
+    mine = {r["area_code"]: r["target"] for r in view["table"]["data"]}
+    assert mine == core.to_dict()
+
+
+def test_every_control_reaches_the_targets(engine: Engine) -> None:
+    base = area_targets(cb.targets_view(engine, state(specialty=ALL)))
+    changed = {
+        "weights": state(specialty=ALL, weights_mode="custom", w_core=1, w_specialty=0,
+                         w_future=0),
+        "sigma": state(specialty=ALL, sigma_mode="custom", sigma=0.5),
+        "projection": state(specialty=ALL, projection_year=2043, variant="high_migration"),
+        "method": state(specialty=ALL, method="webster", level="icb"),
+    }
+    for name, st in changed.items():
+        other = area_targets(cb.targets_view(engine, st))
+        if name == "method":
+            continue  # compared below at the same level
+        assert other != base, f"{name} did not change any target"
+    icb_h = area_targets(cb.targets_view(engine, state(level="icb", specialty=ALL)))
+    icb_w = area_targets(cb.targets_view(engine, changed["method"]))
+    assert sum(icb_h.values()) == sum(icb_w.values())
+
+
+def test_bad_parameters_give_a_message_not_a_crash(engine: Engine) -> None:
+    with pytest.raises(cb.ViewError, match="weights"):
+        cb.targets_view(engine, state(weights_mode="custom", w_core=0, w_specialty=0,
+                                      w_future=0))
+    with pytest.raises(cb.ViewError, match="Adams"):
+        cb.targets_view(engine, state(specialty=ALL, method="adams"))
+
+
+def test_click_on_map_picks_the_area(engine: Engine) -> None:
+    geo = figures.shapes("local_office")
+    i = next(k for k, s in enumerate(geo) if s["name"] == "Wessex")
+    assert cb.area_from_click(engine, "local_office", {"points": [{"curveNumber": i}]}) \
+        == "Wessex"
+    j = next(k for k, s in enumerate(figures.shapes("icb")) if "Sussex" in s["name"])
+    assert cb.area_from_click(engine, "icb", {"points": [{"curveNumber": j}]}) \
+        == "Kent Surrey and Sussex"
+    assert cb.area_from_click(engine, "region", {"points": [{"curveNumber": 0}]}) is None
+
+
+def test_boundaries_are_bundled_and_small() -> None:
+    from fairshare.bundle import data_dir
+
+    for level, n in (("icb", 42), ("local_office", 11), ("region", 7)):
+        path = data_dir() / figures.LEVEL_FILES[level]
+        assert path.stat().st_size < 1_000_000
+        assert len(figures.shapes(level)) == n
+
+
+# --- URL state ------------------------------------------------------------------------------
+
+def test_url_state_round_trips(engine: Engine) -> None:
+    custom = clean_state({
+        "tab": "compare", "specialty": "Paediatrics", "level": "icb", "delta": 0.35,
+        "weights_mode": "custom", "w_core": 0.4, "w_specialty": 0.35, "w_future": 0.25,
+        "sigma_mode": "custom", "sigma": 0.12, "projection_year": 2035,
+        "variant": "low_migration", "method": "webster", "horizon": 2036, "pace_cap": 0.25,
+        "expansion": "file:expansion-1000", "area": "Wessex", "year": 2027,
+        "compare": "file:webster", "draws": 1000})
+    for st in (dict(DEFAULTS), custom):
+        query = state_to_query(st)
+        assert query_to_state(query) == st
+        # through the page: controls -> query string -> (new visit) -> controls
+        values = cb.state_to_controls(st)
+        q, synced, _ = cb.sync(engine, "delta", "", values)
+        assert synced == st
+        back_query, back, controls = cb.sync(engine, None, q or "", [None] * len(values))
+        assert back == st and controls == values
+        assert back_query is None  # already canonical
+    assert state_to_query(DEFAULTS) == ""
+    assert "d=0.35" in state_to_query(custom) and "spec=Paediatrics" in state_to_query(custom)
+
+
+def test_bad_links_fall_back_to_defaults(engine: Engine) -> None:
+    q = "?d=7&level=county&spec=Nonsense&h=1999&cap=-1&area=Atlantis&n=abc&m=webster"
+    st = query_to_state(q, specialties=engine.specialties, areas=engine.local_offices)
+    assert st["delta"] == DEFAULTS["delta"] and st["level"] == DEFAULTS["level"]
+    assert st["specialty"] == DEFAULTS["specialty"] and st["horizon"] == DEFAULTS["horizon"]
+    assert st["area"] == DEFAULTS["area"] and st["draws"] == DEFAULTS["draws"]
+    assert st["method"] == "webster"
+    # the page then rewrites the address to the state it really shows
+    new_query, _, _ = cb.sync(engine, "url", q, [None] * len(cb.KEYS))
+    assert new_query == "?m=webster"
+
+
+def test_control_fixes_are_pushed_back(engine: Engine) -> None:
+    values = cb.state_to_controls(clean_state({"horizon": 2026, "year": 2030}))
+    values[cb.KEYS.index("year")] = 2030  # a year after the horizon
+    _, st, fixes = cb.sync(engine, "year", "", values)
+    assert st["year"] == 0
+    assert fixes[cb.KEYS.index("year")] == 0
+    assert all(f is None for k, f in zip(cb.KEYS, fixes, strict=True) if k != "year")
+
+
+# --- plan, comparison, uncertainty, equity ----------------------------------------------------
+
+def test_plan_view_chart_and_deanery_tables(engine: Engine) -> None:
+    st = state(tab="plan", area="London")
+    view = cb.plan_view(engine, st)
+    names = [t["name"] for t in view["figure"]["data"]]
+    assert any("Redistribution" in n for n in names) and any("Remaining gap" in n for n in names)
+    assert any("expansion" in n.lower() for n in names) and any("Net" in n for n in names)
+    assert view["start_gap"] == view["moved"] + view["remaining"]
+    # the one-specialty plan is exactly the whole plan's rows for that specialty
+    scenario = engine.scenario(st)
+    one, _ = engine.specialty_plan(scenario, SPEC)
+    deanery = cb.deanery_view(engine, st)
+    full = engine.full_plan(scenario).plan
+    pd.testing.assert_frame_equal(one, full[full["specialty"] == SPEC].reset_index(drop=True),
+                                  check_dtype=False)
+    heads = [c["name"] for c in deanery["one_year"]["columns"]]
+    assert heads == ["School", "Specialty", "Phase", "Redistribution", "Time-limited expansion",
+                     "Net gain/loss"]
+    assert deanery["one_year"]["data"][-1]["School"] == "Total"
+    assert deanery["pace"]["data"][-1]["Specialty (phase)"] == "Total"
+
+
+def test_pace_cap_and_horizon_reach_the_plan(engine: Engine) -> None:
+    free = cb.plan_view(engine, state(tab="plan", specialty="Paediatrics", area="London"))
+    capped = cb.plan_view(engine, state(tab="plan", specialty="Paediatrics", area="London",
+                                        pace_cap=0.1, horizon=2035))
+    assert [int(y) for y in capped["by_year"]["year"]][-1] == 2035
+    assert free["by_year"]["redistribution"].tolist() != \
+        capped["by_year"]["redistribution"].tolist()
+
+
+def test_compare_with_a_scenario(engine: Engine) -> None:
+    view = cb.compare_view(engine, state(tab="compare", delta=0.5, compare="default"))
+    assert any("deprivation_weight: 0.2 -> 0.5" in line for line in view["explanation"])
+    changes = [r["target_change"] for r in view["table"]["data"]]
+    assert any(changes) and sum(changes) == 0
+    assert view["shapes"] == 11
+    same = cb.compare_view(engine, state(tab="compare", compare="default"))
+    assert not any(r["target_change"] for r in same["table"]["data"])
+
+
+def test_compare_with_a_stored_run(tmp_path: Path) -> None:
+    from fairshare import Scenario, load_england, targets
+    from fairshare.outputs import run_metadata
+    from fairshare.runs import RunStore
+
+    bundle = load_england()
+    sc = Scenario(name="stored", deprivation_weight=0.0)
+    RunStore(tmp_path).save("stored", run_metadata(bundle, sc),
+                            {"targets": targets(bundle, sc, level="local_office")})
+    engine = Engine(bundle, store_root=tmp_path)
+    refs = [r for r in engine.references() if r.run_id]
+    assert len(refs) == 1
+    view = cb.compare_view(engine, state(compare=refs[0].key))
+    assert any("deprivation_weight: 0.0 -> 0.2" in line for line in view["explanation"])
+    region = cb.compare_view(engine, state(compare=refs[0].key, level="region"))
+    assert region["shapes"] == 7
+    with pytest.raises(cb.ViewError, match="level"):
+        cb.compare_view(engine, state(compare=refs[0].key, level="icb"))
+
+
+def test_uncertainty_intervals_hold_the_target(engine: Engine) -> None:
+    view = cb.uncertainty_view(engine, state(tab="uncertainty", draws=100))
+    rows = view["table"]["data"]
+    assert len(rows) == 11
+    for r in rows:
+        assert r["target_p5"] <= r["target_p50"] <= r["target_p95"]
+        assert 0 <= r["p_gives"] <= 1 and 0 <= r["p_receives"] <= 1
+
+
+def test_equity_view(engine: Engine) -> None:
+    view = cb.equity_view(engine, state(tab="equity"))
+    stages = [r["stage"] for r in view["table"]["data"]]
+    assert stages[0] == "before" and stages[-1] == "after"
+    assert len(view["figure"]["data"]) == 3
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+def test_excel_download_is_a_workbook(engine: Engine) -> None:
+    import openpyxl
+
+    name, content = cb.excel_download(engine, state())
+    assert name.endswith(".xlsx") and isinstance(content, bytes)
+    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    assert wb.sheetnames[:3] == ["About this run", "Targets", "Plan"]
+    wb.close()
+
+
+def test_csv_downloads(engine: Engine) -> None:
+    name, text = cb.targets_csv(engine, state(level="region"))
+    df = pd.read_csv(io.StringIO(text))
+    assert name.endswith(".csv") and set(df["level"]) == {"region"}
+    assert df["area"].nunique() == 7 and df["specialty"].nunique() == len(engine.specialties)
+    _, plan_text = cb.plan_csv(engine, state())
+    plan = pd.read_csv(io.StringIO(plan_text))
+    assert {"area", "specialty", "year", "redistribution", "remaining_gap"} <= set(plan.columns)
+
+
+def test_html_report_download_is_self_contained(engine: Engine) -> None:
+    from fairshare.report import external_references
+
+    name, text = cb.report_html(engine, state())
+    assert name.endswith(".html") and "<html" in text.lower()
+    assert external_references(text) == []
+
+
+def test_report_view(engine: Engine) -> None:
+    data = cb.report_view(engine, state(tab="report"))
+    assert data["targets"]["shapes"] == 11 and data["demonstration"]
+    children = cb.report_children(engine, data)
+    text = json.dumps([c.to_plotly_json() if hasattr(c, "to_plotly_json") else c
+                       for c in children], default=str)
+    assert "DEMONSTRATION" in text and "Targets by area" in text
+
+
+# --- the app itself ---------------------------------------------------------------------------
+
+def test_app_serves_everything_itself(engine: Engine) -> None:
+    from fairshare.webapp.app import create_app
+
+    app = create_app(engine=engine)
+    assert app.config.serve_locally is True
+    assert not app.config.external_stylesheets and not app.config.external_scripts
+    client = app.server.test_client()
+    page = client.get("/").get_data(as_text=True)
+    for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert ref.startswith(("/", "#")), f"page refers to {ref}"
+    css = client.get("/assets/style.css")
+    assert css.status_code == 200 and b"@media print" in css.get_data()
+    css.close()
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200
+    assert "https://" not in json.dumps(layout.get_json())
+
+
+def test_own_establishment_with_some_specialties(tmp_path: Path) -> None:
+    from fairshare import load_england
+    from fairshare.webapp.layout import page
+
+    england = load_england()
+    posts = england.posts[england.posts["specialty"].isin(["Cardiology", "Urology"])]
+    path = tmp_path / "establishment.csv"
+    posts.to_csv(path, index=False)
+    engine = Engine(load_england(path))
+    st = query_to_state("", specialties=engine.specialties, areas=engine.local_offices)
+    assert st["specialty"] == "Cardiology"  # the default specialty is not in the file
+    for level, n in (("icb", 42), ("local_office", 11), ("region", 7)):
+        assert cb.targets_view(engine, dict(st, specialty=ALL, level=level))["shapes"] == n
+    assert cb.plan_view(engine, dict(st, tab="plan"))["status"]
+    text = json.dumps(page(engine).to_plotly_json(), default=str)
+    assert "demo-banner" not in text and "establishment.csv" in text
+
+
+def test_expansion_programme_reaches_the_plan(engine: Engine) -> None:
+    options = dict(engine.expansion_options())
+    if "file:expansion-1000" not in options:
+        pytest.skip("no scenarios/expansion-1000.yaml in this checkout")
+    st = state(tab="plan", specialty=ALL, area="North West", expansion="file:expansion-1000")
+    view = cb.plan_view(engine, st)
+    assert view["by_year"]["expansion"].sum() > 0
+    assert (view["by_year"]["net"] == view["by_year"]["redistribution"]
+            + view["by_year"]["expansion"]).all()
+    assert "exp=file%3Aexpansion-1000" in state_to_query(st)
+    # targets never depend on expansion: the map's figures are the same with or without it
+    assert cb.targets_view(engine, st)["summary"] == \
+        cb.targets_view(engine, state(specialty=ALL, area="North West"))["summary"]
