@@ -80,3 +80,68 @@ def test_run_store_compare(store: Path, tmp_path: Path) -> None:
     assert (tmp_path / "cmp").exists()
     _ok(["runs", "delete", "default", "--yes"])
     assert "default" not in _ok(["runs"]).replace("deprivation", "")
+
+
+def test_plan_with_capacity_and_cohort_files(tmp_path: Path) -> None:
+    """User files drive the plan: nobody receives beyond capacity; vacancies are completions."""
+    cap = tmp_path / "capacity.csv"
+    cap.write_text("local_office,specialty,capacity\nNorth West,Cardiology,1\n"
+                   "NW,Haematology,0\n")
+    coh = tmp_path / "trainees.csv"
+    coh.write_text("local_office,specialty,completion_year,trainees\n"
+                   "London,Cardiology,2022,3\nLondon,Cardiology,2023,2\n")
+    out = tmp_path / "p"
+    _ok(["plan", "--horizon", "2024", "--capacity", str(cap), "--cohorts", str(coh),
+         "--out", str(out)])
+    plan = pd.read_csv(out / "plan.csv")
+    nw = plan[(plan["area"] == "North West") & (plan["specialty"] == "Cardiology")]
+    assert (nw["redistribution"] <= 1).all() and (nw["capacity"] == 1).all()
+    haem = plan[(plan["area"] == "North West") & (plan["specialty"] == "Haematology")]
+    assert (haem["redistribution"] <= 0).all()
+    lon = plan[(plan["area"] == "London") & (plan["specialty"] == "Cardiology")]
+    assert lon.set_index("year")["vacancies"].to_dict() == {2022: 3, 2023: 2, 2024: 0}
+    assert (-lon["redistribution"] <= lon["vacancies"]).all()
+
+
+def test_bad_capacity_file_names_row_and_column(tmp_path: Path) -> None:
+    cap = tmp_path / "capacity.csv"
+    cap.write_text("local_office,specialty,capacity\nNorth West,Cardiology,lots\n")
+    res = runner.invoke(app, ["plan", "--capacity", str(cap), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2
+    assert "row 2" in res.output and "'capacity'" in res.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_required_target_infeasible_then_elastic(tmp_path: Path) -> None:
+    out = tmp_path / "req"
+    text = _ok(["plan", "--horizon", "2024", "--require-target-by", "2023", "--out", str(out)])
+    assert "status: infeasible" in text
+    findings = pd.read_csv(out / "findings.csv")
+    assert findings["message"].str.contains("cannot").any()
+    text = _ok(["plan", "--horizon", "2024", "--require-target-by", "2023", "--elastic",
+                "--out", str(out)])
+    assert "status: elastic" in text
+    assert pd.read_csv(out / "findings.csv")["message"].str.startswith("Relaxed").any()
+
+
+def test_same_scenario_same_inputs_byte_identical_tables(store: Path, tmp_path: Path) -> None:
+    _ok(["run", "--horizon", "2025", "--name", "a", "--out", str(tmp_path / "a")])
+    _ok(["run", "--horizon", "2025", "--name", "b", "--out", str(tmp_path / "b")])
+    for name in ("targets.csv", "plan.csv", "findings.csv", "equity.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    runs = sorted((store / "runs").iterdir())
+    assert len(runs) == 2
+    for table in ("targets.parquet", "plan.parquet"):
+        assert (runs[0] / table).read_bytes() == (runs[1] / table).read_bytes()
+
+
+def test_compare_workbook_has_phase_impact(store: Path, tmp_path: Path) -> None:
+    scen = tmp_path / "d0.yaml"
+    scen.write_text("name: no deprivation\ndeprivation_weight: 0\n")
+    _ok(["run", "--horizon", "2023"])
+    _ok(["run", "--horizon", "2023", "--scenario", str(scen)])
+    path = tmp_path / "impact.xlsx"
+    _ok(["compare", "default", "no deprivation", "--xlsx", str(path), "--area", "London"])
+    ws = openpyxl.load_workbook(path)["Phase impact"]
+    rows = [r for r in ws.iter_rows(values_only=True) if r and r[0] == "Total"]
+    assert rows and rows[0][5] == rows[0][4] - rows[0][3]

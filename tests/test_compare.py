@@ -101,9 +101,9 @@ def test_school_subtotals_and_total_by_hand() -> None:
     expected = pd.DataFrame(
         [["Medicine", "Cardiology", "A", 14, 16, 2],
          ["Medicine", "Geriatric Medicine", "B", 9, 9, 0],
-         ["Medicine", "Subtotal", "", 23, 25, 2],
+         ["Medicine total", "", "", 23, 25, 2],
          ["Surgery", "General Surgery", "A", 17, 17, 0],
-         ["Surgery", "Subtotal", "", 17, 17, 0],
+         ["Surgery total", "", "", 17, 17, 0],
          ["Total", "", "", 40, 42, 2]],
         columns=["School", "Specialty", "Phase", "Previous", "Current", "Change"])
     pd.testing.assert_frame_equal(cmp.by_school, expected, check_dtype=False)

@@ -32,7 +32,7 @@ DEFAULT_VALUES = ("current", "target", "gap")
 DEFAULT_CARRY = ("school", "phase")
 PRESENCE = "presence"
 BOTH, PREVIOUS_ONLY, CURRENT_ONLY = "both", "previous only", "current only"
-SUBTOTAL = "Subtotal"
+SUBTOTAL = "total"  # "<School> total", as in fairshare.tables
 TOTAL = "Total"
 SCHOOL_COLUMNS = ["School", "Specialty", "Phase", "Previous", "Current", "Change"]
 
@@ -163,7 +163,8 @@ def school_table(table: pd.DataFrame, value: str = "target", *,
     """The programme's layout from a ``compare_tables`` result: per specialty, school, total.
 
     Each specialty row sums ``value`` over areas (and any other key such as year); a
-    "Subtotal" row follows each school and a final "Total" row covers everything.
+    "<School> total" row follows each school (the layout of ``fairshare.tables``) and a final
+    "Total" row covers everything.
     ``positive_only`` sums only positive amounts per row, which for ``gap`` gives the posts to
     be redistributed (gaps over areas sum to zero when a specialty's total is unchanged).
     """
@@ -185,7 +186,8 @@ def school_table(table: pd.DataFrame, value: str = "target", *,
     parts = []
     for school, rows in specs.groupby("School", sort=True):
         parts.append(rows)
-        parts.append(pd.DataFrame([{"School": school, "Specialty": SUBTOTAL, "Phase": "",
+        parts.append(pd.DataFrame([{"School": f"{school} {SUBTOTAL}", "Specialty": "",
+                                    "Phase": "",
                                     "Previous": rows["Previous"].sum(),
                                     "Current": rows["Current"].sum()}]))
     parts.append(pd.DataFrame([{"School": TOTAL, "Specialty": "", "Phase": "",

@@ -45,6 +45,7 @@ def plan_options(scenario: Scenario) -> PlanOptions:
         capacity_headroom=scenario.capacity_headroom,
         min_viable=scenario.min_viable_posts,
         elastic=scenario.elastic,
+        require_target_by=scenario.require_target_by,
     )
 
 

@@ -24,7 +24,7 @@ def _normalise(name: object) -> str:
     return str(name).strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _suggest(value: str, choices: list[str]) -> str:
+def suggest(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -70,7 +70,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _area_lookup(
+def area_lookup(
     local_offices: pd.DataFrame, icbs: pd.DataFrame
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Accepted spellings (lower case) -> canonical local office / ICB code."""
@@ -135,7 +135,7 @@ def parse_area_rows(
             ]
         )
     assert area_col is not None
-    lo_map, icb_map = _area_lookup(local_offices, icbs)
+    lo_map, icb_map = area_lookup(local_offices, icbs)
     spec_map = {s.lower(): s for s in specialties}
     level = "icb" if area_col in ("icb", "icb_code") else "local_office"
     if area_col == "area":
@@ -150,8 +150,8 @@ def parse_area_rows(
     seen: dict[tuple[object, ...], int] = {}
     for i, rec in enumerate(df.to_dict("records")):
         line = i + 2
-        raw_area = _cell(rec.get(area_col))
-        raw_spec = _cell(rec.get("specialty"))
+        raw_area = cell_text(rec.get(area_col))
+        raw_spec = cell_text(rec.get("specialty"))
         area = area_map.get(raw_area.lower())
         if not raw_area:
             problems.append(Problem(source, line, area_col, "empty: expected an area name or code"))
@@ -162,7 +162,7 @@ def parse_area_rows(
                     source,
                     line,
                     area_col,
-                    f"unknown {what} '{raw_area}'" + _suggest(raw_area.lower(), area_names),
+                    f"unknown {what} '{raw_area}'" + suggest(raw_area.lower(), area_names),
                 )
             )
         spec = spec_map.get(raw_spec.lower())
@@ -174,20 +174,20 @@ def parse_area_rows(
                     source,
                     line,
                     "specialty",
-                    f"unknown specialty '{raw_spec}'" + _suggest(raw_spec, specialties)
+                    f"unknown specialty '{raw_spec}'" + suggest(raw_spec, specialties)
                     + " (see `fairshare specialties`)",
                 )
             )
         row: dict[str, object] = {"area": area, "specialty": spec}
         ok = True
         for f in present:
-            value = (_parse_year if f.kind == "year" else _parse_count)(_cell(rec.get(f.name)))
+            value = (parse_year if f.kind == "year" else parse_count)(cell_text(rec.get(f.name)))
             if isinstance(value, str):
                 problems.append(Problem(source, line, f.name, value))
                 ok = False
             row[f.name] = value
         if use_funding:
-            kind = (_cell(rec.get("funding")) or FUNDING_MOVED).lower()
+            kind = (cell_text(rec.get("funding")) or FUNDING_MOVED).lower()
             if kind not in FUNDING_VALUES:
                 problems.append(Problem(source, line, "funding",
                                         f"'{kind}' is not one of {', '.join(FUNDING_VALUES)}"))
@@ -215,14 +215,14 @@ def parse_area_rows(
     return clean, level
 
 
-def _cell(value: object) -> str:
+def cell_text(value: object) -> str:
     text = "" if value is None else str(value).strip()
     return "" if text.lower() == "nan" else text
 
 
-def _parse_year(raw: str) -> int | str:
+def parse_year(raw: str) -> int | str:
     """A calendar year, or the reason it is not one."""
-    value = _parse_count(raw)
+    value = parse_count(raw)
     if isinstance(value, str):
         return value.replace("number of posts", "year").replace("posts", "years")
     if not 2000 <= value <= 2100:
@@ -230,7 +230,7 @@ def _parse_year(raw: str) -> int | str:
     return value
 
 
-def _parse_count(raw: str) -> int | str:
+def parse_count(raw: str) -> int | str:
     """A whole, non-negative number of posts, or the reason it is not one."""
     if raw == "":
         return "empty: expected a whole number of posts (0 or more)"

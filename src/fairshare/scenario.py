@@ -99,6 +99,10 @@ class Scenario(_Strict):
     )
     min_viable_posts: int = Field(0, ge=0, description="A giving area never falls below this.")
     elastic: bool = False
+    require_target_by: int | None = Field(
+        None, ge=2022, le=2060,
+        description="Every phased area must be at target by this year (can be infeasible).",
+    )
     expansion: list[ExpansionTranche] = Field(default_factory=list)
     expansion_minimum_per_area: int = Field(
         0, ge=0, description="Expansion posts each eligible area gets first, before need order."

@@ -39,12 +39,16 @@ def plan_cmd(
     cohorts: CohortsOpt = None,
     elastic: Annotated[bool, typer.Option("--elastic", help="Always return a plan, "
                                           "reporting every relaxed constraint.")] = False,
+    require_target_by: Annotated[int | None, typer.Option(
+        "--require-target-by", help="Every phased area must be at target by this year; "
+        "infeasible plans say why.")] = None,
     level: Annotated[str, typer.Option(help="local_office or region.")] = "local_office",
     out: OutOpt = Path("results"),
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
     bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                            pace_cap=pace_cap, elastic=elastic or None)
+                            pace_cap=pace_cap, elastic=elastic or None,
+                            require_target_by=require_target_by)
     table = res.plan if level == "local_office" else by_level(res.plan, level)
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),

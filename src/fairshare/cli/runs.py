@@ -25,9 +25,12 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.compare import compare_results, compare_runs
+from fairshare.errors import FairshareError
+from fairshare.excel import write_workbook
 from fairshare.outputs import run_metadata, write_csv, write_results
 from fairshare.runs import RunStore
 from fairshare.scenario import Scenario
+from fairshare.tables import phase_impact
 from fairshare.targets import targets as compute_targets
 
 StoreOpt = Annotated[
@@ -154,6 +157,10 @@ def compare(
     posts: PostsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison as "
                                              "CSV here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Write a workbook with the "
+                                              "phase impact table.")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="Phase impact for one area "
+                                             "(default: England).")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Previous vs current targets, gaps and school totals, and what explains the change."""
@@ -182,3 +189,26 @@ def compare(
     if out is not None:
         files = [write_csv(df, out / f"{name}.csv") for name, df in cmp.tables().items()]
         console.print("wrote " + ", ".join(str(f) for f in files))
+    if xlsx is not None:
+        national = cmp.redistribution if area is None else None
+        _impact_workbook(s, previous, current, xlsx, area, cmp.explanation, national)
+
+
+def _impact_workbook(s: RunStore, previous: str, current: str | None, path: Path,
+                     area: str | None, explanation: list[str],
+                     national: pd.DataFrame | None) -> None:
+    """The programme's "previous vs current numbers" workbook for two stored runs.
+
+    For one area the numbers are its targets per specialty; nationally (where each specialty's
+    total never changes) they are the posts to redistribute, the sum of positive gaps.
+    """
+    if current is None:
+        raise FairshareError("--xlsx compares two stored runs: give both PREVIOUS and CURRENT")
+    prev, cur = s.get(previous), s.get(current)
+    before, after = s.load_table(prev.id, "targets"), s.load_table(cur.id, "targets")
+    impact = national if national is not None else phase_impact(before, after, area=area)
+    about = dict(s.metadata(cur.id)) | {"compared_with": prev.label, "what_changed": explanation}
+    plan = s.load_table(cur.id, "plan") if "plan" in cur.tables else None
+    written = write_workbook(path, targets=after, plan=plan, about=about, areas=[],
+                             impact=impact)
+    console.print(f"wrote {written}")
