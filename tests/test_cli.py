@@ -145,3 +145,14 @@ def test_compare_workbook_has_phase_impact(store: Path, tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(path)["Phase impact"]
     rows = [r for r in ws.iter_rows(values_only=True) if r and r[0] == "Total"]
     assert rows and rows[0][5] == rows[0][4] - rows[0][3]
+
+
+def test_tables_at_icb_level_by_part_of_a_name(tmp_path: Path) -> None:
+    csv = tmp_path / "frimley.csv"
+    out = _ok(["tables", "--level", "icb", "--area", "frimley", "--pace", "--horizon", "2024",
+               "--out", str(csv)])
+    assert "NHS Frimley Integrated Care Board" in out
+    table = pd.read_csv(csv)
+    assert table.iloc[-1, 0] == "Total"
+    res = runner.invoke(app, ["tables", "--area", "north", "--horizon", "2023"])
+    assert res.exit_code == 2 and "matches North East, North West" in res.output

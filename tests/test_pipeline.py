@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from fairshare import load_england
@@ -66,3 +67,27 @@ def test_capacity_is_shared_by_redistribution_and_expansion(expansion_run) -> No
     plan = out.plan
     inflow = plan["redistribution"].clip(lower=0) + plan["expansion"]
     assert (inflow <= plan["capacity"]).all()
+
+
+def test_icb_plan_adds_up_to_the_local_office_plan(expansion_run) -> None:  # type: ignore[no-untyped-def]
+    """ICB shares of the plan: conserved per specialty-year, same national posts every year,
+    and no ICB piece is moved past its own target."""
+    from fairshare.tables import by_icb
+    from fairshare.targets import pieces
+
+    sc, out = expansion_run
+    bundle = load_england()
+    parts = pieces(bundle, sc)
+    icb = by_icb(out.plan, parts)
+    assert icb["area_code"].nunique() == 42
+    assert (icb.groupby(["specialty", "year"])["redistribution"].sum() == 0).all()
+    cols = ["posts", "expansion", "vacancies", "capacity"]
+    lo = out.plan.groupby(["specialty", "year"])[cols].sum()
+    pd.testing.assert_frame_equal(icb.groupby(["specialty", "year"])[cols].sum(), lo)
+    # ICBs wholly inside one local office never overshoot their own target
+    single = parts.groupby("area_code")["local_office"].nunique() == 1
+    whole = icb[icb["area_code"].isin(single[single].index)]
+    start = parts.groupby(["area_code", "specialty"])[["current", "target"]].sum()
+    gap0 = (start["target"] - start["current"]).reindex(
+        pd.MultiIndex.from_frame(whole[["area_code", "specialty"]])).to_numpy()
+    assert (whole["remaining_gap"].to_numpy() * gap0 >= 0).all()

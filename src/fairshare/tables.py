@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -286,3 +287,87 @@ def _with_total(body: pd.DataFrame, *, label_column: str, blank: Sequence[str]) 
     out = pd.concat([body, pd.DataFrame([total])], ignore_index=True)
     return out.astype({c: "int64" for c in numbers if pd.api.types.is_integer_dtype(body[c])
                        or body.empty})
+
+
+def by_icb(plan: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
+    """A local-office plan shared out to ICBs, so an ICB can see what it gains or loses.
+
+    Posts are held by local offices, so an ICB's share of its local office's moves is an
+    estimate: each year's cumulative moves go to the ICB pieces on the same side of their own
+    target (receiving pieces below target, giving pieces above), in proportion to how far each
+    is from target, never past it. D'Hondt is used because it is house-monotone: a piece's
+    cumulative moves never shrink as the local office's grow, so yearly moves keep one sign.
+    Expansion, vacancies and capacity are shared in proportion to current posts. ``pieces`` is
+    ``fairshare.targets.pieces(bundle, scenario)`` (one row per ICB piece x specialty).
+    """
+    _require(plan, ["area", "specialty", "year", "redistribution", "cumulative"], "plan")
+    _require(pieces, ["area_code", "area", "local_office", "specialty", "current", "target"],
+             "pieces")
+    plan = _with_flows(plan)
+    shared = [c for c in ("expansion", "expansion_in_post", "vacancies", "vacancies_used",
+                          "capacity", "capacity_used") if c in plan.columns]
+    by_piece = {key: part.reset_index(drop=True)
+                for key, part in pieces.groupby(["local_office", "specialty"], sort=False)}
+    out = []
+    for key, rows in plan.sort_values("year").groupby(["area", "specialty"], sort=False):
+        if key in by_piece:
+            out.append(_share_out(rows, by_piece[key], shared))
+    if not out:
+        raise ValueError("no plan rows match the ICB pieces (different local offices?)")
+    frame = pd.DataFrame({col: np.concatenate([o[col] for o in out]) for col in out[0]})
+    keys = [c for c in ("scenario", "area_code", "area", "region", "specialty", "school",
+                        "phase", "year") if c in frame.columns]
+    summed = ["redistribution", "cumulative", "posts", "target", *shared]
+    result = frame.groupby(keys, as_index=False, sort=False)[summed].sum()
+    result["net"] = result["redistribution"] + result.get("expansion", 0)
+    result["remaining_gap"] = result["target"] - result["posts"]
+    return result.sort_values(["specialty", "area", "year"]).reset_index(drop=True)
+
+
+def _share_out(rows: pd.DataFrame, parts: pd.DataFrame,
+               shared: list[str]) -> dict[str, np.ndarray]:
+    """One local office x specialty plan split over its ICB pieces (see ``by_icb``)."""
+    from fairshare.apportionment import apportion
+
+    n = len(parts)
+    years = rows["year"].to_numpy()
+    cumulative = rows["cumulative"].to_numpy(dtype=np.int64)
+    current = parts["current"].to_numpy(dtype=np.int64)
+    by_current = [float(c) for c in current] if current.sum() else [1.0] * n
+    cache: dict[int, list[int]] = {}
+
+    def proportional(v: int) -> list[int]:
+        if v not in cache:
+            cache[v] = apportion(by_current, v) if n > 1 else [v]
+        return cache[v]
+
+    side = 1 if len(rows) and cumulative[-1] > 0 else -1
+    room = [max(0, int(g) * side) for g in (parts["target"] - parts["current"])]
+    towards: dict[int, list[int]] = {}
+    cum = np.zeros((len(rows), n), dtype=np.int64)
+    for i, moved in enumerate(int(m) for m in np.abs(cumulative)):
+        if moved and n > 1 and sum(room) >= moved:
+            if moved not in towards:  # cumulative moves repeat across years: solve each once
+                towards[moved] = apportion(room, moved, "dhondt", maximum=room)
+            cum[i] = towards[moved]
+        elif moved:
+            cum[i] = proportional(moved)
+    cum *= side
+    steps = np.diff(cum, axis=0, prepend=0)
+    frame: dict[str, np.ndarray] = {
+        "year": np.repeat(years, n),
+        "area_code": np.tile(parts["area_code"].to_numpy(), len(rows)),
+        "area": np.tile(parts["area"].to_numpy(), len(rows)),
+        "cumulative": cum.ravel(),
+        "redistribution": steps.ravel(),
+        "posts": (current[None, :] + cum).ravel(),
+        "target": np.tile(parts["target"].to_numpy(dtype=np.int64), len(rows)),
+    }
+    for col in ("scenario", "school", "phase", "specialty"):
+        if col in rows.columns:
+            frame[col] = np.repeat(rows[col].to_numpy(), n)
+    if "region" in parts.columns:  # an ICB's own NHS region, not its local office's
+        frame["region"] = np.tile(parts["region"].to_numpy(), len(rows))
+    for col in shared:
+        frame[col] = np.concatenate([proportional(int(v)) for v in rows[col]])
+    return frame

@@ -243,6 +243,24 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
     Current posts per ICB are not in a local-office establishment file, so they are estimated
     by splitting each local office's posts by population; the ``current_basis`` column says so.
     """
+    df = icb_pieces(bundle, scenario, inp, lo_table)
+    keys = ["scenario", "level", "area_code", "area", "region_code", "region", "specialty"]
+    df = df.groupby(keys, as_index=False, sort=False)[
+        ["current", "fair_share", "target_fractional", "target"]].sum()
+    meta = lo_table.drop_duplicates("specialty").set_index("specialty")
+    for col in ("school", "phase", "specialised_share", "method", "baseline"):
+        df[col] = meta.loc[df["specialty"], col].to_numpy()
+    df["current_basis"] = "estimated: local office posts split by ICB population"
+    return with_gap(df)
+
+
+def icb_pieces(bundle: Bundle, scenario: Scenario, inp: Inputs,
+               lo_table: pd.DataFrame) -> pd.DataFrame:
+    """Current and target per ICB piece (an ICB, or its part in one local office) x specialty.
+
+    The pieces add up exactly to the local offices' whole targets and current posts; they are
+    what an ICB-level view of targets or of the plan is built from.
+    """
     geo, ns = inp.geo, inp.need
     delta = scenario.deprivation_weight
     totals = inp.current.sum(axis=1, keepdims=True)
@@ -270,6 +288,7 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
             "area": np.tile(icbs.loc[unit_icb, "icb_name"].to_numpy(), n_s),
             "region_code": np.tile(icbs.loc[unit_icb, "region_code"].to_numpy(), n_s),
             "region": np.tile(icbs.loc[unit_icb, "region_name"].to_numpy(), n_s),
+            "local_office": np.tile(geo.units["local_office"].to_numpy(), n_s),
             "specialty": np.repeat(ns.specialties, n_u),
             "current": cur_u.ravel(),
             "fair_share": fair_u.ravel(),
@@ -278,15 +297,13 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
             "target": tgt_u.ravel(),
         }
     )
-    keys = ["scenario", "level", "area_code", "area", "region_code", "region", "specialty"]
-    df = df.groupby(keys, as_index=False, sort=False)[
-        ["current", "fair_share", "target_fractional", "target"]].sum()
-    df = df[df["specialty"].isin(_present(bundle))].reset_index(drop=True)
-    meta = lo_table.drop_duplicates("specialty").set_index("specialty")
-    for col in ("school", "phase", "specialised_share", "method", "baseline"):
-        df[col] = meta.loc[df["specialty"], col].to_numpy()
-    df["current_basis"] = "estimated: local office posts split by ICB population"
-    return with_gap(df)
+    return df[df["specialty"].isin(_present(bundle))].reset_index(drop=True)
+
+
+def pieces(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
+    """ICB pieces with current and whole target (see ``icb_pieces``), from scratch."""
+    inp = prepare(bundle, scenario)
+    return icb_pieces(bundle, scenario, inp, local_office_table(bundle, scenario, inp))
 
 
 def _split(weights: np.ndarray, seats: int, method: str = "hamilton") -> list[int]:

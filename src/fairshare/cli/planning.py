@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
+import pandas as pd
 import typer
 
+from fairshare.bundle import Bundle
 from fairshare.cli.common import (
     CapacityOpt,
     CohortsOpt,
@@ -25,7 +27,12 @@ from fairshare.cli.common import (
 from fairshare.errors import FairshareError
 from fairshare.excel import default_year, write_workbook
 from fairshare.outputs import run_metadata, write_csv, write_results
-from fairshare.tables import by_level, one_year, pace_of_change
+from fairshare.pipeline import PlanOutput
+from fairshare.scenario import Scenario
+from fairshare.tables import by_icb, by_level, one_year, pace_of_change
+from fairshare.targets import pieces
+from fairshare.targets import targets as compute_targets
+from fairshare.vocabulary import Level
 
 
 @app.command("plan")
@@ -42,14 +49,15 @@ def plan_cmd(
     require_target_by: Annotated[int | None, typer.Option(
         "--require-target-by", help="Every phased area must be at target by this year; "
         "infeasible plans say why.")] = None,
-    level: Annotated[str, typer.Option(help="local_office or region.")] = "local_office",
+    level: Annotated[str, typer.Option(help="local_office, region or icb (ICB shares of "
+                                       "local-office moves are estimates).")] = "local_office",
     out: OutOpt = Path("results"),
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
     bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
                             pace_cap=pace_cap, elastic=elastic or None,
                             require_target_by=require_target_by)
-    table = res.plan if level == "local_office" else by_level(res.plan, level)
+    table = plan_at_level(bundle, sc, res, level)
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
         expansion=("expansion", "sum"))
@@ -57,11 +65,9 @@ def plan_cmd(
     last = table[table["year"] == table["year"].max()]
     by_area = last.groupby("area", as_index=False)[["target", "posts"]].sum()
     start = res.targets.groupby("area")["current"].sum()
-    if level == "local_office":
-        by_area["current"] = by_area["area"].map(start)
-    else:
-        by_area["current"] = by_area["area"].map(
-            res.targets.groupby("region")["current"].sum())
+    first = table[table["year"] == table["year"].min()]
+    start = (first["posts"] - first["redistribution"]).groupby(first["area"]).sum()
+    by_area["current"] = by_area["area"].map(start)
     by_area["moved"] = by_area["posts"] - by_area["current"]
     by_area["gap"] = by_area["target"] - by_area["posts"]
     show_table(by_area.sort_values("gap"), f"By {int(last['year'].max())}: posts after the "
@@ -90,7 +96,9 @@ def plan_cmd(
 @app.command()
 @friendly
 def tables(
-    area: Annotated[str, typer.Option("--area", help="Local office (or region with --level).")],
+    area: Annotated[str, typer.Option("--area", help="Local office, region or ICB (name, code "
+                                      "or a unique part of the name).")],
+    level: Annotated[str, typer.Option(help="local_office, region or icb.")] = "local_office",
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
@@ -104,18 +112,18 @@ def tables(
                                              "CSV here.")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    _, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                              pace_cap=pace_cap)
-    known = sorted(res.plan["area"].unique())
-    match = {a.lower(): a for a in known}.get(area.lower())
-    if match is None:
-        raise FairshareError(f"unknown area '{area}'; choose one of: {', '.join(known)}")
+    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
+                                   pace_cap=pace_cap)
+    plan = plan_at_level(bundle, sc, res, level)
+    match = match_area(plan, area)
     if pace:
-        df = pace_of_change(res.plan, res.targets, match)
+        tgt = (res.targets if level == "local_office"
+               else compute_targets(bundle, sc, cast(Level, level)))
+        df = pace_of_change(plan, tgt, match)
         title = f"{match}: pace of change ({sc.name})"
     else:
-        yr = year if year is not None else default_year(res.plan)
-        df = one_year(res.plan, match, yr)
+        yr = year if year is not None else default_year(plan)
+        df = one_year(plan, match, yr)
         title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
     show_table(df, title, list(df.columns))
     if out is not None:
@@ -145,3 +153,30 @@ def export(
     console.print(f"wrote {path}")
 
 
+
+
+def plan_at_level(bundle: Bundle, sc: Scenario, res: PlanOutput, level: str) -> pd.DataFrame:
+    """The plan by local office, by region (sums) or by ICB (estimated shares)."""
+    if level == "local_office":
+        return res.plan
+    if level == "region":
+        return by_level(res.plan, "region", bundle.local_offices)
+    if level == "icb":
+        return by_icb(res.plan, pieces(bundle, sc))
+    raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
+
+
+def match_area(plan: pd.DataFrame, text: str) -> str:
+    """An area by exact name or code (any case), or by a part of its name that is unique."""
+    names = sorted(plan["area"].unique())
+    codes = (dict(zip(plan["area_code"], plan["area"], strict=False))
+             if "area_code" in plan.columns else {})
+    key = text.strip().lower()
+    exact = {a.lower(): a for a in names} | {str(c).lower(): a for c, a in codes.items()}
+    if key in exact:
+        return exact[key]
+    partial = [a for a in names if key in a.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    hint = f"'{text}' matches {', '.join(partial)}" if partial else f"unknown area '{text}'"
+    raise FairshareError(f"{hint}; choose one of: {', '.join(names)}")
