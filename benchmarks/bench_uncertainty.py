@@ -97,7 +97,7 @@ def bench_plan(bundle: Bundle, draws: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=50_000, help="target-level draws")
-    parser.add_argument("--plan-draws", type=int, default=16, help="plan-level draws")
+    parser.add_argument("--plan-draws", type=int, default=48, help="plan-level draws")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (best is shown)")
     parser.add_argument("--posts", help="establishment file (default: the demonstration one)")
     parser.add_argument("--skip-plan", action="store_true")

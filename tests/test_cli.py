@@ -156,3 +156,20 @@ def test_tables_at_icb_level_by_part_of_a_name(tmp_path: Path) -> None:
     assert table.iloc[-1, 0] == "Total"
     res = runner.invoke(app, ["tables", "--area", "north", "--horizon", "2023"])
     assert res.exit_code == 2 and "matches North East, North West" in res.output
+
+
+def test_uncertainty_command_is_seeded(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    _ok(["uncertainty", "--draws", "300", "--seed", "3", "--out", str(a)])
+    _ok(["uncertainty", "--draws", "300", "--seed", "3", "--out", str(b)])
+    assert (a / "uncertainty.csv").read_bytes() == (b / "uncertainty.csv").read_bytes()
+    df = pd.read_csv(a / "uncertainty.csv")
+    assert (df["target_p5"] <= df["target_p50"]).all()
+    assert (df["target_p50"] <= df["target_p95"]).all()
+    assert ((df["p_gives"] + df["p_receives"]) <= 1 + 1e-12).all()
+
+
+def test_plan_level_uncertainty_command(tmp_path: Path) -> None:
+    _ok(["uncertainty", "--plan", "--draws", "2", "--horizon", "2024", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "uncertainty_plan.csv")
+    assert (df["remaining_gap_p5"] <= df["remaining_gap_p95"]).all()

@@ -754,13 +754,10 @@ def monte_carlo_targets(
 
 
 def plan_options(scenario: Scenario) -> Any:
-    """The scenario's pace-of-change settings as ``fairshare.plan.PlanOptions``."""
-    from fairshare.plan import PlanOptions
+    """The scenario's pace-of-change settings (one definition: ``fairshare.pipeline``)."""
+    from fairshare.pipeline import plan_options as from_scenario
 
-    return PlanOptions(start_year=scenario.plan_start, horizon=scenario.horizon,
-                       pace_cap=scenario.pace_cap, discount=scenario.discount,
-                       capacity_headroom=scenario.capacity_headroom,
-                       min_viable=scenario.min_viable_posts, elastic=scenario.elastic)
+    return from_scenario(scenario)
 
 
 @dataclass(frozen=True)

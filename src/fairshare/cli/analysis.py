@@ -27,7 +27,7 @@ from fairshare.equity import equity_before_after, equity_check
 from fairshare.errors import FairshareError
 from fairshare.outputs import write_results
 from fairshare.sensitivity import sensitivity as run_sensitivity
-from fairshare.uncertainty import monte_carlo_targets
+from fairshare.uncertainty import monte_carlo_plan, monte_carlo_targets
 
 
 @app.command()
@@ -38,12 +38,16 @@ def uncertainty(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Local processes.")] = 1,
     dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address "
                                              "(tcp://host:port) or 'local'.")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Plan every draw too: intervals on the "
+                                       "gap still open at the horizon (slow: use --dask).")]
+    = False,
+    horizon: HorizonOpt = None,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
     out: OutOpt = Path("results"),
 ) -> None:
     """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ and projections."""
-    bundle, sc = setup(posts, scenario)
+    bundle, sc = setup(posts, scenario, horizon=horizon)
     client = _dask_client(dask)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
@@ -52,10 +56,20 @@ def uncertainty(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        df = monte_carlo_targets(bundle, sc, sc.uncertainty, draws=draws, seed=seed,
-                                 workers=workers, progress=progress, dask_client=client)
+        run = monte_carlo_plan if plan else monte_carlo_targets
+        df = run(bundle, sc, sc.uncertainty, draws=draws, seed=seed, workers=workers,
+                 progress=progress, dask_client=client)
     if client is not None:
         client.close()
+    if plan:
+        view = df.groupby("area", as_index=False)[[c for c in df.columns if c.startswith(
+            "remaining_gap")]].sum()
+        show_table(view.sort_values("area"), f"Gap still open in {sc.horizon} ({draws:,} "
+                   f"planned draws, seed {seed})", list(view.columns))
+        files = write_results(out, {"uncertainty_plan": df}, bundle, sc, draws=draws,
+                              seed=seed)
+        console.print("wrote " + ", ".join(str(f) for f in files))
+        return
     view = df.groupby("area", as_index=False)[["current", "target", "target_p5", "target_p50",
                                                 "target_p95"]].sum()
     show_table(view.sort_values("area"), f"Targets with 90% intervals ({draws:,} draws, seed "
