@@ -4,14 +4,12 @@ Errors in a user's input are printed as one clear message (file, row, column, wh
 expected) with exit code 2; nothing is written when an input is bad.
 """
 
-from fairshare.cli import (  # noqa: F401  (registers the commands)
-    analysis,
-    basic,
-    outcomes,
-    planning,
-    publish,
-    runs,
-)
+from importlib import import_module
+
 from fairshare.cli.common import app
+
+# Registering order is the order of the help panels: the main job first.
+for _module in ("runs", "planning", "basic", "analysis", "outcomes", "publish"):
+    import_module(f"fairshare.cli.{_module}")
 
 __all__ = ["app"]

@@ -30,7 +30,7 @@ from fairshare.sensitivity import sensitivity as run_sensitivity
 from fairshare.uncertainty import monte_carlo_plan, monte_carlo_targets
 
 
-@app.command()
+@app.command(rich_help_panel="Analysis")
 @friendly
 def uncertainty(
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws.")] = 2000,
@@ -98,7 +98,7 @@ def _dask_client(address: str | None) -> Any:
     return Client(address)
 
 
-@app.command()
+@app.command(rich_help_panel="Analysis")
 @friendly
 def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol.")] = "morris",
@@ -124,7 +124,7 @@ def sensitivity(
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
-@app.command()
+@app.command(rich_help_panel="Analysis")
 @friendly
 def equity(
     specialty: Annotated[str, typer.Option(help="A specialty, or All.")] = "All",

@@ -28,7 +28,7 @@ from fairshare.scenario import load_scenario, scenario_schema
 from fairshare.targets import targets as compute_targets
 
 
-@app.command()
+@app.command(rich_help_panel="Targets and plan")
 @friendly
 def targets(
     level: LevelOpt = None,
@@ -61,7 +61,7 @@ def targets(
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
-@app.command()
+@app.command(rich_help_panel="Data and scenarios")
 @friendly
 def specialties(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -78,7 +78,7 @@ def specialties(
     show_table(view, f"Specialty catalogue ({len(view)} specialties)", cols)
 
 
-@app.command()
+@app.command(rich_help_panel="Data and scenarios")
 @friendly
 def validate(path: Annotated[Path, typer.Argument(help="Establishment file to check.")]) -> None:
     """Check an establishment (posts) file and explain every problem."""
@@ -92,7 +92,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Establishment file to ch
     )
 
 
-@app.command("scenario")
+@app.command("scenario", rich_help_panel="Data and scenarios")
 @friendly
 def scenario_cmd(
     path: Annotated[Path | None, typer.Argument(help="Scenario file to resolve.")] = None,

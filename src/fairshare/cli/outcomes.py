@@ -36,7 +36,7 @@ PlanHorizonOpt = Annotated[int | None, typer.Option(
     "--plan-horizon", help="Last year of the pace-of-change plan (default: the scenario's).")]
 
 
-@app.command()
+@app.command(rich_help_panel="Analysis")
 @friendly
 def outcome(
     retention: Annotated[float, typer.Option(
@@ -92,7 +92,7 @@ def outcome(
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
-@app.command()
+@app.command(rich_help_panel="Analysis")
 @friendly
 def monitor(
     file: Annotated[Path, typer.Argument(help="Impact metrics (CSV/Excel): local_office (or "

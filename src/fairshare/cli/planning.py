@@ -35,7 +35,7 @@ from fairshare.targets import targets as compute_targets
 from fairshare.vocabulary import Level
 
 
-@app.command("plan")
+@app.command("plan", rich_help_panel="Targets and plan")
 @friendly
 def plan_cmd(
     posts: PostsOpt = None,
@@ -93,7 +93,7 @@ def plan_cmd(
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
-@app.command()
+@app.command(rich_help_panel="Targets and plan")
 @friendly
 def tables(
     area: Annotated[str, typer.Option("--area", help="Local office, region or ICB (name, code "
@@ -130,7 +130,7 @@ def tables(
         console.print(f"wrote {write_csv(df, out)}")
 
 
-@app.command()
+@app.command(rich_help_panel="Targets and plan")
 @friendly
 def export(
     xlsx: Annotated[Path, typer.Option("--xlsx", help="Workbook to write.")] = Path("plan.xlsx"),

@@ -27,7 +27,7 @@ from fairshare.report import write_report
 from fairshare.runs import RunStore
 
 
-@app.command()
+@app.command(rich_help_panel="Publish")
 @friendly
 def report(
     run: Annotated[str | None, typer.Argument(help="Stored run (id, prefix or name); omit to "
@@ -65,7 +65,7 @@ def report(
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
-@app.command()
+@app.command(rich_help_panel="Publish")
 @friendly
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (localhost unless told "

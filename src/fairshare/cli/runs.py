@@ -41,10 +41,10 @@ StoreOpt = Annotated[
 
 runs_app = typer.Typer(help="Saved runs: list, show, export, delete, cleanup.",
                        no_args_is_help=False, invoke_without_command=True)
-app.add_typer(runs_app, name="runs")
+app.add_typer(runs_app, name="runs", rich_help_panel="Runs")
 
 
-@app.command()
+@app.command(rich_help_panel="Runs")
 @friendly
 def run(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run "
@@ -147,7 +147,7 @@ def runs_cleanup(store: StoreOpt = None) -> None:
     console.print(f"removed {RunStore(store).cleanup()} orphan folder(s)")
 
 
-@app.command()
+@app.command(rich_help_panel="Runs")
 @friendly
 def compare(
     previous: Annotated[str, typer.Argument(help="Run id, id prefix or name.")],
