@@ -173,3 +173,12 @@ def test_plan_level_uncertainty_command(tmp_path: Path) -> None:
     _ok(["uncertainty", "--plan", "--draws", "2", "--horizon", "2024", "--out", str(tmp_path)])
     df = pd.read_csv(tmp_path / "uncertainty_plan.csv")
     assert (df["remaining_gap_p5"] <= df["remaining_gap_p95"]).all()
+
+
+def test_targets_waterfall_adds_up(tmp_path: Path) -> None:
+    out = _ok(["targets", "--specialty", "Paediatrics", "--waterfall", "--out", str(tmp_path)])
+    assert "population share" in out
+    df = pd.read_csv(tmp_path / "targets.csv")
+    steps = ["population_share_posts", "effect_need", "effect_projection", "effect_deprivation",
+             "effect_specialised", "effect_rounding"]
+    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 1e-6

@@ -25,6 +25,7 @@ from fairshare.cli.common import (
 )
 from fairshare.outputs import write_results
 from fairshare.scenario import load_scenario, scenario_schema
+from fairshare.targets import WATERFALL
 from fairshare.targets import targets as compute_targets
 
 
@@ -38,12 +39,19 @@ def targets(
     out: OutOpt = Path("results"),
     method: Annotated[str | None, typer.Option(help="Apportionment method override.")] = None,
     delta: Annotated[float | None, typer.Option(help="Deprivation weight δ override.")] = None,
+    waterfall: Annotated[bool, typer.Option("--waterfall", help="Show why each target differs "
+                                            "from a plain population share.")] = False,
 ) -> None:
     """Fair-share targets: current, fair share, target, gap and distance per area and specialty."""
     bundle, sc = setup(posts, scenario, level=level, apportionment=method,
                         deprivation_weight=delta)
     df = filter_specialties(compute_targets(bundle, sc), specialty)
-    if specialty and len(specialty) == 1:
+    if waterfall:
+        steps = [name for name, _ in WATERFALL]
+        view = df.groupby("area", as_index=False)[[*steps, "target"]].sum()
+        show_table(view, "Why targets differ from a plain population share (posts; "
+                   + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
+    elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
         cols = ["area", "current", "fair_share", "target", "gap", "distance"]
         show_table(view, f"{specialty[0]} — targets by {sc.level.replace('_', ' ')}", cols)

@@ -101,6 +101,8 @@ def _fmt(value: Any, column: str = "") -> str:
             return ""
         if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
             return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
+        if column.startswith("effect"):
+            return f"{value:+,.1f}"
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
