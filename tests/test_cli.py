@@ -181,4 +181,5 @@ def test_targets_waterfall_adds_up(tmp_path: Path) -> None:
     df = pd.read_csv(tmp_path / "targets.csv")
     steps = ["population_share_posts", "effect_need", "effect_projection", "effect_deprivation",
              "effect_specialised", "effect_rounding"]
-    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 1e-6
+    # six steps, each written to 6 decimals
+    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-7 + 1e-9
