@@ -116,3 +116,25 @@ def test_partial_file_works_at_every_level(tmp_path: Path) -> None:
         df = targets(b, Scenario(level=level))
         assert set(df["specialty"]) == {"Cardiology"}
         assert df["target"].sum() == 160
+
+
+def test_other_funded_posts_are_shown_but_never_moved(tmp_path: Path) -> None:
+    from fairshare import Scenario, targets
+
+    text = ("local_office,specialty,posts,funding\nLondon,Cardiology,120,\n"
+            "Wessex,Cardiology,40,tariff\nLondon,Cardiology,9,research\nWessex,Cardiology,2,trust\n")
+    b = load_england(_write(tmp_path, text))
+    df = targets(b, Scenario()).set_index("area")
+    assert df["current"].sum() == df["target"].sum() == 160  # tariff posts only
+    assert (df.loc["London", "other_funded"], df.loc["Wessex", "other_funded"]) == (9, 2)
+    region = targets(b, Scenario(level="region")).set_index("area")
+    assert region.loc["London", "other_funded"] == 9
+
+
+def test_ragged_row_is_named(tmp_path: Path) -> None:
+    p = _write(tmp_path, GOOD + "London,Cardiology,9,research\n")
+    with pytest.raises(InputError) as info:
+        load_england(p)
+    problem = info.value.problems[0]
+    assert problem.row == 4
+    assert "4 values but the header has 3 columns" in problem.message

@@ -8,6 +8,7 @@ one message listing every problem by file, row and column: a planner fixes the f
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,12 +63,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except pd.errors.ParserError as exc:
+        raise InputError([_ragged(name, str(exc))]) from exc
+    except (ValueError, OSError) as exc:
         raise InputError([Problem(name, None, None, f"cannot be read: {exc}")]) from exc
     df.columns = [_normalise(c) for c in df.columns]
     if df.empty:
         raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
     return df
+
+
+def _ragged(name: str, text: str) -> Problem:
+    """pandas' tokenizer message, in a planner's words, with the row it names."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if not found:
+        return Problem(name, None, None, f"cannot be read: {text}")
+    expected, line, saw = (int(g) for g in found.groups())
+    return Problem(name, line, None, f"this row has {saw} values but the header has {expected} "
+                   "columns (a stray comma, or a missing column name?)")
 
 
 def area_lookup(

@@ -204,7 +204,18 @@ def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.Da
     df["method"] = scenario.apportionment + (" (controlled)" if scenario.controlled_rounding
                                              else "")
     df["baseline"] = bundle.posts_label
+    df["other_funded"] = _other_funded(bundle, df)
     return with_gap(df[df["specialty"].isin(_present(bundle))].reset_index(drop=True))
+
+
+def _other_funded(bundle: Bundle, df: pd.DataFrame) -> np.ndarray:
+    """Trust-, research- and defence-funded posts: shown beside the targets, never moved."""
+    other = bundle.other_funded
+    if other.empty:
+        return np.zeros(len(df), dtype=np.int64)
+    sums = other.groupby(["local_office", "specialty"])["posts"].sum()
+    keys = pd.MultiIndex.from_arrays([df["area"], df["specialty"]])
+    return sums.reindex(keys).fillna(0).to_numpy(dtype=np.int64)
 
 
 def _present(bundle: Bundle) -> set[str]:
@@ -221,7 +232,7 @@ def with_gap(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-_SUMMED = ["current", "fair_share", "target_fractional", "target",
+_SUMMED = ["current", "fair_share", "target_fractional", "target", "other_funded",
            *[k for k, _ in WATERFALL]]
 
 
