@@ -6,6 +6,7 @@ tables. Replacing the demonstration establishment with a user's own file happens
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -62,6 +63,7 @@ class Bundle:
     demonstration: bool = True
     other_funded: pd.DataFrame = field(default_factory=pd.DataFrame)
     digests: dict[str, str] = field(default_factory=dict)
+    source: str = "embedded England data"
 
     def with_posts(self, path: str | Path) -> Bundle:
         """The same bundle with the establishment replaced by a user's file (validated)."""
@@ -99,11 +101,16 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.Dat
 
 
 @cache
-def _read_embedded(key: str) -> pd.DataFrame:
+def _read_table(folder: str, key: str) -> pd.DataFrame:
     fname, schema = _FILES[key]
-    df = pd.read_csv(data_dir() / fname)
-    df = _as_plain(df)
-    return _validate(df, schema, fname)
+    df = _as_plain(pd.read_csv(Path(folder) / fname))
+    return _validate(df, schema, str(Path(folder) / fname))
+
+
+def _folder_for(folder: Path, fname: str) -> Path:
+    """A user data folder's own copy of a file, else the embedded England one."""
+    own = folder / fname
+    return own if own.exists() else data_dir() / fname
 
 
 def _as_plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -120,25 +127,91 @@ def _as_plain(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _demo_posts() -> pd.DataFrame:
-    df = _as_plain(pd.read_csv(data_dir() / "demo_posts.csv"))
-    return _validate(df, schemas.posts, "demo_posts.csv")
+def _demo_posts(path: Path) -> pd.DataFrame:
+    df = _as_plain(pd.read_csv(path))
+    return _validate(df, schemas.posts, str(path))
+
+
+def data_folder() -> Path:
+    """The data folder in use: ``$FAIRSHARE_DATA`` (another country's files) or the embedded one."""
+    env = os.environ.get("FAIRSHARE_DATA")
+    return Path(env).expanduser() if env else data_dir()
+
+
+def data_file(name: str) -> Path:
+    """One data file (e.g. a boundary file) from the folder in use, else the embedded copy."""
+    return _folder_for(data_folder(), name)
 
 
 def load_england(posts: str | Path | None = None) -> Bundle:
     """The embedded England data, with the demonstration establishment unless ``posts`` is given."""
-    tables = {key: _read_embedded(key).copy() for key in _FILES}
-    digests = {k: _embedded_digest(f) for k, (f, _) in _FILES.items()}
-    if posts is None:
-        return Bundle(**tables, posts=_demo_posts().copy(),
-                      digests=digests | {"posts": _embedded_digest("demo_posts.csv")})
-    empty = pd.DataFrame(columns=["local_office", "specialty", "posts"])
-    return Bundle(**tables, posts=empty, digests=digests).with_posts(posts)
+    return load_bundle(data_dir(), posts)
+
+
+def load_data(posts: str | Path | None = None) -> Bundle:
+    """The data in use: ``$FAIRSHARE_DATA`` if set (see docs/own_data.md), else England."""
+    return load_bundle(data_folder(), posts)
+
+
+def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
+    """Every input table from ``folder``, validated; files it lacks come from the England data.
+
+    This is how the method is applied to another country or another geography: give files with
+    the same names and columns (docs/own_data.md). The tables are checked against each other
+    (every area in the population is in the mapping, and so on) so a mixed-up folder fails with
+    a message, not a wrong answer.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), None, None, "data folder not found")])
+    paths = {key: _folder_for(folder, fname) for key, (fname, _) in _FILES.items()}
+    tables = {key: _read_table(str(p.parent), key).copy() for key, p in paths.items()}
+    digests = {key: _digest(str(p)) for key, p in paths.items()}
+    _check_consistency(tables, folder)
+    own = sorted(f for f, _ in _FILES.values() if (folder / f).exists())
+    source = ("embedded England data" if folder.resolve() == data_dir().resolve() else
+              f"data folder {folder} ({', '.join(own) or 'no files'}; the rest embedded)")
+    if posts is not None:
+        empty = pd.DataFrame(columns=["local_office", "specialty", "posts"])
+        return Bundle(**tables, posts=empty, digests=digests, source=source).with_posts(posts)
+    demo = _folder_for(folder, "demo_posts.csv")
+    if demo.parent != data_dir() or folder == data_dir():
+        return Bundle(**tables, posts=_demo_posts(demo).copy(), source=source,
+                      digests=digests | {"posts": _digest(str(demo))})
+    raise InputError([Problem(str(folder), None, None, "this data folder has no establishment "
+                              "(demo_posts.csv): give your posts file with --posts")])
+
+
+def _check_consistency(tables: dict[str, pd.DataFrame], folder: Path) -> None:
+    """The tables must describe one geography; say which file disagrees with which."""
+    icbs = set(tables["icbs"]["icb_code"])
+    problems = []
+    for key in ("population", "weighted_population", "icb_local_office"):
+        codes = set(tables[key]["icb_code"])
+        if codes != icbs:
+            fname = _FILES[key][0]
+            extra, missing = sorted(codes - icbs)[:5], sorted(icbs - codes)[:5]
+            problems.append(Problem(str(folder / fname), None, "icb_code",
+                                    f"areas differ from icbs.csv (not in icbs.csv: {extra}; "
+                                    f"missing: {missing})"))
+    offices = set(tables["local_offices"]["local_office"])
+    unknown = sorted(set(tables["icb_local_office"]["local_office"]) - offices)
+    if unknown:
+        problems.append(Problem(str(folder / "icb_local_office.csv"), None, "local_office",
+                                f"not in local_offices.csv: {unknown}"))
+    shares = tables["icb_local_office"].groupby("icb_code")["share"].sum()
+    off = shares[(shares - 1).abs() > 1e-6]
+    if len(off):
+        problems.append(Problem(str(folder / "icb_local_office.csv"), None, "share",
+                                f"shares must sum to 1 per area; they do not for "
+                                f"{list(off.index[:5])}"))
+    if problems:
+        raise InputError(problems)
 
 
 @cache
-def _embedded_digest(fname: str) -> str:
-    return file_digest(data_dir() / fname)
+def _digest(path: str) -> str:
+    return file_digest(path)
 
 
 def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, str]:

@@ -30,6 +30,7 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
         "establishment": bundle.posts_label,
         "demonstration_baseline": bundle.demonstration,
         "input_digests": bundle.digests,
+        "data_source": bundle.source,
         "data_vintages": DATA_VINTAGES,
         "licence": "Contains public sector information licensed under the Open Government "
         "Licence v3.0 (ONS, MHCLG, NHS England). Contains OS data © Crown copyright and "

@@ -875,10 +875,10 @@ def _distance_colour(distance: float) -> str:
 @cache
 def _boundaries(level: str) -> list[tuple[str, str, list[list[tuple[float, float]]]]]:
     """(name, code, rings as lon/lat) per feature, from the embedded GeoJSON."""
-    from fairshare.bundle import data_dir
+    from fairshare.bundle import data_file
 
     fname, name_key, code_key = _BOUNDARIES[level]
-    path = data_dir() / fname
+    path = data_file(fname)
     if not path.exists():
         return []
     gj = json.loads(path.read_text(encoding="utf-8"))

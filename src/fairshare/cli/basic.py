@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_england
+from fairshare.bundle import load_data
 from fairshare.cli.common import (
     LevelOpt,
     OutOpt,
@@ -75,7 +75,7 @@ def specialties(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The specialty catalogue: school, programme length, phase, demand driver, weights, σ."""
-    specs = load_england().specialties
+    specs = load_data().specialties
     if as_json:
         typer.echo(specs.to_json(orient="records", indent=1))
         return
@@ -90,7 +90,7 @@ def specialties(
 @friendly
 def validate(path: Annotated[Path, typer.Argument(help="Establishment file to check.")]) -> None:
     """Check an establishment (posts) file and explain every problem."""
-    bundle = load_england(path)
+    bundle = load_data(path)
     posts = bundle.posts
     console.print(
         f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "

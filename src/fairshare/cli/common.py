@@ -6,6 +6,7 @@ expected) with exit code 2; nothing is written when an input is bad.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from fairshare.bundle import Bundle, load_england, read_capacity, read_cohorts
+from fairshare.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.errors import FairshareError
 from fairshare.pipeline import PlanOutput, run_plan
 from fairshare.scenario import Scenario, load_scenario
@@ -28,6 +29,20 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Plan a fair, needs-based distribution of medical specialty training posts.",
 )
+
+
+@app.callback()
+def _data_option(
+    data: Annotated[Path | None, typer.Option(
+        "--data", envvar="FAIRSHARE_DATA",
+        help="A data folder for another country or geography (docs/own_data.md); files it "
+             "lacks come from the embedded England data.")] = None,
+) -> None:
+    """Plan a fair, needs-based distribution of medical specialty training posts."""
+    if data is not None:
+        os.environ["FAIRSHARE_DATA"] = str(data)
+
+
 # A pipe or CI log is not 80 columns wide: give tables room instead of folding every cell.
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -70,7 +85,7 @@ def friendly(func: F) -> F:
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     sc = load_scenario(scenario, **overrides)
-    bundle = load_england(posts)
+    bundle = load_data(posts)
     if bundle.demonstration:
         err_console.print(
             Panel(

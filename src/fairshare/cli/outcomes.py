@@ -8,7 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_england
+from fairshare.bundle import load_data
 from fairshare.cli.common import (
     CapacityOpt,
     CohortsOpt,
@@ -111,7 +111,7 @@ def monitor(
     out: OutOpt = Path("results"),
 ) -> None:
     """Impact metrics against their baseline, flagging what got worse, beside the posts moved."""
-    catalogue = load_england()
+    catalogue = load_data()
     metrics = read_metrics(file, list(catalogue.specialties["specialty"]),
                            catalogue.local_offices, catalogue.icbs)
     if no_plan:

@@ -8,7 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_england
+from fairshare.bundle import load_data
 from fairshare.cli.common import (
     CapacityOpt,
     CohortsOpt,
@@ -169,7 +169,7 @@ def compare(
         prev = s.get(previous)
         meta = s.metadata(prev.id)
         sc = Scenario.model_validate(meta["scenario"])
-        bundle = load_england(posts)
+        bundle = load_data(posts)
         cmp = compare_results(s.load_table(prev.id, table), compute_targets(bundle, sc),
                               meta, run_metadata(bundle, sc), previous_label=prev.label,
                               current_label="today's data")

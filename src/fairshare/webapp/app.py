@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 
-from fairshare.bundle import Bundle, load_england
+from fairshare.bundle import Bundle, load_data
 from fairshare.webapp.callbacks import register
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.layout import page
@@ -45,7 +45,7 @@ INDEX = """<!DOCTYPE html>
 
 def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None) -> dash.Dash:
     """The web app over ``bundle`` (default: the embedded England data and demo baseline)."""
-    engine = engine or Engine(bundle if bundle is not None else load_england())
+    engine = engine or Engine(bundle if bundle is not None else load_data())
     app = dash.Dash(
         __name__,
         title="fairshare",
@@ -73,7 +73,7 @@ def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None) ->
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = None,
           debug: bool = False, **run_options: Any) -> None:
     """Start the app on http://host:port (localhost only unless another host is given)."""
-    bundle = load_england(posts) if posts is not None else load_england()
+    bundle = load_data(posts) if posts is not None else load_data()
     app = create_app(bundle)
     logging.getLogger("fairshare.webapp").info("fairshare web app on http://%s:%s", host, port)
     print(f"fairshare web app: http://{host}:{port}/  (Ctrl+C to stop)", flush=True)

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from fairshare.bundle import Bundle, load_england
+from fairshare.bundle import Bundle, load_data
 from fairshare.need import NeedShares, need_shares, specialised_shares, specialty_weights
 from fairshare.outputs import run_metadata
 from fairshare.scenario import Scenario, Weights, load_scenario
@@ -116,7 +116,7 @@ class Engine:
     """One bundle's computations for the web app (targets, plans, intervals, comparisons)."""
 
     def __init__(self, bundle: Bundle | None = None, *, store_root: Path | str | None = None):
-        self.bundle = bundle if bundle is not None else load_england()
+        self.bundle = bundle if bundle is not None else load_data()
         b = self.bundle
         self.specialties: list[str] = sorted(set(b.posts["specialty"]))
         self.local_offices: list[str] = sorted(b.local_offices["local_office"])

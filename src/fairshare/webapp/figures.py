@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
 
-from fairshare.bundle import data_dir
+from fairshare.bundle import data_file
 
 #: ColorBrewer PuOr (7 classes), purple (below target: receives) to orange (above: gives).
 DISTANCE_SCALE = [[0.0, "#542788"], [1 / 6, "#998ec3"], [2 / 6, "#d8daeb"], [0.5, "#f7f7f7"],
@@ -58,7 +58,7 @@ def shapes(level: str) -> tuple[dict[str, Any], ...]:
     """
     if level not in LEVEL_FILES:
         raise ValueError(f"no boundaries for level {level!r}")
-    gj = json.loads((data_dir() / LEVEL_FILES[level]).read_text(encoding="utf-8"))
+    gj = json.loads(data_file(LEVEL_FILES[level]).read_text(encoding="utf-8"))
     out = []
     for feature in gj["features"]:
         props, geom = feature["properties"], feature["geometry"]
