@@ -183,3 +183,19 @@ def test_targets_waterfall_adds_up(tmp_path: Path) -> None:
              "effect_specialised", "effect_rounding"]
     # six steps, each written to 6 decimals
     assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-7 + 1e-9
+
+
+def test_template_round_trip(tmp_path: Path) -> None:
+    """A blank template is rejected row by row; filled in, it validates and drives targets."""
+    blank = tmp_path / "blank.xlsx"
+    _ok(["template", "posts", "--out", str(blank)])
+    res = runner.invoke(app, ["validate", str(blank)])
+    assert res.exit_code == 2 and "row 2" in res.output and "empty" in res.output
+    filled = tmp_path / "filled.csv"
+    _ok(["template", "posts", "--prefill", "--out", str(filled)])
+    assert "40,740 centrally funded posts" in _ok(["validate", str(filled)])
+    cap = tmp_path / "capacity.csv"
+    _ok(["template", "capacity", "--out", str(cap)])
+    table = pd.read_csv(cap).drop(columns="year").assign(capacity=2)
+    table.to_csv(cap, index=False)
+    assert "rows of capacity" in _ok(["validate", str(cap), "--kind", "capacity"])

@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_data
+from fairshare.bundle import load_data, read_capacity, read_cohorts
 from fairshare.cli.common import (
     LevelOpt,
     OutOpt,
@@ -23,7 +23,9 @@ from fairshare.cli.common import (
     setup,
     show_table,
 )
-from fairshare.outputs import write_results
+from fairshare.errors import FairshareError
+from fairshare.io import write_with
+from fairshare.outputs import write_csv, write_results
 from fairshare.scenario import load_scenario, scenario_schema
 from fairshare.targets import WATERFALL
 from fairshare.targets import targets as compute_targets
@@ -88,16 +90,63 @@ def specialties(
 
 @app.command(rich_help_panel="Data and scenarios")
 @friendly
-def validate(path: Annotated[Path, typer.Argument(help="Establishment file to check.")]) -> None:
-    """Check an establishment (posts) file and explain every problem."""
-    bundle = load_data(path)
-    posts = bundle.posts
-    console.print(
-        f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "
-        f"{posts['specialty'].nunique()} specialties, {posts['local_office'].nunique()} local "
-        f"offices" + (f"; {len(bundle.other_funded)} rows of other-funded posts shown, "
-                      "never moved" if len(bundle.other_funded) else "")
-    )
+def validate(
+    path: Annotated[Path, typer.Argument(help="File to check.")],
+    kind: Annotated[str, typer.Option(help="posts (establishment), capacity or cohorts.")]
+    = "posts",
+) -> None:
+    """Check an input file (establishment, capacity or cohorts) and explain every problem."""
+    if kind == "posts":
+        bundle = load_data(path)
+        posts = bundle.posts
+        console.print(
+            f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "
+            f"{posts['specialty'].nunique()} specialties, {posts['local_office'].nunique()} "
+            "local offices" + (f"; {len(bundle.other_funded)} rows of other-funded posts "
+                               "shown, never moved" if len(bundle.other_funded) else ""))
+        return
+    readers = {"capacity": read_capacity, "cohorts": read_cohorts}
+    if kind not in readers:
+        raise FairshareError(f"--kind must be posts, capacity or cohorts, not {kind!r}")
+    table = readers[kind](path, load_data())
+    console.print(f"[green]OK[/]: {path} — {len(table):,} rows of {kind}, "
+                  f"{table['specialty'].nunique()} specialties, "
+                  f"{table['local_office'].nunique()} local offices")
+
+
+@app.command(rich_help_panel="Data and scenarios")
+@friendly
+def template(
+    kind: Annotated[str, typer.Argument(help="posts, capacity or cohorts.")] = "posts",
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx).")]
+    = Path("establishment_template.xlsx"),
+    prefill: Annotated[bool, typer.Option("--prefill/--blank", help="Prefill posts with the "
+                                          "DEMONSTRATION baseline (to overwrite).")] = False,
+) -> None:
+    """A file to fill in: every local office x specialty, in the columns fairshare reads."""
+    bundle = load_data()
+    grid = pd.MultiIndex.from_product(
+        [sorted(bundle.local_offices["local_office"]), list(bundle.specialties["specialty"])],
+        names=["local_office", "specialty"]).to_frame(index=False)
+    if kind == "posts":
+        demo = bundle.posts.set_index(["local_office", "specialty"])["posts"]
+        keys = pd.MultiIndex.from_frame(grid)
+        grid["posts"] = demo.reindex(keys).to_numpy() if prefill else None
+        grid["funding"] = "tariff"
+    elif kind == "capacity":
+        grid["year"], grid["capacity"] = None, None
+    elif kind == "cohorts":
+        grid["completion_year"], grid["trainees"] = None, None
+    else:
+        raise FairshareError(f"kind must be posts, capacity or cohorts, not {kind!r}")
+    if out.suffix.lower() == ".xlsx":
+        write_with(out, lambda tmp: grid.to_excel(tmp, index=False, engine="xlsxwriter"))
+    else:
+        write_csv(grid, out)
+    note = " (prefilled with the DEMONSTRATION baseline)" if prefill and kind == "posts" else ""
+    console.print(f"wrote {out}: {len(grid):,} rows to fill in{note} (delete rows you do "
+                  "not use); check it with "
+                  f"`fairshare validate {out}" + (f" --kind {kind}`" if kind != "posts" else "`"))
 
 
 @app.command("scenario", rich_help_panel="Data and scenarios")
