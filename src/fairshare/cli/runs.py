@@ -96,11 +96,25 @@ def runs_list(ctx: typer.Context, store: StoreOpt = None) -> None:
     """Every saved run, newest first (subcommands: show, export, delete, cleanup)."""
     if ctx.invoked_subcommand is not None:
         return
-    df = RunStore(store).list()
+    s = RunStore(store)
+    df = s.list()
     if df.empty:
         console.print("no runs saved yet: `fairshare run` makes one")
         return
-    show_table(df, "Saved runs", list(df.columns))
+    meta = [s.metadata(run_id) for run_id in df["id"]]
+    view = pd.DataFrame({
+        "id": df["id"],
+        "name": df["name"],
+        "when": df["created"].str.slice(0, 16).str.replace("T", " "),
+        "scenario": df["scenario_digest"],
+        "inputs": df["inputs_digest"],
+        "establishment": ["DEMONSTRATION baseline" if m.get("demonstration_baseline")
+                          else m.get("establishment", "") for m in meta],
+        "data": [m.get("data_source", "embedded England data") for m in meta],
+        "version": df["version"],
+    })
+    show_table(view, "Saved runs (`fairshare runs show ID` for every parameter and vintage)",
+               list(view.columns))
 
 
 @runs_app.command("show")
@@ -112,6 +126,9 @@ def runs_show(ref: str, store: StoreOpt = None) -> None:
     meta = s.metadata(rec.id)
     console.print(f"[bold]{rec.label}[/] created {rec.created}, fairshare {rec.version}")
     console.print(f"establishment: {meta.get('establishment')}")
+    console.print(f"data: {meta.get('data_source', 'embedded England data')}")
+    for key, vintage in meta.get("data_vintages", {}).items():
+        console.print(f"  {key}: {vintage}")
     console.print(f"scenario {rec.scenario_name} ({rec.scenario_digest}); inputs "
                   f"{rec.inputs_digest}")
     for key, value in sorted(meta.get("scenario", {}).items()):
