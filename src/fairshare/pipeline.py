@@ -59,13 +59,36 @@ def plan_problem(bundle: Bundle, target_table: pd.DataFrame, scenario: Scenario,
     years = range(scenario.plan_start, scenario.horizon + 1)
     vac = None
     if cohorts is not None:
-        vac = vacancies_from_cohorts(cohorts.rename(columns={"local_office": "area"}), years)
-    cap = None
-    if capacity is not None:
-        cap = capacity.rename(columns={"local_office": "area"})
-        if "year" not in cap.columns:
-            cap = cap.merge(pd.DataFrame({"year": list(years)}), how="cross")
+        vac = _cohort_vacancies(cohorts.rename(columns={"local_office": "area"}), years)
+    cap = None if capacity is None else _capacity_by_year(capacity, years)
     return PlanProblem(posts=posts, specialties=specs, vacancies=vac, capacity=cap)
+
+
+def _cohort_vacancies(cohorts: pd.DataFrame, years: range) -> pd.DataFrame:
+    """Vacancies from today's trainees, for the years the file covers.
+
+    A cohort file lists current trainees; after the last of them completes, the posts are
+    filled by recruits who complete later, so later years keep the default vacancies
+    (posts / programme length) rather than dropping to zero.
+    """
+    vac = vacancies_from_cohorts(cohorts, years)
+    last = cohorts.groupby(["area", "specialty"])["completion_year"].max().rename("last")
+    vac = vac.join(last, on=["area", "specialty"])
+    return vac[vac["year"] <= vac["last"]].drop(columns="last").reset_index(drop=True)
+
+
+def _capacity_by_year(capacity: pd.DataFrame, years: range) -> pd.DataFrame:
+    """Capacity per area, specialty and year: a row without a year holds for every year, and a
+    row for one year overrides it."""
+    cap = capacity.rename(columns={"local_office": "area"})
+    if "year" not in cap.columns:
+        cap = cap.assign(year=pd.NA)
+    every = cap[cap["year"].isna()].drop(columns="year")
+    every = every.merge(pd.DataFrame({"year": list(years)}), how="cross")
+    given = cap[cap["year"].notna()].astype({"year": "int64"})
+    both = pd.concat([given, every], ignore_index=True)
+    both = both.drop_duplicates(["area", "specialty", "year"], keep="first")
+    return both[["area", "specialty", "year", "capacity"]].reset_index(drop=True)
 
 
 def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | None = None,

@@ -194,7 +194,11 @@ def parse_area_rows(
         row: dict[str, object] = {"area": area, "specialty": spec}
         ok = True
         for f in present:
-            value = (parse_year if f.kind == "year" else parse_count)(cell_text(rec.get(f.name)))
+            text = cell_text(rec.get(f.name))
+            if not text and not f.required:  # an optional column left blank: "not given"
+                row[f.name] = None
+                continue
+            value = (parse_year if f.kind == "year" else parse_count)(text)
             if isinstance(value, str):
                 problems.append(Problem(source, line, f.name, value))
                 ok = False
@@ -224,7 +228,7 @@ def parse_area_rows(
     columns = ["area", "specialty", *[f.name for f in present]] + (["funding"] if funding else [])
     clean = pd.DataFrame(rows, columns=columns)
     for f in present:
-        clean[f.name] = clean[f.name].astype("int64")
+        clean[f.name] = clean[f.name].astype("int64" if f.required else "Int64")
     return clean, level
 
 
@@ -235,9 +239,11 @@ def cell_text(value: object) -> str:
 
 def parse_year(raw: str) -> int | str:
     """A calendar year, or the reason it is not one."""
+    if raw == "":
+        return "empty: expected a year such as 2027"
     value = parse_count(raw)
     if isinstance(value, str):
-        return value.replace("number of posts", "year").replace("posts", "years")
+        return f"'{raw}' is not a year (expected e.g. 2027)"
     if not 2000 <= value <= 2100:
         return f"{raw} is not a plausible year (expected e.g. 2027)"
     return value
