@@ -138,3 +138,19 @@ def test_ragged_row_is_named(tmp_path: Path) -> None:
     problem = info.value.problems[0]
     assert problem.row == 4
     assert "4 values but the header has 3 columns" in problem.message
+
+
+def test_icb_level_file_keeps_its_icb_numbers(tmp_path: Path) -> None:
+    """Posts given per ICB are shown per ICB as given, not re-estimated from population."""
+    from fairshare import Scenario, targets
+
+    text = ("icb,specialty,posts\nQHM,Cardiology,30\nQNQ,Cardiology,10\n"
+            "QOP,Cardiology,7\nQMF,Cardiology,3\n")
+    b = load_england(_write(tmp_path, text))
+    icb = targets(b, Scenario(level="icb")).set_index("area_code")
+    assert icb["current"].sum() == 50
+    assert icb.loc["E54000050", "current"] == 30  # NHS North East and North Cumbria (QHM)
+    assert icb.loc["E54000034", "current"] == 10  # Frimley, split over three offices, whole here
+    assert set(icb["current_basis"]) == {"user file, per ICB"}
+    lo = targets(b, Scenario()).set_index("area")
+    assert lo.loc["North East", "current"] == 30

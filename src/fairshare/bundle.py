@@ -64,13 +64,22 @@ class Bundle:
     other_funded: pd.DataFrame = field(default_factory=pd.DataFrame)
     digests: dict[str, str] = field(default_factory=dict)
     source: str = "embedded England data"
+    piece_posts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Posts per ICB piece (icb_code, local_office, specialty, posts) when the user's file was
+    given per ICB; empty otherwise (ICB figures are then estimated)."""
 
     def with_posts(self, path: str | Path) -> Bundle:
         """The same bundle with the establishment replaced by a user's file (validated)."""
         posts, other, level = read_posts(path, self)
+        pieces = pd.DataFrame()
+        if level == "icb":
+            pieces = posts
+            posts = (pieces.groupby(["local_office", "specialty"], as_index=False)["posts"]
+                     .sum().astype({"posts": "int64"}))
         return replace(
             self,
             posts=posts,
+            piece_posts=pieces,
             other_funded=other,
             posts_label=f"{Path(path).name} ({level} level)",
             demonstration=False,
@@ -215,7 +224,11 @@ def _digest(path: str) -> str:
 
 
 def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """A user's posts file -> (tariff posts by local office, other-funded posts, level read)."""
+    """A user's posts file -> (tariff posts, other-funded posts, level read).
+
+    Tariff posts are by local office, or by ICB piece (with an ``icb_code`` column) when the
+    file was given per ICB.
+    """
     raw = read_table(path)
     clean, level = parse_posts(
         raw, str(path), list(bundle.specialties["specialty"]), bundle.local_offices, bundle.icbs
@@ -226,10 +239,9 @@ def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataF
         clean = clean.rename(columns={"area": "local_office"})
     tariff = clean[clean["funding"] == "tariff"]
     other = clean[clean["funding"] != "tariff"]
-    grouped = (
-        tariff.groupby(["local_office", "specialty"], as_index=False)["posts"].sum()
-        .astype({"posts": "int64"})
-    )
+    keys = ["icb_code", "local_office", "specialty"] if level == "icb" else [
+        "local_office", "specialty"]
+    grouped = tariff.groupby(keys, as_index=False)["posts"].sum().astype({"posts": "int64"})
     return grouped, other.reset_index(drop=True), level
 
 
@@ -244,9 +256,9 @@ def _icb_posts_to_local_offices(clean: pd.DataFrame, mapping: pd.DataFrame,
         for k, lo in enumerate(parts["local_office"]):
             row = {c: rec[c] for c in clean.columns if c != "area"}
             row.update({v: split[v][k] for v in values})
-            rows.append({"local_office": lo, **row})
-    out = pd.DataFrame(rows, columns=["local_office", *[c for c in clean.columns if c != "area"]])
-    return out.astype({v: "int64" for v in values})
+            rows.append({"icb_code": rec["area"], "local_office": lo, **row})
+    columns = ["icb_code", "local_office", *[c for c in clean.columns if c != "area"]]
+    return pd.DataFrame(rows, columns=columns).astype({v: "int64" for v in values})
 
 
 def read_area_file(path: str | Path, bundle: Bundle, fields: list[Field]) -> pd.DataFrame:
@@ -257,6 +269,7 @@ def read_area_file(path: str | Path, bundle: Bundle, fields: list[Field]) -> pd.
     counts = tuple(f.name for f in fields if f.kind == "count" and f.name in clean.columns)
     if level == "icb":
         clean = _icb_posts_to_local_offices(clean, bundle.icb_local_office, counts)
+        clean = clean.drop(columns="icb_code")
         keys = [c for c in clean.columns if c not in counts]
         return clean.groupby(keys, as_index=False)[list(counts)].sum()
     return clean.rename(columns={"area": "local_office"})

@@ -261,7 +261,8 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
     meta = lo_table.drop_duplicates("specialty").set_index("specialty")
     for col in ("school", "phase", "specialised_share", "method", "baseline"):
         df[col] = meta.loc[df["specialty"], col].to_numpy()
-    df["current_basis"] = "estimated: local office posts split by ICB population"
+    df["current_basis"] = ("user file, per ICB" if not bundle.piece_posts.empty else
+                           "estimated: local office posts split by ICB population")
     return with_gap(df)
 
 
@@ -283,10 +284,14 @@ def icb_pieces(bundle: Bundle, scenario: Scenario, inp: Inputs,
     n_s, n_u = fair_u.shape
     cur_u = np.zeros((n_s, n_u), dtype=np.int64)
     tgt_u = np.zeros((n_s, n_u), dtype=np.int64)
+    given = _given_piece_posts(bundle, geo, ns.specialties)
     for lo in range(len(geo.local_offices)):
         members = np.flatnonzero(geo.lo_index == lo)
         for s in range(n_s):
-            cur_u[s, members] = _split(pop_u[members], int(inp.current[s, lo]))
+            if given is not None:
+                cur_u[s, members] = given[s, members]
+            else:
+                cur_u[s, members] = _split(pop_u[members], int(inp.current[s, lo]))
             frac = (1 - inp.sigma[s]) * fair_u[s, members] + inp.sigma[s] * cur_u[s, members]
             tgt_u[s, members] = _split(frac, int(lo_target.iat[s, lo]), scenario.apportionment)
     icbs = bundle.icbs.set_index("icb_code")
@@ -309,6 +314,20 @@ def icb_pieces(bundle: Bundle, scenario: Scenario, inp: Inputs,
         }
     )
     return df[df["specialty"].isin(_present(bundle))].reset_index(drop=True)
+
+
+def _given_piece_posts(bundle: Bundle, geo: Geography,
+                       specialties: list[str]) -> np.ndarray | None:
+    """(spec, unit) posts from a per-ICB establishment file, or None when it was per office."""
+    if bundle.piece_posts.empty:
+        return None
+    table = bundle.piece_posts.set_index(["specialty", "icb_code", "local_office"])["posts"]
+    keys = pd.MultiIndex.from_product([specialties, list(zip(geo.units["icb_code"],
+                                                             geo.units["local_office"],
+                                                             strict=True))])
+    flat = [(s, icb, lo) for s, (icb, lo) in keys]
+    values = table.reindex(pd.MultiIndex.from_tuples(flat)).fillna(0).to_numpy(dtype=np.int64)
+    return values.reshape(len(specialties), len(geo.units))
 
 
 def pieces(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
