@@ -212,3 +212,12 @@ def test_capacity_blank_year_means_every_year_and_a_year_overrides(tmp_path: Pat
     plan = pd.read_csv(out / "plan.csv")
     nw = plan[(plan["area"] == "North West") & (plan["specialty"] == "Cardiology")]
     assert nw.set_index("year")["capacity"].to_dict() == {2022: 2, 2023: 5, 2024: 2, 2025: 2}
+
+
+def test_report_from_a_stored_run(store: Path, tmp_path: Path) -> None:
+    _ok(["run", "--horizon", "2024", "--name", "for report"])
+    html = tmp_path / "report.html"
+    _ok(["report", "for report", "--html", str(html)])
+    text = html.read_text(encoding="utf-8")
+    assert "for report" in text and "DEMONSTRATION" in text
+    assert "40,740" in text  # the national total of posts
