@@ -9,17 +9,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from fairshare.cli.common import (
-    CapacityOpt,
-    CohortsOpt,
     HorizonOpt,
     OutOpt,
-    PaceOpt,
+    PlanInputs,
     PostsOpt,
     ScenarioOpt,
     app,
     compute_plan,
     console,
     friendly,
+    plan_inputs,
     setup,
     show_table,
 )
@@ -126,19 +125,14 @@ def sensitivity(
 
 @app.command(rich_help_panel="Analysis")
 @friendly
+@plan_inputs
 def equity(
+    inputs: PlanInputs,
     specialty: Annotated[str, typer.Option(help="A specialty, or All.")] = "All",
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
     out: OutOpt = Path("results"),
 ) -> None:
     """Spread of posts per weighted population across areas, by year, before and after the plan."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                                   pace_cap=pace_cap)
+    bundle, sc, res = compute_plan(inputs)
     table = equity_before_after(res.targets, res.plan)
     view = table[table["specialty"] == specialty]
     if view.empty:

@@ -6,9 +6,11 @@ expected) with exit code 2; nothing is written when an input is bad.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -143,7 +145,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
 
 CapacityOpt = Annotated[
     Path | None, typer.Option("--capacity", help="Supervision capacity file: local_office (or "
-                              "icb), specialty, [year], capacity.")]
+                              "icb), specialty, optional year, capacity.")]
 CohortsOpt = Annotated[
     Path | None, typer.Option("--cohorts", help="Trainee cohort file: local_office (or icb), "
                               "specialty, completion_year, trainees.")]
@@ -152,11 +154,54 @@ PaceOpt = Annotated[float | None, typer.Option("--pace-cap", help="Max share of 
                                                "in one year (0-1).")]
 
 
-def compute_plan(posts: Path | None, scenario: Path | None, capacity: Path | None,
-          cohorts: Path | None, **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
-    bundle, sc = setup(posts, scenario, **overrides)
-    cap = read_capacity(capacity, bundle) if capacity else None
-    coh = read_cohorts(cohorts, bundle) if cohorts else None
+@dataclass(frozen=True)
+class PlanInputs:
+    """The inputs every plan-making command shares: files, scenario, horizon, pace cap."""
+
+    posts: Path | None = None
+    scenario: Path | None = None
+    horizon: int | None = None
+    pace_cap: float | None = None
+    capacity: Path | None = None
+    cohorts: Path | None = None
+
+
+_KW = inspect.Parameter.KEYWORD_ONLY
+_PLAN_OPTIONS = [
+    inspect.Parameter("posts", _KW, default=None, annotation=PostsOpt),
+    inspect.Parameter("scenario", _KW, default=None, annotation=ScenarioOpt),
+    inspect.Parameter("horizon", _KW, default=None, annotation=HorizonOpt),
+    inspect.Parameter("pace_cap", _KW, default=None, annotation=PaceOpt),
+    inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
+    inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
+]
+
+
+def plan_inputs(func: F) -> F:
+    """Give a command the shared plan options; it receives them as one ``inputs`` argument.
+
+    Typer reads a command's options from its signature, so the wrapper publishes the command's
+    own parameters plus the shared ones, and packs the shared ones into a ``PlanInputs``.
+    """
+    sig = inspect.signature(func, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name != "inputs"]
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        shared = {p.name: kwargs.pop(p.name, None) for p in _PLAN_OPTIONS}
+        return func(*args, inputs=PlanInputs(**shared), **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=own + _PLAN_OPTIONS)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {k: v for k, v in func.__annotations__.items() if k != "inputs"}
+    return wrapper  # type: ignore[return-value]
+
+
+def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
+    """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file)."""
+    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
+    bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
+    coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
     return bundle, sc, out

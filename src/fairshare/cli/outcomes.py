@@ -13,6 +13,7 @@ from fairshare.cli.common import (
     CapacityOpt,
     CohortsOpt,
     OutOpt,
+    PlanInputs,
     PostsOpt,
     ScenarioOpt,
     app,
@@ -61,7 +62,9 @@ def outcome(
     out: OutOpt = Path("results"),
 ) -> None:
     """New specialists per 100,000 weighted need by area, plan against status quo (no moves)."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=plan_horizon)
+    bundle, sc, res = compute_plan(
+        PlanInputs(posts=posts, scenario=scenario, capacity=capacity, cohorts=cohorts),
+        horizon=plan_horizon)
     table = project_outcome(res.plan, res.targets, bundle.specialties, retention=retention,
                             horizon=horizon, attrition=attrition, lag=lag,
                             include_core=include_core,
@@ -118,7 +121,8 @@ def monitor(
         bundle, sc = setup(posts, scenario, horizon=plan_horizon)
         plan = None
     else:
-        bundle, sc, res = compute_plan(posts, scenario, None, None, horizon=plan_horizon)
+        bundle, sc, res = compute_plan(PlanInputs(posts=posts, scenario=scenario),
+                                       horizon=plan_horizon)
         plan = res.plan
     table = impact_table(metrics, baseline_year, plan, threshold=threshold,
                          specialties=bundle.specialties)

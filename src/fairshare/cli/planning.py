@@ -10,18 +10,14 @@ import typer
 
 from fairshare.bundle import Bundle
 from fairshare.cli.common import (
-    CapacityOpt,
-    CohortsOpt,
-    HorizonOpt,
     OutOpt,
-    PaceOpt,
-    PostsOpt,
-    ScenarioOpt,
+    PlanInputs,
     app,
     compute_plan,
     console,
     findings_table,
     friendly,
+    plan_inputs,
     show_table,
 )
 from fairshare.errors import FairshareError
@@ -37,13 +33,9 @@ from fairshare.vocabulary import Level
 
 @app.command("plan", rich_help_panel="Targets and plan")
 @friendly
+@plan_inputs
 def plan_cmd(
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
+    inputs: PlanInputs,
     elastic: Annotated[bool, typer.Option("--elastic", help="Always return a plan, "
                                           "reporting every relaxed constraint.")] = False,
     require_target_by: Annotated[int | None, typer.Option(
@@ -54,9 +46,8 @@ def plan_cmd(
     out: OutOpt = Path("results"),
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                            pace_cap=pace_cap, elastic=elastic or None,
-                            require_target_by=require_target_by)
+    bundle, sc, res = compute_plan(inputs, elastic=elastic or None,
+                                   require_target_by=require_target_by)
     table = plan_at_level(bundle, sc, res, level)
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
@@ -95,25 +86,20 @@ def plan_cmd(
 
 @app.command(rich_help_panel="Targets and plan")
 @friendly
+@plan_inputs
 def tables(
+    inputs: PlanInputs,
     area: Annotated[str, typer.Option("--area", help="Local office, region or ICB (name, code "
                                       "or a unique part of the name).")],
     level: Annotated[str, typer.Option(help="local_office, region or icb.")] = "local_office",
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table as "
                                              "CSV here.")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                                   pace_cap=pace_cap)
+    bundle, sc, res = compute_plan(inputs)
     plan = plan_at_level(bundle, sc, res, level)
     match = match_area(plan, area)
     if pace:
@@ -132,21 +118,16 @@ def tables(
 
 @app.command(rich_help_panel="Targets and plan")
 @friendly
+@plan_inputs
 def export(
+    inputs: PlanInputs,
     xlsx: Annotated[Path, typer.Option("--xlsx", help="Workbook to write.")] = Path("plan.xlsx"),
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
     area: Annotated[list[str] | None, typer.Option("--area", help="Area sheets to include "
                                                    "(default: all).")] = None,
     year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
 ) -> None:
     """Every table in one formatted Excel workbook, with an "About this run" sheet."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                            pace_cap=pace_cap)
+    bundle, sc, res = compute_plan(inputs)
     about = run_metadata(bundle, sc, plan_status=res.status)
     path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
                           areas=area or None, year=year)

@@ -9,17 +9,14 @@ import pandas as pd
 import typer
 
 from fairshare.cli.common import (
-    CapacityOpt,
-    CohortsOpt,
-    HorizonOpt,
-    PaceOpt,
+    PlanInputs,
     PostsOpt,
-    ScenarioOpt,
     app,
     compute_plan,
     console,
     findings_table,
     friendly,
+    plan_inputs,
 )
 from fairshare.cli.runs import StoreOpt
 from fairshare.outputs import run_metadata
@@ -29,18 +26,14 @@ from fairshare.runs import RunStore
 
 @app.command(rich_help_panel="Publish")
 @friendly
+@plan_inputs
 def report(
+    inputs: PlanInputs,
     run: Annotated[str | None, typer.Argument(help="Stored run (id, prefix or name); omit to "
                                               "compute one now.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="HTML file to write.")] = None,
     pdf: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write (printed by "
                                              "headless Chromium).")] = None,
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF."""
@@ -55,8 +48,7 @@ def report(
         findings: pd.DataFrame | None = tables.get("findings")
         equity = tables.get("equity")
     else:
-        bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                                       pace_cap=pace_cap)
+        bundle, sc, res = compute_plan(inputs)
         meta = run_metadata(bundle, sc, plan_status=res.status)
         targets, plan, findings, equity = res.targets, res.plan, findings_table(res), None
     with console.status("Writing the report…"):

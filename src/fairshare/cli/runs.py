@@ -10,18 +10,15 @@ import typer
 
 from fairshare.bundle import load_data
 from fairshare.cli.common import (
-    CapacityOpt,
-    CohortsOpt,
-    HorizonOpt,
     OutOpt,
-    PaceOpt,
+    PlanInputs,
     PostsOpt,
-    ScenarioOpt,
     app,
     compute_plan,
     console,
     findings_table,
     friendly,
+    plan_inputs,
     show_table,
 )
 from fairshare.compare import compare_results, compare_runs
@@ -46,22 +43,17 @@ app.add_typer(runs_app, name="runs", rich_help_panel="Runs")
 
 @app.command(rich_help_panel="Runs")
 @friendly
+@plan_inputs
 def run(
+    inputs: PlanInputs,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run "
                                              "(default: the scenario's name).")] = None,
-    posts: PostsOpt = None,
-    scenario: ScenarioOpt = None,
-    horizon: HorizonOpt = None,
-    pace_cap: PaceOpt = None,
-    capacity: CapacityOpt = None,
-    cohorts: CohortsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the tables as "
                                              "CSV here.")] = None,
     store: StoreOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
-    bundle, sc, res = compute_plan(posts, scenario, capacity, cohorts, horizon=horizon,
-                                   pace_cap=pace_cap)
+    bundle, sc, res = compute_plan(inputs)
     tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
     tables |= _equity_tables(res.targets, res.plan)
     meta = run_metadata(bundle, sc, plan_status=res.status)
