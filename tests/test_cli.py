@@ -221,3 +221,15 @@ def test_report_from_a_stored_run(store: Path, tmp_path: Path) -> None:
     text = html.read_text(encoding="utf-8")
     assert "for report" in text and "DEMONSTRATION" in text
     assert "40,740" in text  # the national total of posts
+
+
+def test_output_paths_are_forgiving_and_errors_are_clear(tmp_path: Path) -> None:
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    _ok(["tables", "--area", "London", "--pace", "--horizon", "2023", "--out", str(folder)])
+    assert (folder / "London_pace.csv").exists()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    res = runner.invoke(app, ["export", "--horizon", "2023", "--xlsx", str(blocker / "x.xlsx")])
+    assert res.exit_code == 2 and "cannot read or write" in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

@@ -81,6 +81,11 @@ def friendly(func: F) -> F:
         except ValueError as exc:
             err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # a folder given for a file, no permission, disk full, ...
+            where = f" ({exc.filename})" if exc.filename else ""
+            err_console.print(f"[bold red]Error:[/] cannot read or write{where}: "
+                              f"{exc.strerror or exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -113,6 +113,9 @@ def tables(
         title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
     show_table(df, title, list(df.columns))
     if out is not None:
+        if out.is_dir():  # a folder: name the file after the table
+            kind = "pace" if pace else str(yr)
+            out = out / f"{match.replace(' ', '_')}_{kind}.csv"
         console.print(f"wrote {write_csv(df, out)}")
 
 
