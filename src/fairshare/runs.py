@@ -495,7 +495,7 @@ class RunStore:
             near = [n for n in names if low and (low in n.lower() or n.lower() in low)][:5]
         hint = f" Did you mean: {', '.join(near)}?" if near else ""
         return (f"no run '{ref}' in the run store at {self.root}.{hint} "
-                f"(`fairshare runs list` shows every run)")
+                f"(`fairshare runs` lists every run)")
 
     def metadata(self, ref: str) -> dict[str, Any]:
         """The metadata the run was saved with (resolved scenario, digests, vintages, ...)."""
