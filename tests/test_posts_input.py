@@ -154,3 +154,11 @@ def test_icb_level_file_keeps_its_icb_numbers(tmp_path: Path) -> None:
     assert set(icb["current_basis"]) == {"user file, per ICB"}
     lo = targets(b, Scenario()).set_index("area")
     assert lo.loc["North East", "current"] == 30
+
+
+def test_deanery_column_and_windows_csv(tmp_path: Path) -> None:
+    """Planners' own spellings: a 'Deanery' column, a BOM, CRLF line ends, 1,200-style counts."""
+    p = tmp_path / "posts.csv"
+    p.write_bytes("\ufeffDeanery,Specialty,Posts\r\nLondon,Cardiology,\"1,200\"\r\n".encode())
+    b = load_england(p)
+    assert b.posts.iloc[0].tolist() == ["London", "Cardiology", 1200]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from fairshare.errors import InputError, Problem
 
-AREA_COLUMNS = ("local_office", "icb", "icb_code", "area")
+AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
 FUNDING_MOVED = "tariff"
 FUNDING_VALUES = ("tariff", "trust", "research", "defence")
 
