@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -23,8 +23,10 @@ from rich.table import Table
 
 from fairshare.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.errors import FairshareError
-from fairshare.pipeline import PlanOutput, run_plan
 from fairshare.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
+    from fairshare.pipeline import PlanOutput
 
 app = typer.Typer(
     add_completion=False,
@@ -207,6 +209,8 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    from fairshare.pipeline import run_plan
+
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
     return bundle, sc, out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import pandas as pd
 import typer
@@ -23,13 +23,14 @@ from fairshare.cli.common import (
 from fairshare.errors import FairshareError
 from fairshare.excel import default_year, write_workbook
 from fairshare.outputs import run_metadata, write_csv, write_results
-from fairshare.pipeline import PlanOutput
 from fairshare.scenario import Scenario
 from fairshare.tables import by_icb, by_level, one_year, pace_of_change
 from fairshare.targets import pieces
 from fairshare.targets import targets as compute_targets
 from fairshare.vocabulary import Level
 
+if TYPE_CHECKING:
+    from fairshare.pipeline import PlanOutput
 
 @app.command("plan", rich_help_panel="Targets and plan")
 @friendly
