@@ -27,6 +27,9 @@ Steps (each one is a function below):
 3. Seeded Dirichlet noise around ``pi`` with a concentration fitted to the same fragments, then
    whole posts by largest remainder so every specialty sums to ``N_s`` exactly
    (:func:`split_posts`). T&O and Paediatrics use their real local-office splits, no noise.
+   General Practice, trained in GP practices rather than hospitals, is split in proportion to
+   each local office's real GP FTE (NHS Digital, March 2024, by LAD 2024), no noise
+   (:func:`gp_local_office_fte`).
 
 Every number comes from a file in the shared data folder or the package data folder, or is a
 structural constant declared (and documented) below. The output is deterministic for a seed.
@@ -55,8 +58,17 @@ DOC_END = "<!-- END GENERATED -->"
 
 NATIONAL_FILE = "workforce/national_training_posts_by_specialty_year.csv"
 FRAGMENT_FILE = "workforce/training_posts_by_specialty_local_office_england.csv"
+# General Practice: GP FTE by LAD 2024, and the real lookups that take LAD 2024 to an ICB.
+GP_FTE_FILE = "workforce/gp_fte_patients_lad24_mar2024.csv"
+PRACTICE_FILE = "other/nhse_allocations_gp_practice_weighted_pop_2025_26.csv"
+LAD_BRIDGE_FILE = "geography/lookup_lad22_lad23.csv"
+ICB_CODES_FILE = "geography/lookup_icb_codes_2022_2023_2024_ods_nhser.csv"
+# Independent check of the LAD -> ICB step (geographic, LSOA 2021 counts; not used for posts).
+LSOA_ICB_FILE = "geography/lookup_lsoa21_sicbl24_icb24.csv"
+LSOA_LAD_FILE = "geography/lookup_lsoa11_lsoa21_lad22.csv"
 
 LONDON = "London"
+GP = "General Practice"
 DEFAULT_SEED = 2022
 
 # --- Parameters (documented in docs/demo_baseline.md) ----------------------------------------
@@ -72,6 +84,9 @@ CIT_DESTINATIONS = ("Medical Microbiology", "Medical Virology", "Infectious Dise
 # Emergency Medicine higher training (ST4-ST6) is fed by the ACCS (EM) run-through entry: its
 # annual intake is assumed equal to the ACCS Emergency Medicine intake.
 EM_FROM_ACCS = ("Emergency Medicine", "ACCS")
+# The build stops if more than this share of England GP FTE cannot be placed in a local office
+# (it is 0 with the current files; unmapped FTE would be left out of the GP weights).
+MAX_GP_UNMAPPED = 0.005
 
 # --- Explicit name mapping: national file specialty -> intake stream ---------------------------
 # A stream is one entry point into one catalogue programme. ``offset`` is the number of
@@ -490,6 +505,93 @@ def fit_local_office_profile(pop: pd.Series, fragments: pd.DataFrame) -> Profile
     return Profile(offices, p, s, float(k), raw, b, shrunk, pi, alpha, terms)
 
 
+# --- General Practice: real GP FTE per local office ---------------------------------------------
+
+
+@dataclass
+class GPSplit:
+    """General Practice weights per local office: GP FTE (March 2024) mapped from LAD 2024."""
+
+    fte: pd.Series  # GP FTE per local office (the weights used)
+    patients: pd.Series  # registered patients per local office, same mapping (reported only)
+    fte_lsoa_check: pd.Series  # GP FTE per local office with the LSOA-based LAD -> ICB check
+    total_fte: float  # England GP FTE in the file
+    unmapped_fte: float  # GP FTE that could not be placed in a local office
+    n_lads: int
+    n_lads_multi_icb: int  # LADs whose practices belong to more than one ICB
+
+
+def _icb_to_local_office(data_dir: Path, by_icb: pd.Series) -> pd.Series:
+    """Values per ICB code -> per local office, with the shares in icb_local_office.csv."""
+    mapping = pd.read_csv(data_dir / "icb_local_office.csv")
+    m = mapping.merge(by_icb.rename("value"), left_on="icb_code", right_index=True, how="inner")
+    m["lo_value"] = m["value"] * m["share"]
+    return m.groupby("local_office")["lo_value"].sum()
+
+
+def _lad_weights_practices(shared: Path) -> pd.DataFrame:
+    """LAD 2024 -> ICB code weights: practice population of each LAD's practices in each ICB.
+
+    The practice file (NHS England allocations 2025/26) gives each practice's LAD (2022
+    codes, bridged to 2023 = 2024 codes by the ONS lookup), its ICB ODS code (mapped to the
+    ICB 2023/2024 code) and its registered-population estimate ``Population``.
+    """
+    pr = pd.read_csv(shared / PRACTICE_FILE, encoding="utf-8-sig")
+    bridge = pd.read_csv(shared / LAD_BRIDGE_FILE).set_index("ltla22_code")["ltla23_code"]
+    icb = pd.read_csv(shared / ICB_CODES_FILE).set_index("icb_ods")["icb23_icb24_code"]
+    pr["lad24"] = pr["LAD"].map(bridge)
+    pr["icb_code"] = pr["ICB"].map(icb)
+    if pr["lad24"].isna().any():
+        raise ValueError(f"{PRACTICE_FILE}: LAD codes missing from {LAD_BRIDGE_FILE}")
+    if pr["icb_code"].isna().any():
+        raise ValueError(f"{PRACTICE_FILE}: ICB ODS codes missing from {ICB_CODES_FILE}")
+    w = pr.groupby(["lad24", "icb_code"])["Population"].sum().rename("weight").reset_index()
+    w["frac"] = w["weight"] / w.groupby("lad24")["weight"].transform("sum")
+    return w
+
+
+def _lad_weights_lsoa(shared: Path) -> pd.DataFrame:
+    """LAD 2024 -> ICB 2024 weights by LSOA 2021 count (the geographic check)."""
+    icb = pd.read_csv(shared / LSOA_ICB_FILE)[["lsoa21_code", "icb24_code"]]
+    lad = pd.read_csv(shared / LSOA_LAD_FILE)[["lsoa21_code", "lad22_code"]].drop_duplicates()
+    bridge = pd.read_csv(shared / LAD_BRIDGE_FILE).set_index("ltla22_code")["ltla23_code"]
+    m = icb.merge(lad, on="lsoa21_code", how="left", validate="one_to_one")
+    m["lad24"] = m["lad22_code"].map(bridge)
+    w = m.groupby(["lad24", "icb24_code"]).size().rename("weight").reset_index()
+    w = w.rename(columns={"icb24_code": "icb_code"})
+    w["frac"] = w["weight"] / w.groupby("lad24")["weight"].transform("sum")
+    return w
+
+
+def _lad_to_local_office(gp: pd.DataFrame, weights: pd.DataFrame, column: str,
+                         data_dir: Path) -> pd.Series:
+    m = gp.merge(weights, left_on="ltla24_code", right_on="lad24", how="inner")
+    by_icb = (m[column] * m["frac"]).groupby(m["icb_code"]).sum()
+    return _icb_to_local_office(data_dir, by_icb)
+
+
+def gp_local_office_fte(shared: Path, data_dir: Path, offices: Iterable[str]) -> GPSplit:
+    """GP FTE per local office: LAD 2024 -> ICB (practice population) -> local office (shares)."""
+    offices = list(offices)
+    gp = pd.read_csv(shared / GP_FTE_FILE)
+    if gp["ltla24_code"].duplicated().any():
+        raise ValueError(f"{GP_FTE_FILE}: duplicate LAD codes")
+    weights = _lad_weights_practices(shared)
+    fte = _lad_to_local_office(gp, weights, "total_gp_fte", data_dir).reindex(offices)
+    patients = _lad_to_local_office(gp, weights, "total_patients", data_dir).reindex(offices)
+    lsoa = _lad_to_local_office(gp, _lad_weights_lsoa(shared), "total_gp_fte",
+                                data_dir).reindex(offices)
+    if fte.isna().any() or lsoa.isna().any():
+        raise ValueError("a local office receives no GP FTE")
+    total = float(gp["total_gp_fte"].sum())
+    unmapped = total - float(fte.sum())
+    if unmapped / total > MAX_GP_UNMAPPED:
+        raise ValueError(f"{unmapped / total:.2%} of GP FTE could not be mapped to a local office")
+    n_icbs = weights.groupby("lad24")["icb_code"].nunique()
+    multi = int(gp["ltla24_code"].isin(n_icbs.index[n_icbs > 1]).sum())
+    return GPSplit(fte, patients, lsoa, total, max(unmapped, 0.0), len(gp), multi)
+
+
 # --- step 3: whole posts per local office --------------------------------------------------------
 
 
@@ -511,12 +613,14 @@ def real_split(spec: str, fragments: pd.DataFrame, years: int) -> pd.Series:
 
 
 def split_posts(catalogue: pd.DataFrame, totals: dict[str, int], profile: Profile,
-                fragments: pd.DataFrame, seed: int) -> pd.DataFrame:
+                fragments: pd.DataFrame, gp: GPSplit, seed: int) -> pd.DataFrame:
     years = catalogue.set_index("specialty")["programme_years"].astype(int).to_dict()
     rows = []
     for spec in sorted(totals):
         if spec in (TO, PAEDS):
             weights = real_split(spec, fragments, years[spec]).reindex(profile.offices).to_numpy()
+        elif spec == GP:
+            weights = gp.fte.reindex(profile.offices).to_numpy()
         else:
             weights = specialty_rng(seed, spec).dirichlet(profile.alpha * profile.pi.to_numpy())
         posts = largest_remainder(totals[spec], weights)
@@ -536,6 +640,7 @@ class Build:
     f_england: float
     pairs: pd.DataFrame
     profile: Profile
+    gp: GPSplit
 
 
 def build(seed: int = DEFAULT_SEED, shared: Path = DEFAULT_SHARED,
@@ -547,8 +652,9 @@ def build(seed: int = DEFAULT_SEED, shared: Path = DEFAULT_SHARED,
     intakes, f_e, pairs = national_establishment(catalogue, national, fragments)
     totals = {s: round_half_up(it.establishment) for s, it in intakes.items()}
     profile = fit_local_office_profile(pop, fragments)
-    posts = split_posts(catalogue, totals, profile, fragments, seed)
-    return Build(posts, intakes, totals, f_e, pairs, profile)
+    gp = gp_local_office_fte(shared, data_dir, profile.offices)
+    posts = split_posts(catalogue, totals, profile, fragments, gp, seed)
+    return Build(posts, intakes, totals, f_e, pairs, profile, gp)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -575,7 +681,12 @@ def report(b: Build, seed: int) -> str:
             f"| Dirichlet concentration alpha | {pr.alpha:.1f} |",
             f"| alpha fit terms (T&O, Paediatrics) | {pr.alpha_terms[TO]:.5f}, "
             f"{pr.alpha_terms[PAEDS]:.5f} |",
-            f"| national total, all specialties | {sum(b.totals.values()):,} |", ""]
+            f"| national total, all specialties | {sum(b.totals.values()):,} |",
+            f"| England GP FTE, March 2024 ({b.gp.n_lads} LADs) | {b.gp.total_fte:,.1f} |",
+            f"| GP FTE that could not be mapped to a local office | {b.gp.unmapped_fte:,.1f} "
+            f"({b.gp.unmapped_fte / b.gp.total_fte:.2%}) |",
+            f"| LADs whose practices belong to more than one ICB | {b.gp.n_lads_multi_icb} |",
+            ""]
     assumed = sorted(s for s, it in b.intakes.items() if it.basis == "assumption")
     out += [f"Specialties whose national total is an assumption ({len(assumed)} of "
             f"{len(b.intakes)}): {', '.join(assumed)}.", ""]
@@ -594,6 +705,24 @@ def report(b: Build, seed: int) -> str:
         used = f"{pr.k:.3f}" if lo == LONDON else f"{pr.factor[lo]:.3f}"
         out.append(f"| {lo} | {pr.population_share[lo]:.4f} | {pr.fragment_share[lo]:.4f} | "
                    f"{raw} | {used} | {pr.pi[lo]:.4f} |")
+    gp = b.gp
+    fte_s = gp.fte / gp.fte.sum()
+    pat_s = gp.patients / gp.patients.sum()
+    chk_s = gp.fte_lsoa_check / gp.fte_lsoa_check.sum()
+    gp_posts = b.posts[b.posts["specialty"] == GP].set_index("local_office")["posts"]
+    out += ["", "### General Practice split (GP FTE, March 2024)", "",
+            "| local office | GP FTE | GP FTE share | registered patients share | "
+            "GP FTE share, LSOA check | population share | GP posts | GP posts share |",
+            "|---|---|---|---|---|---|---|---|"]
+    for lo in pr.offices:
+        out.append(f"| {lo} | {gp.fte[lo]:,.1f} | {fte_s[lo]:.4f} | {pat_s[lo]:.4f} | "
+                   f"{chk_s[lo]:.4f} | {pr.population_share[lo]:.4f} | {gp_posts[lo]:,} | "
+                   f"{gp_posts[lo] / gp_posts.sum():.4f} |")
+    out.append(f"| England | {gp.fte.sum():,.1f} | 1.0000 | 1.0000 | 1.0000 | 1.0000 | "
+               f"{gp_posts.sum():,} | 1.0000 |")
+    out.append("")
+    out.append(f"Largest difference between the GP FTE shares and the LSOA check: "
+               f"{float((fte_s - chk_s).abs().max()):.4f}.")
     out += ["", "### National establishment N_s per specialty", "",
             "| specialty | basis | annual intake | N_s | derivation |", "|---|---|---|---|---|"]
     for spec in sorted(b.intakes):

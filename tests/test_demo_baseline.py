@@ -17,6 +17,7 @@ FRAGMENTS = SHARED / "workforce" / "training_posts_by_specialty_local_office_eng
 DOC = REPO / "docs" / "demo_baseline.md"
 COMMITTED = DATA / "demo_posts.csv"
 TO = "Trauma and Orthopaedic Surgery"
+GP = "General Practice"
 
 needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"shared data not at {SHARED}")
 
@@ -106,6 +107,43 @@ def test_trauma_orthopaedics_follows_real_fragments(
     assert abs(to["London"] / n - share["London"]) < 1 / n
 
 
+def gp_fte_by_local_office() -> pd.Series:
+    """GP FTE (March 2024, LAD 2024) -> ICB by practice population -> local office by shares."""
+    gp = pd.read_csv(SHARED / "workforce" / "gp_fte_patients_lad24_mar2024.csv")
+    pr = pd.read_csv(SHARED / "other" / "nhse_allocations_gp_practice_weighted_pop_2025_26.csv",
+                     encoding="utf-8-sig")
+    lad = pd.read_csv(SHARED / "geography" / "lookup_lad22_lad23.csv")
+    icb = pd.read_csv(SHARED / "geography" / "lookup_icb_codes_2022_2023_2024_ods_nhser.csv")
+    pr["lad24"] = pr["LAD"].map(dict(zip(lad["ltla22_code"], lad["ltla23_code"], strict=True)))
+    pr["icb_code"] = pr["ICB"].map(dict(zip(icb["icb_ods"], icb["icb23_icb24_code"],
+                                            strict=True)))
+    assert pr[["lad24", "icb_code"]].notna().all().all()
+    w = pr.groupby(["lad24", "icb_code"])["Population"].sum()
+    w = (w / w.groupby(level="lad24").transform("sum")).rename("frac").reset_index()
+    m = gp.merge(w, left_on="ltla24_code", right_on="lad24", how="left")
+    assert m["icb_code"].notna().all(), "every GP LAD maps to an ICB"
+    m = m.merge(pd.read_csv(DATA / "icb_local_office.csv"), on="icb_code", how="left")
+    assert m["local_office"].notna().all(), "every ICB maps to a local office"
+    fte = (m["total_gp_fte"] * m["frac"] * m["share"]).groupby(m["local_office"]).sum()
+    # nothing unmapped: the local offices hold all of England's GP FTE
+    assert abs(fte.sum() - gp["total_gp_fte"].sum()) < 1e-6
+    return fte
+
+
+@needs_shared
+def test_general_practice_follows_gp_fte(committed: pd.DataFrame, offices: list[str]) -> None:
+    fte = gp_fte_by_local_office()
+    share = fte / fte.sum()
+    gp = committed[committed["specialty"] == GP].set_index("local_office")["posts"]
+    n = int(gp.sum())
+    assert set(share.index) == set(offices) == set(gp.index)
+    # every office holds its GP FTE share of the national GP total within rounding
+    for office, s in share.items():
+        assert abs(gp[office] - n * s) < 1, office
+    # London no longer gets the hospital concentration factor
+    assert gp["London"] / n < 0.16
+
+
 @needs_shared
 def test_other_seed_changes_split_not_totals(tmp_path: Path, committed: pd.DataFrame) -> None:
     out = tmp_path / "other.csv"
@@ -118,6 +156,8 @@ def test_other_seed_changes_split_not_totals(tmp_path: Path, committed: pd.DataF
     changed = (committed.set_index(["specialty", "local_office"])["posts"]
                != other.set_index(["specialty", "local_office"])["posts"])
     assert changed.any()
+    # real splits (T&O, Paediatrics, General Practice) do not depend on the seed
+    assert not changed.loc[[TO, "Paediatrics", GP]].any()
 
 
 def test_loads_as_package_posts(committed: pd.DataFrame) -> None:
