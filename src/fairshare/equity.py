@@ -69,10 +69,7 @@ def gini(values: Sequence[float] | np.ndarray,
     to measure.
     """
     x, w = _clean(values, weights)
-    total = w.sum()
-    if x.size == 0 or total <= 0:
-        return 0.0
-    mean = float((w * x).sum() / total)
+    total, mean = _weighted_mean(x, w)
     if mean <= 0:
         return 0.0
     order = np.argsort(x, kind="stable")
@@ -83,14 +80,20 @@ def gini(values: Sequence[float] | np.ndarray,
     return float((w * x * (below - above)).sum() / (total * total * mean))
 
 
+def _weighted_mean(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """(total weight, weighted mean); a mean of 0 when there is nothing to average, so both
+    spread measures report no inequality for empty input, zero weight or nobody having any."""
+    total = float(w.sum())
+    if x.size == 0 or total <= 0:
+        return total, 0.0
+    return total, float((w * x).sum() / total)
+
+
 def coefficient_of_variation(values: Sequence[float] | np.ndarray,
                              weights: Sequence[float] | np.ndarray | None = None) -> float:
     """Weighted standard deviation (divisor Σw) over the weighted mean; 0 when the mean is 0."""
     x, w = _clean(values, weights)
-    total = w.sum()
-    if x.size == 0 or total <= 0:
-        return 0.0
-    mean = float((w * x).sum() / total)
+    total, mean = _weighted_mean(x, w)
     if mean <= 0:
         return 0.0
     var = float((w * (x - mean) ** 2).sum() / total)
