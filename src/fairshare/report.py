@@ -89,18 +89,6 @@ _BOUNDARIES = {
     "icb": ("icb_boundaries.geojson", "ICB23NM", "ICB23CD"),
 }
 
-_PARAMETER_NOTES = {
-    "description": "Free-text description of the scenario.",
-    "projection_variant": "ONS subnational projection variant used for future demand.",
-    "apportionment": "Method that makes fractional targets whole posts.",
-    "level": "Geography the targets are reported at.",
-    "plan_start": "First year of the pace-of-change plan.",
-    "horizon": "Last year of the plan (inclusive).",
-    "elastic": "Always return a plan, relaxing constraints and reporting each relaxation.",
-    "expansion": "Time-limited expansion posts funded nationally (year, priority, posts).",
-}
-
-
 class ReportError(FairshareError):
     """The report could not be written (no Chromium, Chromium failed, bad input tables)."""
 
@@ -197,11 +185,8 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
 def _compute_equity(tgt: pd.DataFrame, plan: pd.DataFrame,
                     omitted: list[str]) -> pd.DataFrame | None:
     """Equity before and after the plan (fairshare.equity), or None with the reason noted."""
-    try:
-        from fairshare.equity import equity_before_after
-    except ImportError:
-        omitted.append("equity metrics (fairshare.equity is not available)")
-        return None
+    from fairshare.equity import equity_before_after
+
     if "fair_share" not in tgt.columns or "posts" not in plan.columns:
         omitted.append("equity metrics (the tables lack fair shares or posts)")
         return None
@@ -659,12 +644,10 @@ def _show_value(value: Any) -> str:
 
 @cache
 def _parameter_descriptions() -> dict[str, str]:
-    try:
-        from fairshare.scenario import Scenario
-    except ImportError:  # pragma: no cover
-        return dict(_PARAMETER_NOTES)
-    notes = {name: (f.description or "") for name, f in Scenario.model_fields.items()}
-    return {k: v or _PARAMETER_NOTES.get(k, "") for k, v in notes.items()}
+    """What each scenario parameter means: the Scenario's own field descriptions."""
+    from fairshare.scenario import Scenario
+
+    return {name: (f.description or "") for name, f in Scenario.model_fields.items()}
 
 
 def _scenario_section(meta: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
@@ -1389,11 +1372,8 @@ def _equity_generic(equity: pd.DataFrame) -> str:
 def _appendix(plan: pd.DataFrame, tgt: pd.DataFrame, words: tuple[str, str],
               omitted: list[str]) -> str:
     """The planners' pace-of-change table (fairshare.tables) for every area, one per page."""
-    try:
-        from fairshare.tables import pace_of_change
-    except ImportError:
-        omitted.append("the pace-of-change tables by area (fairshare.tables is not available)")
-        return ""
+    from fairshare.tables import pace_of_change
+
     areas = [a for a in _area_totals(tgt).sort_values("area")["area"] if a in set(plan["area"])]
     blocks = []
     for area in areas:

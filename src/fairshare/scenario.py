@@ -54,7 +54,7 @@ class Scenario(_Strict):
     """Every parameter of a run, with the defaults of METHOD.md."""
 
     name: str = Field("default", min_length=1, description="Short name shown in outputs.")
-    description: str = ""
+    description: str = Field("", description="Free-text description of the scenario.")
 
     # Need and fair share (METHOD §2)
     deprivation_weight: float = Field(
@@ -79,31 +79,40 @@ class Scenario(_Strict):
         le=2043,
         description="Year future demand is evaluated at; None: base year + programme length.",
     )
-    projection_variant: ProjectionVariant = "principal"
+    projection_variant: ProjectionVariant = Field(
+        "principal", description="ONS subnational projection variant used for future demand."
+    )
 
     # Whole posts (METHOD §3)
-    apportionment: ApportionmentMethod = "hamilton"
+    apportionment: ApportionmentMethod = Field(
+        "hamilton", description="Method that makes fractional targets whole posts."
+    )
     controlled_rounding: bool = Field(
         False, description="Also fix each area's total across specialties (controlled rounding)."
     )
     minimum_posts: int = Field(0, ge=0, description="Smallest whole target per local office.")
-    level: Level = "local_office"
+    level: Level = Field("local_office", description="Geography the targets are reported at.")
 
     # Pace of change (METHOD §4)
-    plan_start: int = Field(2022, ge=2022, le=2060)
-    horizon: int = Field(2031, ge=2022, le=2060)
+    plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
+    horizon: int = Field(2031, ge=2022, le=2060, description="Last plan year (inclusive).")
     pace_cap: float | None = Field(None, gt=0, le=1, description="Max share of gap moved a year.")
     discount: float = Field(0.9, gt=0, le=1, description="Weight of each later year's distance.")
     capacity_headroom: float = Field(
         0.10, ge=0, le=10, description="Default receiving capacity a year, as a share of posts."
     )
     min_viable_posts: int = Field(0, ge=0, description="A giving area never falls below this.")
-    elastic: bool = False
+    elastic: bool = Field(
+        False, description="Always return a plan, relaxing constraints and reporting each."
+    )
     require_target_by: int | None = Field(
         None, ge=2022, le=2060,
         description="Every phased area must be at target by this year (can be infeasible).",
     )
-    expansion: list[ExpansionTranche] = Field(default_factory=list)
+    expansion: list[ExpansionTranche] = Field(
+        default_factory=list,
+        description="Time-limited expansion posts funded nationally (year, priority, posts).",
+    )
     expansion_minimum_per_area: int = Field(
         0, ge=0, description="Expansion posts each eligible area gets first, before need order."
     )

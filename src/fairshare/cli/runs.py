@@ -74,11 +74,9 @@ def run(
 
 
 def _equity_tables(targets: pd.DataFrame, plan: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Equity before and after the plan, when the equity module is available."""
-    try:
-        from fairshare.equity import equity_before_after
-    except ImportError:  # pragma: no cover - equity ships with the package
-        return {}
+    """Equity before and after the plan, stored with the run."""
+    from fairshare.equity import equity_before_after
+
     return {"equity": equity_before_after(targets, plan)}
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairshare import equity
 from fairshare.errors import FairshareError
 from fairshare.webapp import figures
 from fairshare.webapp.engine import Engine
@@ -423,14 +424,6 @@ def uncertainty_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
             "notes": notes, "draws": draws}
 
 
-def _equity_module() -> Any:
-    try:
-        from fairshare import equity
-    except ImportError:
-        return None
-    return equity if hasattr(equity, "equity_before_after") else None
-
-
 EQUITY_COLUMNS: list[tuple[str, str, str | None]] = [
     ("stage", "Stage", None), ("year", "Year", None), ("gini", "Gini", "three"),
     ("cv", "Coefficient of variation", "three"), ("max_distance", "Max distance", "pct"),
@@ -444,10 +437,6 @@ def equity_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     ``fairshare.equity.equity_before_after`` on the whole plan; the rows shown are the chosen
     specialty's, or the all-specialty ("All") rows.
     """
-    equity = _equity_module()
-    if equity is None:
-        raise ViewError("Equity metrics are not available in this version of fairshare "
-                        "(the fairshare.equity module is missing).")
     scenario = _scenario(engine, state)
     spec = state["specialty"]
     try:
