@@ -29,6 +29,7 @@ if not CHROMIUM.exists() and shutil.which("chromium") is None:
                 allow_module_level=True)
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 from fairshare.webapp import figures  # noqa: E402
@@ -176,9 +177,16 @@ def test_hover_shows_the_areas_figures(page: Page, server: str) -> None:
             const l = gd._fullLayout;
             const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
             return [r.left + l.xaxis.l2p(x), r.top + l.yaxis.l2p(y)]; }""", [x, y])
-    page.mouse.move(point[0], point[1])
-    page.mouse.click(point[0], point[1])
-    page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'Wessex'")
+    picked = "document.querySelector('#area-summary').dataset.area === 'Wessex'"
+    for _ in range(5):  # a click during a redraw (slow, loaded machine) can be lost: retry it
+        page.mouse.move(point[0], point[1])
+        page.mouse.click(point[0], point[1])
+        try:
+            page.wait_for_function(picked, timeout=6000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_function(picked)
     assert "area=Wessex" in page.url
 
 
