@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from fairshare.plan import PlanOptions, PlanProblem, plan
+from fairshare.model.plan import PlanOptions, PlanProblem, plan
 
 AREAS = ["North East", "North West", "Yorkshire and the Humber", "East Midlands",
          "West Midlands", "East of England", "London", "Kent Surrey and Sussex",

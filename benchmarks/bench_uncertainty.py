@@ -6,7 +6,7 @@ processes, end to end (one ``monte_carlo_targets`` call: setup, drawing, targets
 with a warm process pool (what a session running many scenarios sees).
 Target: >= 5,000 draws/s.
 
-Plan level: each draw's targets planned with ``fairshare.plan.plan`` on a Dask ``LocalCluster`` of
+Plan level: each draw's targets planned with ``model.plan.plan`` on a Dask ``LocalCluster`` of
 1 and then 2 worker processes (``processes=True, threads_per_worker=1``), after a warm-up run on
 each cluster. Expected: 2 workers >= 1.8x the throughput of 1.
 
@@ -23,8 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from fairshare import Scenario, load_england
-from fairshare.bundle import Bundle
-from fairshare.uncertainty import (
+from fairshare.analysis.uncertainty import (
     UncertaintySpec,
     _build_kernel,
     _pool_context,
@@ -32,6 +31,7 @@ from fairshare.uncertainty import (
     monte_carlo_plan,
     monte_carlo_targets,
 )
+from fairshare.inputs.bundle import Bundle
 
 
 def _best(fn: Any, repeat: int) -> float:
@@ -66,8 +66,8 @@ def bench_targets(bundle: Bundle, draws: int, repeat: int) -> None:
 
 
 def bench_plan(bundle: Bundle, draws: int) -> None:
-    if importlib.util.find_spec("fairshare.plan") is None:
-        print("plan level: skipped (fairshare.plan not available)")
+    if importlib.util.find_spec("fairshare.model.plan") is None:
+        print("plan level: skipped (fairshare.model.plan not available)")
         return
     try:
         from distributed import Client, LocalCluster

@@ -601,7 +601,7 @@ def test_controlled_round_with_rounded_column_totals(
     table: list[list[Fraction]], data: st.DataObject
 ) -> None:
     # Perturb within rows (row totals stay exact), then round the column sums by Hamilton -- the
-    # way fairshare.targets uses it.  Margins must be met exactly; cells may need one step more
+    # way model.targets uses it.  Margins must be met exactly; cells may need one step more
     # than floor/ceiling only when no floor/ceiling table exists.
     n_c = len(table[0])
     for row in table:

@@ -88,7 +88,7 @@ def test_drivers_parse_against_vocabulary(catalogue: pd.DataFrame) -> None:
 
 
 def test_drivers_accepted_by_need_module(catalogue: pd.DataFrame) -> None:
-    need = pytest.importorskip("fairshare.need")
+    need = pytest.importorskip("fairshare.model.need")
     profiles = set(pd.read_csv(DATA / "utilisation_profiles.csv")["profile"])
     for d in catalogue["driver"]:
         need.Driver.parse(d, profiles)  # raises ValueError if not accepted
@@ -109,7 +109,7 @@ def test_entry_level_and_school(catalogue: pd.DataFrame) -> None:
 
 
 def test_matches_package_schema(catalogue: pd.DataFrame) -> None:
-    schemas = pytest.importorskip("fairshare.schemas")
+    schemas = pytest.importorskip("fairshare.inputs.schemas")
     df = catalogue.copy()
     df["phase_start"] = df["phase_start"].astype("float64")
     for col in ("w_core", "w_specialty", "w_future", "specialised_share"):

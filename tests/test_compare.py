@@ -7,15 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairshare.compare import (
+from fairshare.scenario import Scenario
+from fairshare.store.compare import (
     CompareError,
     compare_results,
     compare_runs,
     compare_tables,
     explain,
 )
-from fairshare.runs import RunStore
-from fairshare.scenario import Scenario
+from fairshare.store.runs import RunStore
 
 SPECS = [  # specialty, school, phase
     ("Cardiology", "Medicine", "A"),

@@ -161,7 +161,7 @@ def test_other_seed_changes_split_not_totals(tmp_path: Path, committed: pd.DataF
 
 
 def test_loads_as_package_posts(committed: pd.DataFrame) -> None:
-    bundle = pytest.importorskip("fairshare.bundle")
+    bundle = pytest.importorskip("fairshare.inputs.bundle")
     b = bundle.load_england()
     assert int(b.posts["posts"].sum()) == int(committed["posts"].sum())
     assert set(b.posts["specialty"]) <= set(b.specialties["specialty"])

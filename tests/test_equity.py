@@ -1,4 +1,4 @@
-"""Equity metrics (fairshare.equity): hand cases, tables, and the plan's effect on real data."""
+"""Equity metrics (analysis.equity): hand cases, tables, and the plan's effect on real data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Scenario, load_england, targets
-from fairshare.equity import (
+from fairshare.analysis.equity import (
     ALL,
     coefficient_of_variation,
     equity_before_after,
@@ -19,7 +19,7 @@ from fairshare.equity import (
     gini,
 )
 
-HAS_PLAN = importlib.util.find_spec("fairshare.plan") is not None
+HAS_PLAN = importlib.util.find_spec("fairshare.model.plan") is not None
 
 
 def _pairwise_gini(x: list[float]) -> float:
@@ -124,10 +124,10 @@ def test_equity_check_silent_when_plan_improves() -> None:
     assert equity_check(better, plan_table) == []
 
 
-@pytest.mark.skipif(not HAS_PLAN, reason="fairshare.plan is not available yet")
+@pytest.mark.skipif(not HAS_PLAN, reason="fairshare.model.plan is not available yet")
 def test_plan_does_not_worsen_equity_on_real_data_or_says_why() -> None:
-    from fairshare.plan import PlanProblem, plan
-    from fairshare.uncertainty import plan_options
+    from fairshare.analysis.uncertainty import plan_options
+    from fairshare.model.plan import PlanProblem, plan
 
     bundle, sc = load_england(), Scenario()
     tt = targets(bundle, sc)

@@ -11,9 +11,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-import fairshare.excel as excel
-from fairshare.excel import DEMO_NOTE, DEMO_WARNING, sheet_name, write_workbook
-from fairshare.tables import one_year, pace_of_change, phase_impact
+import fairshare.publish.excel as excel
+from fairshare.publish.excel import DEMO_NOTE, DEMO_WARNING, sheet_name, write_workbook
+from fairshare.publish.tables import one_year, pace_of_change, phase_impact
 from tests.test_tables import (
     LONG,
     REFRESHED,

@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairshare.expansion import allocate_expansion
-from fairshare.plan import PlanOptions, PlanProblem, plan
+from fairshare.model.expansion import allocate_expansion
+from fairshare.model.plan import PlanOptions, PlanProblem, plan
 
 SPECS = pd.DataFrame({"specialty": ["P1", "P2"], "programme_years": [3, 3]})
 PRIORITIES = pd.DataFrame({"priority": ["mental health", "mental health"],

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 import fairshare.cli.outcomes  # noqa: F401  (registers the commands)
-from fairshare.bundle import load_england
+from fairshare.analysis.monitoring import METRICS, impact_table, read_metrics
 from fairshare.cli.common import app
 from fairshare.errors import InputError, Problem
-from fairshare.monitoring import METRICS, impact_table, read_metrics
+from fairshare.inputs.bundle import load_england
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "impact_metrics_example.csv"
 

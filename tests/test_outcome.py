@@ -10,15 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 import fairshare.cli.outcomes  # noqa: F401  (registers the commands)
-from fairshare.bundle import load_england
-from fairshare.cli.common import app
-from fairshare.outcome import (
+from fairshare.analysis.outcome import (
     england_population,
     outcome_by_area,
     outcome_equity,
     project_outcome,
 )
-from fairshare.pipeline import run_plan
+from fairshare.cli.common import app
+from fairshare.inputs.bundle import load_england
+from fairshare.model.pipeline import run_plan
 from fairshare.scenario import Scenario
 
 SPECS = pd.DataFrame({"specialty": ["Toy"], "programme_years": [4], "entry_level": ["higher"]})

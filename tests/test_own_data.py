@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare import Scenario, targets
-from fairshare.bundle import load_bundle
 from fairshare.cli import app
 from fairshare.errors import InputError
-from fairshare.schemas import AGE_BANDS, COMPONENTS, SEXES
+from fairshare.inputs.bundle import load_bundle
+from fairshare.inputs.schemas import AGE_BANDS, COMPONENTS, SEXES
 
 AREAS = {"R1": ("Riverside", "North"), "R2": ("Hills", "North"), "R3": ("Coast", "South")}
 PEOPLE = {"R1": 3800, "R2": 1900, "R3": 7600}  # 38 sex x age cells each, same age mix

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fairshare import load_england
-from fairshare.pipeline import run_plan
+from fairshare.model.pipeline import run_plan
 from fairshare.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def test_expansion_posts_are_all_accounted_for(expansion_run) -> None:  # type: 
 
 
 def test_expansion_goes_only_to_priority_specialties(expansion_run) -> None:  # type: ignore[no-untyped-def]
-    from fairshare.bundle import load_priorities
+    from fairshare.inputs.bundle import load_priorities
 
     _, out = expansion_run
     allowed = set(load_priorities()["specialty"])
@@ -72,8 +72,8 @@ def test_capacity_is_shared_by_redistribution_and_expansion(expansion_run) -> No
 def test_icb_plan_adds_up_to_the_local_office_plan(expansion_run) -> None:  # type: ignore[no-untyped-def]
     """ICB shares of the plan: conserved per specialty-year, same national posts every year,
     and no ICB piece is moved past its own target."""
-    from fairshare.tables import by_icb
-    from fairshare.targets import pieces
+    from fairshare.model.targets import pieces
+    from fairshare.publish.tables import by_icb
 
     sc, out = expansion_run
     bundle = load_england()

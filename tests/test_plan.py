@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from fairshare.plan import (
+from fairshare.model.plan import (
     Finding,
     PlanInputError,
     PlanOptions,

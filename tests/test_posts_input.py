@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairshare.bundle import load_england
 from fairshare.errors import InputError
+from fairshare.inputs.bundle import load_england
 
 GOOD = "local_office,specialty,posts\nLondon,Cardiology,120\nWessex,Cardiology,40\n"
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from fairshare import Scenario, load_england, targets
-from fairshare.outputs import run_metadata
-from fairshare.report import (
+from fairshare.publish.outputs import run_metadata
+from fairshare.publish.report import (
     ReportError,
     build_report,
     external_references,
@@ -54,7 +54,7 @@ def run():
     bundle = load_england()
     scenario = Scenario(name=SCENARIO, description="Report test: default method.")
     try:
-        from fairshare.pipeline import run_plan
+        from fairshare.model.pipeline import run_plan
     except ImportError:  # pragma: no cover - the plan module arrives separately
         t = targets(bundle, scenario)
         return {"targets": t, "plan": None, "findings": None, "status": None,
@@ -164,7 +164,7 @@ def test_plan_sections_only_with_a_plan(run, report_html):
     assert 'id="plan"' not in no_plan and 'id="appendix"' not in no_plan
     assert "Not in this report: the multi-year plan (no plan was given)" in no_plan
     if run["plan"] is None:
-        pytest.skip("fairshare.pipeline is not available")
+        pytest.skip("fairshare.model.pipeline is not available")
     plan = run["plan"]
     assert 'id="plan"' in report_html and 'id="findings"' in report_html
     assert 'id="equity"' in report_html  # computed from targets and plan when not given
@@ -232,7 +232,7 @@ def test_bad_targets_table_is_a_clear_error():
 
 
 def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path):
-    import fairshare.report as report
+    import fairshare.publish.report as report
 
     monkeypatch.delenv("FAIRSHARE_CHROMIUM", raising=False)
     monkeypatch.setattr(report, "CHROMIUM_CANDIDATES", ("no-such-chromium-binary",))

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 
 from fairshare.errors import FairshareError
-from fairshare.runs import (
+from fairshare.model.targets import targets
+from fairshare.scenario import Scenario
+from fairshare.store.runs import (
     AmbiguousRun,
     RunCorrupt,
     RunNotFound,
@@ -25,15 +27,13 @@ from fairshare.runs import (
     RunStoreError,
     default_store_dir,
 )
-from fairshare.scenario import Scenario
-from fairshare.targets import targets
 from tests.toy import toy_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _meta(scenario: Scenario | None = None, **extra: object) -> dict[str, object]:
-    """Metadata shaped like fairshare.outputs.run_metadata (without loading England data)."""
+    """Metadata shaped like publish.outputs.run_metadata (without loading England data)."""
     s = scenario or Scenario()
     return {
         "fairshare_version": "0.1.0",
@@ -175,14 +175,14 @@ def test_export_writes_csvs_and_run_json(tmp_path: Path) -> None:
 
 
 # The saver skips fairshare/__init__ (which loads the whole modelling stack) by registering a
-# bare package, so four savers start quickly; fairshare.runs itself needs only errors and io.
+# bare package, so four savers start quickly; fairshare.store.runs itself needs only errors and io.
 _SAVER = textwrap.dedent("""
     import sys, types
     pkg = types.ModuleType("fairshare")
     pkg.__path__ = [sys.argv[2]]
     sys.modules["fairshare"] = pkg
     import pandas as pd
-    from fairshare.runs import RunStore
+    from fairshare.store.runs import RunStore
     n = 20_000
     big = pd.DataFrame({"x": range(n), "label": ["area"] * n, "value": [0.5] * n})
     RunStore(sys.argv[1]).save("half", {"scenario": {"name": "half"}},

@@ -1,4 +1,4 @@
-"""Global sensitivity (fairshare.sensitivity): SALib Morris screening and Sobol indices."""
+"""Global sensitivity (fairshare.analysis.sensitivity): SALib Morris screening and Sobol indices."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from fairshare import Scenario, load_england
-from fairshare.bundle import Bundle
-from fairshare.sensitivity import sensitivity
-from fairshare.uncertainty import Range, UncertaintySpec
+from fairshare.analysis.sensitivity import sensitivity
+from fairshare.analysis.uncertainty import Range, UncertaintySpec
+from fairshare.inputs.bundle import Bundle
 
 pytest.importorskip("SALib")
 

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairshare.tables import (
+from fairshare.publish.tables import (
     FAIR_SHARE_GAP,
     ONE_YEAR_COLUMNS,
     PHASE_IMPACT_COLUMNS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
-from fairshare.targets import targets
 from tests.toy import LOS, toy_bundle
 
 # Hand computation (toy.py): shares of England per area A, B, C

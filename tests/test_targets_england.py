@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fairshare import Scenario, apportion, load_england, targets
-from fairshare.need import need_shares
+from fairshare.model.need import need_shares
 
 
 @pytest.fixture(scope="module")

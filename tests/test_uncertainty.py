@@ -1,4 +1,4 @@
-"""Seeded Monte Carlo over δ, weights, σ and projection variants (fairshare.uncertainty)."""
+"""Seeded Monte Carlo over δ, weights, σ and projection variants (analysis.uncertainty)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from fairshare import Scenario, load_england
-from fairshare.apportionment import apportion
-from fairshare.bundle import Bundle
-from fairshare.targets import fractional_targets, prepare, targets, whole_targets
-from fairshare.uncertainty import (
+from fairshare.analysis.uncertainty import (
     DRAW_BLOCK,
     Range,
     UncertaintySpec,
@@ -25,9 +22,12 @@ from fairshare.uncertainty import (
     monte_carlo_plan,
     monte_carlo_targets,
 )
+from fairshare.apportionment import apportion
+from fairshare.inputs.bundle import Bundle
+from fairshare.model.targets import fractional_targets, prepare, targets, whole_targets
 from tests.toy import toy_bundle
 
-HAS_PLAN = importlib.util.find_spec("fairshare.plan") is not None
+HAS_PLAN = importlib.util.find_spec("fairshare.model.plan") is not None
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,8 @@ def test_spec_validation_and_ranges() -> None:
 def test_variant_names_match_the_scenario() -> None:
     from typing import get_args
 
-    from fairshare import scenario, uncertainty
+    from fairshare import scenario
+    from fairshare.analysis import uncertainty
 
     assert get_args(uncertainty.ProjectionVariant) == get_args(scenario.ProjectionVariant)
     spec = UncertaintySpec()
@@ -238,7 +239,7 @@ def test_dask_client_gives_identical_results(small: Bundle) -> None:
     pd.testing.assert_frame_equal(serial, viadask)
 
 
-@pytest.mark.skipif(not HAS_PLAN, reason="fairshare.plan is not available yet")
+@pytest.mark.skipif(not HAS_PLAN, reason="fairshare.model.plan is not available yet")
 def test_plan_level_monte_carlo(small: Bundle) -> None:
     sc = Scenario()
     df = monte_carlo_plan(small, sc, draws=3, seed=1)

@@ -159,7 +159,7 @@ def test_click_on_map_picks_the_area(engine: Engine) -> None:
 
 
 def test_boundaries_are_bundled_and_small() -> None:
-    from fairshare.bundle import data_dir
+    from fairshare.inputs.bundle import data_dir
 
     for level, n in (("icb", 42), ("local_office", 11), ("region", 7)):
         path = data_dir() / figures.LEVEL_FILES[level]
@@ -256,8 +256,8 @@ def test_compare_with_a_scenario(engine: Engine) -> None:
 
 def test_compare_with_a_stored_run(tmp_path: Path) -> None:
     from fairshare import Scenario, load_england, targets
-    from fairshare.outputs import run_metadata
-    from fairshare.runs import RunStore
+    from fairshare.publish.outputs import run_metadata
+    from fairshare.store.runs import RunStore
 
     bundle = load_england()
     sc = Scenario(name="stored", deprivation_weight=0.0)
@@ -313,7 +313,7 @@ def test_csv_downloads(engine: Engine) -> None:
 
 
 def test_html_report_download_is_self_contained(engine: Engine) -> None:
-    from fairshare.report import external_references
+    from fairshare.publish.report import external_references
 
     name, text = cb.report_html(engine, state())
     assert name.endswith(".html") and "<html" in text.lower()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fairshare.bundle import Bundle
-from fairshare.schemas import AGE_BANDS, COMPONENTS, SEXES
+from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.schemas import AGE_BANDS, COMPONENTS, SEXES
 
 ICBS = ["E54000001", "E54000002", "E54000003"]
 LOS = ["North East", "London", "Wessex"]

@@ -8,9 +8,9 @@ Public API::
 __version__ = "0.1.0"
 
 from fairshare.apportionment import apportion, controlled_round
-from fairshare.bundle import Bundle, load_england
+from fairshare.inputs.bundle import Bundle, load_england
+from fairshare.model.targets import targets
 from fairshare.scenario import Scenario, load_scenario
-from fairshare.targets import targets
 
 __all__ = [
     "Bundle",

@@ -9,19 +9,120 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fairshare.errors import ScenarioError
-from fairshare.uncertainty import UncertaintySpec
-from fairshare.vocabulary import ApportionmentMethod, Level, ProjectionVariant
+from fairshare.vocabulary import DEFAULT_VARIANTS, ApportionmentMethod, Level, ProjectionVariant
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A parameter range ``[low, high]`` and the distribution drawn on it.
+
+    Written in a scenario file either as a mapping (``{low: 0.1, high: 0.3, distribution:
+    triangular}``) or as a list (``[0.1, 0.3]`` or ``[0.1, 0.3, triangular]``). A range of zero
+    width (``low == high``) is a fixed value: that family is then not uncertain at all.
+    """
+
+    low: float = Field(description="Smallest value drawn.")
+    high: float = Field(description="Largest value drawn.")
+    distribution: Literal["uniform", "triangular"] = Field(
+        "uniform", description="uniform, or triangular peaking at ``mode``."
+    )
+    mode: float | None = Field(None, description="Peak of a triangular range (None: midpoint).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        if isinstance(data, list | tuple):
+            if len(data) not in (2, 3):
+                raise ValueError("a range is [low, high] or [low, high, distribution]")
+            out: dict[str, Any] = {"low": data[0], "high": data[1]}
+            if len(data) == 3:
+                out["distribution"] = data[2]
+            return out
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("range bounds must be finite")
+        if self.low > self.high:
+            raise ValueError(f"range low {self.low:g} is above high {self.high:g}")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode {self.mode:g} is outside [{self.low:g}, {self.high:g}]")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values at quantiles ``u`` in [0, 1): draws made by inverse CDF keep CRN coupling."""
+        u = np.asarray(u, dtype=float)
+        lo, hi = self.low, self.high
+        if hi == lo:
+            return np.full(u.shape, lo)
+        if self.distribution == "uniform":
+            return lo + u * (hi - lo)
+        mode = (lo + hi) / 2 if self.mode is None else self.mode
+        c = (mode - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+        right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
+        return np.where(u < c, left, right)
+
+
+class UncertaintySpec(_Strict):
+    """What is uncertain and how it is drawn (kept apart from ``Scenario`` until wired in).
+
+    Defaults: δ uniform on [0.10, 0.30]; each specialty's component weights drawn from a
+    Dirichlet centred on the scenario's weights with concentration 50 (a weight of 0.5 then has a
+    standard deviation of 0.07); σ multiplied by a uniform [0.5, 1.5] factor, one per draw for all
+    specialties, clipped to [0, 1]; the projection variant drawn uniformly from principal and the
+    high/low population and migration variants.
+    """
+
+    deprivation_weight: Range = Field(
+        default_factory=lambda: Range(low=0.10, high=0.30),
+        description="δ range (absolute values in [0, 1]).",
+    )
+    weight_concentration: float | None = Field(
+        50.0, gt=0,
+        description="Dirichlet concentration around each specialty's weights; None: fixed weights.",
+    )
+    specialised_share_multiplier: Range = Field(
+        default_factory=lambda: Range(low=0.5, high=1.5),
+        description="Factor on every specialty's σ (one per draw); σ is clipped to [0, 1].",
+    )
+    projection_variants: tuple[ProjectionVariant, ...] = Field(
+        DEFAULT_VARIANTS, min_length=1,
+        description="ONS projection variants drawn with equal probability.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> UncertaintySpec:
+        d = self.deprivation_weight
+        if d.low < 0 or d.high > 1:
+            raise ValueError(f"deprivation_weight range [{d.low:g}, {d.high:g}] is outside [0, 1]")
+        if self.specialised_share_multiplier.low < 0:
+            raise ValueError("specialised_share_multiplier must be >= 0")
+        if len(set(self.projection_variants)) != len(self.projection_variants):
+            raise ValueError("projection_variants lists a variant twice")
+        return self
+
+    @classmethod
+    def fixed(cls, scenario: Scenario) -> UncertaintySpec:
+        """No uncertainty at all: every draw is the scenario itself (a check of the machinery)."""
+        d = scenario.deprivation_weight
+        return cls(deprivation_weight=Range(low=d, high=d), weight_concentration=None,
+                   specialised_share_multiplier=Range(low=1.0, high=1.0),
+                   projection_variants=(scenario.projection_variant,))
+
 
 
 class Weights(_Strict):

@@ -21,3 +21,8 @@ ProjectionVariant = Literal[
     "young_age_structure",
     "old_age_structure",
 ]
+
+#: The ONS variants drawn by default: principal, high/low population, high/low migration.
+DEFAULT_VARIANTS: tuple[ProjectionVariant, ...] = (
+    "principal", "high_population", "low_population", "high_migration", "low_migration",
+)

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from fairshare.analysis.equity import equity_before_after, equity_check
+from fairshare.analysis.sensitivity import sensitivity as run_sensitivity
+from fairshare.analysis.uncertainty import monte_carlo_plan, monte_carlo_targets
 from fairshare.cli.common import (
     HorizonOpt,
     OutOpt,
@@ -22,11 +25,8 @@ from fairshare.cli.common import (
     setup,
     show_table,
 )
-from fairshare.equity import equity_before_after, equity_check
 from fairshare.errors import FairshareError
-from fairshare.outputs import write_results
-from fairshare.sensitivity import sensitivity as run_sensitivity
-from fairshare.uncertainty import monte_carlo_plan, monte_carlo_targets
+from fairshare.publish.outputs import write_results
 
 
 @app.command(rich_help_panel="Analysis")

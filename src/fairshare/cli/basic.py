@@ -9,7 +9,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_data, read_capacity, read_cohorts
 from fairshare.cli.common import (
     LevelOpt,
     OutOpt,
@@ -24,11 +23,12 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
+from fairshare.inputs.bundle import load_data, read_capacity, read_cohorts
 from fairshare.io import write_with
-from fairshare.outputs import write_csv, write_results
+from fairshare.model.targets import WATERFALL
+from fairshare.model.targets import targets as compute_targets
+from fairshare.publish.outputs import write_csv, write_results
 from fairshare.scenario import load_scenario, scenario_schema
-from fairshare.targets import WATERFALL
-from fairshare.targets import targets as compute_targets
 
 
 @app.command(rich_help_panel="Targets and plan")

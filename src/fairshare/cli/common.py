@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from fairshare.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.errors import FairshareError
+from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
-    from fairshare.pipeline import PlanOutput
+    from fairshare.model.pipeline import PlanOutput
 
 app = typer.Typer(
     add_completion=False,
@@ -209,7 +209,7 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
-    from fairshare.pipeline import run_plan
+    from fairshare.model.pipeline import run_plan
 
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh)

@@ -8,7 +8,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_data
+from fairshare.analysis.equity import ALL
+from fairshare.analysis.monitoring import DEFAULT_THRESHOLD, impact_table, read_metrics
+from fairshare.analysis.outcome import (
+    DEFAULT_RETENTION,
+    outcome_by_area,
+    outcome_equity,
+    project_outcome,
+)
 from fairshare.cli.common import (
     CapacityOpt,
     CohortsOpt,
@@ -23,15 +30,8 @@ from fairshare.cli.common import (
     setup,
     show_table,
 )
-from fairshare.equity import ALL
-from fairshare.monitoring import DEFAULT_THRESHOLD, impact_table, read_metrics
-from fairshare.outcome import (
-    DEFAULT_RETENTION,
-    outcome_by_area,
-    outcome_equity,
-    project_outcome,
-)
-from fairshare.outputs import write_results
+from fairshare.inputs.bundle import load_data
+from fairshare.publish.outputs import write_results
 
 PlanHorizonOpt = Annotated[int | None, typer.Option(
     "--plan-horizon", help="Last year of the pace-of-change plan (default: the scenario's).")]

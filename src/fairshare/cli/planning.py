@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, cast
 import pandas as pd
 import typer
 
-from fairshare.bundle import Bundle
 from fairshare.cli.common import (
     OutOpt,
     PlanInputs,
@@ -21,16 +20,17 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
-from fairshare.excel import default_year, write_workbook
-from fairshare.outputs import run_metadata, write_csv, write_results
+from fairshare.inputs.bundle import Bundle
+from fairshare.model.targets import pieces
+from fairshare.model.targets import targets as compute_targets
+from fairshare.publish.excel import default_year, write_workbook
+from fairshare.publish.outputs import run_metadata, write_csv, write_results
+from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change
 from fairshare.scenario import Scenario
-from fairshare.tables import by_icb, by_level, one_year, pace_of_change
-from fairshare.targets import pieces
-from fairshare.targets import targets as compute_targets
 from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:
-    from fairshare.pipeline import PlanOutput
+    from fairshare.model.pipeline import PlanOutput
 
 @app.command("plan", rich_help_panel="Targets and plan")
 @friendly

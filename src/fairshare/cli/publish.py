@@ -19,9 +19,9 @@ from fairshare.cli.common import (
     plan_inputs,
 )
 from fairshare.cli.runs import StoreOpt
-from fairshare.outputs import run_metadata
-from fairshare.report import write_report
-from fairshare.runs import RunStore
+from fairshare.publish.outputs import run_metadata
+from fairshare.publish.report import write_report
+from fairshare.store.runs import RunStore
 
 
 @app.command(rich_help_panel="Publish")

@@ -8,7 +8,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fairshare.bundle import load_data
 from fairshare.cli.common import (
     OutOpt,
     PlanInputs,
@@ -21,14 +20,15 @@ from fairshare.cli.common import (
     plan_inputs,
     show_table,
 )
-from fairshare.compare import compare_results, compare_runs
 from fairshare.errors import FairshareError
-from fairshare.excel import write_workbook
-from fairshare.outputs import run_metadata, write_csv, write_results
-from fairshare.runs import RunStore
+from fairshare.inputs.bundle import load_data
+from fairshare.model.targets import targets as compute_targets
+from fairshare.publish.excel import write_workbook
+from fairshare.publish.outputs import run_metadata, write_csv, write_results
+from fairshare.publish.tables import phase_impact
 from fairshare.scenario import Scenario
-from fairshare.tables import phase_impact
-from fairshare.targets import targets as compute_targets
+from fairshare.store.compare import compare_results, compare_runs
+from fairshare.store.runs import RunStore
 
 StoreOpt = Annotated[
     Path | None,
@@ -75,7 +75,7 @@ def run(
 
 def _equity_tables(targets: pd.DataFrame, plan: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Equity before and after the plan, stored with the run."""
-    from fairshare.equity import equity_before_after
+    from fairshare.analysis.equity import equity_before_after
 
     return {"equity": equity_before_after(targets, plan)}
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import dash
 
-    from fairshare.bundle import Bundle
+    from fairshare.inputs.bundle import Bundle
 
 __all__ = ["create_app", "serve"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import dash
 
-from fairshare.bundle import Bundle, load_data
+from fairshare.inputs.bundle import Bundle, load_data
 from fairshare.webapp.callbacks import register
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.layout import page

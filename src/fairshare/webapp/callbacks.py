@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairshare import equity
+from fairshare.analysis import equity
 from fairshare.errors import FairshareError
 from fairshare.webapp import figures
 from fairshare.webapp.engine import Engine
@@ -340,8 +340,8 @@ def plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
 
 def deanery_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     """The deanery tables: the area's one-year table and its pace of change (whole plan)."""
-    from fairshare.excel import default_year
-    from fairshare.tables import one_year, pace_of_change
+    from fairshare.publish.excel import default_year
+    from fairshare.publish.tables import one_year, pace_of_change
 
     scenario = _scenario(engine, state)
     area = state["area"]
@@ -360,7 +360,7 @@ def deanery_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
 
 def compare_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     """This view against a reference scenario or stored run: change map, tables, what differs."""
-    from fairshare.compare import compare_tables, explain, school_table
+    from fairshare.store.compare import compare_tables, explain, school_table
 
     scenario = _scenario(engine, state)
     level, spec = state["level"], state["specialty"]
@@ -434,7 +434,7 @@ EQUITY_COLUMNS: list[tuple[str, str, str | None]] = [
 def equity_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     """Equity of posts per weighted need across local offices, before, during and after the plan.
 
-    ``fairshare.equity.equity_before_after`` on the whole plan; the rows shown are the chosen
+    ``analysis.equity.equity_before_after`` on the whole plan; the rows shown are the chosen
     specialty's, or the all-specialty ("All") rows.
     """
     scenario = _scenario(engine, state)
@@ -502,8 +502,8 @@ def plan_csv(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
 
 
 def report_html(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
-    """(file name, text) of the self-contained HTML report (``fairshare.report``)."""
-    from fairshare.report import build_report
+    """(file name, text) of the self-contained HTML report (``fairshare.publish.report``)."""
+    from fairshare.publish.report import build_report
 
     scenario = _scenario(engine, state)
     out = engine.full_plan(scenario)

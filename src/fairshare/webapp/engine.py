@@ -11,7 +11,7 @@ recomputes only what that slider touches:
   on that specialty alone), which is what keeps the ICB map live;
 * the plan for the one specialty on screen is solved on its own (the plan's specialties are
   independent MILPs, so its rows equal the full plan's); the whole plan (all specialties, used
-  by the deanery tables and the workbook) comes from ``fairshare.pipeline.run_plan``.
+  by the deanery tables and the workbook) comes from ``fairshare.model.pipeline.run_plan``.
 
 Caches are bounded (least recently used) and guarded by locks: the Dash server is threaded.
 """
@@ -30,11 +30,9 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from fairshare.bundle import Bundle, load_data
-from fairshare.need import NeedShares, need_shares, specialised_shares, specialty_weights
-from fairshare.outputs import run_metadata
-from fairshare.scenario import Scenario, Weights, load_scenario
-from fairshare.targets import (
+from fairshare.inputs.bundle import Bundle, load_data
+from fairshare.model.need import NeedShares, need_shares, specialised_shares, specialty_weights
+from fairshare.model.targets import (
     Geography,
     Inputs,
     aggregate_regions,
@@ -42,6 +40,8 @@ from fairshare.targets import (
     local_office_table,
     with_gap,
 )
+from fairshare.publish.outputs import run_metadata
+from fairshare.scenario import Scenario, Weights, load_scenario
 from fairshare.webapp.state import ALL, normalised_weights
 
 T = TypeVar("T")
@@ -264,7 +264,7 @@ class Engine:
 
     def full_plan(self, scenario: Scenario) -> Any:
         """``pipeline.run_plan``: targets, the whole plan, findings, status (cached)."""
-        from fairshare.pipeline import run_plan
+        from fairshare.model.pipeline import run_plan
 
         return self._full.get(self.plan_key(scenario), lambda: run_plan(self.bundle, scenario))
 
@@ -284,8 +284,8 @@ class Engine:
         return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
 
     def _solve_one(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
-        from fairshare.pipeline import PLAN_COLUMNS, plan_options, plan_problem
-        from fairshare.plan import plan
+        from fairshare.model.pipeline import PLAN_COLUMNS, plan_options, plan_problem
+        from fairshare.model.plan import plan
 
         tgt = self.targets(scenario, "local_office", specialty)
         problem = plan_problem(self.bundle, tgt, scenario)
@@ -307,7 +307,7 @@ class Engine:
 
     def equity(self, scenario: Scenario) -> pd.DataFrame:
         """``equity.equity_before_after`` of the whole plan (local offices)."""
-        from fairshare.equity import equity_before_after
+        from fairshare.analysis.equity import equity_before_after
 
         out = self.full_plan(scenario)
         return self._equity.get(("table", self.plan_key(scenario)),
@@ -315,7 +315,7 @@ class Engine:
 
     def equity_checks(self, scenario: Scenario) -> list[str]:
         """``equity.equity_check``: each year the plan raises the Gini, and why."""
-        from fairshare.equity import equity_check
+        from fairshare.analysis.equity import equity_check
 
         out = self.full_plan(scenario)
         return self._equity.get(("checks", self.plan_key(scenario)),
@@ -325,7 +325,7 @@ class Engine:
 
     def intervals(self, scenario: Scenario, draws: int, seed: int = 0) -> pd.DataFrame:
         """Monte Carlo intervals on every local office's target (same draws for any scenario)."""
-        from fairshare.uncertainty import monte_carlo_targets
+        from fairshare.analysis.uncertainty import monte_carlo_targets
 
         spec = getattr(scenario, "uncertainty", None)  # the scenario's ranges, else defaults
         key = (self.target_key(scenario), json.dumps(spec.model_dump(mode="json") if spec
@@ -336,7 +336,7 @@ class Engine:
     # ------------------------------------------------------------------ references
 
     def store(self) -> Any:
-        from fairshare.runs import RunStore
+        from fairshare.store.runs import RunStore
 
         return RunStore(self.store_root)
 
@@ -396,8 +396,8 @@ class Engine:
         return run_metadata(self.bundle, scenario, **extra)
 
     def workbook_bytes(self, scenario: Scenario) -> bytes:
-        """The run's Excel workbook (``fairshare.excel.write_workbook``) as bytes."""
-        from fairshare.excel import write_workbook
+        """The run's Excel workbook (``fairshare.publish.excel.write_workbook``) as bytes."""
+        from fairshare.publish.excel import write_workbook
 
         out = self.full_plan(scenario)
         about = self.metadata(scenario, plan_status=out.status)

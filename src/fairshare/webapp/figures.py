@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
 
-from fairshare.bundle import data_file
+from fairshare.inputs.bundle import data_file
 
 #: ColorBrewer PuOr (7 classes), purple (below target: receives) to orange (above: gives).
 DISTANCE_SCALE = [[0.0, "#542788"], [1 / 6, "#998ec3"], [2 / 6, "#d8daeb"], [0.5, "#f7f7f7"],

@@ -5,7 +5,7 @@ Each year's national number for a priority (cancer and diagnostics, elective rec
 mental health, ...) is
 
 1. split across the priority's specialties by their total positive remaining gap (whole posts by
-   ``fairshare.apportionment.apportion``, Hamilton / largest remainder in exact arithmetic; ties
+   ``model.apportionment.apportion``, Hamilton / largest remainder in exact arithmetic; ties
    to the larger weight, then the specialty first by name), never giving a specialty more than
    its areas can still take that year (bounded quotas), so what one specialty cannot take goes
    to the priority's others;

@@ -347,7 +347,7 @@ class RunStore:
              tables: Mapping[str, pd.DataFrame]) -> RunRecord:
         """Store a run atomically and return its record.
 
-        ``metadata`` is ``fairshare.outputs.run_metadata(...)``; ``name`` defaults to the
+        ``metadata`` is ``fairshare.publish.outputs.run_metadata(...)``; ``name`` defaults to the
         scenario's name. Every table is converted before anything touches the disk, so a table
         that cannot be stored fails the save cleanly.
         """
@@ -564,10 +564,12 @@ class RunStore:
     def export(self, ref: str, folder: Path | str) -> builtins.list[Path]:
         """Write a run's tables as CSV plus its ``run.json`` into ``folder`` (each file atomic).
 
-        The layout matches ``fairshare.outputs.write_results``, so an exported run reads like
+        The layout matches ``publish.outputs.write_results``, so an exported run reads like
         the output folder of the command that made it.
         """
-        from fairshare.outputs import write_csv  # the CLI's CSV format; heavy import, so late
+        from fairshare.publish.outputs import (
+            write_csv,  # the CLI's CSV format; heavy import, so late
+        )
 
         record = self.get(ref)
         folder = Path(folder)

@@ -7,7 +7,7 @@ data refresh. The tidy tables stay the single source of truth; these are views o
 total row is recomputed from the rows above it and must agree with the tidy table it came from.
 
 Layouts are plain DataFrames with the programme's own column names; formatting (bold totals,
-number formats, colours) is the workbook's job (``fairshare.excel``), not this module's.
+number formats, colours) is the workbook's job (``fairshare.publish.excel``), not this module's.
 """
 
 from __future__ import annotations
@@ -298,7 +298,7 @@ def by_icb(plan: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
     is from target, never past it. D'Hondt is used because it is house-monotone: a piece's
     cumulative moves never shrink as the local office's grow, so yearly moves keep one sign.
     Expansion, vacancies and capacity are shared in proportion to current posts. ``pieces`` is
-    ``fairshare.targets.pieces(bundle, scenario)`` (one row per ICB piece x specialty).
+    ``fairshare.model.targets.pieces(bundle, scenario)`` (one row per ICB piece x specialty).
     """
     _require(plan, ["area", "specialty", "year", "redistribution", "cumulative"], "plan")
     _require(pieces, ["area_code", "area", "local_office", "specialty", "current", "target"],

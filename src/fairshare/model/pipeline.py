@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from fairshare.bundle import Bundle
-from fairshare.plan import Finding, PlanOptions, PlanProblem, plan, vacancies_from_cohorts
+from fairshare.inputs.bundle import Bundle
+from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan, vacancies_from_cohorts
+from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
-from fairshare.targets import targets
 
 PLAN_COLUMNS = [
     "scenario", "area", "region", "specialty", "school", "phase", "year", "redistribution",
@@ -118,8 +118,8 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
     table["expansion_in_post"] = 0
     if not scenario.expansion:
         return table, pd.DataFrame()
-    from fairshare.bundle import load_priorities
-    from fairshare.expansion import allocate_expansion
+    from fairshare.inputs.bundle import load_priorities
+    from fairshare.model.expansion import allocate_expansion
 
     national = pd.DataFrame([t.model_dump() for t in scenario.expansion])
     # Expansion fills what supervision capacity redistribution left unused that year.

@@ -16,11 +16,11 @@ import pandas as pd
 import pandera.errors as pae
 import pandera.pandas as pa
 
-from fairshare import schemas
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
+from fairshare.inputs import schemas
+from fairshare.inputs.posts import Field, parse_area_rows, parse_posts, read_table
 from fairshare.io import file_digest
-from fairshare.posts import Field, parse_area_rows, parse_posts, read_table
 
 DEMO_LABEL = "DEMONSTRATION baseline (modelled, not real establishment data)"
 

@@ -106,9 +106,9 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
     """The report as one self-contained HTML document (text).
 
     ``targets`` is a run's targets table (any one level); ``plan`` the tidy plan table
-    (``fairshare.pipeline.PlanOutput.plan``) or None; ``metadata`` the run's metadata
-    (``fairshare.outputs.run_metadata`` / ``RunStore.metadata``); ``equity`` an equity metrics
-    table (``fairshare.equity.equity_before_after``; computed from targets and plan when not
+    (``fairshare.model.pipeline.PlanOutput.plan``) or None; ``metadata`` the run's metadata
+    (``publish.outputs.run_metadata`` / ``RunStore.metadata``); ``equity`` an equity metrics
+    table (``analysis.equity.equity_before_after``; computed from targets and plan when not
     given); ``findings`` the plan's findings (``Finding`` objects, dicts or a DataFrame);
     ``status`` the plan's solve status (else ``metadata["plan_status"]`` if present);
     ``area_tables`` adds the planners' "pace of change" table of every area as an appendix.
@@ -184,8 +184,8 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
 
 def _compute_equity(tgt: pd.DataFrame, plan: pd.DataFrame,
                     omitted: list[str]) -> pd.DataFrame | None:
-    """Equity before and after the plan (fairshare.equity), or None with the reason noted."""
-    from fairshare.equity import equity_before_after
+    """Equity before and after the plan (analysis.equity), or None with the reason noted."""
+    from fairshare.analysis.equity import equity_before_after
 
     if "fair_share" not in tgt.columns or "posts" not in plan.columns:
         omitted.append("equity metrics (the tables lack fair shares or posts)")
@@ -858,7 +858,7 @@ def _distance_colour(distance: float) -> str:
 @cache
 def _boundaries(level: str) -> list[tuple[str, str, list[list[tuple[float, float]]]]]:
     """(name, code, rings as lon/lat) per feature, from the embedded GeoJSON."""
-    from fairshare.bundle import data_file
+    from fairshare.inputs.bundle import data_file
 
     fname, name_key, code_key = _BOUNDARIES[level]
     path = data_file(fname)
@@ -1371,8 +1371,8 @@ def _equity_generic(equity: pd.DataFrame) -> str:
 
 def _appendix(plan: pd.DataFrame, tgt: pd.DataFrame, words: tuple[str, str],
               omitted: list[str]) -> str:
-    """The planners' pace-of-change table (fairshare.tables) for every area, one per page."""
-    from fairshare.tables import pace_of_change
+    """The planners' pace-of-change table (publish.tables) for every area, one per page."""
+    from fairshare.publish.tables import pace_of_change
 
     areas = [a for a in _area_totals(tgt).sort_values("area")["area"] if a in set(plan["area"])]
     blocks = []

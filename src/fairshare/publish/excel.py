@@ -4,7 +4,7 @@ The CSVs and ``run.json`` are the record of a run; the workbook is how most of i
 meet it, so it carries that record with it: an "About this run" sheet first, with every resolved
 scenario parameter, the data vintages, the establishment used and, when the modelled baseline
 was used, a warning no one can miss. The planner sheets are the layouts of
-``fairshare.tables`` with totals in bold, signed numbers and gains green / losses red, each with
+``publish.tables`` with totals in bold, signed numbers and gains green / losses red, each with
 the demonstration note directly under the table so it travels with a copy-and-paste.
 
 The file appears atomically (``fairshare.io.write_with``): an interrupted write leaves the previous
@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from fairshare import __version__
 from fairshare.io import write_with
-from fairshare.tables import is_total_label, one_year, pace_of_change
+from fairshare.publish.tables import is_total_label, one_year, pace_of_change
 
 __all__ = ["DEMO_NOTE", "DEMO_WARNING", "default_year", "sheet_name", "write_workbook"]
 
@@ -70,7 +70,7 @@ def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFram
     one-year table and "<area> pace" with the pace-of-change table; "Phase impact" (``impact``,
     a ``tables.phase_impact`` layout, if given). ``year`` defaults to the first plan year in which
     anything moves anywhere, so every area sheet shows the same year. ``about`` is the run's
-    metadata (``fairshare.outputs.run_metadata``); missing keys are simply left out.
+    metadata (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
     if plan is None and areas:
         raise ValueError("area sheets need a plan: pass plan= or leave areas empty")

@@ -29,7 +29,7 @@ Design choices, and why:
   (the fair share is linear, so this is a quarter of the work) and Hamilton rounding is vectorised
   across draws. Any (draw, specialty) row whose rounding could depend on float error (a quota or
   remainder within 1e-9 of a decision) is redone with bit-exact fractional targets (the same
-  floating-point operations, in the same order, as :func:`fairshare.targets.fractional_targets`)
+  floating-point operations, in the same order, as :func:`model.targets.fractional_targets`)
   and the exact :func:`fairshare.apportionment.apportion`. Every draw's whole targets are
   therefore exactly what ``whole_targets(fractional_targets(...))`` gives at that draw's
   parameters, and a zero-width range reproduces the published targets.
@@ -42,20 +42,20 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fairshare.apportionment import apportion
-from fairshare.vocabulary import ProjectionVariant
+from fairshare.scenario import Range, UncertaintySpec
+from fairshare.vocabulary import DEFAULT_VARIANTS, ProjectionVariant
 
 if TYPE_CHECKING:  # imported where used, so fairshare.scenario can import UncertaintySpec
-    from fairshare.bundle import Bundle
-    from fairshare.need import NeedShares
+    from fairshare.inputs.bundle import Bundle
+    from fairshare.model.need import NeedShares
+    from fairshare.model.targets import Geography, Inputs
     from fairshare.scenario import Scenario
-    from fairshare.targets import Geography, Inputs
 
 __all__ = [
     "DEFAULT_VARIANTS",
@@ -78,10 +78,6 @@ __all__ = [
 FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
                              "projection_variant")
 
-#: The ONS variants drawn by default: principal, high/low population, high/low migration.
-DEFAULT_VARIANTS: tuple[ProjectionVariant, ...] = (
-    "principal", "high_population", "low_population", "high_migration", "low_migration",
-)
 
 #: Draws are generated in blocks of this many, each block from its own seed (see
 #: :func:`draw_parameters`); chunks of a run are whole blocks where possible.
@@ -95,109 +91,6 @@ ProgressCallback = Callable[[int, int], None]
 
 # Relative margin within which a float rounding decision is re-checked exactly.
 _TOL = 1e-9
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Strict):
-    """A parameter range ``[low, high]`` and the distribution drawn on it.
-
-    Written in a scenario file either as a mapping (``{low: 0.1, high: 0.3, distribution:
-    triangular}``) or as a list (``[0.1, 0.3]`` or ``[0.1, 0.3, triangular]``). A range of zero
-    width (``low == high``) is a fixed value: that family is then not uncertain at all.
-    """
-
-    low: float = Field(description="Smallest value drawn.")
-    high: float = Field(description="Largest value drawn.")
-    distribution: Literal["uniform", "triangular"] = Field(
-        "uniform", description="uniform, or triangular peaking at ``mode``."
-    )
-    mode: float | None = Field(None, description="Peak of a triangular range (None: midpoint).")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_list(cls, data: Any) -> Any:
-        if isinstance(data, list | tuple):
-            if len(data) not in (2, 3):
-                raise ValueError("a range is [low, high] or [low, high, distribution]")
-            out: dict[str, Any] = {"low": data[0], "high": data[1]}
-            if len(data) == 3:
-                out["distribution"] = data[2]
-            return out
-        return data
-
-    @model_validator(mode="after")
-    def _check(self) -> Range:
-        if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            raise ValueError("range bounds must be finite")
-        if self.low > self.high:
-            raise ValueError(f"range low {self.low:g} is above high {self.high:g}")
-        if self.mode is not None and not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode {self.mode:g} is outside [{self.low:g}, {self.high:g}]")
-        return self
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Values at quantiles ``u`` in [0, 1): draws made by inverse CDF keep CRN coupling."""
-        u = np.asarray(u, dtype=float)
-        lo, hi = self.low, self.high
-        if hi == lo:
-            return np.full(u.shape, lo)
-        if self.distribution == "uniform":
-            return lo + u * (hi - lo)
-        mode = (lo + hi) / 2 if self.mode is None else self.mode
-        c = (mode - lo) / (hi - lo)
-        left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
-        right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
-        return np.where(u < c, left, right)
-
-
-class UncertaintySpec(_Strict):
-    """What is uncertain and how it is drawn (kept apart from ``Scenario`` until wired in).
-
-    Defaults: δ uniform on [0.10, 0.30]; each specialty's component weights drawn from a
-    Dirichlet centred on the scenario's weights with concentration 50 (a weight of 0.5 then has a
-    standard deviation of 0.07); σ multiplied by a uniform [0.5, 1.5] factor, one per draw for all
-    specialties, clipped to [0, 1]; the projection variant drawn uniformly from principal and the
-    high/low population and migration variants.
-    """
-
-    deprivation_weight: Range = Field(
-        default_factory=lambda: Range(low=0.10, high=0.30),
-        description="δ range (absolute values in [0, 1]).",
-    )
-    weight_concentration: float | None = Field(
-        50.0, gt=0,
-        description="Dirichlet concentration around each specialty's weights; None: fixed weights.",
-    )
-    specialised_share_multiplier: Range = Field(
-        default_factory=lambda: Range(low=0.5, high=1.5),
-        description="Factor on every specialty's σ (one per draw); σ is clipped to [0, 1].",
-    )
-    projection_variants: tuple[ProjectionVariant, ...] = Field(
-        DEFAULT_VARIANTS, min_length=1,
-        description="ONS projection variants drawn with equal probability.",
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> UncertaintySpec:
-        d = self.deprivation_weight
-        if d.low < 0 or d.high > 1:
-            raise ValueError(f"deprivation_weight range [{d.low:g}, {d.high:g}] is outside [0, 1]")
-        if self.specialised_share_multiplier.low < 0:
-            raise ValueError("specialised_share_multiplier must be >= 0")
-        if len(set(self.projection_variants)) != len(self.projection_variants):
-            raise ValueError("projection_variants lists a variant twice")
-        return self
-
-    @classmethod
-    def fixed(cls, scenario: Scenario) -> UncertaintySpec:
-        """No uncertainty at all: every draw is the scenario itself (a check of the machinery)."""
-        d = scenario.deprivation_weight
-        return cls(deprivation_weight=Range(low=d, high=d), weight_concentration=None,
-                   specialised_share_multiplier=Range(low=1.0, high=1.0),
-                   projection_variants=(scenario.projection_variant,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,8 +255,8 @@ class _Kernel:
 def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
                   seed: int = 0) -> tuple[_Kernel, Inputs]:
     """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
-    from fairshare.need import need_shares
-    from fairshare.targets import prepare
+    from fairshare.model.need import need_shares
+    from fairshare.model.targets import prepare
 
     inp = prepare(bundle, scenario)
     known = {"principal", *bundle.growth_variants["variant"].unique()}
@@ -500,7 +393,7 @@ def _whole(k: _Kernel, draws: Draws) -> np.ndarray:
     of that draw, so the answer is always the one the deterministic model gives for the draw.
     Other methods and controlled rounding use the exact path for every draw (slower).
     """
-    from fairshare.targets import whole_targets
+    from fairshare.model.targets import whole_targets
 
     sc = k.scenario
     args = (draws.deprivation_weight, draws.weights, draws.specialised_share, draws.variant)
@@ -552,7 +445,7 @@ def _pool_context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["fairshare.uncertainty"])
+        ctx.set_forkserver_preload(["fairshare.analysis.uncertainty"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -663,7 +556,7 @@ def _summaries(counts: np.ndarray, k: _Kernel, n: int,
 def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, np.ndarray],
            n: int, seed: int) -> pd.DataFrame:
     """Tidy per local office x specialty frame for the specialties in the establishment."""
-    from fairshare.targets import fractional_targets, whole_targets
+    from fairshare.model.targets import fractional_targets, whole_targets
 
     geo = inp.geo
     n_spec, n_area = inp.current.shape
@@ -754,8 +647,8 @@ def monte_carlo_targets(
 
 
 def plan_options(scenario: Scenario) -> Any:
-    """The scenario's pace-of-change settings (one definition: ``fairshare.pipeline``)."""
-    from fairshare.pipeline import plan_options as from_scenario
+    """The scenario's pace-of-change settings (one definition: ``fairshare.model.pipeline``)."""
+    from fairshare.model.pipeline import plan_options as from_scenario
 
     return from_scenario(scenario)
 
@@ -771,7 +664,7 @@ class _PlanKernel:
 
 def _plan_chunk(bounds: tuple[int, int], kernel: _PlanKernel) -> tuple[np.ndarray, list[str]]:
     """Worker task: remaining gap at the horizon, (draw, spec present, lo), and plan statuses."""
-    from fairshare.plan import PlanProblem, plan
+    from fairshare.model.plan import PlanProblem, plan
 
     k = kernel.targets
     draws = k.draws(*bounds)
@@ -819,13 +712,13 @@ def monte_carlo_plan(
     """Intervals on the gap still open at the horizon, planning each draw's targets.
 
     Each draw's whole targets (the same draws as :func:`monte_carlo_targets` for the same seed)
-    go through ``fairshare.plan.plan``; this is the heavy, solver-bound Monte Carlo that a Dask
+    go through ``model.plan.plan``; this is the heavy, solver-bound Monte Carlo that a Dask
     cluster is for. Columns: scenario, area_code, area, specialty, current, target,
     remaining_gap_mean, remaining_gap_p5/p50/p95 (target − posts at the horizon), p_at_target
     (share of draws in which the area reaches its target by the horizon), draws, seed, method.
     ``df.attrs["statuses"]`` counts plan statuses (optimal / elastic / infeasible).
     """
-    from fairshare.plan import PlanOptions
+    from fairshare.model.plan import PlanOptions
 
     if draws < 1:
         raise ValueError(f"need at least one draw, got {draws}")
@@ -838,7 +731,7 @@ def monte_carlo_plan(
                     dtype=np.int64)
     opts = options if options is not None else plan_options(scenario)
     if not isinstance(opts, PlanOptions):
-        raise TypeError("options must be a fairshare.plan.PlanOptions")
+        raise TypeError("options must be a fairshare.model.plan.PlanOptions")
     specs = bundle.specialties[["specialty", "programme_years", "phase_start"]]
     specs = specs[specs["specialty"].isin(present)].reset_index(drop=True)
     extra = {k: v for k, v in (("vacancies", vacancies), ("capacity", capacity),

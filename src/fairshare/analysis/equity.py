@@ -206,7 +206,7 @@ def equity_before_after(targets_table: pd.DataFrame, plan_table: pd.DataFrame, *
                         weighting: Weighting = "need", band: float = 0.05) -> pd.DataFrame:
     """Equity per specialty and year from a targets table and a plan table.
 
-    ``targets_table`` is the local-office output of ``fairshare.targets.targets`` (area,
+    ``targets_table`` is the local-office output of ``fairshare.model.targets.targets`` (area,
     specialty, current, target, fair_share); its fair share is the need. ``plan_table`` is
     ``PlanResult.table`` (area, specialty, year, posts, target). Rows: stage "before" (the
     establishment before any move, labelled with the first plan year), "plan" (posts after each

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion, controlled_round
-from fairshare.bundle import Bundle
 from fairshare.errors import FairshareError
-from fairshare.need import NeedShares, need_shares, specialised_shares, specialty_weights
+from fairshare.inputs.bundle import Bundle
+from fairshare.model.need import NeedShares, need_shares, specialised_shares, specialty_weights
 from fairshare.scenario import Level, Scenario
 
 WATERFALL = [

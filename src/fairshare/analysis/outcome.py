@@ -50,7 +50,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fairshare.equity import ALL, gini
+from fairshare.analysis.equity import ALL, gini
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -79,7 +79,7 @@ OUTCOME_COLUMNS = [
 
 def england_population() -> float:
     """England's population (ONS mid-2022) from the embedded data, not a hard-coded number."""
-    from fairshare.bundle import load_england  # edge: reads the embedded data files
+    from fairshare.inputs.bundle import load_england  # edge: reads the embedded data files
 
     return float(load_england().population["population"].sum())
 
@@ -97,7 +97,7 @@ def project_outcome(plan: pd.DataFrame, targets: pd.DataFrame, specialties: pd.D
                     include_core: bool = False) -> pd.DataFrame:
     """New specialists per area × specialty × year, under the plan and the status quo.
 
-    plan: the plan table of ``fairshare.pipeline.run_plan`` (area, specialty, year, posts;
+    plan: the plan table of ``fairshare.model.pipeline.run_plan`` (area, specialty, year, posts;
         optionally expansion and expansion_in_post).
     targets: local-office targets (area, specialty, current, fair_share; region is carried).
     specialties: the catalogue (specialty, programme_years).
@@ -281,7 +281,7 @@ def outcome_by_area(outcome: pd.DataFrame, year: int | None = None) -> pd.DataFr
     first year, per 100,000 of weighted need, plan against status quo.
 
     The all-specialty need of an area is its share of every specialty's fair posts (as in
-    ``fairshare.equity``), so each specialty's need counts in its own units.
+    ``fairshare.analysis.equity``), so each specialty's need counts in its own units.
     """
     if outcome.empty:
         raise ValueError("the outcome table has no rows")
@@ -304,7 +304,7 @@ def outcome_equity(outcome: pd.DataFrame) -> pd.DataFrame:
     """Gini across areas of new specialists per weighted need, by specialty (and "All") and year,
     under the plan and the status quo.
 
-    Areas are weighted by their need (fair share), as ``fairshare.equity`` weights posts, so the
+    Areas are weighted by their need (fair share), as ``analysis.equity`` weights posts, so the
     Gini reads the same way: 0 means every unit of need gained the same number of new
     specialists. ``change`` is plan minus status quo (negative: the programme is fairer).
     """

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fairshare.bundle import Bundle
+from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.schemas import AGE_BANDS, COMPONENTS, SEXES
 from fairshare.scenario import Scenario, Weights
-from fairshare.schemas import AGE_BANDS, COMPONENTS, SEXES
 
 LAST_PROJECTION_YEAR = 2043
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare.errors import InputError, Problem
-from fairshare.posts import (
+from fairshare.inputs.posts import (
     AREA_COLUMNS,
     area_lookup,
     cell_text,
@@ -138,7 +138,7 @@ def parse_metrics(df: pd.DataFrame, source: str, specialties: list[str],
                   local_offices: pd.DataFrame, icbs: pd.DataFrame) -> pd.DataFrame:
     """Check a raw impact-metrics table; raise InputError listing every problem.
 
-    Areas are read as in ``fairshare.posts.parse_area_rows`` (local office name or code, or ICB
+    Areas are read as in ``inputs.posts.parse_area_rows`` (local office name or code, or ICB
     code / ODS code / name); the specialty may also be ``All``. Rows are numbered as a
     spreadsheet shows them (header = row 1). Returns area, level, specialty, year, metric,
     value, good_direction.

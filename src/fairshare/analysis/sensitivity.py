@@ -1,6 +1,6 @@
 """Sensitivity: which uncertain parameter moves which targets, ranked (SALib Morris or Sobol).
 
-Monte Carlo (``fairshare.uncertainty``) says *how uncertain* each target is; a planner then asks
+Monte Carlo (``analysis.uncertainty``) says *how uncertain* each target is; a planner then asks
 *why*: is it the deprivation weight δ, the mix of core, specialty and future need, the specialised
 share σ or the population projection? This module answers with a global sensitivity analysis over
 the same parameters and ranges as the Monte Carlo:
@@ -36,9 +36,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fairshare.bundle import Bundle
+from fairshare.analysis.uncertainty import Range, UncertaintySpec, _build_kernel, _fractional_fast
+from fairshare.inputs.bundle import Bundle
 from fairshare.scenario import Scenario
-from fairshare.uncertainty import Range, UncertaintySpec, _build_kernel, _fractional_fast
 
 __all__ = ["SensitivityResult", "sensitivity"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from fairshare import __version__
-from fairshare.bundle import DATA_VINTAGES, Bundle
+from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
 from fairshare.io import write_text, write_with
 from fairshare.scenario import Scenario
 

@@ -25,14 +25,14 @@ import pandas as pd
 from fairshare.errors import FairshareError
 
 if TYPE_CHECKING:
-    from fairshare.runs import RunStore
+    from fairshare.store.runs import RunStore
 
 DEFAULT_KEYS = ("area", "specialty")
 DEFAULT_VALUES = ("current", "target", "gap")
 DEFAULT_CARRY = ("school", "phase")
 PRESENCE = "presence"
 BOTH, PREVIOUS_ONLY, CURRENT_ONLY = "both", "previous only", "current only"
-SUBTOTAL = "total"  # "<School> total", as in fairshare.tables
+SUBTOTAL = "total"  # "<School> total", as in fairshare.publish.tables
 TOTAL = "Total"
 SCHOOL_COLUMNS = ["School", "Specialty", "Phase", "Previous", "Current", "Change"]
 
@@ -163,7 +163,7 @@ def school_table(table: pd.DataFrame, value: str = "target", *,
     """The programme's layout from a ``compare_tables`` result: per specialty, school, total.
 
     Each specialty row sums ``value`` over areas (and any other key such as year); a
-    "<School> total" row follows each school (the layout of ``fairshare.tables``) and a final
+    "<School> total" row follows each school (the layout of ``publish.tables``) and a final
     "Total" row covers everything.
     ``positive_only`` sums only positive amounts per row, which for ``gap`` gives the posts to
     be redistributed (gaps over areas sum to zero when a specialty's total is unchanged).
