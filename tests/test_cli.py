@@ -183,8 +183,8 @@ def test_targets_waterfall_adds_up(tmp_path: Path) -> None:
     df = pd.read_csv(tmp_path / "targets.csv")
     steps = ["population_share_posts", "effect_need", "effect_projection", "effect_deprivation",
              "effect_specialised", "effect_rounding"]
-    # six steps, each written to 6 decimals
-    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-7 + 1e-9
+    # six steps, each written to 3 decimals (fractional posts, docs/outputs.md)
+    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-4 + 1e-9
 
 
 def test_template_round_trip(tmp_path: Path) -> None:

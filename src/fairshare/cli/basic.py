@@ -19,6 +19,7 @@ from fairshare.cli.common import (
     console,
     filter_specialties,
     friendly,
+    print_written,
     setup,
     show_table,
 )
@@ -38,7 +39,7 @@ def targets(
     specialty: SpecialtyOpt = None,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
     method: Annotated[str | None, typer.Option(help="Apportionment method override.")] = None,
     delta: Annotated[float | None, typer.Option(help="Deprivation weight δ override.")] = None,
     waterfall: Annotated[bool, typer.Option("--waterfall", help="Show why each target differs "
@@ -65,10 +66,10 @@ def targets(
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
                                                      "gap", "distance"])
-    files = write_results(out, {"targets": df}, bundle, sc)
+    files = write_results(out, {"targets": df}, bundle, sc, command="targets")
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
                   f"establishment: {bundle.posts_label}")
-    console.print("wrote " + ", ".join(str(f) for f in files))
+    print_written(files)
 
 
 @app.command(rich_help_panel="Data and scenarios")

@@ -10,7 +10,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -23,6 +23,8 @@ from rich.table import Table
 
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.io import file_digest
+from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
@@ -61,7 +63,10 @@ PostsOpt = Annotated[
 ScenarioOpt = Annotated[
     Path | None, typer.Option("--scenario", "-s", help="Scenario override file (YAML).")
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the result files.")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="Where to write: a file ending .csv, .parquet or .json (the main "
+    "table), or a folder (every table, run.json, columns.csv). Default: a new folder "
+    "results/<date-time>-<command>-<name>/ (results/latest points at the last one).")]
 LevelOpt = Annotated[
     str | None, typer.Option("--level", "-l", help="local_office, region or icb.")
 ]
@@ -93,10 +98,12 @@ def friendly(func: F) -> F:
 
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
+    """Scenario and data for a command; every table printed after this carries their label."""
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
+    label_tables(bundle, sc)
     if bundle.demonstration:
-        err_console.print(
+        console.print(
             Panel(
                 "Current posts are the embedded [bold]DEMONSTRATION baseline[/]: modelled from "
                 "public fragments, not real establishment data.\nUse --posts FILE for real "
@@ -109,13 +116,30 @@ def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
+    """Rows of the named specialties, matched as files match them (any case, did you mean)."""
     if not specialty:
         return df
-    known = set(df["specialty"])
-    unknown = [s for s in specialty if s not in known]
-    if unknown:
-        raise FairshareError(f"unknown specialty {unknown}; see `fairshare specialties`")
-    return df[df["specialty"].isin(specialty)]
+    wanted = match_names(specialty, df["specialty"].unique(), what="specialty",
+                         listing="see `fairshare specialties`")
+    return df[df["specialty"].isin(wanted)]
+
+
+_caption: list[str] = []
+
+
+def label_tables(bundle: Bundle, sc: Scenario) -> None:
+    """Remember the run's label so every printed table carries it (a copied table stays
+    labelled): the basis of the numbers and the scenario."""
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+
+
+def print_written(files: list[Path]) -> None:
+    """Say where the results went (one line: the folder, then its files)."""
+    folders = {f.parent for f in files}
+    if len(files) > 1 and len(folders) == 1:
+        console.print(f"wrote {folders.pop()}/: " + ", ".join(f.name for f in files))
+    else:
+        console.print("wrote " + ", ".join(str(f) for f in files))
 
 
 def _fmt(value: Any, column: str = "") -> str:
@@ -133,7 +157,8 @@ def _fmt(value: Any, column: str = "") -> str:
 
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=title, show_lines=False, header_style="bold",
+                  caption=_caption[0] if _caption else None, caption_justify="left")
     for col in columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
         table.add_column(col.replace("_", " "), justify="right" if numeric else "left",
@@ -209,6 +234,7 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    bundle = with_file_digests(bundle, inputs)
     from fairshare.model.pipeline import run_plan
 
     with console.status("Optimising the pace-of-change plan…"):
@@ -216,10 +242,17 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     return bundle, sc, out
 
 
+def with_file_digests(bundle: Bundle, inputs: PlanInputs) -> Bundle:
+    """The bundle with a digest of every extra input file (capacity, cohorts, minimum sizes,
+    ...), so run.json, the run store and `compare` see every input that changes a number."""
+    files = {f.name: getattr(inputs, f.name) for f in fields(inputs)
+             if f.name not in ("posts", "scenario")}
+    extra = {name: file_digest(path) for name, path in files.items() if isinstance(path, Path)}
+    return replace(bundle, digests={**bundle.digests, **extra}) if extra else bundle
+
+
 def findings_table(out: PlanOutput) -> pd.DataFrame:
-    return pd.DataFrame([{"kind": f.kind, "area": f.area, "specialty": f.specialty,
-                          "year": f.year, "size": f.size, "message": f.message}
-                         for f in out.findings],
-                        columns=["kind", "area", "specialty", "year", "size", "message"])
+    """The plan's findings as a tidy table (one row per finding)."""
+    return out.findings
 
 

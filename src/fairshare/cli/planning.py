@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -17,14 +18,16 @@ from fairshare.cli.common import (
     findings_table,
     friendly,
     plan_inputs,
+    print_written,
     show_table,
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
+from fairshare.names import match_name
 from fairshare.publish.excel import default_year, write_workbook
-from fairshare.publish.outputs import run_metadata, write_csv, write_results
+from fairshare.publish.outputs import run_metadata, write_output, write_results
 from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change
 from fairshare.scenario import Scenario
 from fairshare.vocabulary import Level
@@ -44,7 +47,7 @@ def plan_cmd(
         "infeasible plans say why.")] = None,
     level: Annotated[str, typer.Option(help="local_office, region or icb (ICB shares of "
                                        "local-office moves are estimates).")] = "local_office",
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
     bundle, sc, res = compute_plan(inputs, elastic=elastic or None,
@@ -81,8 +84,9 @@ def plan_cmd(
                       "posts could not be placed[/] (no area below target with spare "
                       "supervision capacity); see unplaced_expansion.csv")
         outputs["unplaced_expansion"] = res.unplaced
-    files = write_results(out, outputs, bundle, sc, plan_status=res.status)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+    files = write_results(out, outputs, bundle, sc, plan_status=res.status,
+                          command="plan")
+    print_written(files)
 
 
 @app.command(rich_help_panel="Targets and plan")
@@ -96,8 +100,9 @@ def tables(
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table as "
-                                             "CSV here.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write the table: a file (.csv, .parquet, .json) or a "
+        "folder (with run.json and columns.csv).")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
     bundle, sc, res = compute_plan(inputs)
@@ -114,10 +119,10 @@ def tables(
         title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
     show_table(df, title, list(df.columns))
     if out is not None:
-        if out.is_dir():  # a folder: name the file after the table
-            kind = "pace" if pace else str(yr)
-            out = out / f"{match.replace(' ', '_')}_{kind}.csv"
-        console.print(f"wrote {write_csv(df, out)}")
+        kind = "pace" if pace else str(yr)
+        name = f"{re.sub(r'[^A-Za-z0-9]+', '_', match)}_{kind}"
+        meta = run_metadata(bundle, sc, plan_status=res.status, area=match)
+        print_written(write_output(out, {name: df}, meta, command="tables", name=name))
 
 
 @app.command(rich_help_panel="Targets and plan")
@@ -153,15 +158,6 @@ def plan_at_level(bundle: Bundle, sc: Scenario, res: PlanOutput, level: str) -> 
 
 def match_area(plan: pd.DataFrame, text: str) -> str:
     """An area by exact name or code (any case), or by a part of its name that is unique."""
-    names = sorted(plan["area"].unique())
-    codes = (dict(zip(plan["area_code"], plan["area"], strict=False))
+    codes = (dict(zip(plan["area_code"].astype(str), plan["area"], strict=False))
              if "area_code" in plan.columns else {})
-    key = text.strip().lower()
-    exact = {a.lower(): a for a in names} | {str(c).lower(): a for c, a in codes.items()}
-    if key in exact:
-        return exact[key]
-    partial = [a for a in names if key in a.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    hint = f"'{text}' matches {', '.join(partial)}" if partial else f"unknown area '{text}'"
-    raise FairshareError(f"{hint}; choose one of: {', '.join(names)}")
+    return match_name(text, plan["area"].unique(), codes=codes, what="area", partial=True)

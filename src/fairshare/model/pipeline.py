@@ -23,16 +23,31 @@ PLAN_COLUMNS = [
 ]
 
 
+FINDING_COLUMNS = ["kind", "area", "specialty", "year", "size", "message"]
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Findings as a tidy table like every other result: one row per finding."""
+    df = pd.DataFrame([{c: getattr(f, c) for c in FINDING_COLUMNS} for f in findings],
+                      columns=FINDING_COLUMNS)
+    return df.astype({"year": "Int64", "size": "int64"})
+
+
 @dataclass(frozen=True)
 class PlanOutput:
-    """Targets, the plan, and everything a planner needs to trust or question it."""
+    """Targets, the plan, and everything a planner needs to trust or question it.
+
+    ``findings`` is a tidy table (kind, area, specialty, year, size, message);
+    ``finding_list`` holds the same findings as objects.
+    """
 
     targets: pd.DataFrame
     plan: pd.DataFrame
-    findings: list[Finding]
+    findings: pd.DataFrame
     status: str
     stats: dict[str, Any] = field(default_factory=dict)
     unplaced: pd.DataFrame = field(default_factory=pd.DataFrame)
+    finding_list: list[Finding] = field(default_factory=list)
 
 
 def plan_options(scenario: Scenario) -> PlanOptions:
@@ -107,8 +122,9 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     table["phase"] = table["specialty"].map(spec["phase"])
     table["net"] = table["redistribution"] + table["expansion"]
     table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"]).reset_index(drop=True)
-    return PlanOutput(targets=tgt, plan=table, findings=list(result.findings),
-                      status=result.status, stats=dict(result.stats), unplaced=unplaced)
+    return PlanOutput(targets=tgt, plan=table, findings=findings_frame(list(result.findings)),
+                      status=result.status, stats=dict(result.stats), unplaced=unplaced,
+                      finding_list=list(result.findings))
 
 
 def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,

@@ -49,7 +49,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fairshare.errors import FairshareError
-from fairshare.io import write_text
 
 try:  # POSIX advisory locks; on other platforms saves and cleanup simply do not coordinate.
     import fcntl
@@ -561,24 +560,20 @@ class RunStore:
             shutil.rmtree(doomed, ignore_errors=True)
         return record
 
-    def export(self, ref: str, folder: Path | str) -> builtins.list[Path]:
-        """Write a run's tables as CSV plus its ``run.json`` into ``folder`` (each file atomic).
+    def export(self, ref: str, out: Path | str | None) -> builtins.list[Path]:
+        """Write a run's tables, labelled, with its ``run.json`` and ``columns.csv``.
 
-        The layout matches ``publish.outputs.write_results``, so an exported run reads like
-        the output folder of the command that made it.
+        The rules are ``publish.outputs.write_output``'s (a folder, one file, or by default a
+        new dated folder under results/), so an exported run reads like the output of the
+        command that made it.
         """
-        from fairshare.publish.outputs import (
-            write_csv,  # the CLI's CSV format; heavy import, so late
-        )
+        from fairshare.publish.outputs import write_output  # heavy import, so late
 
         record = self.get(ref)
-        folder = Path(folder)
         tables = {t: self.load_table(record.id, t) for t in record.tables}
-        written = [write_csv(df, folder / f"{t}.csv") for t, df in tables.items()]
-        meta = {**self.metadata(record.id), "run_id": record.id, "run_name": record.name,
-                "tables": list(record.tables)}
-        written.append(write_text(folder / RUN_JSON, _dumps(meta)))
-        return written
+        meta = {**self.metadata(record.id), "run_id": record.id, "run_name": record.name}
+        return write_output(None if out is None else Path(out), tables, meta,
+                            command="export", name=record.name)
 
     def orphans(self) -> builtins.list[Path]:
         """Folders under ``runs/`` that belong to no registered run (interrupted saves/deletes)."""

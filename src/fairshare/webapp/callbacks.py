@@ -352,7 +352,7 @@ def deanery_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
         pace = pace_of_change(out.plan, out.targets, area)
     except (ValueError, FairshareError) as exc:
         raise ViewError(f"The plan tables could not be made: {_short_error(exc)}") from exc
-    findings = [str(f) for f in out.findings if f.area == area][:50]
+    findings = [str(f) for f in out.finding_list if f.area == area][:50]
     return {"year": year, "one_year": _plain_table(one), "pace": _plain_table(pace),
             "status": out.status, "findings": findings,
             "one_year_frame": one, "pace_frame": pace}
