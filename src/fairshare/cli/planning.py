@@ -107,7 +107,7 @@ def tables(
     """The deanery tables: one year for an area, or the pace of change across the plan."""
     bundle, sc, res = compute_plan(inputs)
     plan = plan_at_level(bundle, sc, res, level)
-    match = match_area(plan, area)
+    match = match_area(plan, area, area_codes(bundle, level))
     if pace:
         tgt = (res.targets if level == "local_office"
                else compute_targets(bundle, sc, cast(Level, level)))
@@ -156,8 +156,21 @@ def plan_at_level(bundle: Bundle, sc: Scenario, res: PlanOutput, level: str) -> 
     raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
 
 
-def match_area(plan: pd.DataFrame, text: str) -> str:
+def match_area(plan: pd.DataFrame, text: str, codes: dict[str, str] | None = None) -> str:
     """An area by exact name or code (any case), or by a part of its name that is unique."""
-    codes = (dict(zip(plan["area_code"].astype(str), plan["area"], strict=False))
-             if "area_code" in plan.columns else {})
+    codes = dict(codes or {})
+    if "area_code" in plan.columns:
+        codes |= dict(zip(plan["area_code"].astype(str), plan["area"], strict=False))
     return match_name(text, plan["area"].unique(), codes=codes, what="area", partial=True)
+
+
+def area_codes(bundle: Bundle, level: str) -> dict[str, str]:
+    """Code -> area name at a level, so `--area LDN` works like `--area London`."""
+    if level == "icb":
+        icbs = bundle.icbs
+        return {**dict(zip(icbs["icb_code"].astype(str), icbs["icb_name"], strict=False)),
+                **dict(zip(icbs["icb_ods"].astype(str), icbs["icb_name"], strict=False))}
+    lo = bundle.local_offices
+    if level == "region":
+        return dict(zip(lo["region_code"].astype(str), lo["region_name"], strict=False))
+    return dict(zip(lo["lo_code"].astype(str), lo["local_office"], strict=False))

@@ -15,7 +15,7 @@ above target. See docs/outputs.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -160,8 +160,8 @@ COLUMNS: dict[str, Column] = {
                                    "per 100,000 need", "positive: more with the plan", 3),
     "gini_plan": _share("Gini of new specialists per need with the plan"),
     "gini_status_quo": _share("Gini of new specialists per need with no moves"),
-    "change": Column("Plan minus status quo (outcome); current minus previous (compare)",
-                     "as the row", "negative Gini change: fairer", decimals=4),
+    "change": Column("Difference the table is about (see its own row in columns.csv)",
+                     "as the row", decimals=4),
     # monitoring
     "metric": _text("Impact metric name"),
     "value": Column("Value of the metric", "metric units", decimals=4),
@@ -192,6 +192,16 @@ COLUMNS: dict[str, Column] = {
     "current_run": _text("The run compared with"),
 }
 
+#: Columns whose meaning depends on the table they are in.
+TABLE_COLUMNS: dict[tuple[str, str], Column] = {
+    ("outcome_equity", "change"): Column("gini_plan - gini_status_quo", "Gini points",
+                                         "negative: fairer with the plan", decimals=4),
+    ("impact", "change"): Column("value - baseline", "metric units",
+                                 "positive: higher than baseline", decimals=4),
+    ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
+                                     "version that differs between the two runs"),
+}
+
 _SUFFIXES = {"_previous": "in the previous run", "_current": "in the current run",
              "_change": "current minus previous", "_status_quo": "with no moves (status quo)"}
 _PERCENTILE = re.compile(r"^(?P<base>.+)_p(?P<p>\d+)$")
@@ -216,14 +226,21 @@ def describe(name: object) -> Column | None:
     return None
 
 
-def dictionary(columns: Iterable[object]) -> pd.DataFrame:
-    """``columns.csv``: column, meaning, unit, sign convention for the given column names."""
+def dictionary(columns: Iterable[object], table: str = "") -> pd.DataFrame:
+    """Dictionary rows (table, column, meaning, unit, sign convention) for one table."""
     rows = []
     for name in columns:
-        col = describe(name) or Column("(not described)", "")
-        rows.append({"column": str(name), "meaning": col.meaning, "unit": col.unit,
-                     "sign_convention": col.sign})
-    return pd.DataFrame(rows, columns=["column", "meaning", "unit", "sign_convention"])
+        col = TABLE_COLUMNS.get((table, str(name))) or describe(name) \
+            or Column("(not described)", "")
+        rows.append({"table": table, "column": str(name), "meaning": col.meaning,
+                     "unit": col.unit, "sign_convention": col.sign})
+    return pd.DataFrame(rows, columns=["table", "column", "meaning", "unit", "sign_convention"])
+
+
+def dictionary_of(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``columns.csv`` of an output folder: every column of every table it holds."""
+    return pd.concat([dictionary(df.columns, name) for name, df in tables.items()],
+                     ignore_index=True)
 
 
 def formatted(df: pd.DataFrame, *, as_text: bool = True) -> pd.DataFrame:

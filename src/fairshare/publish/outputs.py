@@ -38,7 +38,7 @@ from fairshare import __version__
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
 from fairshare.io import write_text, write_with
-from fairshare.publish.columns import dictionary, formatted
+from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 
 RESULTS = Path("results")
@@ -116,22 +116,25 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     return write_with(path, lambda tmp: formatted(df).to_csv(tmp, index=False))
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any]) -> Path:
+def write_parquet(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any],
+                  table: str = "") -> Path:
     """A Parquet file whose key-value metadata holds the run's metadata and column meanings."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    arrow = pa.Table.from_pandas(df, preserve_index=False)
     extra = {b"fairshare": json.dumps(dict(meta), default=str).encode(),
-             b"fairshare_columns": dictionary(df.columns).to_json(orient="records").encode()}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
-    return write_with(path, lambda tmp: pq.write_table(table, tmp))
+             b"fairshare_columns": dictionary(df.columns, table).to_json(orient="records")
+             .encode()}
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
+    return write_with(path, lambda tmp: pq.write_table(arrow, tmp))
 
 
-def write_json(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any]) -> Path:
+def write_json(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any],
+               table: str = "") -> Path:
     """A JSON file: the run's metadata, the column meanings and the rows."""
     body = {"metadata": dict(meta),
-            "columns": dictionary(df.columns).to_dict(orient="records"),
+            "columns": dictionary(df.columns, table).to_dict(orient="records"),
             "rows": json.loads(formatted(df, as_text=False).to_json(orient="records"))}
     return write_text(path, json.dumps(body, indent=1, default=str) + "\n")
 
@@ -162,7 +165,7 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
     meta = {**meta, "command": command, "tables": list(ready)}
     if out is not None and is_file_target(Path(out)):
         main = next(iter(ready))
-        return [_write_file(ready[main], Path(out), meta | {"tables": [main]})]
+        return [_write_file(main, ready[main], Path(out), meta | {"tables": [main]})]
     if out is None:
         folder = default_folder(command, name)
         while folder.exists():  # two runs in the same second
@@ -173,12 +176,12 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
     return _write_folder(Path(out), ready, meta)
 
 
-def _write_file(df: pd.DataFrame, path: Path, meta: Mapping[str, Any]) -> Path:
+def _write_file(table: str, df: pd.DataFrame, path: Path, meta: Mapping[str, Any]) -> Path:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return write_parquet(df, path, meta)
+        return write_parquet(df, path, meta, table)
     if suffix == ".json":
-        return write_json(df, path, meta)
+        return write_json(df, path, meta, table)
     return write_csv(df, path)
 
 
@@ -191,8 +194,7 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
     try:
         for table, df in tables.items():
             write_csv(df, tmp / f"{table}.csv")
-        columns = sorted({c for df in tables.values() for c in df.columns})
-        write_csv(dictionary(columns), tmp / COLUMNS_FILE)
+        write_csv(dictionary_of(tables), tmp / COLUMNS_FILE)
         write_text(tmp / RUN_JSON, json.dumps(dict(meta), indent=2, default=str) + "\n")
         os.chmod(tmp, 0o777 & ~_umask())
         _swap_into_place(tmp, folder)

@@ -99,6 +99,11 @@ def area_changes(table: pd.DataFrame, area: str | None = None) -> pd.DataFrame:
     cols = [c for c in work.columns if c.endswith(("_previous", "_current", "_change"))]
     view = work.groupby(by, as_index=False, sort=True)[cols].sum()
     view = view[_changed(view)]
+    moved = [c.removesuffix("_change") for c in cols
+             if c.endswith("_change") and view[c].any()]
+    keep = [f"{v}_{side}" for v in moved for side in ("previous", "current", "change")]
+    if keep:
+        view, cols = view[[by, *keep]], keep
     change = next((c for c in cols if c.startswith("target") and c.endswith("_change")),
                   next(c for c in cols if c.endswith("_change")))
     return view.reindex(view[change].abs().sort_values(ascending=False, kind="stable").index
