@@ -197,6 +197,20 @@ def test_a_misspelt_name_in_a_file_gets_the_same_suggestion(tmp_path: Path) -> N
     assert res.exit_code == 2 and "did you mean 'General Psychiatry'" in res.output
 
 
+# ---------------------------------------------------------------- 10. validate summarises
+
+def test_validate_on_a_blank_template_gives_one_line_per_kind(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.csv"
+    _ok(["template", "posts", "--out", str(blank)])
+    rows = len(pd.read_csv(blank))  # every local office x specialty, one empty posts cell each
+    res = runner.invoke(app, ["validate", str(blank)])
+    assert res.exit_code == 2
+    problems = [ln for ln in res.output.splitlines() if ln.strip().startswith("- ")]
+    assert len(problems) == 1
+    assert f"{rows} rows (rows 2-{rows + 1})" in problems[0]
+    assert "column 'posts'" in problems[0] and "empty" in problems[0]
+
+
 # ---------------------------------------------------------------- 8. compare
 
 @pytest.fixture()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.io import file_digest
 from fairshare.names import match_names
@@ -82,6 +83,10 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except InputError as exc:
+            err_console.print(f"[bold red]Error:[/] {summarise(exc.problems)}", highlight=False,
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
         except FairshareError as exc:
             err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -95,6 +100,46 @@ def friendly(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_DETAIL = re.compile(r"'[^']*'|\b\d[\d,.]*\b")
+EXAMPLES = 3
+
+
+def summarise(problems: list[Problem]) -> str:
+    """One line per kind of problem with its count and rows, not one line per row.
+
+    Problems are of one kind when they share file, column and message once quoted values and
+    numbers are set aside; a kind met on several rows shows its first examples.
+    """
+    kinds: dict[tuple[str, str | None, str], list[Problem]] = {}
+    for p in problems:
+        kinds.setdefault((p.file, p.column, _DETAIL.sub("…", p.message)), []).append(p)
+    count = len(problems)
+    lines = [f"{count} problem{'s' if count != 1 else ''} found"
+             + (f", of {len(kinds)} kind{'s' if len(kinds) != 1 else ''}:"
+                if len(kinds) < count else ":")]
+    for (_file, _column, _kind), group in kinds.items():
+        if len(group) == 1:
+            lines.append(f"  - {group[0]}")
+            continue
+        rows = [p.row for p in group if p.row is not None]
+        first = group[0]
+        where = f"{first.file}, column '{first.column}'" if first.column else first.file
+        detail = first.message if len({p.message for p in group}) == 1 else "; ".join(
+            f"row {p.row}: {p.message}" for p in group[:EXAMPLES]) + ("; …" if len(group)
+                                                                     > EXAMPLES else "")
+        lines.append(f"  - {where}: {len(group)} rows{_rows(rows)}: {detail}")
+    return "\n".join(lines)
+
+
+def _rows(rows: list[int]) -> str:
+    if not rows:
+        return ""
+    if rows == list(range(rows[0], rows[0] + len(rows))):
+        return f" (rows {rows[0]}-{rows[-1]})"
+    shown = ", ".join(str(r) for r in rows[:EXAMPLES])
+    return f" (rows {shown}{', …' if len(rows) > EXAMPLES else ''})"
 
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
