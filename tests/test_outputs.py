@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 from fairshare.cli import app
 from fairshare.publish.columns import dictionary, formatted
 from fairshare.publish.outputs import write_output
+from fairshare.training_year import date_in_text, next_round
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPACITY = ROOT / "examples" / "capacity_example.csv"
@@ -273,3 +275,44 @@ def test_readme_python_example_runs_as_written(tmp_path: Path,
 def test_dictionary_states_one_sign_for_gap_like_columns() -> None:
     d = dictionary(["gap", "remaining_gap", "redistribution", "net"]).set_index("column")
     assert d["sign_convention"].nunique() == 1
+
+
+# ---------------------------------------------------------------- 9. years say what they are
+
+def _first_year_to_come(today: date) -> int:
+    """Written out here, apart from the code: the August round of this year is past from
+    1 August on."""
+    return today.year + 1 if (today.month, today.day) >= (8, 1) else today.year
+
+
+def test_past_plan_years_are_labelled_a_reconstruction(here: Path) -> None:
+    first = _first_year_to_come(date.today())
+    _ok(["plan", "--horizon", str(first + 1), "--out", "p"])
+    plan = pd.read_csv(here / "p" / "plan.csv")
+    status = plan.drop_duplicates("year").set_index("year")["year_status"]
+    assert status.to_dict() == {y: "reconstruction" if y < first else "to come"
+                                for y in status.index}
+    text = _ok(["tables", "--area", "London", "--horizon", str(first + 1)])
+    assert f"expansion in {first} " in text  # the one-year table: first year still to come
+    past = _ok(["tables", "--area", "London", "--year", "2022", "--horizon", str(first)])
+    assert "RECONSTRUCTION" in past
+
+
+def test_a_dated_establishment_starts_the_plan_at_its_next_round(here: Path) -> None:
+    posts = here / "posts.csv"
+    _ok(["template", "posts", "--prefill", "--out", str(posts)])
+    _ok(["plan", "--posts", str(posts), "--posts-date", "2029-02", "--horizon", "2031",
+         "--out", "feb"])
+    feb = pd.read_csv(here / "feb" / "plan.csv")
+    assert feb["year"].min() == 2029  # counted before the August 2029 round
+    assert feb["basis"].str.contains("dated 2029-02-01").all()
+    _ok(["plan", "--posts", str(posts), "--posts-date", "2029-09-30", "--horizon", "2031",
+         "--out", "sep"])
+    assert pd.read_csv(here / "sep" / "plan.csv")["year"].min() == 2030
+
+
+def test_establishment_dates_read_from_labels() -> None:
+    assert date_in_text("NHS Digital staff in post, 30 Sept 2017 (FTE)") == date(2017, 9, 30)
+    assert date_in_text("posts.csv (local_office level), dated 2026-03-01") == date(2026, 3, 1)
+    assert date_in_text("DEMONSTRATION baseline (modelled)") is None
+    assert next_round(date(2017, 9, 30)) == 2018 and next_round(date(2026, 7, 31)) == 2026

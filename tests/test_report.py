@@ -60,7 +60,7 @@ def run():
         return {"targets": t, "plan": None, "findings": None, "status": None,
                 "metadata": run_metadata(bundle, scenario)}
     out = run_plan(bundle, scenario)
-    return {"targets": out.targets, "plan": out.plan, "findings": out.findings,
+    return {"targets": out.targets, "plan": out.plan, "findings": out.finding_list,
             "status": out.status,
             "metadata": run_metadata(bundle, scenario, plan_status=out.status)}
 

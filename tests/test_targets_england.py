@@ -86,7 +86,7 @@ def test_cli_targets_writes_labelled_outputs(tmp_path: Path) -> None:
          "General Psychiatry", "--out", str(tmp_path)],
         capture_output=True, text=True, check=True,
     )
-    assert "DEMONSTRATION" in res.stderr
+    assert "DEMONSTRATION" in res.stdout  # the label goes with the table (issue 11)
     df = pd.read_csv(tmp_path / "targets.csv")
     assert set(df["specialty"]) == {"General Psychiatry"} and len(df) == 7
     assert df["baseline"].str.contains("DEMONSTRATION").all()

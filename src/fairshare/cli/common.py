@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -27,6 +28,7 @@ from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohor
 from fairshare.io import file_digest
 from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario
+from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
     from fairshare.model.pipeline import PlanOutput
@@ -241,7 +243,12 @@ class PlanInputs:
     pace_cap: float | None = None
     capacity: Path | None = None
     cohorts: Path | None = None
+    posts_date: str | None = None
 
+
+PostsDateOpt = Annotated[str | None, typer.Option(
+    "--posts-date", help="Date your --posts file counts the establishment (YYYY-MM or "
+    "YYYY-MM-DD); the plan starts at the next August recruitment round after it.")]
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 _PLAN_OPTIONS = [
@@ -251,6 +258,7 @@ _PLAN_OPTIONS = [
     inspect.Parameter("pace_cap", _KW, default=None, annotation=PaceOpt),
     inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
     inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
+    inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
 ]
 
 
@@ -277,6 +285,7 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file)."""
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
     bundle = with_file_digests(bundle, inputs)
@@ -285,6 +294,35 @@ def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
     return bundle, sc, out
+
+
+def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Scenario]:
+    """Date the establishment and start the plan at a stated first year.
+
+    The establishment's date comes from ``--posts-date`` (then written into its label, so
+    every output says it) or from the label of the embedded data. Unless the scenario sets
+    ``plan_start``, the plan starts at the later of the programme's start and the next
+    recruitment round after that date. Years whose round is past today are reconstructions.
+    """
+    if inputs.posts_date is not None:
+        if inputs.posts is None:
+            raise FairshareError("--posts-date dates your --posts file; give the file too")
+        counted = parse_date(inputs.posts_date)
+        bundle = replace(bundle, posts_label=f"{bundle.posts_label}, dated "
+                         f"{counted.isoformat()}")
+    when = date_in_text(bundle.posts_label)
+    if when is not None and "plan_start" not in sc.model_fields_set:
+        sc = sc.with_overrides(plan_start=max(sc.plan_start, next_round(when)))
+        label_tables(bundle, sc)
+    today = date.today()
+    start, end, now = sc.plan_start, sc.horizon, first_year_to_come(today)
+    dated_as = (f"counted {when:%B %Y}" if when is not None else "undated" + (
+        " (give --posts-date)" if inputs.posts is not None else ""))
+    past = (f"; {start}-{min(end, now - 1)} are a reconstruction (their recruitment is past "
+            f"on {today.isoformat()}), not moves still to make" if start < now else "")
+    console.print(f"Plan years {start}-{end}: establishment {dated_as}; first year {start}"
+                  f"{past}.", highlight=False)
+    return bundle, sc
 
 
 def with_file_digests(bundle: Bundle, inputs: PlanInputs) -> Bundle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -26,10 +27,11 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
-from fairshare.publish.excel import default_year, write_workbook
+from fairshare.publish.excel import write_workbook
 from fairshare.publish.outputs import run_metadata, write_output, write_results
-from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change
+from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change, year_to_show
 from fairshare.scenario import Scenario
+from fairshare.training_year import RECONSTRUCTION, first_year_to_come, year_status
 from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:
@@ -56,7 +58,9 @@ def plan_cmd(
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
         expansion=("expansion", "sum"))
-    show_table(yearly, "Posts moved per year (all specialties)", ["year", "moved", "expansion"])
+    yearly["year_status"] = yearly["year"].map(lambda y: year_status(int(y), date.today()))
+    show_table(yearly, "Posts moved per year (all specialties)",
+               ["year", "year_status", "moved", "expansion"])
     last = table[table["year"] == table["year"].max()]
     by_area = last.groupby("area", as_index=False)[["target", "posts"]].sum()
     start = res.targets.groupby("area")["current"].sum()
@@ -114,9 +118,12 @@ def tables(
         df = pace_of_change(plan, tgt, match)
         title = f"{match}: pace of change ({sc.name})"
     else:
-        yr = year if year is not None else default_year(plan)
+        yr = year if year is not None else year_to_show(plan, first_year_to_come(date.today()))
         df = one_year(plan, match, yr)
-        title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
+        past = year_status(yr, date.today()) == RECONSTRUCTION
+        title = (f"{match}: redistribution and expansion in {yr} ({sc.name})"
+                 + (f" — a RECONSTRUCTION: recruitment for {yr} is past, these are not moves "
+                    "still to make" if past else ""))
     show_table(df, title, list(df.columns))
     if out is not None:
         kind = "pace" if pace else str(yr)

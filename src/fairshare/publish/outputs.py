@@ -28,7 +28,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
 from fairshare.io import write_text, write_with
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
+from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
 
 RESULTS = Path("results")
 LATEST = "latest"
@@ -48,6 +49,9 @@ RUN_JSON = "run.json"
 COLUMNS_FILE = "columns.csv"
 FILE_SUFFIXES = (".csv", ".parquet", ".json")
 LABEL_COLUMNS = ("basis", "scenario", "scenario_digest")
+#: Tables whose years are plan years (labelled "reconstruction" or "to come"); observed
+#: metrics (monitoring) and projections are not plan moves.
+PLAN_TABLES = {"plan", "findings", "equity", "unplaced_expansion"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -56,6 +60,8 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
     return {
         "fairshare_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "as_of": date.today().isoformat(),
+        "first_year_to_come": first_year_to_come(date.today()),
         "scenario": scenario.resolved(),
         "scenario_digest": scenario.digest(),
         "establishment": bundle.posts_label,
@@ -98,6 +104,30 @@ def labelled(df: pd.DataFrame, labels: Mapping[str, str],
         elif out[column].isna().any():
             out[column] = out[column].astype(object).where(out[column].notna(), value)
     return out
+
+
+def with_year_status(df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """``year_status`` beside ``year``: a reconstruction when the year's round is past."""
+    if "year" not in df.columns or "year_status" in df.columns:
+        return df
+    out = df.copy()
+    years = pd.to_numeric(out["year"], errors="coerce")
+    first = first_year_to_come(as_of)
+    status = pd.Series(TO_COME, index=out.index, dtype=object)
+    status[years < first] = RECONSTRUCTION
+    status[years.isna()] = ""
+    out.insert(out.columns.get_loc("year") + 1, "year_status", status)
+    return out
+
+
+def _as_of(meta: Mapping[str, Any]) -> date:
+    """The day a run was made: plan years are judged past or to come from that day."""
+    for key in ("as_of", "created"):
+        value = meta.get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(value[:10])
+    return date.today()
 
 
 def basis_source(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
@@ -161,7 +191,9 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
         raise FairshareError("nothing to write")
     labels = row_labels(meta)
     source = basis_source(tables)
-    ready = {k: labelled(df, labels, source) for k, df in tables.items()}
+    as_of = _as_of(meta)
+    ready = {k: with_year_status(labelled(df, labels, source), as_of) if k in PLAN_TABLES
+             else labelled(df, labels, source) for k, df in tables.items()}
     meta = {**meta, "command": command, "tables": list(ready)}
     if out is not None and is_file_target(Path(out)):
         main = next(iter(ready))

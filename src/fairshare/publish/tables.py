@@ -30,6 +30,7 @@ __all__ = [
     "one_year",
     "pace_of_change",
     "phase_impact",
+    "year_to_show",
 ]
 
 #: Label of the grand-total row in every layout.
@@ -51,6 +52,25 @@ PLAN_ADDITIVE = ["redistribution", "expansion", "expansion_in_post", "net", "cum
 _PLAN_STOCKS = {"posts", "target", "remaining_gap", "cumulative", "expansion_in_post"}
 
 _KEYS = ["school", "specialty", "phase"]
+
+
+def year_to_show(plan: pd.DataFrame, first_to_come: int) -> int:
+    """The one-year table's default year: the first year still to come with a move (else the
+    first year to come); if every plan year is past, the first year with a move.
+
+    A year whose recruitment is past is a reconstruction, so a planner asking "what moves
+    next" is shown the first year still to come, never a past year dressed as a move to make.
+    """
+    if plan.empty:
+        raise ValueError("the plan table is empty")
+    moved = plan["redistribution"] != 0
+    if "expansion" in plan.columns:
+        moved |= plan["expansion"] != 0
+    coming = plan["year"] >= first_to_come
+    for rows in (moved & coming, coming, moved):
+        if rows.any():
+            return int(plan.loc[rows, "year"].min())
+    return int(plan["year"].min())
 
 
 def is_total_label(label: object) -> bool:

@@ -330,7 +330,7 @@ def plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     left = int(by_year["remaining_gap"].iloc[-1])
     what = "all specialties added up" if spec == ALL else spec
     title = f"{area}: {what}, moves per year and the gap still open"
-    findings = [f for f in getattr(result, "findings", [])
+    findings = [f for f in getattr(result, "finding_list", [])
                 if f.area in (area, "England") and (spec == ALL or f.specialty == spec)]
     return {"figure": figures.plan_chart(by_year, title),
             "status": str(getattr(result, "status", "")), "start_gap": start_gap,
