@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/fairshare run --out results
+	$(VENV)/bin/fairshare run
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
