@@ -242,16 +242,22 @@ def _show_comparison(cmp: Comparison, area: str | None, summary: str | None) -> 
     where = area or "every area"
     changes = area_changes(cmp.table, area)
     if changes.empty:
-        console.print(f"No value changed for {where} between {cmp.previous} and "
-                      f"{cmp.current}.")
+        console.print(f"No value changed {'for ' + area if area else 'in any area'} between "
+                      f"{cmp.previous} and {cmp.current}.", highlight=False)
     else:
         show_table(changes, f"{cmp.previous} → {cmp.current}: what changed for {where} "
                    f"({len(changes)} rows with a change, largest first)",
                    list(changes.columns))
-    if cmp.redistribution is not None and (cmp.redistribution[["Previous", "Current"]]
-                                           .to_numpy().any()):
-        show_table(cmp.redistribution, f"Posts to move (sum of positive gaps) for {where}, "
-                   "previous vs current", list(cmp.redistribution.columns))
+    moves = cmp.redistribution
+    if moves is not None and len(moves):
+        total = moves.iloc[-1]
+        if moves["Change"].any():
+            shown = moves[(moves["Change"] != 0) | (moves["School"] == total["School"])]
+            show_table(shown, f"Posts to move (sum of positive gaps) for {where}: the "
+                       "specialties that changed", list(moves.columns))
+        else:
+            console.print(f"Posts to move (sum of positive gaps) for {where}: "
+                          f"{total['Current']:,}, unchanged.")
     if summary and not cmp.by_school.empty:
         if cmp.by_school["Change"].any():
             show_table(cmp.by_school, f"{summary} by school for {where}",
