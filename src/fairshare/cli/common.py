@@ -325,11 +325,14 @@ def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Sce
     return bundle, sc
 
 
-def with_file_digests(bundle: Bundle, inputs: PlanInputs) -> Bundle:
+def with_file_digests(bundle: Bundle, inputs: PlanInputs | None = None,
+                      **more: Path | None) -> Bundle:
     """The bundle with a digest of every extra input file (capacity, cohorts, minimum sizes,
-    ...), so run.json, the run store and `compare` see every input that changes a number."""
+    published figures, ...), so run.json, the run store and `compare` see every input that
+    changes a number. ``more`` names files given outside ``inputs`` (e.g. ``min_posts=``)."""
     files = {f.name: getattr(inputs, f.name) for f in fields(inputs)
-             if f.name not in ("posts", "scenario")}
+             if f.name not in ("posts", "scenario")} if inputs is not None else {}
+    files |= more
     extra = {name: file_digest(path) for name, path in files.items() if isinstance(path, Path)}
     return replace(bundle, digests={**bundle.digests, **extra}) if extra else bundle
 

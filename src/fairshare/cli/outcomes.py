@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,9 +30,9 @@ from fairshare.cli.common import (
     print_written,
     setup,
     show_table,
+    with_file_digests,
 )
 from fairshare.inputs.bundle import load_data
-from fairshare.io import file_digest
 from fairshare.publish.outputs import write_results
 
 PlanHorizonOpt = Annotated[int | None, typer.Option(
@@ -128,7 +127,7 @@ def monitor(
         bundle, sc, res = compute_plan(PlanInputs(posts=posts, scenario=scenario),
                                        horizon=plan_horizon)
         plan = res.plan
-    bundle = replace(bundle, digests={**bundle.digests, "impact_metrics": file_digest(file)})
+    bundle = with_file_digests(bundle, impact_metrics=file)
     table = impact_table(metrics, baseline_year, plan, threshold=threshold,
                          specialties=bundle.specialties)
     series = table.groupby(["area", "specialty", "metric"]).ngroups

@@ -90,6 +90,17 @@ COLUMNS: dict[str, Column] = {
     "baseline": _text("Establishment label (older name of basis)"),
     "other_funded": Column("Posts funded other than by tariff: shown, never moved"),
     "gap": Column("target - current", sign=GAP_SIGN),
+    "aim": Column("The area's target after the convergence policy (equal to target by "
+                  "default): what the plan moves toward"),
+    "aim_gap": Column("aim - current", sign=GAP_SIGN),
+    "current_basis": _text("How the row's current posts are known (as given, or estimated)"),
+    "fte": Column("Full-time equivalent staff in post the whole posts come from", "FTE",
+                  decimals=2),
+    "min_posts": Column("Minimum viable programme size in the area"),
+    "expansion_under_served": Column("Expansion posts placed that year if given to the most "
+                                     "under-served areas"),
+    "expansion_offset": Column("Expansion posts placed that year if used to offset the "
+                               "losses of giving areas"),
     "distance": Column("(current - target) / target, NHS England's distance from target",
                        "share of target", DISTANCE_SIGN, decimals=4),
     # plan
@@ -141,6 +152,17 @@ COLUMNS: dict[str, Column] = {
     "affected_targets": _text("Targets moved most by the parameter"),
     "affected_specialties": _text("Specialties moved most by the parameter"),
     "affected_areas": _text("Areas moved most by the parameter"),
+    # calibration
+    "start": Column("Value the fit started from", "parameter units", decimals=4),
+    "fitted": Column("Value that best reproduces the published figures", "parameter units",
+                     decimals=4),
+    "std_error": Column("Standard error of the fitted value", "parameter units", decimals=4),
+    "identified": _text("Whether the published figures pin the parameter down"),
+    "published_gap": Column("Gap the programme published", sign=GAP_SIGN),
+    "gap_before": Column("Modelled gap before calibration", sign=GAP_SIGN),
+    "gap_after": Column("Modelled gap after calibration", sign=GAP_SIGN),
+    "residual_after": Column("gap_after - published_gap", sign="positive: model above "
+                             "the published gap"),
     # outcome
     "programme_years": Column("Programme length in years", "count"),
     "need_share": _share("Area's share of the specialty's weighted need"),
