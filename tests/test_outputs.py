@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -316,3 +317,33 @@ def test_establishment_dates_read_from_labels() -> None:
     assert date_in_text("posts.csv (local_office level), dated 2026-03-01") == date(2026, 3, 1)
     assert date_in_text("DEMONSTRATION baseline (modelled)") is None
     assert next_round(date(2017, 9, 30)) == 2018 and next_round(date(2026, 7, 31)) == 2026
+
+
+# ---------------------------------------------------------------- 2. killed while writing
+
+def _killed_at(stage: str, args: list[str], cwd: Path) -> None:
+    """Run a command, SIGKILL it when it reaches ``stage`` (it prints a marker there)."""
+    env = {**os.environ, "FAIRSHARE_TEST_PAUSE": f"{stage}:60"}
+    proc = subprocess.Popen([sys.executable, "-m", "fairshare.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith(f"fairshare-test-paused {stage}"):
+            break
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_a_killed_command_leaves_the_earlier_output_whole(here: Path) -> None:
+    _ok(["targets", "--specialty", "Cardiology", "--out", "t"])
+    _ok(["targets", "--specialty", "Cardiology"])
+    before = {p.name: p.read_bytes() for p in (here / "t").iterdir()}
+    latest = (here / "results" / "latest").resolve()
+    _killed_at("output_before_swap", ["targets", "--specialty", "Urology", "--out", "t"], here)
+    _killed_at("output_before_swap", ["targets", "--specialty", "Urology"], here)
+    assert {p.name: p.read_bytes() for p in (here / "t").iterdir()} == before
+    assert (here / "results" / "latest").resolve() == latest
+    visible = [p for p in (here / "results").iterdir() if not p.name.startswith(".")]
+    assert len(visible) == 2  # the one complete folder and latest: no half-written folder

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,3 +56,16 @@ def file_digest(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def pause_for_test(stage: str) -> None:
+    """Test hook: ``FAIRSHARE_TEST_PAUSE=<stage>:<seconds>`` stops a write at a named stage.
+
+    The kill-during-write tests stop a process there with SIGKILL; the printed marker lets
+    them kill at exactly that point instead of guessing with sleeps.
+    """
+    spec = os.environ.get("FAIRSHARE_TEST_PAUSE", "")
+    want, _, seconds = spec.partition(":")
+    if spec and want == stage:
+        print(f"fairshare-test-paused {stage}", file=sys.stderr, flush=True)
+        time.sleep(float(seconds or 60))

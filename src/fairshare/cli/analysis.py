@@ -26,6 +26,7 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
+from fairshare.names import match_name
 from fairshare.publish.outputs import write_results
 
 
@@ -136,9 +137,9 @@ def equity(
     """Spread of posts per weighted population across areas, by year, before and after the plan."""
     bundle, sc, res = compute_plan(inputs)
     table = equity_before_after(res.targets, res.plan)
+    specialty = match_name(specialty, table["specialty"].unique(), what="specialty",
+                           listing="see `fairshare specialties` (or All)")
     view = table[table["specialty"] == specialty]
-    if view.empty:
-        raise FairshareError(f"no equity rows for specialty {specialty!r}")
     show_table(view, f"Equity: {specialty} (Gini and CV of posts per fair share; lower is "
                "fairer)", ["stage", "year", "gini", "cv", "max_distance", "min_distance",
                            "share_within_5pct"])

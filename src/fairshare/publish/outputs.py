@@ -37,7 +37,7 @@ import pandas as pd
 from fairshare import __version__
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
-from fairshare.io import write_text, write_with
+from fairshare.io import pause_for_test, write_text, write_with
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
@@ -229,6 +229,7 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
         write_csv(dictionary_of(tables), tmp / COLUMNS_FILE)
         write_text(tmp / RUN_JSON, json.dumps(dict(meta), indent=2, default=str) + "\n")
         os.chmod(tmp, 0o777 & ~_umask())
+        pause_for_test("output_before_swap")
         _swap_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
