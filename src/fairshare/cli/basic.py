@@ -119,7 +119,8 @@ def validate(
 @friendly
 def template(
     kind: Annotated[str, typer.Argument(help="posts, capacity or cohorts.")] = "posts",
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx).")]
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx), or "
+                                      "a folder to write <kind>_template.xlsx into.")]
     = Path("establishment_template.xlsx"),
     prefill: Annotated[bool, typer.Option("--prefill/--blank", help="Prefill posts with the "
                                           "DEMONSTRATION baseline (to overwrite).")] = False,
@@ -140,6 +141,8 @@ def template(
         grid["completion_year"], grid["trainees"] = None, None
     else:
         raise FairshareError(f"kind must be posts, capacity or cohorts, not {kind!r}")
+    if out.suffix.lower() not in (".csv", ".xlsx"):  # a folder: the file goes inside it
+        out = out / f"{kind}_template.xlsx"
     if out.suffix.lower() == ".xlsx":
         write_with(out, lambda tmp: grid.to_excel(tmp, index=False, engine="xlsxwriter"))
     else:
