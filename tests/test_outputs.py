@@ -63,6 +63,10 @@ def test_a_capacity_file_changes_the_digests_and_compare_says_so(here: Path) -> 
     assert len(set(ids)) == 2
     text = _ok(["compare", "plain", "capped", "--table", "plan"])
     assert "supervision capacity (--capacity) file added" in text
+    stored = next((here / "store" / "runs").glob("*/plan.parquet"))
+    kv = pq.read_schema(stored).metadata
+    assert kv[b"fairshare_basis"].decode() == plain["establishment"]
+    assert kv[b"fairshare_scenario_digest"].decode() == plain["scenario_digest"]
 
 
 # ---------------------------------------------------------------- 2. a folder per command run

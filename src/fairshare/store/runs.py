@@ -194,8 +194,14 @@ def _test_pause(stage: str) -> None:
         time.sleep(float(seconds or 60))
 
 
-def table_bytes(df: pd.DataFrame, name: str = "table") -> bytes:
-    """A table as Parquet bytes, identical for identical DataFrames (index not kept)."""
+def table_bytes(df: pd.DataFrame, name: str = "table",
+                labels: Mapping[str, str] | None = None) -> bytes:
+    """A table as Parquet bytes, identical for identical DataFrames (index not kept).
+
+    ``labels`` (basis, scenario, scenario digest) go into the file's key-value metadata as
+    ``fairshare_<key>``, so a stored table copied out of the store still says what it rests
+    on; they hold no time, so equal runs still give equal bytes.
+    """
     if not isinstance(df, pd.DataFrame):
         raise RunStoreError(f"table '{name}' is a {type(df).__name__}, not a pandas DataFrame")
     bad = [c for c in df.columns if not isinstance(c, str)]
@@ -208,9 +214,20 @@ def table_bytes(df: pd.DataFrame, name: str = "table") -> bytes:
         arrow = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise RunStoreError(f"table '{name}' cannot be stored: {exc}") from exc
+    if labels:
+        extra = {f"fairshare_{k}".encode(): str(v).encode() for k, v in sorted(labels.items())}
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
     buf = io.BytesIO()
     pq.write_table(arrow, buf, **_PARQUET_OPTIONS)
     return buf.getvalue()
+
+
+def _labels(meta: Mapping[str, Any]) -> dict[str, str]:
+    """What every stored table says it rests on: basis of the numbers and scenario."""
+    scenario = meta.get("scenario")
+    return {"basis": str(meta.get("establishment", "")),
+            "scenario": str(scenario.get("name", "")) if isinstance(scenario, Mapping) else "",
+            "scenario_digest": str(meta.get("scenario_digest", ""))}
 
 
 def _from_parquet(data: bytes) -> pd.DataFrame:
@@ -363,7 +380,8 @@ class RunStore:
         except (TypeError, ValueError) as exc:
             raise RunStoreError(f"run metadata cannot be stored as JSON: {exc}") from exc
         meta = json.loads(meta_text)
-        blobs = {t: table_bytes(tables[t], t) for t in sorted(tables)}
+        labels = _labels(meta)
+        blobs = {t: table_bytes(tables[t], t, labels) for t in sorted(tables)}
         manifest: dict[str, dict[str, Any]] = {
             t: {"file": f"{t}.parquet", "sha256": hashlib.sha256(b).hexdigest(),
                 "rows": len(tables[t]), "columns": [str(c) for c in tables[t].columns]}
