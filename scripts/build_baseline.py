@@ -216,6 +216,116 @@ def public_health(shared: Path, ilo: pd.DataFrame) -> Modelled:
 
 
 # --------------------------------------------------------------------------------------------
+# plausibility: stock / programme length against national entry posts (docs/baseline.md)
+
+# Catalogue programme -> the names its national entry posts go by in the shared workforce files.
+ENTRY_NAMES = {
+    "ACCS": ["ACCS Emergency Medicine", "ACCS EM"],
+    "Acute Internal Medicine": ["Acute Internal Medicine"],
+    "Allergy and Immunology": ["Allergy", "Immunology"],
+    "Anaesthetics (higher)": ["Anaesthetics"],
+    "Audiovestibular Medicine": ["Audiovestibular Medicine"],
+    "Cardiology": ["Cardiology"],
+    "Cardiothoracic Surgery": ["Cardiothoracic Surgery"],
+    "Child and Adolescent Psychiatry": ["Child and Adolescent Psychiatry"],
+    "Clinical Genetics": ["Clinical Genetics"],
+    "Clinical Neurophysiology": ["Clinical Neurophysiology"],
+    "Clinical Oncology": ["Clinical Oncology"],
+    "Clinical Pharmacology and Therapeutics": ["Clinical Pharmacology and Therapeutics"],
+    "Clinical Radiology": ["Clinical Radiology"],
+    "Community Sexual and Reproductive Health": ["Community Sexual and Reproductive Health"],
+    "Core Anaesthetics": ["ACCS Anaesthetics/Core Anaesthetics"],
+    "Core Psychiatry": ["Core Psychiatry Training"],
+    "Core Surgery": ["Core Surgical Training"],
+    "Dermatology": ["Dermatology"],
+    "Endocrinology and Diabetes": ["Endocrinology and Diabetes Mellitus"],
+    "Gastroenterology": ["Gastroenterology"],
+    "General Practice": ["General Practice"],
+    "Genito-urinary Medicine": ["Genitourinary Medicine"],
+    "Geriatric Medicine": ["Geriatric Medicine"],
+    "Haematology": ["Haematology"],
+    "Histopathology": ["Histopathology"],
+    "Internal Medicine Training": ["ACCS Acute Medicine/Core Medical Training",
+                                   "Core Medical Training (including ACCS Acute Medicine)"],
+    "Medical Microbiology": ["Medical Microbiology"],
+    "Medical Oncology": ["Medical Oncology"],
+    "Medical Ophthalmology": ["Medical Ophthalmology"],
+    "Neurosurgery": ["Neurosurgery"],
+    "Obstetrics and Gynaecology": ["Obstetrics and Gynaecology"],
+    "Ophthalmology": ["Ophthalmology"],
+    "Oral and Maxillofacial Surgery": ["Oral and Maxillofacial Surgery"],
+    "Paediatrics": ["Paediatrics"],
+    "Public Health Medicine": ["Public Health"],
+    "Trauma and Orthopaedic Surgery": ["Trauma and Orthopaedic Surgery"],
+}
+
+
+def entry_rows(shared: Path) -> pd.DataFrame:
+    """Every national entry-post figure in the shared files: name, year, posts, source, England?"""
+    wf = shared / "workforce"
+    nat = pd.read_csv(wf / "national_training_posts_by_specialty_year.csv")
+    nat = nat[nat["posts"].notna() & ~nat["entry_level"].str.contains("all training years")]
+    parts = [pd.DataFrame({"name": nat["specialty"], "year": nat["year"], "posts": nat["posts"],
+                           "source": nat["source_id"],
+                           "england": nat["geography"].str.startswith("England")
+                           & ~nat["geography"].str.contains("Scotland")})]
+    for fname in ("CompetitionRatios2012.csv", "CompetitionRatios2013-2016.csv"):
+        cr = pd.read_csv(wf / "competition_ratios_2012_2016" / fname)
+        parts.append(pd.DataFrame({"name": cr["Specialty"], "year": cr["Year"],
+                                   "posts": cr["Posts"], "source": fname.removesuffix(".csv"),
+                                   "england": False}))
+    lo = pd.read_csv(wf / "training_posts_by_specialty_local_office_england.csv")
+    lo = lo[lo["measure"] == "posts_offered"]
+    lo = lo.groupby(["specialty", "entry_round_year", "source_id"], as_index=False)["value"].sum()
+    parts.append(pd.DataFrame({"name": lo["specialty"], "year": lo["entry_round_year"],
+                               "posts": lo["value"], "source": lo["source_id"], "england": True}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def entry_posts(rows: pd.DataFrame, names: list[str]) -> tuple[float, str] | None:
+    """The entry posts of one programme: the source-year covering most of its names, England
+    first, nearest to 2017; all entry levels of that source-year added (e.g. CTS ST1 + ST3)."""
+    mine = rows[rows["name"].isin(names)]
+    if mine.empty:
+        return None
+    groups = mine.groupby(["source", "year"]).agg(posts=("posts", "sum"),
+                                                  names=("name", "nunique"),
+                                                  england=("england", "all")).reset_index()
+    groups["distance"] = (groups["year"] - 2017).abs()
+    best = groups.sort_values(["names", "england", "distance", "year"],
+                              ascending=[False, False, True, True]).iloc[0]
+    where = "England" if best["england"] else "national recruitment"
+    return float(best["posts"]), f"{best['source']} {best['year']} ({where})"
+
+
+def plausibility(shared: Path, posts: pd.DataFrame) -> pd.DataFrame:
+    """Stock / programme length against entry posts, per programme in the baseline."""
+    specs = pd.read_csv(DATA / "specialties.csv").set_index("specialty")["programme_years"]
+    stock = posts.groupby("specialty")["posts"].sum()
+    rows, found = [], entry_rows(shared)
+    for spec, total in stock.items():
+        years = int(specs[spec])
+        entry = entry_posts(found, ENTRY_NAMES.get(str(spec), []))
+        ratio = total / years / entry[0] if entry else None
+        rows.append({"specialty": spec, "stock": int(total), "years": years,
+                     "per_year": total / years, "entry": entry[0] if entry else None,
+                     "source": entry[1] if entry else "none in shared data", "ratio": ratio})
+    return pd.DataFrame(rows)
+
+
+def plausibility_markdown(table: pd.DataFrame) -> str:
+    """The table's rows as markdown, with an empty explanation column to fill in by hand."""
+    lines = []
+    for r in table.itertuples(index=False):
+        entry = "—" if r.entry is None or pd.isna(r.entry) else f"{r.entry:,.0f}"
+        ratio = "—" if r.ratio is None or pd.isna(r.ratio) else f"{r.ratio:.2f}"
+        flag = "" if ratio != "—" and 0.5 <= float(ratio) <= 2 else " **"
+        lines.append(f"| {r.specialty} | {r.stock:,} | {r.years} | {r.per_year:,.1f} | {entry} "
+                     f"| {r.source} | {ratio}{flag} | |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"folder holding the shared raw data (default: {DEFAULT_SHARED})")
     ap.add_argument("--out", type=Path, default=DATA,
                     help="folder to write the two files to (default: the package data folder)")
+    ap.add_argument("--plausibility", action="store_true",
+                    help="also print the plausibility table rows for docs/baseline.md")
     args = ap.parse_args(argv)
     shared, out = args.shared.resolve(), args.out
     if not (shared / "SOURCES.md").is_file():
@@ -244,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     log(totals.to_string())
     log(f"label: {base.label()}")
     log(f"total posts {base.posts['posts'].sum():,}; FTE counted {base.posts['fte'].sum():,.1f}")
+    if args.plausibility:
+        log(plausibility_markdown(plausibility(shared, base.posts)))
     return 0
 
 

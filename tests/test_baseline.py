@@ -278,3 +278,58 @@ def test_baseline_build_rejects_a_file_of_another_shape(tmp_path: Path) -> None:
                    "30/09/2024,RGT,Core Training,Surgical group,Urology,lots\n")
     res = CliRunner().invoke(app, ["baseline", "build", "--from", str(bad)])
     assert res.exit_code == 2 and "row 2, column 'FTE': 'lots'" in res.output
+
+
+# --- plausibility and a cross-check ----------------------------------------------------------
+
+
+def _plausibility_table() -> list[list[str]]:
+    text = (REPO / "docs" / "baseline.md").read_text(encoding="utf-8")
+    section = text.split("## Plausibility", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ")]
+    return [r for r in rows[1:] if not set(r[0]) <= {"-"}]  # drop the header and rule
+
+
+def test_plausibility_table_is_current_and_explains_every_outlier(baseline) -> None:
+    rows = _plausibility_table()
+    stock: dict[str, int] = defaultdict(int)
+    for r in baseline:
+        stock[r["specialty"]] += int(r["posts"])
+    years = {r["specialty"]: int(r["programme_years"]) for r in _rows(DATA / "specialties.csv")}
+    assert sorted(r[0] for r in rows) == sorted(stock)
+    unexplained = []
+    for spec, posts, length, _, entry, _, ratio, why in rows:
+        assert int(posts.replace(",", "")) == stock[spec], spec
+        assert int(length) == years[spec], spec
+        if entry == "—":
+            assert ratio == "—", spec
+            value = None
+        else:
+            value = stock[spec] / years[spec] / float(entry.replace(",", ""))
+            assert float(ratio) == pytest.approx(value, abs=0.005), spec
+        if (value is None or not 0.5 <= value <= 2) and not why:
+            unexplained.append(spec)
+    assert not unexplained, f"outside 0.5-2x or no entry figure, unexplained: {unexplained}"
+
+
+def test_oriel_core_surgery_2023_places_follow_the_core_surgery_baseline(baseline) -> None:
+    oriel = SHARED / "workforce" / "oriel_core_surgery_2023" / "CST_updated.csv"
+    if not oriel.exists():
+        pytest.skip(f"shared raw data not found at {oriel}")
+    places: dict[str, int] = defaultdict(int)
+    for r in _rows(oriel):
+        region = r["Region"].removeprefix("Health Education England ")
+        if region != r["Region"]:  # English local offices only (not Scotland, Wales)
+            places[region.replace("Kent, Surrey and Sussex", "Kent Surrey and Sussex")] += int(
+                r["Places Available"])
+    assert sum(places.values()) == 525  # SOURCES.md: England 525 places
+    posts: dict[str, int] = defaultdict(int)
+    for r in baseline:
+        if r["specialty"] == "Core Surgery":
+            posts[r["local_office"]] += int(r["posts"])
+    assert set(places) == set(posts)
+    offices = sorted(places)
+    x = pd.Series([places[o] for o in offices], dtype=float)
+    y = pd.Series([posts[o] for o in offices], dtype=float)
+    assert x.corr(y) > 0.8
