@@ -333,3 +333,15 @@ def test_oriel_core_surgery_2023_places_follow_the_core_surgery_baseline(baselin
     x = pd.Series([places[o] for o in offices], dtype=float)
     y = pd.Series([posts[o] for o in offices], dtype=float)
     assert x.corr(y) > 0.8
+
+
+def test_embedded_tables_pass_their_schemas() -> None:
+    """Loading skips element-wise validation of the embedded files, so they are checked here."""
+    from fairshare.inputs import bundle, schemas
+
+    for fname, schema in bundle._FILES.values():
+        df = bundle._as_plain(pd.read_csv(DATA / fname))
+        getattr(schemas, schema).validate(df, lazy=True)
+    posts = pd.read_csv(DATA / "baseline_posts.csv", dtype={"basis": str})
+    assert (posts["posts"] >= 0).all() and posts["basis"].notna().all()
+    assert not posts.duplicated(["icb_code", "local_office", "specialty"]).any()

@@ -14,12 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import pandera.errors as pae
-import pandera.pandas as pa
 
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
-from fairshare.inputs import schemas
 from fairshare.inputs.baseline import basis_label
 from fairshare.inputs.posts import Field, cell_text, parse_area_rows, parse_posts, read_table
 from fairshare.io import file_digest
@@ -34,16 +31,17 @@ DATA_VINTAGES = {
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
 }
 
+# key -> (file name, name of its schema in fairshare.inputs.schemas)
 _FILES = {
-    "population": ("population_mid2022.csv", schemas.population),
-    "growth": ("growth_factors.csv", schemas.growth),
-    "growth_variants": ("growth_variants.csv", schemas.growth_variants),
-    "weighted_population": ("weighted_population.csv", schemas.weighted_population),
-    "icbs": ("icbs.csv", schemas.icbs),
-    "local_offices": ("local_offices.csv", schemas.local_offices),
-    "icb_local_office": ("icb_local_office.csv", schemas.icb_local_office),
-    "profiles": ("utilisation_profiles.csv", schemas.profiles),
-    "specialties": ("specialties.csv", schemas.specialties),
+    "population": ("population_mid2022.csv", "population"),
+    "growth": ("growth_factors.csv", "growth"),
+    "growth_variants": ("growth_variants.csv", "growth_variants"),
+    "weighted_population": ("weighted_population.csv", "weighted_population"),
+    "icbs": ("icbs.csv", "icbs"),
+    "local_offices": ("local_offices.csv", "local_offices"),
+    "icb_local_office": ("icb_local_office.csv", "icb_local_office"),
+    "profiles": ("utilisation_profiles.csv", "profiles"),
+    "specialties": ("specialties.csv", "specialties"),
 }
 
 
@@ -102,9 +100,14 @@ def data_dir() -> Path:
     return Path(str(resources.files("fairshare") / "data"))
 
 
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.DataFrame:
+def _validate(df: pd.DataFrame, schema_name: str, name: str) -> pd.DataFrame:
+    """Check a table against its pandera schema (imported here: pandera is slow to import)."""
+    import pandera.errors as pae
+
+    from fairshare.inputs import schemas
+
     try:
-        return schema.validate(df, lazy=True)
+        return getattr(schemas, schema_name).validate(df, lazy=True)
     except pae.SchemaErrors as err:
         cases = err.failure_cases.head(10)
         problems = [
@@ -121,8 +124,12 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.Dat
 
 @cache
 def _read_table(folder: str, key: str) -> pd.DataFrame:
+    """One input table; a user's file is validated, the embedded one is not (it is built and
+    checked by scripts/build_data.py and tests/test_baseline.py, and its digest is recorded)."""
     fname, schema = _FILES[key]
     df = _as_plain(pd.read_csv(Path(folder) / fname))
+    if Path(folder).resolve() == data_dir().resolve():
+        return df
     return _validate(df, schema, str(Path(folder) / fname))
 
 
