@@ -162,7 +162,14 @@ def build_org_lookup(shared: Path, icbs: pd.DataFrame, ilo: pd.DataFrame) -> pd.
         rows.append({"org_code": code, "org_name": name, "icb_code": to_icb[icb_ods],
                      "hee_office_2017": office, "local_office": lo,
                      "placement": f"{how} ({source})"})
-    out = pd.DataFrame(rows)
+    for icb in icbs.itertuples(index=False):  # an ICB itself as employer (later files)
+        if icb.icb_ods not in set(ods.index) | set(prov.index):
+            lo, _ = piece_for(str(icb.icb_code), "", ilo)
+            rows.append({"org_code": icb.icb_ods, "org_name": icb.icb_name,
+                         "icb_code": icb.icb_code, "hee_office_2017": "", "local_office": lo,
+                         "placement": "an ICB: its main local office (icbs.csv)"})
+    out = pd.DataFrame(rows).sort_values("org_code", kind="mergesort")
+    check(not out["org_code"].duplicated().any(), "one row per organisation code")
     check(set(prov.index) <= set(out["org_code"]), "every 2017 organisation is placed")
     if "TAF" in ods.index or "TAF" in out["org_code"].to_numpy():
         taf = out.set_index("org_code").at["TAF", "icb_code"]

@@ -345,3 +345,27 @@ def test_embedded_tables_pass_their_schemas() -> None:
     posts = pd.read_csv(DATA / "baseline_posts.csv", dtype={"basis": str})
     assert (posts["posts"] >= 0).all() and posts["basis"].notna().all()
     assert not posts.duplicated(["icb_code", "local_office", "specialty"]).any()
+
+
+def test_a_posts_file_per_icb_piece_keeps_its_pieces(tmp_path: Path) -> None:
+    from fairshare.errors import InputError
+
+    # BLMK (E54000024, ODS QHG) lies in East of England and Thames Valley (icb_local_office.csv)
+    good = tmp_path / "pieces.csv"
+    good.write_text("icb_code,local_office,specialty,posts,basis\n"
+                    "E54000024,East of England,Cardiology,7,my count\n"
+                    "QHG,TV,Cardiology,2,my count\n")
+    b = load_england(good)
+    got = b.piece_posts.set_index(["icb_code", "local_office"])["posts"].to_dict()
+    assert got == {("E54000024", "East of England"): 7, ("E54000024", "Thames Valley"): 2}
+    assert b.basis == {"Cardiology": "my count"}
+    t = targets(b, Scenario(level="icb"))
+    assert t.set_index("area_code").loc["E54000024", "current"] == 9  # counted, not estimated
+    bad = tmp_path / "bad.csv"
+    bad.write_text("icb_code,local_office,specialty,posts\n"
+                   "E54000024,London,Cardiology,3\nE54000024,Narnia,Cardiology,1\n")
+    with pytest.raises(InputError) as err:
+        load_england(bad)
+    text = str(err.value)
+    assert "row 2, column 'local_office': ICB E54000024 has no part in London" in text
+    assert "row 3, column 'local_office': unknown local office 'Narnia'" in text
