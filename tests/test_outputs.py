@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fairshare.cli import app
+from fairshare.inputs.bundle import load_data
 from fairshare.publish.columns import dictionary, formatted
 from fairshare.publish.outputs import write_output
 from fairshare.training_year import date_in_text, next_round
@@ -110,22 +111,27 @@ def test_a_folder_of_other_files_is_refused(tmp_path: Path) -> None:
 def test_every_written_table_carries_basis_and_scenario(here: Path) -> None:
     _ok(["plan", "--horizon", "2023", "--out", "p"])
     meta = json.loads((here / "p" / "run.json").read_text())
+    targets = pd.read_csv(here / "p" / "targets.csv", dtype=str, keep_default_na=False)
+    per_specialty = targets.drop_duplicates("specialty").set_index("specialty")["basis"]
     for csv in (here / "p").glob("*.csv"):
         if csv.name == "columns.csv":
             continue
         df = pd.read_csv(csv, dtype=str, keep_default_na=False)
         assert (df["scenario_digest"] == meta["scenario_digest"]).all(), csv.name
         assert (df["scenario"] == "default").all(), csv.name
-        assert (df["basis"] == meta["establishment"]).all(), csv.name
+        assert (df["basis"] != "").all(), csv.name
+        # a row of a known specialty says that specialty's basis; others the run's label
+        expected = df["specialty"].map(per_specialty).fillna(meta["establishment"])
+        assert (df["basis"] == expected).all(), csv.name
     _ok(["targets", "--out", "t.parquet"])
     kv = pq.read_schema(here / "t.parquet").metadata
     rows = pd.read_parquet(here / "t.parquet")
     assert json.loads(kv[b"fairshare"])["scenario_digest"] == rows["scenario_digest"].iloc[0]
-    assert (rows["basis"] == meta["establishment"]).all()
+    assert (rows["basis"] == rows["specialty"].map(per_specialty)).all()
     _ok(["targets", "--out", "t.json"])
     body = json.loads((here / "t.json").read_text())
     assert body["metadata"]["establishment"] == meta["establishment"]
-    assert body["rows"][0]["basis"] == meta["establishment"]
+    assert body["rows"][0]["basis"] == per_specialty[body["rows"][0]["specialty"]]
 
 
 def test_a_redirected_table_is_labelled(here: Path) -> None:
@@ -134,8 +140,8 @@ def test_a_redirected_table_is_labelled(here: Path) -> None:
                            "Cardiology", "--out", "c.csv"], capture_output=True, text=True,
                           timeout=120, cwd=here, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
-    meta_basis = pd.read_csv(here / "c.csv")["basis"].iloc[0]
-    assert "Basis: " + meta_basis[:30] in done.stdout
+    label = load_data().posts_label
+    assert "Basis: " + label[:30] in done.stdout
     assert "Scenario: default" in done.stdout
 
 

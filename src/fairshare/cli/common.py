@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem
@@ -61,7 +60,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PostsOpt = Annotated[
     Path | None,
     typer.Option("--posts", help="Your establishment file (CSV/Excel): local_office or icb, "
-                 "specialty, posts. Default: the embedded DEMONSTRATION baseline."),
+                 "specialty, posts. Default: the embedded public baseline (docs/baseline.md)."),
 ]
 ScenarioOpt = Annotated[
     Path | None, typer.Option("--scenario", "-s", help="Scenario override file (YAML).")
@@ -149,16 +148,8 @@ def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
     label_tables(bundle, sc)
-    if bundle.demonstration:
-        console.print(
-            Panel(
-                "Current posts are the embedded [bold]DEMONSTRATION baseline[/]: modelled from "
-                "public fragments, not real establishment data.\nUse --posts FILE for real "
-                "figures (see README: 'Bring your own data').",
-                title="demonstration baseline",
-                border_style="yellow",
-            )
-        )
+    console.print(f"[dim]current posts:[/] {bundle.posts_label}", highlight=False,
+                  soft_wrap=True)
     return bundle, sc
 
 
@@ -307,9 +298,9 @@ def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Sce
     if inputs.posts_date is not None:
         if inputs.posts is None:
             raise FairshareError("--posts-date dates your --posts file; give the file too")
-        counted = parse_date(inputs.posts_date)
-        bundle = replace(bundle, posts_label=f"{bundle.posts_label}, dated "
-                         f"{counted.isoformat()}")
+        note = f", dated {parse_date(inputs.posts_date).isoformat()}"
+        bundle = replace(bundle, posts_label=bundle.posts_label + note,
+                         basis={s: b + note for s, b in bundle.basis.items()})
     when = date_in_text(bundle.posts_label)
     if when is not None and "plan_start" not in sc.model_fields_set:
         sc = sc.with_overrides(plan_start=max(sc.plan_start, next_round(when)))

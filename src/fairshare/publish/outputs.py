@@ -65,7 +65,7 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
         "scenario": scenario.resolved(),
         "scenario_digest": scenario.digest(),
         "establishment": bundle.posts_label,
-        "demonstration_baseline": getattr(bundle, "demonstration", False),
+        "establishment_modelled": {s: bundle.basis[s] for s in bundle.modelled},
         "input_digests": bundle.digests,
         "data_source": bundle.source,
         "data_vintages": DATA_VINTAGES,
@@ -88,16 +88,21 @@ def labelled(df: pd.DataFrame, labels: Mapping[str, str],
              basis_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """``df`` with the label columns; a table's own values win, so labels come from the data.
 
-    ``basis_rows`` (area, specialty, basis) gives a per-row basis to tables keyed by area and
-    specialty (e.g. the plan from the targets' basis); other rows take the run's basis.
+    ``basis_rows`` (area, specialty, basis) gives a per-row basis to tables with a specialty
+    (e.g. the plan from the targets' basis: the area's own, else the specialty's); other rows
+    take the run's basis.
     """
     out = df.copy()
-    if "basis" not in out.columns and basis_rows is not None \
-            and {"area", "specialty"} <= set(out.columns):
-        lookup = basis_rows.drop_duplicates(["area", "specialty"]).set_index(
-            ["area", "specialty"])["basis"]
-        keys = pd.MultiIndex.from_frame(out[["area", "specialty"]].astype(str))
-        out["basis"] = lookup.reindex(keys).to_numpy()
+    if "basis" not in out.columns and basis_rows is not None and "specialty" in out.columns:
+        by_specialty = basis_rows.drop_duplicates("specialty").set_index("specialty")["basis"]
+        basis = out["specialty"].astype(str).map(by_specialty)
+        if "area" in out.columns:  # an area's own basis where the data gives one
+            lookup = basis_rows.drop_duplicates(["area", "specialty"]).set_index(
+                ["area", "specialty"])["basis"]
+            keys = pd.MultiIndex.from_frame(out[["area", "specialty"]].astype(str))
+            own = pd.Series(lookup.reindex(keys).to_numpy(), index=out.index)
+            basis = own.where(own.notna(), basis)
+        out["basis"] = basis
     for column, value in labels.items():
         if column not in out.columns:
             out[column] = value
