@@ -57,7 +57,8 @@ def targets(
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
         cols = ["area", "current", "fair_share", "target", "gap", "distance"]
-        show_table(view, f"{specialty[0]} — targets by {sc.level.replace('_', ' ')}", cols)
+        name = df["specialty"].iloc[0]
+        show_table(view, f"{name} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
         view = df.groupby("area", as_index=False)[["current", "fair_share", "target"]].sum()
         view["gap"] = view["target"] - view["current"]
