@@ -97,6 +97,14 @@ def test_a_folder_is_replaced_whole_never_mixed(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def test_out_results_adds_a_dated_folder_beside_the_earlier_ones(here: Path) -> None:
+    _ok(["targets"])
+    _ok(["targets", "--out", "results"])
+    folders = sorted(p.name for p in (here / "results").iterdir() if p.name != "latest")
+    assert len(folders) == 2 and all("-targets-default" in f for f in folders)
+    assert (here / "results" / "latest").resolve().name == folders[-1]
+
+
 def test_a_folder_of_other_files_is_refused(tmp_path: Path) -> None:
     mine = tmp_path / "documents"
     mine.mkdir()

@@ -13,7 +13,8 @@ Where results go (one rule for every command, docs/outputs.md):
   points at it (a symlink, or a ``latest.txt`` pointer where symlinks are not available);
 * ``--out x.csv`` / ``x.parquet`` / ``x.json``: that one file (the command's main table);
 * ``--out dir``: that folder, written whole. A folder holding an earlier fairshare output is
-  replaced as a whole, never mixed; a folder holding anything else is refused.
+  replaced as a whole, never mixed; a folder of dated output folders (such as ``results``)
+  gets a new dated folder inside it; a folder holding anything else is refused.
 
 A folder is built beside its destination and renamed into place only when complete, and
 ``latest`` is switched after that, so no reader ever sees half a run or two runs mixed.
@@ -179,11 +180,12 @@ def is_file_target(path: Path) -> bool:
     return path.suffix.lower() in FILE_SUFFIXES
 
 
-def default_folder(command: str, name: str, now: datetime | None = None) -> Path:
+def default_folder(command: str, name: str, now: datetime | None = None,
+                   root: Path = RESULTS) -> Path:
     """``results/<date-time>-<command>-<name>``: one folder per command run, sortable by time."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     slug = _UNSAFE.sub("-", name).strip("-")[:60] or "run"
-    return RESULTS / f"{stamp}-{command}-{slug}"
+    return root / f"{stamp}-{command}-{slug}"
 
 
 def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any],
@@ -203,14 +205,25 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
     if out is not None and is_file_target(Path(out)):
         main = next(iter(ready))
         return [_write_file(main, ready[main], Path(out), meta | {"tables": [main]})]
-    if out is None:
-        folder = default_folder(command, name)
+    if out is None or is_results_root(Path(out)):
+        folder = default_folder(command, name, root=RESULTS if out is None else Path(out))
         while folder.exists():  # two runs in the same second
             folder = folder.with_name(folder.name + "-1")
         written = _write_folder(folder, ready, meta)
         point_latest(folder)
         return written
     return _write_folder(Path(out), ready, meta)
+
+
+def is_results_root(folder: Path) -> bool:
+    """A folder of dated output folders (and ``latest``): a new run goes in a folder of its
+    own inside it, as by default, rather than replacing it."""
+    if not folder.is_dir() or folder.is_symlink() or (folder / RUN_JSON).exists():
+        return False
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    return bool(entries) and all(
+        p.name in (LATEST, LATEST_POINTER) or (p.is_dir() and (p / RUN_JSON).is_file())
+        for p in entries)
 
 
 def _write_file(table: str, df: pd.DataFrame, path: Path, meta: Mapping[str, Any]) -> Path:
