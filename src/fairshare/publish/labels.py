@@ -1,0 +1,76 @@
+"""The label every published page and sheet carries: the basis of its numbers and the scenario.
+
+A printed page or a copied sheet travels without the rest of the run, so each one says what its
+current posts are (the establishment's label, or the per-row ``basis`` values when the table has
+them: a public baseline can mix published rows with modelled ones) and which scenario made it
+(name and digest). The text always comes from the data and the run's metadata, never from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RunLabel", "basis_text", "run_label"]
+
+#: Per-row columns that say where a row's current posts come from, most specific first.
+BASIS_COLUMNS = ("basis", "current_basis")
+
+
+@dataclass(frozen=True)
+class RunLabel:
+    """What a page footer or a sheet header says about its numbers."""
+
+    basis: str
+    scenario: str
+    digest: str
+    demonstration: bool
+
+    @property
+    def scenario_text(self) -> str:
+        """"Scenario <name> (digest <d>)", or the name alone when there is no digest."""
+        digest = f" (digest {self.digest})" if self.digest else ""
+        return f"Scenario {self.scenario}{digest}"
+
+    @property
+    def line(self) -> str:
+        """One line: basis, then scenario."""
+        return f"Basis: {self.basis} \u00b7 {self.scenario_text}"
+
+
+def basis_text(table: pd.DataFrame | None, establishment: Any = None) -> str:
+    """The basis of a table's numbers, in words.
+
+    With a per-row basis column, its distinct values (with the number of rows of each when they
+    differ); otherwise the establishment's label, or the table's ``baseline`` column.
+    """
+    if table is not None:
+        for column in BASIS_COLUMNS:
+            if column in table.columns and table[column].notna().any():
+                counts = table[column].dropna().astype(str).value_counts(sort=True)
+                if len(counts) == 1:
+                    return str(counts.index[0])
+                return "; ".join(f"{value} ({n:,} rows)" for value, n in counts.items())
+    if establishment:
+        return str(establishment)
+    if table is not None and "baseline" in table.columns and len(table):
+        return str(table["baseline"].iloc[0])
+    return "not stated"
+
+
+def run_label(meta: Mapping[str, Any], table: pd.DataFrame | None = None) -> RunLabel:
+    """The label of a run (``publish.outputs.run_metadata``) and one of its tables."""
+    scenario = meta.get("scenario")
+    if isinstance(scenario, Mapping):
+        name = scenario.get("name")
+    else:
+        name = scenario or meta.get("scenario_name")
+    if not name and table is not None and "scenario" in table.columns and len(table):
+        name = table["scenario"].iloc[0]
+    return RunLabel(basis=basis_text(table, meta.get("establishment")),
+                    scenario=str(name or "unnamed"),
+                    digest=str(meta.get("scenario_digest") or ""),
+                    demonstration=bool(meta.get("demonstration_baseline")))
