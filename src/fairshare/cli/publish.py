@@ -36,9 +36,21 @@ def report(
                                              "headless Chromium).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF."""
+    """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF.
+
+    Printed on A4 (wide plan pages landscape); every page footer says the basis of the numbers
+    and the scenario's name and digest. Files appear whole or not at all, even when stopped.
+    """
+    from fairshare.cli.signals import stop_cleanly
+
     if html is None and pdf is None:
         html = Path("report.html")
+    with stop_cleanly(" and ".join(str(p) for p in (html, pdf) if p is not None)):
+        _report(inputs, run, html, pdf, store)
+
+
+def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | None,
+            store: Path | None) -> None:
     if run is not None:
         s = RunStore(store)
         rec = s.get(run)

@@ -86,11 +86,19 @@ def _run(cmd: list[str], timeout: float, env: Mapping[str, str]) -> tuple[int, s
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _end(proc)
         raise ReportError(f"Chromium did not finish printing the PDF within {timeout:g} s") \
             from None
+    except BaseException:  # stopped (Ctrl-C, a signal): Chromium must not outlive us
+        _end(proc)
+        raise
     return proc.returncode, out.decode("utf-8", "replace")
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """End Chromium and every helper process it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
 
 
