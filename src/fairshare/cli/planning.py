@@ -130,11 +130,9 @@ def export(
                                                    "(default: all).")] = None,
     year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
 ) -> None:
-    """Every table in one formatted Excel workbook, with an "About this run" sheet.
-
-    Every sheet says the basis of its numbers and the scenario; the file appears whole or not at
-    all, even when the command is stopped (Ctrl-C, kill) while it writes.
-    """
+    """Every table in one formatted Excel workbook, with an "About this run" sheet."""
+    # Every sheet gives the basis of its numbers and the scenario; the file appears whole or
+    # not at all, even when the command is stopped (Ctrl-C, kill) while it writes.
     from fairshare.cli.signals import stop_cleanly
 
     with stop_cleanly(str(xlsx)):

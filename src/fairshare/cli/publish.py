@@ -36,11 +36,9 @@ def report(
                                              "headless Chromium).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF.
-
-    Printed on A4 (wide plan pages landscape); every page footer says the basis of the numbers
-    and the scenario's name and digest. Files appear whole or not at all, even when stopped.
-    """
+    """A self-contained report (map, charts, tables, method, provenance) as HTML and/or PDF."""
+    # Printed on A4 (the plan's pages landscape); every page footer gives the basis of the
+    # numbers and the scenario's name and digest; files appear whole or not at all.
     from fairshare.cli.signals import stop_cleanly
 
     if html is None and pdf is None:

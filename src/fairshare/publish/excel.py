@@ -24,7 +24,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,10 +297,12 @@ def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: style.Formats) -> None:
         ws.write_string(top, j, name, fmt.header)
     first = top + 1
     labels = table.iloc[:, 0].tolist() if len(columns) else []
-    for i, values in enumerate(table.itertuples(index=False, name=None)):
-        total = not sheet.tidy and is_total_label(labels[i])
-        for j, value in enumerate(values):
-            _write_value(ws, first + i, j, value, fmt.cell(formats[j], total=total))
+    totals = [not sheet.tidy and is_total_label(v) for v in labels]
+    for j, column in enumerate(table.columns):
+        plain, bold = fmt.cell(formats[j]), fmt.cell(formats[j], total=True)
+        write = _column_writer(ws, table[column])
+        for i, value in enumerate(table[column].tolist()):
+            write(first + i, j, value, bold if totals[i] else plain)
     last = first + len(table) - 1
     ws.freeze_panes(first, 0)
     ws.repeat_rows(top)
@@ -352,6 +354,14 @@ def _body_blocks(labels: list[Any], first: int) -> list[tuple[int, int]]:
         elif start is None:
             start = i
     return blocks
+
+
+def _column_writer(ws: Worksheet, column: pd.Series) -> Callable[[int, int, Any, Format], Any]:
+    """The cell writer for a column: straight to ``write_number`` for whole numbers (most cells
+    of a workbook), else the general one."""
+    if pd.api.types.is_integer_dtype(column) and isinstance(column.dtype, np.dtype):
+        return ws.write_number
+    return lambda row, col, value, fmt: _write_value(ws, row, col, value, fmt)
 
 
 def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:

@@ -99,8 +99,13 @@ def widths(table: pd.DataFrame, formats: Sequence[str | None]) -> list[float]:
     """Column widths that fit the header (wrapped at ~24 characters) and the longest value."""
     out = []
     for j, column in enumerate(table.columns):
-        render = _renderer(formats[j])
-        longest = max((len(render(v)) for v in table[column].tolist()), default=0)
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            render = _renderer(formats[j])  # the widest number is at one of the extremes
+            extremes = [v for v in (values.min(), values.max()) if pd.notna(v)]
+            longest = max((len(render(v)) for v in extremes), default=0)
+        else:
+            longest = int(values.astype(str).str.len().max()) if len(values) else 0
         out.append(float(min(max(longest, min(len(str(column)), 24), 6) + 2, 60)))
     return out
 
