@@ -321,8 +321,13 @@ def test_other_levels_draw_their_own_map(run):
     bundle = load_england()
     for level, n in (("region", 7), ("icb", 42)):
         scenario = Scenario(name=f"{level} map", level=level)
-        page = build_report(targets(bundle, scenario), None, run_metadata(bundle, scenario))
+        table = targets(bundle, scenario)
+        page = build_report(table, None, run_metadata(bundle, scenario))
         map_svg = re.search(r'<svg class="map".*?</svg>', page, re.S).group(0)
+        footer = re.search(r"@bottom-left \{ content: (\"[^\"]*\")", page).group(1)
+        assert bundle.posts_label in footer  # the establishment, and how it reached ICBs
+        if "current_basis" in table.columns:
+            assert str(table["current_basis"].iloc[0]) in footer
         names = {t.split(":")[0] for t in re.findall(r"<title>([^<]*)</title>", map_svg)}
         assert len(names) == n
         assert "London, enlarged" in map_svg

@@ -16,8 +16,10 @@ import pandas as pd
 
 __all__ = ["RunLabel", "basis_text", "run_label"]
 
-#: Per-row columns that say where a row's current posts come from, most specific first.
-BASIS_COLUMNS = ("basis", "current_basis")
+#: The per-row column saying where a row's current posts come from.
+BASIS_COLUMN = "basis"
+#: The per-row column saying how posts were carried to another level (ICB estimates).
+LEVEL_BASIS_COLUMN = "current_basis"
 
 
 @dataclass(frozen=True)
@@ -41,24 +43,37 @@ class RunLabel:
         return f"Basis: {self.basis} \u00b7 {self.scenario_text}"
 
 
+def _values(column: pd.Series) -> str:
+    """A column's distinct values, with the number of rows of each when there are several."""
+    counts = column.dropna().astype(str).value_counts(sort=True)
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return "; ".join(f"{value} ({n:,} rows)" for value, n in counts.items())
+
+
 def basis_text(table: pd.DataFrame | None, establishment: Any = None) -> str:
     """The basis of a table's numbers, in words.
 
-    With a per-row basis column, its distinct values (with the number of rows of each when they
-    differ); otherwise the establishment's label, or the table's ``baseline`` column.
+    The per-row ``basis`` values when the table has them, else the establishment's label (or
+    the table's ``baseline`` column); followed by how the posts were carried to the table's
+    level when a ``current_basis`` column says so (ICB figures estimated from local offices).
     """
-    if table is not None:
-        for column in BASIS_COLUMNS:
-            if column in table.columns and table[column].notna().any():
-                counts = table[column].dropna().astype(str).value_counts(sort=True)
-                if len(counts) == 1:
-                    return str(counts.index[0])
-                return "; ".join(f"{value} ({n:,} rows)" for value, n in counts.items())
-    if establishment:
-        return str(establishment)
-    if table is not None and "baseline" in table.columns and len(table):
-        return str(table["baseline"].iloc[0])
-    return "not stated"
+    rows = table if table is not None else pd.DataFrame()
+
+    def given(column: str) -> bool:
+        return column in rows.columns and bool(rows[column].notna().any())
+
+    if given(BASIS_COLUMN):
+        text = _values(rows[BASIS_COLUMN])
+    elif establishment:
+        text = str(establishment)
+    elif given("baseline"):
+        text = str(rows["baseline"].dropna().iloc[0])
+    else:
+        text = "not stated"
+    if given(LEVEL_BASIS_COLUMN):
+        text += f" \u2014 {_values(rows[LEVEL_BASIS_COLUMN])}"
+    return text
 
 
 def run_label(meta: Mapping[str, Any], table: pd.DataFrame | None = None) -> RunLabel:
