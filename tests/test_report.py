@@ -560,3 +560,56 @@ def test_html_on_screen_fits_and_tables_scroll_inside_their_box(full_pdf, width)
     assert boxes and all(b["style"] == "auto" for b in boxes)
     if width == 700:  # the wide tables no longer fit: they scroll in their own box
         assert any(b["scrolls"] for b in boxes)
+
+
+# --------------------------------------------------------------------------------------------
+# Stopped while Chromium prints: no PDF, no temporary file, no Chromium left running
+# --------------------------------------------------------------------------------------------
+
+
+SLOW_CHROMIUM = """#!/bin/sh
+# A Chromium that starts writing the PDF, then hangs: stands in for a slow print.
+for arg in "$@"; do
+  case "$arg" in --print-to-pdf=*) out="${arg#--print-to-pdf=}";; esac
+done
+printf '%%PDF-1.4 half a page' > "$out"
+echo $$ > "$READY.pid"
+touch "$READY"
+sleep 120
+"""
+
+
+@pytest.mark.parametrize("signum", [15, 1])  # SIGTERM, SIGHUP (a closed terminal)
+def test_stopping_report_while_printing_leaves_nothing(tmp_path, signum):
+    import os
+    import sys
+    import time
+
+    fake = tmp_path / "chromium"
+    fake.write_text(SLOW_CHROMIUM, encoding="utf-8")
+    fake.chmod(0o755)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(b"%PDF- the previous report")
+    ready = tmp_path / "ready"
+    env = {**os.environ, "FAIRSHARE_CHROMIUM": str(fake), "READY": str(ready)}
+    cmd = [sys.executable, "-m", "fairshare.cli", "report", "--horizon", "2023",
+           "--pdf", str(folder / "report.pdf")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the report never started printing"
+        time.sleep(0.05)
+    assert [p for p in os.listdir(folder) if p.endswith(".tmp")]  # the half-printed PDF
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and "was not written" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["report.pdf"]
+    assert (folder / "report.pdf").read_bytes() == b"%PDF- the previous report"
+    pid = int((tmp_path / "ready.pid").read_text())
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):  # the printing Chromium was ended too
+        os.kill(pid, 0)
