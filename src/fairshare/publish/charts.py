@@ -232,7 +232,7 @@ def map_svg(areas: pd.DataFrame, level: str, area_word: str) -> str:
 
 def _label(code: str, share: float | None, x: float, y: float) -> str:
     """An area's code and its gap as % of target, on the map."""
-    value = "" if share is None or not math.isfinite(share) else percent(share, 0)
+    value = "" if share is None or not math.isfinite(share) else percent(share, 1)
     return (f'<text x="{x:.1f}" y="{y - 4:.1f}" class="maplabel">{_e(code)}'
             f'<tspan x="{x:.1f}" dy="10" class="mapvalue">{_e(value)}</tspan></text>')
 

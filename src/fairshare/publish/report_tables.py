@@ -203,8 +203,8 @@ def plan_area_table(df: pd.DataFrame, tgt: pd.DataFrame) -> Table:
     headers = [Cell("Area"), num("Gap at start (posts)"), num("Received (posts)"),
                num("Given (posts)"), num("Net moved (posts)")]
     headers += [num("Expansion posts")] if has_exp else []
-    headers += [num(f"Gap left in {last_year} (posts)"), num("Posts off target: start"),
-                num(f"Posts off target: {last_year}")]
+    headers += [num(f"Gap left in {last_year} (posts)"), num("Off target at start (posts)"),
+                num(f"Off target in {last_year} (posts)")]
 
     def row_for(head: Cell, r: Mapping[str, Any]) -> list[Cell]:
         net = r["received"] - r["given"]
