@@ -304,9 +304,11 @@ def gap_bars_svg(areas: pd.DataFrame) -> str:
     """Horizontal bars of each area's gap in posts: givers left (−), receivers right (+)."""
     df = areas.sort_values("gap", kind="stable").reset_index(drop=True)
     n = len(df)
-    label_w, bar_w, value_w = 190.0, 360.0, 60.0
+    names = [_short(a) for a in df["area"]]
     row_h = 18.0 if n <= 15 else 13.0
     top, font = 26.0, 10 if n <= 15 else 8
+    label_w = max(120.0, 0.56 * font * max(len(a) for a in names) + 10)
+    bar_w, value_w = 360.0, 60.0
     height = top + n * row_h + 26
     scale = (bar_w / 2) / float(max(df["gap"].abs().max(), 1))
     x0 = label_w + value_w + bar_w / 2
@@ -322,7 +324,7 @@ def gap_bars_svg(areas: pd.DataFrame) -> str:
         w = abs(gap) * scale
         colour = PALETTE["receive_line"] if gap > 0 else PALETTE["give_line"]
         out.append(f'<text x="{label_w - 4:.0f}" y="{y + row_h * 0.68:.1f}" text-anchor="end" '
-                   f'font-size="{font}">{_e(r.area)}</text>')
+                   f'font-size="{font}">{_e(names[i])}</text>')
         if w > 0:
             out.append(f'<rect x="{x0 if gap >= 0 else x0 - w:.1f}" y="{y + 2:.1f}" '
                        f'width="{w:.1f}" height="{row_h - 4:.1f}" fill="{colour}"/>')
@@ -335,6 +337,11 @@ def gap_bars_svg(areas: pd.DataFrame) -> str:
                'class="axis-title">gap = target \u2212 current, posts (all specialties)</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _short(area: str) -> str:
+    """An area's name for a chart label: ICB names without their common ending."""
+    return area.removesuffix(" Integrated Care Board")
 
 
 def plan_svg(plan: pd.DataFrame, gaps: pd.Series, columns: int = 4) -> str:
