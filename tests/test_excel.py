@@ -301,7 +301,6 @@ def test_every_sheet_says_its_basis_and_scenario(tmp_path: Path) -> None:
     about = make_about(demo=False) | {"establishment": "Public baseline, September 2017"}
     wb = openpyxl.load_workbook(write(tmp_path, targets=targets.assign(basis=basis),
                                       about=about))
-    n_pub = basis.count("published 2017 figure")
     for ws in wb.worksheets[1:]:
         line = ws.cell(2, 1).value
         assert "Scenario Toy refresh scenario (digest abc123)" in line, ws.title
@@ -311,12 +310,12 @@ def test_every_sheet_says_its_basis_and_scenario(tmp_path: Path) -> None:
         elif ws.title.startswith("South") or ws.title.startswith("TVL"):
             assert line.startswith("Basis: modelled row ·"), line
         else:
-            assert f"published 2017 figure ({n_pub:,} rows)" in line, line
+            assert line.startswith("Basis: Public baseline, September 2017 ·"), line
         assert "digest abc123" in ws.oddHeader.right.text
         assert ws.oddFooter.left.text.startswith("Basis: ")
         assert "Page &P of &N" in ws.oddFooter.right.text
     about_rows = {r[0]: r[1] for r in values(wb["About this run"]) if r[0] is not None}
-    assert about_rows["Basis of the numbers"].startswith("modelled row (")
+    assert about_rows["Basis of the numbers"] == "Public baseline, September 2017"
     assert about_rows["Scenario digest"] == "abc123"
     assert about_rows["Sign convention"] == excel.SIGN_NOTE
 

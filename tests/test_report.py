@@ -60,7 +60,7 @@ needs_chromium = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def run():
-    """Targets, plan, findings and metadata of one real run (demonstration baseline)."""
+    """Targets, plan, findings and metadata of one real run (the public baseline)."""
     from fairshare.model.pipeline import run_plan
 
     bundle = load_england()
@@ -76,10 +76,10 @@ def report_html(run) -> str:
     return build_report(run["targets"], run["plan"], run["metadata"], findings=run["findings"])
 
 
-def _not_demonstration(run, label: str = "my_posts.csv (local_office level)"):
+def _own_file(run, label: str = "my_posts.csv (local_office level)"):
     """The same run as if the establishment were a planner's own file."""
-    t = run["targets"].assign(baseline=label)
-    meta = {**run["metadata"], "demonstration_baseline": False, "establishment": label}
+    t = run["targets"].assign(basis="user file my_posts.csv")
+    meta = {**run["metadata"], "establishment_modelled": {}, "establishment": label}
     return t, meta
 
 
@@ -247,31 +247,55 @@ def test_plan_chart_shows_every_plan_year(run, report_html):
     assert f"{years[0]} to {years[-1]}" in report_html
 
 
-def test_demonstration_note_present_iff_flag(run):
-    demo = build_report(run["targets"], None, run["metadata"])
-    assert run["metadata"]["demonstration_baseline"] is True
-    assert 'id="demonstration"' in demo and "DEMONSTRATION BASELINE" in demo
-    t, meta = _not_demonstration(run)
-    real = build_report(t, None, meta)
-    assert 'id="demonstration"' not in real
-    assert "DEMONSTRATION" not in real.upper()
+def test_report_names_the_establishment_and_its_modelled_rows(run):
+    meta = run["metadata"]
+    public = build_report(run["targets"], None, meta)
+    assert f"Basis of current posts</th><td>{html_lib.escape(meta['establishment'])}" in public
+    for spec, basis in meta["establishment_modelled"].items():
+        assert (f"<strong>{html_lib.escape(spec)}</strong> current posts are "
+                f"{html_lib.escape(basis)}") in public
+    # every per-row basis with its number of rows, counted here
+    bases = re.search(r'<table class="bases.*?</table>', public, re.S).group(0)
+    for basis, n in run["targets"]["basis"].value_counts().items():
+        assert re.search(rf'<th scope="row">{re.escape(html_lib.escape(basis))}</th>'
+                         rf'<td class="num">{n:,}</td>', bases), basis
+    assert 'id="demonstration"' not in public and "DEMONSTRATION" not in public.upper()
+    t, meta = _own_file(run)
+    own = build_report(t, None, meta)
+    assert "my_posts.csv (local_office level)" in own
+    assert "Public baseline" not in own and "current posts are modelled" not in own
+
+
+def test_old_demonstration_runs_keep_their_warning(run):
+    meta = {**run["metadata"], "demonstration_baseline": True}
+    page = build_report(run["targets"], None, meta)
+    assert 'id="demonstration"' in page and "DEMONSTRATION BASELINE" in page
+
+
+def _footer(page: str) -> str:
+    """The printed footer's text: the CSS string, its escapes (\\3e for ">", \\a a new line)
+    undone."""
+    css = re.search(r"@bottom-left \{ content: \"([^\"]*)\"", page).group(1)
+    return re.sub(r"\\([0-9a-f]{1,6}) ?", lambda m: chr(int(m.group(1), 16)), css)
 
 
 def test_labels_come_from_the_data(run):
-    """The footer names the basis of the numbers as the data says it, row by row when given."""
-    t, meta = _not_demonstration(run, "Public baseline, September 2017")
+    """The footer names the basis of the numbers as the data says it: the establishment's label,
+    one shared per-row basis, or the per-row bases counted when there is no label."""
+    t, meta = _own_file(run, "Public baseline, September 2017")
     basis = np.where(t["specialty"].str.startswith("C"), "modelled row", "published figure")
-    page = build_report(t.assign(basis=basis), None, meta)
     n_mod = int((basis == "modelled row").sum())
     n_pub = len(basis) - n_mod
-    css = re.search(r"@bottom-left \{ content: (\"[^\"]*\")", page).group(1)
-    footer = _text(re.search(r'<footer class="page-label".*?</footer>', page, re.S).group(0))
-    for where in (css, footer):
-        assert f"published figure ({n_pub:,} rows)" in where
-        assert f"modelled row ({n_mod:,} rows)" in where
+    mixed = build_report(t.assign(basis=basis), None, meta)
+    footer = _text(re.search(r'<footer class="page-label".*?</footer>', mixed, re.S).group(0))
+    for where in (_footer(mixed), footer):
+        assert "Basis: Public baseline, September 2017" in where
         assert meta["scenario_digest"] in where and SCENARIO in where
-    plain = build_report(t, None, meta)
-    assert "Basis: Public baseline, September 2017" in plain
+    unlabelled = build_report(t.assign(basis=basis), None, {**meta, "establishment": None})
+    assert f"published figure ({n_pub:,} rows); modelled row ({n_mod:,} rows)" in \
+        _footer(unlabelled)
+    shared = build_report(t, None, meta)  # every row says the same: that is the basis
+    assert "Basis: user file my_posts.csv" in _footer(shared)
 
 
 def test_plan_sections_only_with_a_plan(run, report_html):
@@ -324,7 +348,7 @@ def test_other_levels_draw_their_own_map(run):
         table = targets(bundle, scenario)
         page = build_report(table, None, run_metadata(bundle, scenario))
         map_svg = re.search(r'<svg class="map".*?</svg>', page, re.S).group(0)
-        footer = re.search(r"@bottom-left \{ content: (\"[^\"]*\")", page).group(1)
+        footer = _footer(page)
         assert bundle.posts_label in footer  # the establishment, and how it reached ICBs
         if "current_basis" in table.columns:
             assert str(table["current_basis"].iloc[0]) in footer
@@ -519,13 +543,13 @@ def test_pdf_pages_rendered_for_review(full_pdf):
 
 
 @needs_chromium
-def test_pdf_without_demonstration_baseline_says_nothing_of_it(run, tmp_path):
-    t, meta = _not_demonstration(run)
+def test_pdf_of_own_file_says_so_on_every_page(run, tmp_path):
+    t, meta = _own_file(run)
     pdf = write_report(None, tmp_path / "own.pdf", targets=t, metadata=meta)[0]
     pages = _pdf_pages(pdf)
     assert 5 <= len(pages) <= 12, f"{len(pages)} pages"
-    assert not any("DEMONSTRATION" in p.upper() for p in pages)
-    assert all("Basis: my_posts.csv (local_office level)" in p for p in pages)
+    assert not any("DEMONSTRATION" in p.upper() or "Public baseline" in p for p in pages)
+    assert all("Basis: user file my_posts.csv" in p for p in pages)
     assert SCENARIO in pages[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["own.pdf"]
 

@@ -153,9 +153,10 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
     sheets = [_Sheet("Targets", _targets_for_workbook(targets),
                      "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
-        sheets.append(_Sheet("Plan", plan, "Plan: every area, specialty and year (tidy table)",
-                             run_label(about, plan if "basis" in plan.columns else targets),
-                             tidy=True))
+        tidy_plan = _plan_for_workbook(plan, targets)
+        sheets.append(_Sheet("Plan", tidy_plan,
+                             "Plan: every area, specialty and year (tidy table)",
+                             run_label(about, tidy_plan), tidy=True))
         chosen = list(pd.unique(plan["area"])) if areas is None else areas
         the_year = default_year(plan) if year is None else year
         codes = _area_codes(targets)
@@ -186,6 +187,17 @@ def _targets_for_workbook(targets: pd.DataFrame) -> pd.DataFrame:
     out = out.drop(columns=["distance"])
     out.insert(at, "gap_share_of_target", share.astype(float))
     return out
+
+
+def _plan_for_workbook(plan: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """The plan with each row's ``basis`` (from the targets of its area and specialty), so a
+    row copied out of the sheet still says what its current posts rest on."""
+    if "basis" in plan.columns or not {"area", "specialty", "basis"} <= set(targets.columns):
+        return plan
+    basis = targets.drop_duplicates(["area", "specialty"]).set_index(
+        ["area", "specialty"])["basis"]
+    keys = pd.MultiIndex.from_frame(plan[["area", "specialty"]])
+    return plan.assign(basis=basis.reindex(keys).to_numpy())
 
 
 def _area_codes(targets: pd.DataFrame) -> dict[str, str]:
@@ -254,11 +266,14 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
     sections: list[tuple[str, Any]] = [
+        ("Modelled specialties (current posts not from the establishment's source)",
+         about.get("establishment_modelled") or {}),
         ("Scenario parameters (resolved, defaults included)", scenario),
         ("Data vintages", about.get("data_vintages") or {}),
         ("Input digests (SHA-256)", about.get("input_digests") or {}),
     ]
     known = {"scenario", "scenario_digest", "establishment", "demonstration_baseline",
+             "establishment_modelled",
              "fairshare_version", "created", "data_vintages", "input_digests", "licence"}
     others = {k: v for k, v in about.items() if k not in known}
     if others:

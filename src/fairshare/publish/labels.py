@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RunLabel", "basis_text", "run_label"]
+__all__ = ["RunLabel", "basis_counts", "basis_text", "run_label"]
 
 #: The per-row column saying where a row's current posts come from.
 BASIS_COLUMN = "basis"
@@ -52,18 +52,21 @@ def _values(column: pd.Series) -> str:
 
 
 def basis_text(table: pd.DataFrame | None, establishment: Any = None) -> str:
-    """The basis of a table's numbers, in words.
+    """The basis of a table's numbers, in words short enough for a page footer.
 
-    The per-row ``basis`` values when the table has them, else the establishment's label (or
-    the table's ``baseline`` column); followed by how the posts were carried to the table's
-    level when a ``current_basis`` column says so (ICB figures estimated from local offices).
+    The per-row ``basis`` value when every row of the table shares one (an area's or a
+    specialty's rows); else the establishment's label (which summarises a mixed basis, e.g. a
+    public baseline with modelled specialties); with neither, the per-row values with the number
+    of rows of each. Followed by how posts were carried to the table's level when a
+    ``current_basis`` column says so (ICB figures estimated from local offices).
     """
     rows = table if table is not None else pd.DataFrame()
 
     def given(column: str) -> bool:
         return column in rows.columns and bool(rows[column].notna().any())
 
-    if given(BASIS_COLUMN):
+    distinct = rows[BASIS_COLUMN].dropna().astype(str).nunique() if given(BASIS_COLUMN) else 0
+    if distinct == 1 or (distinct and not establishment):
         text = _values(rows[BASIS_COLUMN])
     elif establishment:
         text = str(establishment)
@@ -74,6 +77,14 @@ def basis_text(table: pd.DataFrame | None, establishment: Any = None) -> str:
     if given(LEVEL_BASIS_COLUMN):
         text += f" \u2014 {_values(rows[LEVEL_BASIS_COLUMN])}"
     return text
+
+
+def basis_counts(table: pd.DataFrame | None) -> list[tuple[str, int]]:
+    """Each per-row basis value and its number of rows, most rows first (empty without one)."""
+    if table is None or BASIS_COLUMN not in table.columns:
+        return []
+    counts = table[BASIS_COLUMN].dropna().astype(str).value_counts(sort=True)
+    return [(str(value), int(n)) for value, n in counts.items()]
 
 
 def run_label(meta: Mapping[str, Any], table: pd.DataFrame | None = None) -> RunLabel:

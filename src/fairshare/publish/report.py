@@ -31,10 +31,10 @@ from markupsafe import Markup
 from fairshare.io import write_text
 from fairshare.publish import charts
 from fairshare.publish import report_tables as rt
-from fairshare.publish.labels import RunLabel, run_label
+from fairshare.publish.labels import RunLabel, basis_counts, run_label
 from fairshare.publish.pdf import CHROMIUM_CANDIDATES, ReportError, find_chromium, html_to_pdf
 from fairshare.publish.report_equity import equity_tables
-from fairshare.publish.report_format import Cell, Table, count, label, percent
+from fairshare.publish.report_format import Cell, Table, count, label, num, percent
 
 __all__ = ["CHROMIUM_CANDIDATES", "ReportError", "build_report", "external_references",
            "find_chromium", "html_to_pdf", "write_report"]
@@ -96,6 +96,12 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
     ctx["facts"] = _facts(meta, scenario, lab, words, status or meta.get("plan_status"))
     ctx["cards"] = _cards(tgt, plan, words)
     ctx.update(_method(scenario, tgt), **_scenario_data(meta, scenario))
+    ctx["modelled"] = list((meta.get("establishment_modelled") or {}).items())
+    bases = basis_counts(tgt)
+    ctx["bases"] = (Table("Basis of the current posts, row by row",
+                          [Cell("Basis"), num("Rows (area \u00d7 specialty)")],
+                          [[label(b), num(count(n))] for b, n in bases], cls="bases", keep=True)
+                    if len(bases) > 1 else None)
     areas = rt.area_totals(tgt)
     ctx["map_svg"] = Markup(charts.map_svg(areas, level, words[0]))
     ctx["bars_svg"] = Markup(charts.gap_bars_svg(areas))
@@ -226,7 +232,7 @@ def _is_demonstration(meta: Mapping[str, Any], tgt: pd.DataFrame) -> bool:
     for key in ("demonstration_baseline", "demonstration"):
         if meta.get(key) is not None:
             return bool(meta[key])
-    baseline = _first(tgt, "baseline")
+    baseline = _first(tgt, "basis") or _first(tgt, "baseline")  # runs saved before the rename
     return isinstance(baseline, str) and "DEMONSTRATION" in baseline
 
 
@@ -239,6 +245,8 @@ def _facts(meta: Mapping[str, Any], scenario: Mapping[str, Any], lab: RunLabel,
              ("Scenario digest", lab.digest), ("Run", run), ("Created", meta.get("created")),
              ("fairshare version", meta.get("fairshare_version")),
              ("Basis of current posts", lab.basis),
+             ("Establishment", meta.get("establishment")
+              if meta.get("establishment") != lab.basis else None),
              ("Whole posts by", scenario.get("apportionment")), ("Areas", words[1]),
              ("Plan status", status)]
     return [(k, str(v)) for k, v in pairs if v]
