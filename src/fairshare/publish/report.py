@@ -264,9 +264,11 @@ def _cards(tgt: pd.DataFrame, plan: pd.DataFrame | None,
         (count(moving), "posts would move to reach every target",
          f"{percent(moving / total if total else float('nan'), 1, sign=False)} of all posts, "
          "counted per specialty"),
-        (count(len(receiving)), f"{words[1]} receive posts",
+        (count(len(receiving)),
+         f"{words[0]} receives posts" if len(receiving) == 1 else f"{words[1]} receive posts",
          f"+{count(receiving['gap'].sum())} posts net" if len(receiving) else "none"),
-        (count(len(giving)), f"{words[1]} give posts",
+        (count(len(giving)),
+         f"{words[0]} gives posts" if len(giving) == 1 else f"{words[1]} give posts",
          f"{count(giving['gap'].sum())} posts net" if len(giving) else "none"),
     ]
     if plan is not None:
