@@ -116,6 +116,8 @@ COLUMNS: dict[str, Column] = {
     "vacancies_used": Column("Vacancies released to other areas that year"),
     "capacity": Column("Supervision capacity: most posts the area can hold that year"),
     "capacity_used": Column("Posts held against that capacity"),
+    "priority": _text("Priority group of the expansion tranche (e.g. cancer and diagnostics)"),
+    "reason": _text("Why the expansion posts could not be placed"),
     # findings
     "kind": _text("What kind of binding constraint or problem the finding reports"),
     "size": Column("Posts involved (shortfall, relaxation, ...)"),
@@ -224,7 +226,8 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                      "version that differs between the two runs"),
 }
 
-_SUFFIXES = {"_previous": "in the previous run", "_current": "in the current run",
+_SUFFIXES = {"_mean": "mean over the Monte Carlo draws",
+             "_previous": "in the previous run", "_current": "in the current run",
              "_change": "current minus previous", "_status_quo": "with no moves (status quo)"}
 _PERCENTILE = re.compile(r"^(?P<base>.+)_p(?P<p>\d+)$")
 
