@@ -168,9 +168,12 @@ def test_out_with_a_file_extension_writes_that_file(here: Path, args: list[str])
 # ---------------------------------------------------------------- 5. data dictionary
 
 def test_every_column_written_is_described(here: Path) -> None:
-    _ok(["plan", "--horizon", "2023", "--out", "p"])
+    _ok(["plan", "--horizon", "2027", "--scenario", str(ROOT / "scenarios" / "expansion-1000.yaml"),
+         "--out", "p"])
     _ok(["uncertainty", "--draws", "20", "--out", "u"])
-    for folder in ("p", "u"):
+    _ok(["monitor", str(ROOT / "examples" / "impact_metrics_example.csv"), "--no-plan",
+         "--out", "m"])
+    for folder in ("p", "u", "m"):
         cols = pd.read_csv(here / folder / "columns.csv", keep_default_na=False)
         written = {(csv.stem, c) for csv in (here / folder).glob("*.csv")
                    if csv.name != "columns.csv" for c in pd.read_csv(csv, nrows=0).columns}
