@@ -6,6 +6,7 @@ code under test: the files given on the command line, hand-written tables, the R
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -56,7 +57,6 @@ def test_a_capacity_file_changes_the_digests_and_compare_says_so(here: Path) -> 
     assert plain["scenario_digest"] == capped["scenario_digest"]  # same parameters ...
     assert "capacity" not in plain["input_digests"]
     # ... but the capacity file given is recorded by its own SHA-256
-    import hashlib
     assert capped["input_digests"]["capacity"] == hashlib.sha256(
         CAPACITY.read_bytes()).hexdigest()
     listing = _ok(["runs"])
@@ -173,6 +173,9 @@ def test_every_column_written_is_described(here: Path) -> None:
     _ok(["uncertainty", "--draws", "20", "--out", "u"])
     _ok(["monitor", str(ROOT / "examples" / "impact_metrics_example.csv"), "--no-plan",
          "--out", "m"])
+    metrics = json.loads((here / "m" / "run.json").read_text())["input_digests"]
+    assert metrics["impact_metrics"] == hashlib.sha256(
+        (ROOT / "examples" / "impact_metrics_example.csv").read_bytes()).hexdigest()
     for folder in ("p", "u", "m"):
         cols = pd.read_csv(here / folder / "columns.csv", keep_default_na=False)
         written = {(csv.stem, c) for csv in (here / folder).glob("*.csv")

@@ -38,7 +38,7 @@ import pandas as pd
 from fairshare import __version__
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
-from fairshare.io import pause_for_test, write_text, write_with
+from fairshare.io import file_digest, pause_for_test, write_text, write_with
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
@@ -56,6 +56,20 @@ PLAN_TABLES = {"plan", "findings", "equity", "unplaced_expansion"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+#: Files a command names in its metadata (``published=path``) that change its numbers: each is
+#: digested under this key, so `compare` explains a change in them like any other input.
+FILE_EXTRAS = {"published": "calibration", "metrics_file": "impact_metrics"}
+
+
+def _extra_digests(extra: Mapping[str, Any]) -> dict[str, str]:
+    found = {}
+    for key, label in FILE_EXTRAS.items():
+        value = extra.get(key)
+        if isinstance(value, str | Path) and Path(value).is_file():
+            found[label] = file_digest(value)
+    return found
+
+
 def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, Any]:
     """What a run was made from: scenario, every input's digest, vintages, version."""
     return {
@@ -67,7 +81,7 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
         "scenario_digest": scenario.digest(),
         "establishment": bundle.posts_label,
         "establishment_modelled": {s: bundle.basis[s] for s in bundle.modelled},
-        "input_digests": bundle.digests,
+        "input_digests": {**bundle.digests, **_extra_digests(extra)},
         "data_source": bundle.source,
         "data_vintages": DATA_VINTAGES,
         "licence": "Contains public sector information licensed under the Open Government "
