@@ -20,6 +20,7 @@ runner = CliRunner()
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "store"
     monkeypatch.setenv("FAIRSHARE_HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # a run without --out writes results/ here, not in the repo
     return home
 
 
