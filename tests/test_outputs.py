@@ -165,6 +165,12 @@ def test_out_with_a_file_extension_writes_that_file(here: Path, args: list[str])
     assert len(pd.read_csv(here / "x.csv")) > 0
 
 
+def test_out_with_another_file_extension_is_refused_not_made_a_folder(here: Path) -> None:
+    res = runner.invoke(app, ["targets", "--out", "t.xlsx"])
+    assert res.exit_code == 2 and "export --xlsx" in res.output
+    assert not (here / "t.xlsx").exists()
+
+
 # ---------------------------------------------------------------- 5. data dictionary
 
 def test_every_column_written_is_described(here: Path) -> None:

@@ -49,6 +49,9 @@ LATEST_POINTER = "latest.txt"
 RUN_JSON = "run.json"
 COLUMNS_FILE = "columns.csv"
 FILE_SUFFIXES = (".csv", ".parquet", ".json")
+#: File types a results table is not written as: refused rather than made into a folder.
+OTHER_FILE_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".tsv", ".txt", ".html", ".htm",
+                       ".pdf", ".yaml", ".yml", ".zip", ".gz")
 LABEL_COLUMNS = ("basis", "scenario", "scenario_digest")
 #: Tables whose years are plan years (labelled "reconstruction" or "to come"); observed
 #: metrics (monitoring) and projections are not plan moves.
@@ -210,6 +213,10 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
     """
     if not tables:
         raise FairshareError("nothing to write")
+    if out is not None and Path(out).suffix.lower() in OTHER_FILE_SUFFIXES:
+        raise FairshareError(f"--out {out}: a results file ends in .csv, .parquet or .json "
+                             "(for a workbook use `fairshare export --xlsx`; for a folder give "
+                             "a path without a file extension)")
     labels = row_labels(meta)
     source = basis_source(tables)
     as_of = _as_of(meta)
