@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ _NOT_TARGET_FIELDS = {"name", "description", "level", "plan_start", "horizon", "
                       "discount", "capacity_headroom", "min_viable_posts", "elastic",
                       "expansion", "uncertainty"}
 _NOT_TARGET_PREFIXES = ("expansion_",)
+#: Seconds the list of scenarios and saved runs is reused before the folders are read again.
+REFERENCES_TTL = 5.0
 
 
 class LRU:
@@ -128,7 +131,10 @@ class Engine:
         self._current = posts.reindex(index=catalogue, columns=self.geo.local_offices).fillna(0) \
             .to_numpy(dtype=np.int64)
         self._catalogue = catalogue
+        self.area_codes: dict[str, str] = dict(zip(b.local_offices["lo_code"],
+                                                   b.local_offices["local_office"], strict=True))
         self.store_root = store_root
+        self._refs_seen: tuple[float, list[Reference]] | None = None
         self._need = LRU(8)
         self._lo = LRU(64)
         self._levels = LRU(256)
@@ -137,6 +143,18 @@ class Engine:
         self._mc = LRU(16)
         self._refs = LRU(32)
         self._equity = LRU(8)
+
+    def known(self) -> dict[str, Any]:
+        """The names (and local office codes) a link or a control may use."""
+        return {"specialties": self.specialties, "areas": self.local_offices,
+                "area_codes": self.area_codes}
+
+    def warm(self) -> None:
+        """Compute what a first visit shows (the default map) before anyone asks for it."""
+        from fairshare.webapp.state import DEFAULTS, clean_state
+
+        state = clean_state({}, **self.known())
+        self.area_view(self.scenario(state), str(DEFAULTS["level"]), state["specialty"])
 
     # ------------------------------------------------------------------ scenario
 
@@ -341,7 +359,18 @@ class Engine:
         return RunStore(self.store_root)
 
     def references(self) -> list[Reference]:
-        """The default scenario, the project's scenario files and every stored run."""
+        """The default scenario, the project's scenario files and every stored run.
+
+        Read again at most every few seconds (each page visit and shared link asks).
+        """
+        now = time.monotonic()
+        if self._refs_seen is not None and now - self._refs_seen[0] < REFERENCES_TTL:
+            return self._refs_seen[1]
+        refs = self._read_references()
+        self._refs_seen = (now, refs)
+        return refs
+
+    def _read_references(self) -> list[Reference]:
         refs = [Reference("default", "Default scenario (METHOD defaults)", Scenario())]
         folder = scenarios_dir()
         if folder is not None:
