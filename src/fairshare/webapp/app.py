@@ -22,10 +22,12 @@ import contextlib
 import ipaddress
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import dash
+from dash._utils import split_callback_id
 from flask import Response, request
 
 from fairshare.errors import FairshareError
@@ -113,13 +115,58 @@ def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None,
     return app
 
 
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+
+
+class _StaticCache:
+    """Compressed static files, kept after the first request (they never change while the
+    server runs); anything else passes through uncached."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if ";static:" in key:
+            with self._lock:
+                self._data[key] = value
+
+
+def _cache_key(req: Any) -> str:
+    if req.method == "GET" and req.path.startswith(STATIC_PREFIXES):
+        return f"static:{req.full_path}"
+    return "dynamic"
+
+
 def _compress(server: Any) -> None:
+    """Compress every text response (zstd, brotli or gzip); static files once, then cached."""
     from flask_compress import Compress
 
     server.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "text/css", "text/plain", "application/json", "application/javascript",
         "text/javascript", "image/svg+xml"])
+    server.config["COMPRESS_ALGORITHM"] = ["br", "gzip", "deflate"]
+    server.config["COMPRESS_CACHE_KEY"] = _cache_key
+    server.config["COMPRESS_CACHE_BACKEND"] = _StaticCache
     Compress(server)
+
+    @server.after_request  # runs before Compress's hook (Flask runs them in reverse order)
+    def _buffer_static(response: Response) -> Response:
+        """A static file is streamed from disk; read it whole so it is compressed (and the
+        compressed copy cached) like any other response, and close the file."""
+        if response.is_streamed and request.path.startswith(STATIC_PREFIXES) \
+                and response.status_code == 200:
+            body = response.response
+            data = b"".join(response.iter_encoded())
+            if hasattr(body, "close"):
+                body.close()
+            response.direct_passthrough = False
+            response.set_data(data)
+        return response
 
 
 def _plain(status: int, text: str) -> Response:
@@ -147,8 +194,15 @@ def callback_body_problem(app: dash.Dash, body: Any) -> str | None:
             if not isinstance(item, dict) or item.get("id") != want.get("id") \
                     or item.get("property") != want.get("property"):
                 return f"'{part}' does not match the callback's {part}"
-    if "outputs" in body and not isinstance(body["outputs"], list | dict):
-        return "'outputs' must be a list or an object"
+    expected_out = split_callback_id(output)
+    given_out = body.get("outputs")
+    if isinstance(expected_out, dict):
+        expected_out, given_out = [expected_out], [given_out]
+    if not isinstance(given_out, list) or len(given_out) != len(expected_out) or any(
+            not isinstance(g, dict) or g.get("id") != w["id"]
+            or g.get("property") != w["property"]
+            for g, w in zip(given_out, expected_out, strict=True)):
+        return "'outputs' does not match the callback's outputs"
     return None
 
 
