@@ -92,9 +92,53 @@
         el.removeAttribute("aria-selected");
       });
     });
-    /* the dropdown's hidden focus proxy must not be a tab stop (its button is) */
+  }
+
+  /* Dropdowns: the button is the tab stop (named by its label), not Dash's hidden focus proxy.
+   * Opening one puts the cursor in its search box; typing a letter on the closed button opens
+   * it and starts the search with that letter. */
+  function focusSearch(text) {
+    var tries = 0;
+    (function attempt() {
+      var input = document.querySelector(
+        ".dash-dropdown-content[data-state='open'] .dash-dropdown-search-container input");
+      if (!input) {
+        if (tries++ < 30) { window.requestAnimationFrame(attempt); }
+        return;
+      }
+      input.setAttribute("aria-label", "Search the list");
+      input.focus();
+      if (text) {
+        var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        setter.call(input, text);
+        input.dispatchEvent(new Event("input", {bubbles: true}));
+      }
+    })();
+  }
+
+  function enhanceDropdowns() {
     var proxies = document.querySelectorAll(".dash-dropdown-focus-target[aria-hidden='true']");
     Array.prototype.forEach.call(proxies, function (el) { el.setAttribute("tabindex", "-1"); });
+    var buttons = document.querySelectorAll("button.dash-dropdown");
+    Array.prototype.forEach.call(buttons, function (button) {
+      if (button.getAttribute("tabindex") !== "0") { button.setAttribute("tabindex", "0"); }
+      if (button.dataset.kbd) { return; }
+      button.dataset.kbd = "1";
+      button.addEventListener("keydown", function (event) {
+        var letter = event.key.length === 1 && !event.ctrlKey && !event.metaKey &&
+          !event.altKey && event.key !== " ";
+        if (letter && button.getAttribute("aria-expanded") !== "true") {
+          event.preventDefault();
+          button.click();
+          focusSearch(event.key);
+        }
+      });
+      button.addEventListener("click", function () {
+        window.setTimeout(function () {
+          if (button.getAttribute("aria-expanded") === "true") { focusSearch(""); }
+        }, 0);
+      });
+    });
   }
 
   function cellValue(row, index) {
@@ -142,6 +186,7 @@
       enhanceTabs();
       nameControls();
       fixRadios();
+      enhanceDropdowns();
       enhanceTables();
     });
   }
