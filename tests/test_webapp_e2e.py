@@ -59,7 +59,7 @@ class _Quiet(WSGIRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    app = create_app(engine=Engine())
+    app = create_app(engine=Engine(prefetch=False))  # no background workbooks in tests
     srv = make_server("127.0.0.1", 0, app.server, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=srv.serve_forever, name="fairshare-web", daemon=True)
     thread.start()

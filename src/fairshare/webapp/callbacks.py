@@ -264,6 +264,7 @@ def register(app: Any, engine: Engine) -> None:
             html.P(f"{v['shapes']} {plural} drawn, London enlarged on the right. Hover an "
                    "area for its figures; click one to pick it for the plan and tables.")])
         title = f"Targets by {figures.LEVEL_NAMES[v['level']]}: {state['specialty']}"
+        engine.prefetch_workbook(engine.scenario(state))
         return (v["figure"], info, html_table(v["table"], title, table_id="targets-table"),
                 summary_children(v["summary"], v["estimated_current"]), None, title, key)
 
@@ -286,6 +287,7 @@ def register(app: Any, engine: Engine) -> None:
                    "reconstruction of what the plan would have moved.", className="hint")])
         years = html_table(v["years"], f"{state['area']}, {state['specialty']}: year by year",
                            table_id="years-table")
+        engine.prefetch_workbook(engine.scenario(state))
         return v["figure"], answer, years, None, key
 
     @app.callback(
@@ -322,7 +324,7 @@ def register(app: Any, engine: Engine) -> None:
         a, b = v["labels"]
         explain = html.Div(className="explain", children=[
             html.P([html.Strong("A: "), a, html.Br(), html.Strong("B: "), b]),
-            html.H3("What differs between A and B"),
+            html.H3("What differs (B → A)"),
             html.Ul([html.Li(x) for x in v["explanation"]]) if v["explanation"] else
             html.P("Nothing: the same parameters, inputs and version.")])
         return (v["figure"], explain,

@@ -340,7 +340,7 @@ def _map(level: str, title: str, values: dict[str, float], texts: dict[str, str]
     layout["annotations"] = [
         {"text": key, "xref": "paper", "yref": "paper", "x": 0.0, "y": 1.0,
          "yanchor": "bottom", "xanchor": "left", "showarrow": False, "font": {"size": 13}},
-        {"text": f"<b>{INSET_TITLE}</b> (dotted box on the map)", "xref": "x2 domain",
+        {"text": f"<b>{INSET_TITLE}</b>", "xref": "x2 domain",
          "yref": "y2 domain", "x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom",
          "showarrow": False, "font": {"size": 13}}]
     layout["meta"] = {"level": level, "shapes": len(traces), "inset": len(inset), "range": rng}
