@@ -43,13 +43,13 @@ def fmt(value: Any, kind: str | None) -> str:
     if kind == "signed":
         return signed(x)
     if kind == "one":
-        return f"{round(x, 1) + 0.0:,.1f}"  # + 0.0 turns −0.0 into 0.0
+        return f"{round(x, 1) + 0.0:,.1f}".replace("-", MINUS)  # + 0.0: no −0.0
     if kind == "pct":
         return signed(100 * x, 1, "%")
     if kind == "share":
         return f"{round(100 * x):.0f}%"
     if kind == "three":
-        return f"{round(x, 3) + 0.0:.3f}"
+        return f"{round(x, 3) + 0.0:.3f}".replace("-", MINUS)
     raise ValueError(f"unknown format {kind!r}")
 
 
