@@ -339,11 +339,12 @@ def test_html_report_download_is_self_contained(engine: Engine) -> None:
 
 def test_report_view(engine: Engine) -> None:
     data = cb.report_view(engine, state(tab="report"))
-    assert data["targets"]["shapes"] == 11 and data["demonstration"]
+    assert data["targets"]["shapes"] == 11
+    assert data["establishment"].startswith("Public baseline: NHS Digital staff in post")
     children = callbacks.report_children(data)
     text = json.dumps([c.to_plotly_json() if hasattr(c, "to_plotly_json") else c
                        for c in children], default=str)
-    assert engine.bundle.posts_label in text and "Targets by area" in text
+    assert "Public baseline" in text and "Targets by area" in text
 
 
 # --- the app itself ---------------------------------------------------------------------------
@@ -381,7 +382,7 @@ def test_own_establishment_with_some_specialties(tmp_path: Path) -> None:
         assert cb.targets_view(engine, dict(st, specialty=ALL, level=level))["shapes"] == n
     assert cb.plan_view(engine, dict(st, tab="plan"))["status"]
     text = json.dumps(page(engine).to_plotly_json(), default=str)
-    assert "data-banner warning" not in text and "establishment.csv" in text
+    assert "basis-banner" in text and "establishment.csv" in text
 
 
 def test_expansion_programme_reaches_the_plan(engine: Engine) -> None:

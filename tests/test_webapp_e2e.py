@@ -304,6 +304,8 @@ def test_every_tab_renders_accessibly(page: Page, server: str, width: int,
         page.wait_for_selector(ready)
         assert page.get_by_role("tab", name=name).get_attribute("aria-selected") == "true"
         shot(page, f"tab-{value}-{width}")
+        if value == "report":
+            assert "Establishment: Public baseline" in page.inner_text("#report")
         found = serious_violations(page)
         if found:
             problems[value] = found

@@ -155,8 +155,7 @@ def report_children(data: dict[str, Any]) -> list[Any]:
     out: list[Any] = [html.H2(f"Report: {spec}"),
                       html.P(f"Made {data['created']} with the fairshare web app.",
                              className="hint")]
-    if data["demonstration"]:
-        out.append(html.P(data["establishment"], className="alert"))
+    out.append(html.P(f"Establishment: {data['establishment']}", className="hint"))
     out += [headline_children(data["headline"], "report-headline"),
             html.Table(className="params", children=[
                 html.Caption("Scenario"),

@@ -355,7 +355,8 @@ def gap_map(rows: pd.DataFrame, level: str, title: str,
     """
     rng = _nice_range(rows["gap_pct"].to_numpy(float), 0.05, 0.05)
     values, texts, labels = {}, {}, {}
-    estimated = "current_basis" in rows.columns
+    estimated = ("current_basis" in rows.columns
+                 and str(rows["current_basis"].iloc[0]).startswith("estimated"))
     for r in rows.itertuples(index=False):
         d = float(r.gap_pct) if pd.notna(r.gap_pct) else float("nan")
         values[r.area_code] = d

@@ -172,12 +172,9 @@ def controls(engine: Engine) -> html.Div:
 def header(engine: Engine) -> html.Header:
     """NHS-style blue header with the service name, the downloads and the data banner."""
     bundle = engine.bundle
-    words: list[Any] = [html.Strong("Data: "), bundle.posts_label, ". "]
-    if bundle.demonstration:
-        words += ["Use your own establishment with ", html.Code("fairshare serve --posts FILE"),
-                  "."]
-    banner = html.Div(id="data-banner", role="note", children=words,
-                      className="data-banner" + (" warning" if bundle.demonstration else ""))
+    banner = html.Div(id="basis-banner", role="note", className="basis-banner", children=[
+        html.Strong("Current posts: "), bundle.posts_label, " (see docs/baseline.md; ",
+        html.Code("fairshare serve --posts FILE"), " uses your own)."])
     return html.Header(className="top", children=[
         html.H1(className="brand", children=[
             html.Span("fairshare", className="logo"),

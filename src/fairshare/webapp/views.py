@@ -306,7 +306,8 @@ def targets_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
             "table": table(ordered, TARGET_COLUMNS), "summary": summary,
             "alt": map_alt_text(rows, level, spec),
             "weights": normalised_weights(state), "scenario": scenario.resolved(),
-            "estimated_current": "current_basis" in rows.columns}
+            "estimated_current": "current_basis" in rows.columns
+            and str(rows["current_basis"].iloc[0]).startswith("estimated")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,8 +545,7 @@ def report_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     return {"scenario": scenario.resolved(), "targets": targets, "plan": plan,
             "deanery": deanery, "headline": headline(engine, state),
             "created": datetime.now(UTC).strftime("%d %B %Y %H:%M UTC"),
-            "establishment": engine.bundle.posts_label,
-            "demonstration": engine.bundle.demonstration}
+            "establishment": engine.bundle.posts_label}
 
 
 # --------------------------------------------------------------------------------------------
