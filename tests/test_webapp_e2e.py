@@ -204,14 +204,23 @@ def test_hover_and_click_pick_an_area(page: Page, server: str) -> None:
     assert box is not None
     shape = figures.shapes("local_office")[i]
     x, y = shape["label_x"], shape["label_y"]  # a point well inside Wessex, in map units
+    page.evaluate("window.scrollTo(0, document.querySelector('#map').getBoundingClientRect()"
+                  ".top + window.scrollY)")
     point = page.evaluate(
         """([x, y]) => { const gd = document.querySelector('#map .js-plotly-plot');
             const l = gd._fullLayout;
             const r = gd.getBoundingClientRect();
             return [r.left + l.xaxis._offset + l.xaxis.l2p(x),
                     r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""", [x, y])
-    page.mouse.move(point[0], point[1])
     hover = page.locator("#map .hoverlayer .hovertext")
+    for _ in range(5):  # a hover during a redraw (slow, loaded machine) can be lost: retry it
+        page.mouse.move(1, 1)
+        page.mouse.move(point[0], point[1], steps=4)
+        try:
+            hover.first.wait_for(timeout=6000)
+            break
+        except PlaywrightTimeout:
+            continue
     hover.first.wait_for()
     text = hover.first.text_content() or ""
     for word in ("Wessex", "Current", "Fair share", "Target", "Gap", "% of target"):
