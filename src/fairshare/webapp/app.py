@@ -265,6 +265,8 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
               "can use the app and download its data. There is no sign-in. Use only on a "
               "trusted network, or put it behind an authenticating proxy.",
               file=sys.stderr, flush=True)
+    print("fairshare web app: starting (loading the data, drawing the default view)…",
+          flush=True)
     bundle = load_data(posts) if posts is not None else load_data()
     engine = Engine(bundle)
     engine.start_worker()
@@ -272,7 +274,7 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
     precompress(app)
     logging.getLogger("fairshare.webapp").info("fairshare web app on http://%s:%s", host, port)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"fairshare web app: http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
+    print(f"fairshare web app: ready on http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
     if debug:
         app.run(host=host, port=port, debug=True, dev_tools_disable_version_check=True)
         return
