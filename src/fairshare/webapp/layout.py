@@ -207,11 +207,14 @@ def _box(id_: str) -> html.Div:
     return html.Div(id=id_, className="box")
 
 
-def _loading(children: list[Any]) -> dcc.Loading:
-    """A spinner over what is being redrawn, shown at the top of the area (never off-screen)."""
-    return dcc.Loading(type="circle", delay_show=250, color="#005eb8",
-                       parent_className="loading", overlay_style={"visibility": "visible",
-                                                                  "opacity": 0.55},
+def _loading(children: list[Any], what: str = "this view") -> dcc.Loading:
+    """While a view is redrawn its old content stays (dimmed, headings kept) and a progress
+    note is pinned to the top of the window, so it is never below the fold."""
+    busy = html.Div(className="busy", role="status", children=[
+        html.Span(className="busy-dot", **_attrs({"aria-hidden": "true"})),
+        f"Updating {what}…"])
+    return dcc.Loading(delay_show=250, parent_className="loading", custom_spinner=busy,
+                       overlay_style={"visibility": "visible", "opacity": 0.55},
                        children=children)
 
 
@@ -226,7 +229,7 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 dcc.Graph(id="map", config=GRAPH_CONFIG, className="map", style=MAP_STYLE,
                           clear_on_unhover=True),
                 html.Div(id="map-info-wrap"),
-            ]),
+            ], "the map"),
             html.H2("Targets by area", id="targets-title"),
             html.P(className="hint", children=[
                 term_link("gap"), " = target − current: + receives posts, − gives. "
@@ -243,13 +246,13 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 html.Div(id="plan-answer", **_attrs({"aria-live": "polite"})),
                 _box("plan-years"),
                 dcc.Graph(id="plan-graph", config=GRAPH_CONFIG),
-            ]),
+            ], "the plan"),
             _loading([
                 html.H2("Deanery tables"),
                 _box("one-year-box"),
                 _box("pace-box"),
                 html.Div(id="findings"),
-            ]),
+            ], "the deanery tables"),
         ]),
         _tab("Compare A and B", "compare", [
             html.Div(className="compare-pick", children=[
@@ -273,7 +276,7 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 html.Div(id="compare-explain"),
                 _box("compare-box"),
                 _box("compare-school"),
-            ]),
+            ], "the comparison"),
         ]),
         _tab("Uncertainty", "uncertainty", [
             html.Div(className="control inline", children=[
@@ -287,14 +290,14 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 dcc.Graph(id="uncertainty-graph", config=GRAPH_CONFIG),
                 html.Div(id="uncertainty-notes", className="hint"),
                 _box("uncertainty-box"),
-            ]),
+            ], "the intervals"),
         ]),
         _tab("Equity", "equity", [
             html.Div(id="equity-message", className="message", role="alert"),
             _loading([
                 dcc.Graph(id="equity-graph", config=GRAPH_CONFIG),
                 _box("equity-box"),
-            ]),
+            ], "the equity figures"),
         ]),
         _tab("Report", "report", [
             html.Div(className="no-print", children=[
@@ -303,7 +306,7 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 html.Span(" Prints this page without the controls. For the full printed "
                           "report use Download: Report (HTML).", className="hint"),
             ]),
-            _loading([html.Div(id="report", className="report")]),
+            _loading([html.Div(id="report", className="report")], "the report"),
         ]),
     ])
 
