@@ -119,6 +119,8 @@ def test_callback_that_asks_for_300000_draws_gets_the_controls_limit(engine: Eng
     b'{"output": "..headline.children...headline-key.data..", "inputs": [], "state": []}',
     b'{"output": "..headline.children...headline-key.data..", "inputs": [{"id": "url", '
     b'"property": "search"}], "state": [{"id": "headline-key", "property": "data"}]}',
+    b'{"output": "print-done.children", "inputs": [{"id": "print", "property": "n_clicks"}],'
+    b' "state": [], "outputs": {"id": "print-done", "property": "children"}}',
     b'{"output": "..headline.children...headline-key.data..", "inputs": [{"id": "state", '
     b'"property": "data", "value": {}}], "state": [{"id": "headline-key", "property": "data"}],'
     b' "outputs": [{"id": "map", "property": "figure"}]}',
@@ -250,3 +252,33 @@ def test_headline_moves_conserve_posts(engine: Engine) -> None:
         assert h["to_move"] == int(-detail["gap"].clip(upper=0).sum())
         assert h["giving"] + h["receiving"] <= h["areas"] == 11
         assert 0 <= h["gini_target"] < h["gini_now"]
+
+
+# --- every callback against hostile values: a clear answer, never a 500 --------------------------
+
+HOSTILE: list[Any] = [None, 1e308, -1, True, "x" * 20_000, [], {}, [1, [2, [3]]],
+                      {"tab": "<script>", "specialty": "x" * 10_000, "delta": 1e308,
+                       "draws": 300_000, "area": "../../etc/passwd", "horizon": "NaN",
+                       "year": -2**63, "compare": {"a": 1}}]
+
+
+def test_every_callback_answers_hostile_values_without_a_server_error(engine: Any) -> None:
+    from dash._utils import split_callback_id
+
+    app = create_app(engine=engine)
+    client = app.server.test_client()
+    checked = 0
+    for output, spec in app.callback_map.items():
+        if not callable(spec.get("callback")):
+            continue  # runs in the browser (print); the server refuses it with a 400
+        for value in HOSTILE:
+            body = {"output": output, "outputs": split_callback_id(output),
+                    "inputs": [{**i, "value": value} for i in spec["inputs"]],
+                    "state": [{**s, "value": value} for s in spec["state"]],
+                    "changedPropIds": [f"{spec['inputs'][0]['id']}."
+                                       f"{spec['inputs'][0]['property']}"]}
+            response = client.post("/_dash-update-component", json=body)
+            assert response.status_code in (200, 204), (output, str(value)[:60],
+                                                        response.get_data(as_text=True)[:300])
+            checked += 1
+    assert checked >= 40

@@ -185,6 +185,8 @@ def callback_body_problem(app: dash.Dash, body: Any) -> str | None:
     if not isinstance(output, str) or output not in app.callback_map:
         return "it names no callback of this app"
     spec = app.callback_map[output]
+    if not callable(spec.get("callback")):
+        return "that callback runs in the browser, not on the server"
     for part in ("inputs", "state"):
         given = body.get(part, [])
         expected = spec.get(part, [])
