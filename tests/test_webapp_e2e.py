@@ -326,6 +326,19 @@ def test_every_tab_renders_accessibly(page: Page, server: str, width: int,
         assert a["x"] + a["width"] <= b["x"] + 1 or b["y"] >= a["y"] + a["height"] - 1
 
 
+def test_controls_are_named_by_their_labels(page: Page, server: str) -> None:
+    open_map(page, f"{server}/", 11)
+    page.wait_for_function("document.querySelector('#specialty')"
+                           ".getAttribute('aria-labelledby') === 'specialty-label'")
+    # a dropdown is announced by its label, a slider by its label, a radio group by its legend
+    assert page.get_by_role("button", name="Specialty (type to search)").count() == 1
+    assert page.get_by_role("slider", name="Deprivation weight δ (avoidable mortality)") \
+        .count() == 1
+    assert page.get_by_role("radiogroup", name="Level ?").count() == 1
+    # the dropdown and the Tab key: the button is a tab stop, the hidden proxy is not
+    assert page.get_attribute("#specialty", "tabindex") == "0"
+
+
 def test_keyboard_walk_reaches_the_end_of_the_page(page: Page, server: str) -> None:
     page.set_viewport_size({"width": 1024, "height": 768})
     open_map(page, f"{server}/", 11)
