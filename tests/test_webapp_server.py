@@ -26,7 +26,7 @@ from fairshare.webapp.tables import fmt, signed
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine()
+    return Engine(prefetch=False)
 
 
 @pytest.fixture(scope="module")

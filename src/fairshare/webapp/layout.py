@@ -176,10 +176,13 @@ def header(engine: Engine) -> html.Header:
         html.Strong("Current posts: "), bundle.posts_label, " (see docs/baseline.md; ",
         html.Code("fairshare serve --posts FILE"), " uses your own)."])
     return html.Header(className="top", children=[
-        html.H1(className="brand", children=[
-            html.Span("fairshare", className="logo"),
-            html.Span("Fair, needs-based shares of England's specialty training posts",
-                      className="service"),
+        html.Div(className="top-row", children=[
+            html.H1(className="brand", children=[
+                html.Span("fairshare", className="logo"),
+                html.Span("Fair, needs-based shares of England's specialty training posts",
+                          className="service"),
+            ]),
+            downloads(),
         ]),
         banner,
     ])
@@ -336,9 +339,7 @@ def page(engine: Engine) -> html.Div:
         html.Div(className="shell", children=[
             html.Aside(className="sidebar no-print", children=[controls(engine)]),
             html.Main(id="main", className="content", tabIndex=-1, children=[
-                html.Div(className="main-top", children=[
-                    html.Div(id="headline", **_attrs({"aria-live": "polite"})),
-                    downloads()]),
+                html.Div(id="headline", **_attrs({"aria-live": "polite"})),
                 tabs(engine),
                 glossary()]),
         ]),
