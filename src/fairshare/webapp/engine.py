@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -462,8 +463,12 @@ class Engine:
         with self._books_lock:
             future = self._books.get(key)
             if future is None or (future.done() and future.exception() is not None):
-                future = self._workers().submit(_worker_workbook,
-                                           scenario.model_dump(mode="json"))
+                fields = scenario.model_dump(mode="json")
+                try:
+                    future = self._workers().submit(_worker_workbook, fields)
+                except BrokenProcessPool:  # the worker died (killed, out of memory): anew
+                    self._pool = None
+                    future = self._workers().submit(_worker_workbook, fields)
                 self._books[key] = future
                 while len(self._books) > 4:
                     self._books.pop(next(iter(self._books)))
