@@ -258,7 +258,7 @@ def page_load() -> None:
             page.keyboard.press("ArrowRight")
             page.wait_for_function(SETTLED, timeout=60_000)
             t = time.perf_counter()
-            with page.expect_download(timeout=60_000) as info:
+            with page.expect_download(timeout=180_000) as info:
                 page.click("#dl-excel")
             info.value.path()
             print(f"  {'Excel download at once after a change':<46} "

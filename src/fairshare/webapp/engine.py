@@ -151,6 +151,7 @@ class Engine:
         self._equity = LRU(8)
         self._books: dict[str, Future[bytes]] = {}
         self._books_lock = threading.Lock()
+        self._waiting: dict[str, int] = {}  # plan key -> downloads waiting for its workbook
         self._pool: ProcessPoolExecutor | None = None
         self._wanted: str | None = None
         self.prefetch = prefetch
@@ -443,12 +444,22 @@ class Engine:
         it would hold the interpreter lock and slow every other visitor), cached per plan, and
         usually begun before it is asked for (``prefetch_workbook``).
         """
-        return self._book(scenario).result(timeout=600)
+        key = self.plan_key(scenario)
+        with self._books_lock:
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            return self._book(scenario).result(timeout=600)
+        finally:
+            with self._books_lock:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # two: a download never queues behind a prefetch the controls have moved past
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                max_workers=2, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_start, initargs=(self.bundle,))
         return self._pool
 
@@ -463,6 +474,9 @@ class Engine:
         with self._books_lock:
             future = self._books.get(key)
             if future is None or (future.done() and future.exception() is not None):
+                for other in [k for k, f in self._books.items()
+                              if k != key and k not in self._waiting and f.cancel()]:
+                    del self._books[other]  # a stale prefetch still queued: drop it
                 fields = scenario.model_dump(mode="json")
                 try:
                     future = self._workers().submit(_worker_workbook, fields)
