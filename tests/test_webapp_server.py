@@ -282,3 +282,14 @@ def test_every_callback_answers_hostile_values_without_a_server_error(engine: An
                                                         response.get_data(as_text=True)[:300])
             checked += 1
     assert checked >= 40
+
+
+def test_the_compressed_file_cache_cannot_be_grown_by_query_strings(engine: Any) -> None:
+    app = create_app(engine=engine)
+    client = app.server.test_client()
+    for i in range(20):
+        client.get(f"/assets/style.css?junk={i}", headers={"Accept-Encoding": "br"}).close()
+    client.post("/_dash-update-component", data=b"x", content_type="application/json").close()
+    stored = app.server.extensions["fairshare_compress"].cache._data
+    assert [k for k in stored if "style.css" in k] == ["br;static:/assets/style.css"]
+    assert all(";static:" in k for k in stored)  # nothing dynamic is kept

@@ -137,8 +137,10 @@ class _StaticCache:
 
 
 def _cache_key(req: Any) -> str:
+    """Static files by path alone: a query string does not change a file, and keying on it
+    would let anyone grow the cache without bound."""
     if req.method == "GET" and req.path.startswith(STATIC_PREFIXES):
-        return f"static:{req.full_path}"
+        return f"static:{req.path}"
     return "dynamic"
 
 
@@ -152,7 +154,7 @@ def _compress(server: Any) -> None:
     server.config["COMPRESS_ALGORITHM"] = ["br", "gzip", "deflate"]
     server.config["COMPRESS_CACHE_KEY"] = _cache_key
     server.config["COMPRESS_CACHE_BACKEND"] = _StaticCache
-    Compress(server)
+    server.extensions["fairshare_compress"] = Compress(server)
 
     @server.after_request  # runs before Compress's hook (Flask runs them in reverse order)
     def _buffer_static(response: Response) -> Response:
