@@ -235,14 +235,19 @@ def register(app: Any, engine: Engine) -> None:
         return ("subgroup" if custom else "subgroup off"), note, \
             state["sigma_mode"] != "custom"
 
-    @app.callback(Output("headline", "children"), Output("headline-key", "data"),
-                  Input("state", "data"), State("headline-key", "data"))
-    def _headline(state: Any, last: Any) -> tuple[Any, ...]:
-        key, state = _guard(engine, "headline", state, last)
-        try:
-            return headline_children(views.headline(engine, state)), key
-        except Exception as exc:
-            return _message(_failure("headline", exc)), key
+    def one_output(name: str, view: Any, render: Any) -> None:
+        """A view drawn into one element (id ``name``) by ``render``."""
+        @app.callback(Output(name, "children"), Output(f"{name}-key", "data"),
+                      Input("state", "data"), State(f"{name}-key", "data"))
+        def _draw(state: Any, last: Any) -> tuple[Any, ...]:
+            key, state = _guard(engine, name, state, last)
+            try:
+                return render(view(engine, state)), key
+            except Exception as exc:
+                return _message(_failure(name, exc)), key
+
+    one_output("headline", views.headline, headline_children)
+    one_output("report", views.report_view, report_children)
 
     @app.callback(
         Output("map", "figure"), Output("map-info-wrap", "children"),
@@ -369,15 +374,6 @@ def register(app: Any, engine: Engine) -> None:
                 html.Ul([html.Li(m) for m in v["checks"]])])
         return (v["figure"], html_table(v["table"], "Equity before, during and after the plan",
                                         table_id="equity-table"), note, key)
-
-    @app.callback(Output("report", "children"), Output("report-key", "data"),
-                  Input("state", "data"), State("report-key", "data"))
-    def _report(state: Any, last: Any) -> tuple[Any, ...]:
-        key, state = _guard(engine, "report", state, last)
-        try:
-            return report_children(views.report_view(engine, state)), key
-        except Exception as exc:
-            return _message(_failure("report", exc)), key
 
     @app.callback(Output("download", "data"), Output("dl-status", "children"),
                   Input("dl-excel", "n_clicks"), Input("dl-targets", "n_clicks"),
