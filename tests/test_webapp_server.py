@@ -18,7 +18,13 @@ pytest.importorskip("dash", reason="the web app needs dash")
 
 from fairshare.errors import FairshareError
 from fairshare.webapp import figures, views
-from fairshare.webapp.app import MAX_REQUEST_BYTES, create_app, is_loopback, serve
+from fairshare.webapp.app import (
+    MAX_REQUEST_BYTES,
+    create_app,
+    exposure_warning,
+    is_loopback,
+    serve,
+)
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.state import DEFAULTS, clean_state, read_link
 from fairshare.webapp.tables import fmt, signed
@@ -161,6 +167,9 @@ def test_loopback_and_the_debugger() -> None:
         assert not is_loopback(host)
     with pytest.raises(FairshareError, match="debugger"):
         serve(host="0.0.0.0", debug=True)
+    assert exposure_warning("127.0.0.1", 8050) is None
+    text = exposure_warning("0.0.0.0", 8080)
+    assert text is not None and "WARNING" in text and "8080" in text and "no sign-in" in text
 
 
 def test_cli_refuses_the_debugger_on_every_interface() -> None:

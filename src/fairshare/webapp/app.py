@@ -253,6 +253,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, port: int) -> str | None:
+    """What to tell the person starting a server that others can reach (None on loopback)."""
+    if is_loopback(host):
+        return None
+    return (f"WARNING: listening on {host}: anyone who can reach this machine on port {port} "
+            "can use the app and download its data. There is no sign-in. Use only on a "
+            "trusted network, or put it behind an authenticating proxy.")
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = None,
           debug: bool = False, threads: int = 8) -> None:
     """Start the app on http://host:port with the production WSGI server (waitress).
@@ -264,11 +273,9 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
         raise FairshareError(f"--debug starts an interactive debugger that runs any code sent to "
                              f"it: refused on {host}. Use --host 127.0.0.1 (the default) with "
                              "--debug, or leave --debug off.")
-    if not is_loopback(host):
-        print(f"WARNING: listening on {host}: anyone who can reach this machine on port {port} "
-              "can use the app and download its data. There is no sign-in. Use only on a "
-              "trusted network, or put it behind an authenticating proxy.",
-              file=sys.stderr, flush=True)
+    warning = exposure_warning(host, port)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print("fairshare web app: starting (loading the data, drawing the default view)…",
           flush=True)
     bundle = load_data(posts) if posts is not None else load_data()
