@@ -314,13 +314,16 @@ def shortfall(data: PlanData, block: Block, m: np.ndarray, a: int, posts: int,
                     f"{short} above its target of {target}")
         return Finding("min_posts", area, spec, None, short, text)
     reasons = _limits_hit(block, m, a)
+    if "glide" in block.caps and any(r != "glide" for r in reasons):
+        # a year on the glide path is the plan, not what held the area back
+        reasons = [r for r in reasons if r != "glide"]
     counts = {r: reasons.count(r) for r in set(reasons)}
     reason = max(counts, key=lambda k: (counts[k], k != "other side", k))
     if reason == "other side":
         why = "what receiving areas can take" if giver else "what giving areas can release"
     else:
         why = LIMIT_NAMES[reason]
-    n = len(reasons)
+    n = m.shape[1]
     held = f"held back by {why} in {counts[reason]} of {n} plan year{'s' if n != 1 else ''}"
     if giver:
         text = (f"{area} still holds {posts} {spec} posts in {year}, {short} above its "

@@ -234,15 +234,7 @@ def prepare(problem: PlanProblem, options: PlanOptions) -> PlanData:
 
     completing = first_cycle(current, lengths, n_years)
     if problem.cohorts is not None:
-        given = vacancies_from_cohorts(problem.cohorts, years)
-        listed = {(str(a), str(s)) for a, s in zip(given["area"], given["specialty"],
-                                                   strict=True)}
-        for key in listed:
-            if key not in pair_index:
-                raise PlanInputError(f"cohorts table names {key[0]}, {key[1]}, which is not "
-                                     f"in posts")
-            completing[pair_index[key]] = 0
-        _override(completing, given, "vacancies", pair_index, years)
+        _cohort_completions(completing, problem.cohorts, current, lengths, pair_index, years)
     vacancies = base_vacancies(completing, lengths)
     if problem.vacancies is not None:
         _override(vacancies, problem.vacancies, "vacancies", pair_index, years)
@@ -258,6 +250,32 @@ def prepare(problem: PlanProblem, options: PlanOptions) -> PlanData:
                     min_posts=min_posts, lengths=lengths, vacancies=vacancies,
                     capacity=capacity, phase_start=phase_start, specialties=sorted(phase_start),
                     rows_of=rows_of)
+
+
+def _cohort_completions(completing: np.ndarray, cohorts: pd.DataFrame, current: np.ndarray,
+                        lengths: np.ndarray, pair_index: dict[tuple[str, str], int],
+                        years: range) -> None:
+    """Today's trainees completing each year, from a cohort file where it lists an area.
+
+    The file gives every completion in the years up to its last listed year. Current posts it
+    does not account for (a partial file) complete evenly over the rest of the first programme
+    length, as the default assumes.
+    """
+    given = vacancies_from_cohorts(cohorts, years)
+    last = cohorts.groupby(["area", "specialty"])["completion_year"].max()
+    for (area, spec), year in last.items():
+        key = (str(area), str(spec))
+        if key not in pair_index:
+            raise PlanInputError(f"cohorts table names {area}, {spec}, which is not in posts")
+        i = pair_index[key]
+        rows = given[(given["area"] == area) & (given["specialty"] == spec)]
+        completing[i] = 0
+        completing[i, :len(rows)] = rows["vacancies"].to_numpy(np.int64)
+        rest = max(int(current[i]) - int(completing[i].sum()), 0)
+        after = range(max(int(year) + 1 - years.start, 0), min(int(lengths[i]), len(years)))
+        if rest and len(after):
+            spread = first_cycle(np.array([rest]), np.array([len(after)]), len(after))[0]
+            completing[i, after.start:after.stop] += spread
 
 
 def _checked_posts(problem: PlanProblem) -> pd.DataFrame:
