@@ -610,9 +610,11 @@ more than its fair share and <em>gives</em> posts; a positive gap means it <em>r
 The distance from target is (current \u2212 target) / target, as NHS England reports it: above zero
 the area is over target.</li>
 <li><strong>Pace of change.</strong> Posts move only at recruitment, out of posts that fall vacant
-that year; a receiving area takes no more a year than it can supervise; moves never overshoot a
-target. An optimiser (a mixed-integer programme) closes the gaps as early as these limits allow,
-up to {_e(horizon)}, and says which limits hold it back.</li>
+that year (a post released is not refilled, so no current trainee ever moves); a receiving area
+takes no more a year than it can supervise; a giving area keeps a viable programme; moves never
+overshoot a target. By default each gap is spread evenly over the years to 2030, as the
+programme published; an optimiser (a linear programme with whole-post answers) plans the moves
+up to {_e(horizon)} and says which limits hold them back.</li>
 </ol>
 <p class="small">The full specification is the project's docs/method.md. Every parameter of this
 run is listed under \u201cScenario and data\u201d.</p>
