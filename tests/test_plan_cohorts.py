@@ -163,3 +163,40 @@ def test_no_trainee_is_ever_displaced(case: tuple[PlanProblem, pd.DataFrame,
     result = plan(problem, options)
     assert result.status == "optimal"
     replay(result.table, cohorts, {"S": int(problem.specialties["programme_years"].iloc[0])})
+
+
+def test_a_requirement_shortens_the_glide_window() -> None:
+    # gap 16 from 2023, required by 2026: spread over the 4 years 2023-2026, 4 a year
+    posts = pd.DataFrame({"area": ["A", "B"], "specialty": "S", "current": [40, 40],
+                          "target": [24, 56]})
+    specs = pd.DataFrame({"specialty": ["S"], "programme_years": [4], "phase_start": [2023]})
+    cap = pd.DataFrame({"area": "B", "specialty": "S", "year": list(range(START, 2032)),
+                        "capacity": 10})
+    result = plan(PlanProblem(posts, specs, capacity=cap), PlanOptions(require_target_by=2026))
+    assert result.status == "optimal"
+    assert moves(result.table, "A") == [0, -4, -4, -4, -4, 0, 0, 0, 0, 0]
+
+
+def test_embedded_england_plan_displaces_no_trainee() -> None:
+    """The default plan on the embedded data, replayed with trainees spread evenly over each
+    programme's years (the default assumption: c posts of an L-year programme, the k-th year's
+    completers floor(c(k+1)/L) − floor(ck/L)), to 2040 at the fastest pace."""
+    from fairshare.inputs.bundle import load_england
+    from fairshare.model.pipeline import run_plan
+    from fairshare.scenario import Scenario
+
+    bundle = load_england()
+    out = run_plan(bundle, Scenario(horizon=2040, pace="fastest"))
+    lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int).to_dict()
+    start = out.plan[out.plan["year"] == START]
+    rows = []
+    for area, spec, posts, moved in zip(start["area"], start["specialty"], start["posts"],
+                                        start["redistribution"], strict=True):
+        current, length = int(posts - moved), lengths[spec]
+        for k in range(length):
+            n = current * (k + 1) // length - current * k // length
+            rows.append({"area": area, "specialty": spec, "completion_year": START + k,
+                         "trainees": n})
+    table = out.plan[["area", "specialty", "year", "redistribution", "posts", "vacancies"]]
+    assert (table["redistribution"] != 0).sum() > 100  # a real plan, not an idle one
+    replay(table, pd.DataFrame(rows), lengths)

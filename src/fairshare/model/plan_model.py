@@ -79,8 +79,11 @@ class Block:
 
 def glide_window(options: PlanOptions, first: int) -> int:
     """Years over which a specialty's gaps are spread: phase start to ``glide_until``, at least
-    ``glide_min_years``."""
-    return max(options.glide_until - first + 1, options.glide_min_years)
+    ``glide_min_years``; never past ``require_target_by`` (the requirement shortens it)."""
+    window = max(options.glide_until - first + 1, options.glide_min_years)
+    if options.require_target_by is not None:
+        window = min(window, max(options.require_target_by - first + 1, 1))
+    return window
 
 
 def glide_quota(need: np.ndarray, n_years: int, window: int) -> np.ndarray:
