@@ -59,7 +59,6 @@ class Block:
     r_lb: list[float]
     r_ub: list[float]
     slacks: list[Slack]
-    crossing: bool  # a row crosses the cohort lines (the LP may be fractional)
 
     @property
     def n_areas(self) -> int:
@@ -188,7 +187,6 @@ def build_block(data: PlanData, spec: str, elastic: bool) -> Block | None:
         r.add([col(a, t) for a in range(n_a)], [float(s) for s in side], 0.0, 0.0)
     required_t = (None if options.require_target_by is None
                   else options.require_target_by - first)
-    crossing = False
     for a in range(n_a):
         for family, cap in caps.items():
             for t in range(n_t):
@@ -214,7 +212,6 @@ def build_block(data: PlanData, spec: str, elastic: bool) -> Block | None:
                 early = [col(a, t) for t in range(min(required_t + 1, n_t))]
                 s = r.slack("target", a, options.require_target_by, int(need[a]))
                 r.add([*early, s], [1.0] * (len(early) + 1), float(need[a]), np.inf)
-                crossing = crossing or len(early) < n_t
             else:  # nothing moves after the deadline (it would overshoot): a whole-plan row
                 ub[a, max(required_t + 1, 0):] = 0
                 r.add(all_t, [1.0] * n_t, float(need[a]), np.inf)
@@ -227,7 +224,7 @@ def build_block(data: PlanData, spec: str, elastic: bool) -> Block | None:
                  base=data.vacancies[rows, first - options.start_year:], caps=caps, lines=lines,
                  years=years, lb=lb, ub=ub_all, primary=primary, penalty=penalty,
                  tiebreak=tiebreak, a_rows=r.rows, a_cols=r.cols, a_vals=r.vals, r_lb=r.lo,
-                 r_ub=r.hi, slacks=r.slacks, crossing=crossing)
+                 r_ub=r.hi, slacks=r.slacks)
 
 
 def _add_lines(r: _Rows, lines: dict[str, np.ndarray], a: int, n_t: int, length: int,
