@@ -108,7 +108,8 @@ def tables(
     inputs: PlanInputs,
     area: Annotated[str, typer.Option("--area", help="Local office, region or ICB (name, code "
                                       "or a unique part of the name).")],
-    level: Annotated[str, typer.Option(help="local_office, region or icb.")] = "local_office",
+    level: Annotated[str, typer.Option(help="local_office, region (sums of local offices) or "
+                                       "icb (planned directly over ICBs).")] = "local_office",
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
@@ -116,11 +117,11 @@ def tables(
                                              "CSV here.")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    bundle, sc, res = compute_plan(inputs)
+    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office")
     plan = plan_at_level(bundle, sc, res, level)
     match = match_area(plan, area)
     if pace:
-        tgt = (res.targets if level == "local_office"
+        tgt = (res.targets if level in ("local_office", "icb")
                else compute_targets(bundle, sc, cast(Level, level)))
         df = pace_of_change(plan, tgt, match)
         title = f"{match}: pace of change ({sc.name})"
