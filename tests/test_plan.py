@@ -404,6 +404,7 @@ def test_random_instances_keep_every_rule(case: tuple[PlanProblem, PlanOptions])
     problem, options = case
     result = plan(problem, options)
     assert result.status == "optimal"
+    assert result.stats["n_fallbacks"] == 0  # every LP vertex was a whole plan (no MILP)
     check_invariants(problem, options, result.table)
     # one model for all specialties gives the same plan; the same input gives the same output
     single = plan(problem, PlanOptions(**{**options.__dict__, "per_specialty": False}))

@@ -161,7 +161,7 @@ def test_no_trainee_is_ever_displaced(case: tuple[PlanProblem, pd.DataFrame,
                                                   PlanOptions]) -> None:
     problem, cohorts, options = case
     result = plan(problem, options)
-    assert result.status == "optimal"
+    assert result.status == "optimal" and result.stats["n_fallbacks"] == 0
     replay(result.table, cohorts, {"S": int(problem.specialties["programme_years"].iloc[0])})
 
 
