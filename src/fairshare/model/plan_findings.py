@@ -263,6 +263,8 @@ def _glide_findings(data: PlanData, block: Block, m: np.ndarray) -> list[Finding
         if moved < int(block.need[a]):
             posts = int(data.current[block.rows[a]]) + int(block.side[a]) * moved
             found = shortfall(data, block, m[:, :t_end + 1], a, posts, end)
+            if found.kind != "horizon":
+                continue  # stopped at its minimum size: said once, at the horizon
             out.append(Finding("glide", found.area, found.specialty, end, found.size,
                                found.message.replace(f"in {end},", f"in {end} (end of the "
                                                      f"glide window),").replace(
