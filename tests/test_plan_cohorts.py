@@ -200,3 +200,15 @@ def test_embedded_england_plan_displaces_no_trainee() -> None:
     table = out.plan[["area", "specialty", "year", "redistribution", "posts", "vacancies"]]
     assert (table["redistribution"] != 0).sum() > 100  # a real plan, not an idle one
     replay(table, pd.DataFrame(rows), lengths)
+
+
+def test_a_partial_cohort_file_spreads_the_unlisted_trainees_after_its_last_year() -> None:
+    # A: 9 posts, L = 3; the file lists 3 completing in 2022 and 1 in 2023 (nothing else). The
+    # 5 posts it does not account for complete in 2024, the last year of the first cycle; each
+    # vacancy is refilled, so the pattern repeats: 3, 1, 5, 3, 1, 5, ...
+    posts = pd.DataFrame({"area": ["A"], "specialty": "S", "current": [9], "target": [9]})
+    specs = pd.DataFrame({"specialty": ["S"], "programme_years": [3], "phase_start": [START]})
+    cohorts = pd.DataFrame({"area": "A", "specialty": "S", "completion_year": [2022, 2023],
+                            "trainees": [3, 1]})
+    table = plan(PlanProblem(posts, specs, cohorts=cohorts), PlanOptions(horizon=2027)).table
+    assert table["vacancies"].tolist() == [3, 1, 5, 3, 1, 5]
