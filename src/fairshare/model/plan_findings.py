@@ -174,7 +174,8 @@ def relaxation(data: PlanData, block: Block, m: np.ndarray, slack: Slack, size: 
         verb = ("would have to release", "releases")
         rest = (f"{moved} {spec} posts in {year} but only {max(limit - earlier, 0)} fall vacant: "
                 f"{size} current trainee{'s' if size != 1 else ''} "
-                f"{'would have' if diagnosis else 'have'} to move programme")
+                f"{'would have' if diagnosis else ('has' if size == 1 else 'have')} to move "
+                f"programme")
     elif family == "cohort_share":
         verb = ("would have to release", "releases")
         rest = (f"{moved} {spec} posts in {year}, {size} more than the cohort share allows")
