@@ -70,6 +70,14 @@ def test_a_capacity_file_changes_the_digests_and_compare_says_so(here: Path) -> 
     assert kv[b"fairshare_scenario_digest"].decode() == plain["scenario_digest"]
 
 
+def test_a_minimum_sizes_file_is_digested(here: Path) -> None:
+    mins = here / "mins.csv"
+    mins.write_text("local_office,specialty,min_posts\nLondon,Cardiology,1\n")
+    _ok(["plan", "--horizon", "2023", "--min-posts", str(mins), "--out", "p"])
+    digests = json.loads((here / "p" / "run.json").read_text())["input_digests"]
+    assert digests["min_posts"] == hashlib.sha256(mins.read_bytes()).hexdigest()
+
+
 # ---------------------------------------------------------------- 2. a folder per command run
 
 def test_each_command_gets_its_own_folder_and_latest_follows(here: Path) -> None:

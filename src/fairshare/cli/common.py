@@ -28,6 +28,7 @@ from fairshare.io import file_digest
 from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
+from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
     from fairshare.model.pipeline import PlanOutput
@@ -272,18 +273,23 @@ def plan_inputs(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
-    """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file)."""
+def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
+                 level: Level = "local_office",
+                 **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
+    """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
+    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
-    bundle = with_file_digests(bundle, inputs)
+    bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
+    from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 
+    mins = read_min_posts(min_posts, bundle, level) if min_posts else None
     with console.status("Optimising the pace-of-change plan…"):
-        out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
+        out = run_plan(bundle, sc, capacity=cap, cohorts=coh, min_posts=mins, level=level)
     return bundle, sc, out
 
 
