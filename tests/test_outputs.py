@@ -83,15 +83,15 @@ def test_a_minimum_sizes_file_is_digested(here: Path) -> None:
 def test_each_command_gets_its_own_folder_and_latest_follows(here: Path) -> None:
     _ok(["targets"])
     _ok(["equity", "--horizon", "2023"])
-    folders = sorted(p for p in (here / "results").iterdir()
-                     if p.is_dir() and not p.is_symlink())
-    assert [re.sub(r"^\d{8}-\d{6}-", "", p.name) for p in folders] == [
-        "targets-default", "equity-default"]
+    folders = {re.sub(r"^\d{8}-\d{6}-", "", p.name): p for p in (here / "results").iterdir()
+               if p.is_dir() and not p.is_symlink()}
+    assert sorted(folders) == ["equity-default", "targets-default"]
     latest = here / "results" / "latest"
-    assert latest.resolve() == folders[-1].resolve()
-    assert sorted(p.name for p in folders[0].iterdir()) == [
+    assert latest.resolve() == folders["equity-default"].resolve()  # the last one made
+    assert sorted(p.name for p in folders["targets-default"].iterdir()) == [
         "columns.csv", "run.json", "targets.csv"]
-    assert json.loads((folders[1] / "run.json").read_text())["command"] == "equity"
+    meta = json.loads((folders["equity-default"] / "run.json").read_text())
+    assert meta["command"] == "equity"
 
 
 def test_a_folder_is_replaced_whole_never_mixed(tmp_path: Path) -> None:
