@@ -184,6 +184,7 @@ def test_load_england_uses_the_public_baseline(baseline) -> None:
     assert b.posts_label == ("Public baseline: NHS Digital staff in post, 30 Sept 2017 "
                              "(FTE -> whole posts); 2 specialties modelled")
     assert b.modelled == ["General Practice", "Public Health Medicine"]
+    assert b.posts_date == "2017-09-30"
     assert int(b.piece_posts["posts"].sum()) == sum(int(r["posts"]) for r in baseline)
 
 
@@ -236,6 +237,7 @@ def test_baseline_build_reproduces_the_embedded_baseline(tmp_path: Path) -> None
     assert "Warning" not in res.output
     b = load_england(out)  # --posts accepts it, per ICB piece, with its basis per row
     assert not b.piece_posts.empty and b.modelled == ["General Practice", "Public Health Medicine"]
+    assert b.posts_date == "2017-09-30"
 
 
 def test_baseline_build_reports_organisations_it_cannot_place(tmp_path: Path) -> None:

@@ -86,6 +86,18 @@ def basis_label(bases: set[str]) -> str:
     return posts_label(date, modelled)
 
 
+def basis_date(bases: set[str]) -> str | None:
+    """The ISO census date of the NHS Digital rows among ``bases`` (None if there are none)."""
+    counted = sorted(b for b in bases if b.startswith(NHSD_PREFIX))
+    if not counted:
+        return None
+    text = counted[0].removeprefix(NHSD_PREFIX).strip(" ,").replace("Sept", "Sep")
+    try:
+        return pd.to_datetime(text, format="%d %b %Y").date().isoformat()
+    except ValueError:
+        return None
+
+
 def nhsd_basis(date: str) -> str:
     """The per-row basis of a programme counted from the staff file."""
     return f"{NHSD_PREFIX}, {date}"
