@@ -205,6 +205,7 @@ def header(engine: Engine) -> html.Header:
     banner = html.Div(
         id="basis-banner", className="basis-banner", role="note", children=[
             html.Strong("Current posts: "), engine.bundle.posts_label,
+            f": {', '.join(engine.bundle.modelled)}" if engine.bundle.modelled else "",
             " (see docs/baseline.md; ", html.Code("fairshare serve --posts FILE"),
             " uses your own)."])
     return html.Header(className="top", children=[
