@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fairshare import Scenario, load_england, targets
 from fairshare.inputs.baseline import half_up, piece_for, whole_posts
@@ -367,3 +369,51 @@ def test_a_posts_file_per_icb_piece_keeps_its_pieces(tmp_path: Path) -> None:
     text = str(err.value)
     assert "row 2, column 'local_office': ICB E54000024 has no part in London" in text
     assert "row 3, column 'local_office': unknown local office 'Narnia'" in text
+
+
+# --- invariants on random staff files --------------------------------------------------------
+
+ORGS = pd.DataFrame({"org_code": ["A1", "B1", "C1", "D1"], "org_name": ["a", "b", "c", "d"],
+                     "icb_code": ["I1", "I1", "I2", "I3"], "hee_office_2017": "",
+                     "local_office": ["X", "Y", "X", "Y"], "placement": ""})
+MAP = pd.DataFrame({"grade": ["Specialty Registrar", "Core Training", "Core Training"],
+                    "speciality_group": "g", "specialty": ["S", "S", "T"],
+                    "programme": ["Higher S", "Core", ""], "note": "n"})
+
+
+@st.composite
+def staff_files(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 25))
+    rows = [(draw(st.sampled_from(list(ORGS["org_code"]))),
+             draw(st.sampled_from(["Specialty Registrar", "Core Training", "Consultant"])),
+             draw(st.sampled_from(["S", "T"])),
+             draw(st.floats(0, 60, allow_nan=False).map(lambda x: round(x, 5))))
+            for _ in range(n)]
+    return pd.DataFrame({"DATE": "30/09/2017", "ORG_CODE": [r[0] for r in rows],
+                         "GRADE": [r[1] for r in rows], "SPECIALITY_GROUP": "g",
+                         "SPECIALTY": [r[2] for r in rows], "FTE": [r[3] for r in rows]})
+
+
+@settings(max_examples=40)
+@given(staff_files())
+def test_whole_posts_keep_national_totals_and_stay_within_one_of_the_quota(staff) -> None:
+    """Checked against a direct recount of the random file, not the builder's own sums."""
+    from fairshare.inputs.baseline import build_baseline
+
+    posts = build_baseline(staff, MAP, ORGS).posts
+    programme = {("Specialty Registrar", "S"): "Higher S", ("Core Training", "S"): "Core"}
+    expected: dict[str, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
+    for r in staff.itertuples(index=False):
+        prog = programme.get((r.GRADE, r.SPECIALTY))
+        if prog:
+            org = ORGS.set_index("org_code").loc[r.ORG_CODE]
+            expected[prog][(org["icb_code"], org["local_office"])] += r.FTE
+    assert set(posts["specialty"]) == {p for p, v in expected.items() if sum(v.values()) > 0}
+    for prog, pieces in expected.items():
+        mine = posts[posts["specialty"] == prog]
+        total = sum(pieces.values())
+        assert int(mine["posts"].sum()) == math.floor(round(total, 6) + 0.5)
+        seats = int(mine["posts"].sum())
+        for r in mine.itertuples(index=False):
+            quota = pieces[(r.icb_code, r.local_office)] * seats / total if total else 0
+            assert math.floor(quota) <= r.posts <= math.ceil(quota) + 1e-9
