@@ -417,3 +417,16 @@ def test_whole_posts_keep_national_totals_and_stay_within_one_of_the_quota(staff
         for r in mine.itertuples(index=False):
             quota = pieces[(r.icb_code, r.local_office)] * seats / total if total else 0
             assert math.floor(quota) <= r.posts <= math.ceil(quota) + 1e-9
+
+
+def test_baseline_show_lists_every_basis_and_what_is_missing(baseline) -> None:
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    res = CliRunner().invoke(app, ["baseline", "show"])
+    assert res.exit_code == 0, res.output
+    total = sum(int(r["posts"]) for r in baseline)
+    assert f"{total:,} posts in 66 specialties" in res.output
+    assert "left out of every output): Stroke Medicine, Tropical Medicine" in res.output
+    assert "modelled: England GP ST1 acceptances" in res.output
