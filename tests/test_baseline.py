@@ -278,6 +278,10 @@ def test_baseline_build_rejects_a_file_of_another_shape(tmp_path: Path) -> None:
                    "30/09/2024,RGT,Core Training,Surgical group,Urology,lots\n")
     res = CliRunner().invoke(app, ["baseline", "build", "--from", str(bad)])
     assert res.exit_code == 2 and "row 2, column 'FTE': 'lots'" in res.output
+    bad.write_text("DATE,ORG_CODE,GRADE,SPECIALITY_GROUP,SPECIALTY,FTE\n"
+                   "30/09/2024,RGT,Core Training,Surgical group,Urology,1e308\n")
+    res = CliRunner().invoke(app, ["baseline", "build", "--from", str(bad)])
+    assert res.exit_code == 2 and "row 2, column 'FTE': '1e308': not a plausible FTE" in res.output
 
 
 # --- plausibility and a cross-check ----------------------------------------------------------

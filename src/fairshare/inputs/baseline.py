@@ -35,6 +35,7 @@ TRAINING_GRADES = ("Specialty Registrar", "Core Training", "Foundation Doctor Ye
 PIECE = ["icb_code", "local_office"]
 POSTS_COLUMNS = ["icb_code", "local_office", "specialty", "fte", "posts", "basis"]
 NHSD_PREFIX = "NHS Digital staff in post (FTE)"
+MAX_ROW_FTE = 10_000  # a sanity bound: no trust has 10,000 doctors of one grade and specialty
 ROUNDING = "national total = FTE rounded half up; shared over ICB pieces by Hamilton"
 
 
@@ -248,6 +249,9 @@ def read_staff(path: str | Path) -> pd.DataFrame:
     dates = pd.to_datetime(df["DATE"], dayfirst=True, errors="coerce", format="mixed")
     problems = _bad_cells(name, df, "FTE", fte.isna() | (fte < 0) | ~np.isfinite(fte),
                           "expected a number of FTE (0 or more)")
+    problems += _bad_cells(name, df, "FTE", fte > MAX_ROW_FTE,
+                           "not a plausible FTE for one organisation x grade x specialty "
+                           f"(expected under {MAX_ROW_FTE:,})")
     problems += _bad_cells(name, df, "DATE", dates.isna(), "expected a date such as 30/09/2017")
     if problems:
         raise InputError(problems)
