@@ -282,6 +282,11 @@ def test_baseline_build_rejects_a_file_of_another_shape(tmp_path: Path) -> None:
                    "30/09/2024,RGT,Core Training,Surgical group,Urology,1e308\n")
     res = CliRunner().invoke(app, ["baseline", "build", "--from", str(bad)])
     assert res.exit_code == 2 and "row 2, column 'FTE': '1e308': not a plausible FTE" in res.output
+    bad.write_text("DATE,ORG_CODE,GRADE,SPECIALITY_GROUP,SPECIALTY,FTE\n"
+                   "30/09/2024,RGT,Core Training,Surgical group,Urology,1\n"
+                   "31/10/2024,RGT,Core Training,Surgical group,Urology,1\n")
+    res = CliRunner().invoke(app, ["baseline", "build", "--from", str(bad)])
+    assert res.exit_code == 2 and "row 3, column 'DATE': the file holds several" in res.output
 
 
 # --- plausibility and a cross-check ----------------------------------------------------------

@@ -255,6 +255,11 @@ def read_staff(path: str | Path) -> pd.DataFrame:
     problems += _bad_cells(name, df, "DATE", dates.isna(), "expected a date such as 30/09/2017")
     if problems:
         raise InputError(problems)
+    if dates.nunique() > 1:  # FTE of two census days must not be added up
+        shown = ", ".join(sorted({d.strftime("%d/%m/%Y") for d in dates.dropna()})[:5])
+        first = int(np.flatnonzero((dates != dates.iat[0]).to_numpy())[0]) + 2
+        raise InputError([Problem(name, first, "DATE", f"the file holds several census dates "
+                                  f"({shown}): give one month's file")])
     if df.empty:
         raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
     return df.assign(FTE=fte.astype("float64"))
