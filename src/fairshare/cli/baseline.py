@@ -26,7 +26,8 @@ from fairshare.inputs.baseline import (
 from fairshare.inputs.bundle import BASELINE_FILE, data_dir, load_data
 from fairshare.io import write_text
 
-baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline (docs/baseline.md).")
+baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline: show it, or build one "
+                            "from a later NHS Digital staff file (docs/baseline.md).")
 app.add_typer(baseline_app, name="baseline", rich_help_panel="Data and scenarios")
 
 
