@@ -439,3 +439,15 @@ def test_baseline_show_lists_every_basis_and_what_is_missing(baseline) -> None:
     assert f"{total:,} posts in 66 specialties" in res.output
     assert "left out of every output): Stroke Medicine, Tropical Medicine" in res.output
     assert "modelled: England GP ST1 acceptances" in res.output
+
+
+def test_plausibility_table_matches_the_build_script(tmp_path: Path) -> None:
+    """The entry posts and sources in the docs are the ones the build script finds in the data."""
+    if not STAFF.is_dir():
+        pytest.skip(f"shared raw data not found at {STAFF}")
+    res = subprocess.run([sys.executable, str(REPO / "scripts" / "build_baseline.py"),
+                          "--out", str(tmp_path), "--plausibility"],
+                         check=True, capture_output=True, text=True)
+    built = [[c.strip() for c in line.strip().strip("|").split("|")][:6]
+             for line in res.stdout.splitlines() if line.startswith("| ")]
+    assert built == [row[:6] for row in _plausibility_table()]
