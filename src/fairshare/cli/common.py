@@ -149,7 +149,8 @@ def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
     label_tables(bundle, sc)
-    console.print(f"[dim]current posts:[/] {bundle.posts_label}", highlight=False,
+    modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
+    console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
     return bundle, sc
 
@@ -304,10 +305,12 @@ def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Sce
     if inputs.posts_date is not None:
         if inputs.posts is None:
             raise FairshareError("--posts-date dates your --posts file; give the file too")
-        note = f", dated {parse_date(inputs.posts_date).isoformat()}"
-        bundle = replace(bundle, posts_label=bundle.posts_label + note,
+        counted = parse_date(inputs.posts_date).isoformat()
+        note = f", dated {counted}"
+        bundle = replace(bundle, posts_label=bundle.posts_label + note, posts_date=counted,
                          basis={s: b + note for s, b in bundle.basis.items()})
-    when = date_in_text(bundle.posts_label)
+    when = (parse_date(bundle.posts_date) if bundle.posts_date
+            else date_in_text(bundle.posts_label))
     if when is not None and "plan_start" not in sc.model_fields_set:
         sc = sc.with_overrides(plan_start=max(sc.plan_start, next_round(when)))
         label_tables(bundle, sc)
