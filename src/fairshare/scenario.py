@@ -183,6 +183,11 @@ class Scenario(_Strict):
     projection_variant: ProjectionVariant = Field(
         "principal", description="ONS subnational projection variant used for future demand."
     )
+    population_base: Literal["ons_resident", "registered"] = Field(
+        "ons_resident",
+        description="One population base for every need term: ONS residents (NHS England need "
+        "index x ONS mid-2022 population) or GP registered lists (age drivers rescaled to them).",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(
