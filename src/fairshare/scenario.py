@@ -143,6 +143,33 @@ class Weights(_Strict):
         return self
 
 
+class Convergence(_Strict):
+    """How close to target the programme aims to bring each area (docs/method.md).
+
+    ``full`` closes every gap (aim = target). ``share`` closes a share of each gap. ``band``
+    brings every area to within ``under`` below and ``over`` above its target (shares of
+    target), leaving areas already inside the band alone. Each specialty's total never changes.
+    """
+
+    policy: Literal["full", "share", "band"] = Field(
+        "full", description="full: aim = target; share: close a share of each gap; band: bring "
+        "every area within a band around target."
+    )
+    share: float = Field(1.0, ge=0, le=1, description="Share of each gap closed (policy share).")
+    over: float = Field(0.0, ge=0, le=1, description="Most an area may stay above target, as a "
+                        "share of target (policy band).")
+    under: float = Field(0.0, ge=0, le=1, description="Most an area may stay below target, as "
+                         "a share of target (policy band).")
+
+    def label(self) -> str:
+        """Short text written beside every aim."""
+        if self.policy == "share":
+            return f"close {self.share:.0%} of each gap"
+        if self.policy == "band":
+            return f"within -{self.under:.0%}/+{self.over:.0%} of target"
+        return "full convergence"
+
+
 class ExpansionTranche(_Strict):
     """New time-limited posts funded nationally for one priority in one recruitment year."""
 
@@ -198,6 +225,11 @@ class Scenario(_Strict):
     )
     minimum_posts: int = Field(0, ge=0, description="Smallest whole target per local office.")
     level: Level = Field("local_office", description="Geography the targets are reported at.")
+    convergence: Convergence = Field(
+        default_factory=Convergence,
+        description="Convergence policy: the whole-post aim the plan moves toward (default: "
+        "full convergence, aim = target).",
+    )
 
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")

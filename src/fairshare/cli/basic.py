@@ -48,6 +48,7 @@ def targets(
     bundle, sc = setup(posts, scenario, level=level, apportionment=method,
                         deprivation_weight=delta)
     df = filter_specialties(compute_targets(bundle, sc), specialty)
+    aims = [] if sc.convergence.policy == "full" else ["aim", "aim_gap"]
     if waterfall:
         steps = [name for name, _ in WATERFALL]
         view = df.groupby("area", as_index=False)[[*steps, "target"]].sum()
@@ -55,19 +56,21 @@ def targets(
                    + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
-        cols = ["area", "current", "fair_share", "target", "gap", "distance"]
+        cols = ["area", "current", "fair_share", "target", "gap", "distance", *aims]
         show_table(view, f"{specialty[0]} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
-        view = df.groupby("area", as_index=False)[["current", "fair_share", "target"]].sum()
+        view = df.groupby("area", as_index=False)[["current", "fair_share", "target",
+                                                   "aim"]].sum()
         view["gap"] = view["target"] - view["current"]
         view["distance"] = (view["current"] - view["target"]) / view["target"]
+        view["aim_gap"] = view["aim"] - view["current"]
         show_table(view.sort_values("gap"),
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
-                                                     "gap", "distance"])
+                                                     "gap", "distance", *aims])
     files = write_results(out, {"targets": df}, bundle, sc)
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
-                  f"establishment: {bundle.posts_label}")
+                  f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 

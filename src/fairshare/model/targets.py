@@ -19,7 +19,14 @@ import pandas as pd
 from fairshare.apportionment import apportion, controlled_round
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
-from fairshare.model.need import NeedShares, need_shares, specialised_shares, specialty_weights
+from fairshare.model.convergence import with_aim
+from fairshare.model.need import (
+    NeedShares,
+    effective_deprivation_weight,
+    need_shares,
+    specialised_shares,
+    specialty_weights,
+)
 from fairshare.scenario import Level, Scenario
 
 WATERFALL = [
@@ -159,15 +166,20 @@ def _waterfall(inp: Inputs, delta: float) -> dict[str, np.ndarray]:
 
 
 def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> pd.DataFrame:
-    """The targets table at a level: current, fair share, target, gap, distance, waterfall."""
+    """The targets table at a level: current, fair share, target, gap, distance, waterfall,
+    the convergence aim, and the deprivation weight each specialty's target really carries."""
     inp = prepare(bundle, scenario)
     table = local_office_table(bundle, scenario, inp)
     level = level or scenario.level
-    if level == "local_office":
-        return table
     if level == "region":
-        return aggregate_regions(table)
-    return icb_table(bundle, scenario, inp, table)
+        table = aggregate_regions(table)
+    elif level == "icb":
+        table = icb_table(bundle, scenario, inp, table)
+    effective = dict(zip(inp.need.specialties, effective_deprivation_weight(
+        inp.weights, scenario.deprivation_weight), strict=True))
+    table = with_aim(table, scenario)
+    table["effective_deprivation_weight"] = table["specialty"].map(effective)
+    return table
 
 
 def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.DataFrame:
