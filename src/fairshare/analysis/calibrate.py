@@ -1,0 +1,256 @@
+"""Calibration: fit the free parameters to a table of published gaps (``fairshare calibrate``).
+
+A programme publishes gaps for some areas and specialties but not the model behind them. Given
+those figures (``area, specialty, published_gap[, year]``), this finds the values of the
+scenario's free parameters, within their allowed ranges, that reproduce them best:
+
+* ``deprivation_weight`` δ in [0, 1];
+* the weight mix, one for every specialty: ``core_weight`` a in [0, 1] and ``specialty_split``
+  b in [0, 1] (specialty weight (1 − a)·b, future weight (1 − a)·(1 − b));
+* ``specialised_multiplier`` m in [0, 2] on every catalogue σ (σ clipped to [0, 1]);
+* ``convergence_share`` s in [0, 1]: the modelled gap is s · (target − current).
+
+The fit is non-linear least squares (scipy ``least_squares``, trust-region reflective, within
+the bounds) on the fractional gaps, started from the base scenario and from seeded random
+points; the best fit wins, so the result is deterministic for a seed. Errors before and after
+are then measured on whole posts, exactly as ``fairshare targets`` would report them.
+
+Which parameters the data pin down is read from the Jacobian at the fit: the approximate
+standard error of each parameter (from (JᵀJ)⁻¹ times the residual variance, scaled to the
+parameter's range) and the singular values of the range-scaled Jacobian. A parameter whose
+standard error is more than a quarter of its range, or that moves the fitted gaps by less than
+a tenth of a post over its whole range, is reported as not identified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+
+from fairshare.errors import InputError, Problem
+from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.posts import area_lookup, cell_text, read_table, suggest
+from fairshare.model.targets import Inputs, fractional_targets, prepare, targets
+from fairshare.scenario import Scenario
+
+__all__ = ["PARAMETERS", "Calibration", "calibrate", "read_published", "synthetic_published"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A free parameter, its allowed range and what it means."""
+
+    name: str
+    low: float
+    high: float
+    meaning: str
+
+
+PARAMETERS = (
+    Parameter("deprivation_weight", 0.0, 1.0, "δ, weight on avoidable mortality"),
+    Parameter("core_weight", 0.0, 1.0, "weight on NHS England core need (every specialty)"),
+    Parameter("specialty_split", 0.0, 1.0, "share of the rest on today's driver (vs future)"),
+    Parameter("specialised_multiplier", 0.0, 2.0, "factor on every catalogue σ"),
+    Parameter("convergence_share", 0.0, 1.0, "share of each gap closed"),
+)
+NAMES = [p.name for p in PARAMETERS]
+SE_LIMIT = 0.25  # standard error above a quarter of the range: not identified
+EFFECT_LIMIT = 0.1  # moves no fitted gap by a tenth of a post over its range: not identified
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``calibrate`` found: parameters, per-row residuals, error before and after."""
+
+    parameters: pd.DataFrame  # parameter, low, high, start, fitted, std_error, identified, note
+    residuals: pd.DataFrame  # area, specialty, year, published_gap, gap_before, gap_after, ...
+    rmse_before: float
+    rmse_after: float
+    scenario: Scenario  # the base scenario with the fitted values
+
+
+def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
+    """Read ``area, specialty, published_gap[, year]``; every problem names file, row, column."""
+    df = read_table(path)
+    name = str(path)
+    missing = [c for c in ("area", "specialty", "published_gap") if c not in df.columns]
+    if missing:
+        raise InputError([Problem(name, None, c, "missing column (expected area, specialty, "
+                                  "published_gap and optionally year)") for c in missing])
+    lo, _ = area_lookup(bundle.local_offices, bundle.icbs)
+    specs = list(bundle.specialties["specialty"])
+    lower = {s.lower(): s for s in specs}
+    problems, rows = [], []
+    for i, rec in enumerate(df.to_dict("records"), start=2):
+        area, spec = cell_text(rec["area"]), cell_text(rec["specialty"])
+        gap_text = cell_text(rec["published_gap"])
+        out: dict[str, object] = {"area": lo.get(area.lower()), "specialty": lower.get(
+            spec.lower())}
+        if out["area"] is None:
+            problems.append(Problem(name, i, "area", f"'{area}' is not a local office"
+                                    + suggest(area, sorted(set(lo.values())))))
+        if out["specialty"] is None:
+            problems.append(Problem(name, i, "specialty", f"'{spec}' is not in the catalogue"
+                                    + suggest(spec, specs)))
+        try:
+            gap = float(gap_text.replace(",", ""))
+            if not np.isfinite(gap):
+                raise ValueError
+            out["published_gap"] = gap
+        except ValueError:
+            problems.append(Problem(name, i, "published_gap", f"'{gap_text}' is not a number "
+                                    "(expected posts, negative for an area giving posts)"))
+        year = cell_text(rec.get("year", ""))
+        out["year"] = int(float(year)) if year.replace(".", "", 1).isdigit() else None
+        if year and out["year"] is None:
+            problems.append(Problem(name, i, "year", f"'{year}' is not a year (e.g. 2024)"))
+        rows.append(out)
+    if problems:
+        raise InputError(problems)
+    return pd.DataFrame(rows)
+
+
+class _Model:
+    """Fractional modelled gaps at the published rows for a parameter vector (cheap)."""
+
+    def __init__(self, inp: Inputs, rows: tuple[np.ndarray, np.ndarray]) -> None:
+        self.inp, self.rows = inp, rows
+        self.sigma = inp.sigma.copy()
+
+    def gaps(self, theta: np.ndarray) -> np.ndarray:
+        delta, a, b, m, s = theta
+        n = len(self.inp.need.specialties)
+        weights = np.tile([a, (1 - a) * b, (1 - a) * (1 - b)], (n, 1))
+        sigma = np.clip(self.sigma * m, 0, 1)
+        frac = fractional_targets(self.inp, delta, weights, sigma)
+        return s * (frac - self.inp.current)[self.rows]
+
+
+def start_values(scenario: Scenario, inp: Inputs) -> np.ndarray:
+    """The base scenario's values of the free parameters (mean weights over specialties)."""
+    w = inp.weights.mean(axis=0)
+    b = w[1] / (w[1] + w[2]) if w[1] + w[2] > 0 else 0.5
+    c = scenario.convergence
+    share = c.share if c.policy == "share" else 1.0
+    return np.array([scenario.deprivation_weight, w[0], b, 1.0, share])
+
+
+def fitted_scenario(base: Scenario, theta: np.ndarray) -> tuple[Scenario, float]:
+    """The base scenario with the fitted values, and the σ multiplier still to apply."""
+    delta, a, b, m, s = (float(x) for x in theta)
+    sigma = None if base.specialised_share is None else min(base.specialised_share * m, 1.0)
+    return base.with_overrides(
+        name=f"{base.name} (calibrated)",
+        deprivation_weight=delta,
+        weights={"core": a, "specialty": (1 - a) * b, "future": 1 - a - (1 - a) * b},
+        specialty_weights={},
+        specialised_share=sigma,
+        convergence={"policy": "share", "share": s},
+    ), m
+
+
+def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: int = 0,
+              starts: int = 4) -> Calibration:
+    """Fit the free parameters to ``published`` (see the module docstring)."""
+    inp = prepare(bundle, base)
+    specs, los = inp.need.specialties, inp.geo.local_offices
+    rows = (np.array([specs.index(s) for s in published["specialty"]]),
+            np.array([los.index(a) for a in published["area"]]))
+    model = _Model(inp, rows)
+    y = published["published_gap"].to_numpy(float)
+    low = np.array([p.low for p in PARAMETERS])
+    high = np.array([p.high for p in PARAMETERS])
+    rng = np.random.default_rng(seed)
+    first = np.clip(start_values(base, inp), low, high)
+    candidates = [first, *(low + rng.random(len(low)) * (high - low) for _ in range(starts))]
+    best = None
+    for x0 in candidates:
+        fit = least_squares(lambda t: model.gaps(t) - y, x0, bounds=(low, high),
+                            x_scale=high - low, method="trf")
+        if best is None or fit.cost < best.cost - 1e-12:
+            best = fit
+    assert best is not None
+    theta = best.x
+    scenario, multiplier = fitted_scenario(base, theta)
+    if base.specialised_share is None:
+        sigma = np.clip(model.sigma * multiplier, 0, 1)
+        scenario = scenario.with_overrides(specialty_specialised_share=dict(
+            zip(specs, (float(v) for v in sigma), strict=True)))
+    before = _whole_gaps(bundle, base, published)
+    after = _whole_gaps(bundle, scenario, published)
+    residuals = published.assign(
+        gap_before=before, gap_after=after,
+        fitted_fractional=model.gaps(theta),
+        residual_before=before - y, residual_after=after - y)
+    return Calibration(
+        parameters=_identification(model, theta, first, y),
+        residuals=residuals,
+        rmse_before=_rmse(before - y),
+        rmse_after=_rmse(after - y),
+        scenario=scenario,
+    )
+
+
+def synthetic_published(bundle: Bundle, base: Scenario, theta: np.ndarray,
+                        rows: pd.DataFrame) -> pd.DataFrame:
+    """Published-style gaps made by the model from known parameters (for examples and tests).
+
+    Whole posts, as a programme would publish them; clearly synthetic, never real figures.
+    """
+    scenario, m = fitted_scenario(base, np.asarray(theta, dtype=float))
+    if base.specialised_share is None:
+        inp = prepare(bundle, base)
+        sigma = np.clip(inp.sigma * m, 0, 1)
+        scenario = scenario.with_overrides(specialty_specialised_share=dict(
+            zip(inp.need.specialties, (float(v) for v in sigma), strict=True)))
+    gaps = _whole_gaps(bundle, scenario, rows)
+    return rows[["area", "specialty"]].assign(published_gap=gaps.astype(int))
+
+
+def _whole_gaps(bundle: Bundle, scenario: Scenario, published: pd.DataFrame) -> np.ndarray:
+    """The gap a planner would see (aim − current, whole posts) at the published rows."""
+    table = targets(bundle, scenario, "local_office").set_index(["area", "specialty"])
+    keys = pd.MultiIndex.from_frame(published[["area", "specialty"]])
+    return table["aim_gap"].reindex(keys).to_numpy(float)
+
+
+def _rmse(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
+
+
+def _identification(model: _Model, theta: np.ndarray, start: np.ndarray,
+                    y: np.ndarray) -> pd.DataFrame:
+    """Per parameter: fitted value, standard error, and whether the data pin it down."""
+    width = np.array([p.high - p.low for p in PARAMETERS])
+    jac = _jacobian(model, theta) * width  # gap change per whole range
+    dof = max(len(y) - len(theta), 1)
+    resid = model.gaps(theta) - y
+    var = max(float(resid @ resid) / dof, 1e-6)
+    cov = np.linalg.pinv(jac.T @ jac) * var
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))  # in shares of the range
+    effect = np.abs(jac).max(axis=0)
+    rows = []
+    for k, p in enumerate(PARAMETERS):
+        note = ""
+        if effect[k] < EFFECT_LIMIT:
+            note = "moves no published gap: the data say nothing about it"
+        elif se[k] > SE_LIMIT:
+            note = "trades off with other parameters: many values fit as well"
+        rows.append({"parameter": p.name, "meaning": p.meaning, "low": p.low, "high": p.high,
+                     "start": float(start[k]), "fitted": float(theta[k]),
+                     "std_error": float(se[k] * width[k]), "identified": note == "",
+                     "note": note})
+    return pd.DataFrame(rows)
+
+
+def _jacobian(model: _Model, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central differences, one-sided at a bound."""
+    cols = []
+    for k, p in enumerate(PARAMETERS):
+        hi, lo = theta.copy(), theta.copy()
+        hi[k], lo[k] = min(theta[k] + step, p.high), max(theta[k] - step, p.low)
+        cols.append((model.gaps(hi) - model.gaps(lo)) / (hi[k] - lo[k]))
+    return np.column_stack(cols)

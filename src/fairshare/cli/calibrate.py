@@ -1,0 +1,65 @@
+"""`fairshare calibrate`: fit the free parameters to published gaps (docs/calibrate.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from fairshare.analysis.calibrate import calibrate as run_calibrate
+from fairshare.analysis.calibrate import read_published
+from fairshare.cli.common import (
+    OutOpt,
+    PostsOpt,
+    ScenarioOpt,
+    app,
+    console,
+    friendly,
+    setup,
+    show_table,
+)
+from fairshare.io import write_text
+from fairshare.publish.outputs import write_results
+
+
+@app.command(rich_help_panel="Analysis")
+@friendly
+def calibrate(
+    published: Annotated[Path, typer.Option(
+        "--published", help="CSV/Excel of published figures: area (local office), specialty, "
+        "published_gap (posts; negative = the area gives posts), optionally year.")],
+    posts: PostsOpt = None,
+    scenario: ScenarioOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the extra starting points: "
+                                      "same seed, same answer.")] = 0,
+    out: OutOpt = Path("results/calibration"),
+) -> None:
+    """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
+    bundle, sc = setup(posts, scenario)
+    table = read_published(str(published), bundle)
+    result = run_calibrate(bundle, sc, table, seed=seed)
+    params = result.parameters.assign(
+        identified=result.parameters["identified"].map({True: "yes", False: "NO"}))
+    show_table(params, "Fitted parameters (within their allowed ranges)",
+               ["parameter", "low", "high", "start", "fitted", "std_error", "identified",
+                "note"])
+    rows = result.residuals.astype({c: "Int64" for c in ("gap_before", "gap_after")})
+    year = ["year"] if rows["year"].notna().any() else []
+    show_table(rows, "Published and modelled gaps (whole posts)",
+               ["area", "specialty", *year, "published_gap", "gap_before", "gap_after",
+                "residual_after"])
+    console.print(f"root mean square error: {result.rmse_before:.2f} posts with scenario "
+                  f"'{sc.name}', {result.rmse_after:.2f} after calibration ({len(table)} rows)")
+    unpinned = result.parameters.loc[~result.parameters["identified"], "parameter"].tolist()
+    if unpinned:
+        console.print("[yellow]not pinned down by these figures:[/] " + ", ".join(unpinned)
+                      + " (see the note column; their fitted values are one of many)")
+    files = write_results(out, {"calibration_parameters": result.parameters,
+                                "calibration_residuals": result.residuals}, bundle,
+                          result.scenario, published=str(published),
+                          rmse_before=result.rmse_before, rmse_after=result.rmse_after)
+    files.append(write_text(Path(out) / "calibrated_scenario.yaml", yaml.safe_dump(
+        result.scenario.model_dump(mode="json", exclude={"uncertainty"}), sort_keys=False)))
+    console.print("wrote " + ", ".join(str(f) for f in files))
