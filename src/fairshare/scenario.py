@@ -251,6 +251,12 @@ class Scenario(_Strict):
         default_factory=list,
         description="Time-limited expansion posts funded nationally (year, priority, posts).",
     )
+    expansion_mode: Literal["under_served", "offset_losses"] = Field(
+        "under_served",
+        description="Where expansion posts go: under_served (areas furthest below their share "
+        "of the enlarged total, never an area giving the specialty away) or offset_losses "
+        "(areas giving posts away that year, up to what they give). Tables show both.",
+    )
     expansion_minimum_per_area: int = Field(
         0, ge=0, description="Expansion posts each eligible area gets first, before need order."
     )
