@@ -244,6 +244,12 @@ def test_offset_mode_cushions_a_giving_area_s_loss() -> None:
                              SPECS.iloc[:1], None, mode="offset_losses")
     assert placed(out, 2023) == {"London": 6}
     assert out.attrs["unplaced"]["posts"].tolist() == [4]
+    # offsetting at most a third of the loss, as London's 2 of 6: 2 placed, 8 reported
+    out = allocate_expansion(table, national((2023, "mental health", 10)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="offset_losses", offset_share=1 / 3)
+    assert placed(out, 2023) == {"London": 2}
+    assert out.attrs["unplaced"]["posts"].tolist() == [8]
+    assert "33%" in out.attrs["unplaced"]["reason"].iloc[0]
 
 
 def test_offset_mode_shares_by_loss() -> None:
@@ -265,6 +271,7 @@ def test_compare_modes_keeps_both_side_by_side() -> None:
     assert row.loc["B", "expansion_under_served"] == 2
     assert row.loc["London", "expansion_under_served"] == 0
     assert out.attrs["unplaced"].empty
+    assert out.attrs["unplaced_by_mode"].empty
 
 
 def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
@@ -281,8 +288,7 @@ def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
     gap = out.targets.set_index(["area", "specialty"])["gap"]
     plan_gap = gap.reindex(pd.MultiIndex.from_frame(out.plan[["area", "specialty"]])).to_numpy()
     assert not out.plan.loc[plan_gap < 0, "expansion_under_served"].any()
-    unplaced = out.unplaced
-    for mode, column in (("under_served", "expansion_under_served"),
-                         ("offset_losses", "expansion_offset")):
-        left = unplaced.loc[unplaced["mode"] == mode, "posts"].sum() if len(unplaced) else 0
-        assert out.plan[column].sum() + left == 1000
+    left = out.unplaced["posts"].sum() if len(out.unplaced) else 0
+    assert out.plan["expansion_under_served"].sum() + left == 1000
+    assert (out.plan["expansion"] == out.plan["expansion_under_served"]).all()
+    assert out.plan["expansion_offset"].sum() <= 1000

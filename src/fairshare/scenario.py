@@ -257,6 +257,12 @@ class Scenario(_Strict):
         "of the enlarged total, never an area giving the specialty away) or offset_losses "
         "(areas giving posts away that year, up to what they give). Tables show both.",
     )
+    expansion_offset_share: float = Field(
+        1 / 3, gt=0, le=1,
+        description="offset_losses mode: most of a giving area's loss in a year that expansion "
+        "posts may offset (default 1/3: London 2023 Cardiology, -6 redistribution, +2 "
+        "expansion).",
+    )
     expansion_minimum_per_area: int = Field(
         0, ge=0, description="Expansion posts each eligible area gets first, before need order."
     )

@@ -32,9 +32,9 @@ Two modes (``mode``):
   The priority's posts are split across its specialties by size (total target).
 * ``offset_losses``: programme practice (London 2023, Cardiology −6 by redistribution, +2 by
   expansion): expansion posts go to the areas giving posts away that year, in proportion to
-  what each gives, never more than it gives, so a giving area's loss is cushioned while it
-  adjusts. No capacity check: the posts are the ones the area was training in. Posts beyond the
-  year's losses are not placed and are reported.
+  what each gives, never more than ``offset_share`` of it (whole posts, rounded down), so a
+  giving area's loss is cushioned while it adjusts but still happens. No capacity check: the
+  posts are ones the area was training in. Posts beyond that are not placed and are reported.
 
 ``compare_modes`` runs both so the tables can show them side by side.
 
@@ -119,7 +119,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                        specialties: pd.DataFrame, capacity: pd.DataFrame | None = None, *,
                        minimum_per_area: int = 0,
                        below_target_only: bool = True, mode: str = "under_served",
-                       grow_targets: bool = False) -> pd.DataFrame:
+                       grow_targets: bool = False,
+                       offset_share: float = 1.0) -> pd.DataFrame:
     """Place each year's national expansion posts by priority, specialty and area.
 
     gaps: area, specialty, year, remaining_gap (after redistribution; positive = below target),
@@ -135,6 +136,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     mode: ``under_served`` or ``offset_losses`` (module docstring); offset needs a
         ``redistribution`` column in ``gaps``.
     grow_targets: targets grow with the expansion in post (under-served mode).
+    offset_share: offset mode: most of an area's loss in a year that may be offset.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -168,7 +170,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     first = table.groupby(["area", "specialty"])["year"].transform("min") == table["year"]
     givers = {(a, s) for a, s, g in zip(table.loc[first, "area"], table.loc[first, "specialty"],
                                         table.loc[first, "remaining_gap"], strict=True) if g < 0}
-    loss = ({(a, s, int(y)): max(-int(r), 0) for a, s, y, r in
+    most = Fraction(offset_share).limit_denominator(1000)
+    loss = ({(a, s, int(y)): int(max(-int(r), 0) * most) for a, s, y, r in
              zip(table["area"], table["specialty"], table["year"], table["redistribution"],
                  strict=True)} if mode == "offset_losses" else {})
     areas_of: dict[str, list[str]] = {}
@@ -197,7 +200,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
             continue
         if mode == "offset_losses":
             placed_by, left = _offset(specs, areas_of, loss, year, posts)
-            reason = "the priority's giving areas lose fewer posts than this in the year"
+            reason = ("more than the offsettable share of this year's losses in giving areas"
+                      f" ({float(most):.0%})")
         else:
             placed_by, left, blocked = _under_served(
                 specs, areas_of, gap, target, room, year, posts, in_post, givers,
@@ -231,22 +235,26 @@ Key = tuple[str, str, int]
 
 def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
                   specialties: pd.DataFrame, *, mode: str = "under_served",
-                  minimum_per_area: int = 0, below_target_only: bool = True) -> pd.DataFrame:
+                  minimum_per_area: int = 0, below_target_only: bool = True,
+                  offset_share: float = 1.0) -> pd.DataFrame:
     """Both modes side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
-    posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists each mode's unplaced posts and why.
+    posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
+    ``attrs["unplaced_by_mode"]`` both modes'.
 
     Targets grow with the expansion in the under-served mode (module docstring).
     """
     runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
                                   minimum_per_area=minimum_per_area,
                                   below_target_only=below_target_only, mode=m,
-                                  grow_targets=True) for m in MODE_COLUMNS}
+                                  grow_targets=True, offset_share=offset_share)
+            for m in MODE_COLUMNS}
     out = runs[mode].copy()
     for m, column in MODE_COLUMNS.items():
         out[column] = runs[m]["expansion"].to_numpy()
     unplaced = [runs[m].attrs["unplaced"].assign(mode=m) for m in MODE_COLUMNS]
-    out.attrs["unplaced"] = pd.concat([u for u in unplaced if not u.empty] or [unplaced[0]],
-                                      ignore_index=True)
+    out.attrs["unplaced"] = runs[mode].attrs["unplaced"].assign(mode=mode)
+    out.attrs["unplaced_by_mode"] = pd.concat(
+        [u for u in unplaced if not u.empty] or [unplaced[0]], ignore_index=True)
     return out
 
 

@@ -134,6 +134,7 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
         load_priorities(),
         bundle.specialties[["specialty", "programme_years"]],
         mode=scenario.expansion_mode,
+        offset_share=scenario.expansion_offset_share,
         minimum_per_area=scenario.expansion_minimum_per_area,
         below_target_only=not scenario.expansion_beyond_target,
     )
