@@ -80,3 +80,17 @@ def test_targets_table_carries_aim() -> None:
 def test_bad_policy_values_are_refused() -> None:
     with pytest.raises(ValueError, match="share"):
         Scenario(convergence={"policy": "share", "share": 1.5})
+
+
+def test_region_aims_add_up_from_local_offices() -> None:
+    from fairshare import load_england
+
+    sc = Scenario(convergence={"policy": "band", "over": 0.05, "under": 0.1})
+    england = load_england()
+    lo = targets(england, sc, "local_office")
+    region = targets(england, sc, "region")
+    summed = lo.groupby(["region", "specialty"])["aim"].sum()
+    assert (region.set_index(["area", "specialty"])["aim"] == summed.reindex(
+        region.set_index(["area", "specialty"]).index)).all()
+    by_spec = lo.groupby("specialty")[["aim", "current"]].sum()
+    assert (by_spec["aim"] == by_spec["current"]).all()
