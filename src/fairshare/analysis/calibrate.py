@@ -83,6 +83,7 @@ def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
     lo, _ = area_lookup(bundle.local_offices, bundle.icbs)
     specs = list(bundle.specialties["specialty"])
     lower = {s.lower(): s for s in specs}
+    held = set(bundle.posts["specialty"])
     problems, rows = [], []
     for i, rec in enumerate(df.to_dict("records"), start=2):
         area, spec = cell_text(rec["area"]), cell_text(rec["specialty"])
@@ -95,6 +96,9 @@ def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
         if out["specialty"] is None:
             problems.append(Problem(name, i, "specialty", f"'{spec}' is not in the catalogue"
                                     + suggest(spec, specs)))
+        elif out["specialty"] not in held:
+            problems.append(Problem(name, i, "specialty", f"'{spec}' has no posts in the "
+                                    f"establishment ({bundle.posts_label}): nothing to compare"))
         try:
             gap = float(gap_text.replace(",", ""))
             if not np.isfinite(gap):

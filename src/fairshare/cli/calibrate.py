@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 import yaml
 
-from fairshare.analysis.calibrate import calibrate as run_calibrate
-from fairshare.analysis.calibrate import read_published
 from fairshare.cli.common import (
     OutOpt,
     PostsOpt,
@@ -37,6 +35,9 @@ def calibrate(
     out: OutOpt = Path("results/calibration"),
 ) -> None:
     """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
+    from fairshare.analysis.calibrate import calibrate as run_calibrate  # loads scipy: lazily
+    from fairshare.analysis.calibrate import read_published
+
     bundle, sc = setup(posts, scenario)
     table = read_published(str(published), bundle)
     result = run_calibrate(bundle, sc, table, seed=seed)
