@@ -207,3 +207,22 @@ def test_boundaries(name: str, n: int, code: str, icb_codes: set[str]) -> None:
         assert codes == set(LOCAL_OFFICES)
     for f in fc["features"]:
         assert f["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+
+
+def test_need_checks_copy_their_sources() -> None:
+    """need_checks.csv holds the raw figures unchanged (ICB codes mapped 2022 -> 2023)."""
+    checks = read("need_checks.csv").set_index("icb_code")
+    assert len(checks) == 42
+    if not SHARED.is_dir():
+        pytest.skip(f"shared raw data not found at {SHARED}")
+    cw = pd.read_csv(SHARED / "geography" / "lookup_icb_codes_2022_2023_2024_ods_nhser.csv")
+    hi = pd.read_csv(SHARED / "deprivation" / "ons_health_index_icb22_indicators_2015_2021.csv")
+    am = hi[(hi["indicator"] == "avoidable_mortality") & (hi["year"] == 2021)]
+    am = am.set_index(am["icb22_code"].map(cw.set_index("icb22_code")["icb23_icb24_code"]))
+    both = checks["ons_avoidable_mortality_2021"].dropna()
+    np.testing.assert_allclose(both, am.loc[both.index, "value"], atol=0.05)
+    old = pd.read_csv(SHARED / "other" /
+                      "nhse_allocations_icb22_weighted_pop_need_index_2023_24_2024_25.csv")
+    sel = old[old["allocation_year"] == "2024/25"].set_index("icb23_icb24_code")
+    np.testing.assert_allclose(checks["nhse_final_need_index_2024_25"],
+                               sel.loc[checks.index, "final_need_index"], atol=5e-5)

@@ -21,8 +21,7 @@ from fairshare.model.need import (
 )
 from tests.toy import LOS, toy_bundle
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data not at {SHARED}")
+DATA = Path(__file__).resolve().parents[1] / "src" / "fairshare" / "data"
 CORE_ONLY = {"core": 1.0, "specialty": 0.0, "future": 0.0}
 
 
@@ -147,35 +146,31 @@ def test_effective_deprivation_weight_adds_what_core_carries() -> None:
     assert effective_deprivation_weight(w, 0.2) == pytest.approx([0.24, 0.2])
 
 
-@needs_shared
+def _checks() -> pd.DataFrame:
+    """Reference figures built from sources the model does not use (data/need_checks.csv)."""
+    return pd.read_csv(DATA / "need_checks.csv").set_index("icb_code")
+
+
 def test_deprivation_term_tracks_ons_avoidable_mortality(england: Bundle) -> None:
     """ONS Health Index avoidable mortality (2021, lower = worse) by ICB, a separate source."""
     ns = need_shares(england, Scenario())
-    cw = pd.read_csv(SHARED / "geography" / "lookup_icb_codes_2022_2023_2024_ods_nhser.csv")
-    hi = pd.read_csv(SHARED / "deprivation" / "ons_health_index_icb22_indicators_2015_2021.csv")
-    am = hi[(hi["indicator"] == "avoidable_mortality") & (hi["year"] == 2021)]
-    am = am.assign(icb=am["icb22_code"].map(cw.set_index("icb22_code")["icb23_icb24_code"]))
-    ons = am.dropna(subset=["icb"]).set_index("icb")["value"]
     ours = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
-    both = pd.concat([ours, ons], axis=1, join="inner")
+    both = pd.concat([ours, _checks()["ons_avoidable_mortality_2021"]], axis=1).dropna()
     assert len(both) >= 38
     assert both.corr(method="spearman").iloc[0, 1] < -0.9
 
 
-@needs_shared
-@pytest.mark.parametrize("year", ["2023/24", "2024/25"])
-def test_core_need_matches_earlier_allocation_years(england: Bundle, year: str) -> None:
+@pytest.mark.parametrize("year", ["2023_24", "2024_25"])
+def test_need_matches_earlier_allocation_years(england: Bundle, year: str) -> None:
     """NHS England's published ICB need indices for earlier years give nearly the same need."""
     ns = need_shares(england, Scenario())
-    old = pd.read_csv(SHARED / "other" /
-                      "nhse_allocations_icb22_weighted_pop_need_index_2023_24_2024_25.csv")
-    old = old[old["allocation_year"] == year].set_index("icb23_icb24_code")
-    ours = pd.Series(ns.core / ns.population, index=ns.icbs)
-    both = pd.concat([ours, old["final_need_index"]], axis=1, join="inner")
-    assert len(both) == 42
-    assert both.corr().iloc[0, 1] > 0.98
-    # the published index is per registered patient, ours per resident: compare rankings' ends
-    assert both.iloc[:, 0].idxmax() == both.iloc[:, 1].idxmax()
+    ref = _checks()
+    core = pd.Series(ns.core / ns.population, index=ns.icbs)
+    dep = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
+    assert core.corr(ref[f"nhse_final_need_index_{year}"]) > 0.98
+    assert dep.corr(ref[f"nhse_health_ineq_need_index_{year}"]) > 0.98
+    # the published index is per registered patient, ours per resident: compare the top
+    assert core.idxmax() == ref[f"nhse_final_need_index_{year}"].idxmax()
 
 
 @pytest.mark.parametrize("base", ["ons_resident", "registered"])
