@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from fairshare import Scenario, load_england
 from fairshare.analysis.calibrate import NAMES, calibrate, read_published, synthetic_published
 from fairshare.cli import app
-from fairshare.errors import InputError
+from fairshare.errors import FairshareError, InputError
 from fairshare.inputs.bundle import Bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,3 +114,15 @@ def test_cli_calibrates_the_shipped_example(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "Traceback" not in res.output and "row 2, column 'area'" in res.output
     assert not (out / "x").exists()
+
+
+def test_a_fixed_parameter_is_held_and_the_rest_fitted(england: Bundle, recovered) -> None:  # type: ignore[no-untyped-def]
+    published, _ = recovered
+    fit = calibrate(england, Scenario(), published, fixed={"specialty_split": 0.6})
+    p = fit.parameters.set_index("parameter")
+    assert p.loc["specialty_split", "fitted"] == 0.6 and p.loc["specialty_split", "fixed"]
+    assert not p.loc["specialty_split", "identified"]
+    assert p.loc["deprivation_weight", "fitted"] == pytest.approx(0.3, abs=0.05)
+    assert p.loc["convergence_share", "fitted"] == pytest.approx(0.6, abs=0.05)
+    with pytest.raises(FairshareError, match="allowed range"):
+        calibrate(england, Scenario(), published, fixed={"core_weight": 1.5})

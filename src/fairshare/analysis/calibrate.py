@@ -24,13 +24,14 @@ a tenth of a post over its whole range, is reported as not identified.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from fairshare.errors import InputError, Problem
+from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.posts import area_lookup, cell_text, read_table, suggest
 from fairshare.model.targets import Inputs, fractional_targets, prepare, targets
@@ -57,6 +58,8 @@ PARAMETERS = (
     Parameter("convergence_share", 0.0, 1.0, "share of each gap closed"),
 )
 NAMES = [p.name for p in PARAMETERS]
+LOW = np.array([p.low for p in PARAMETERS])
+HIGH = np.array([p.high for p in PARAMETERS])
 SE_LIMIT = 0.25  # standard error above a quarter of the range: not identified
 EFFECT_LIMIT = 0.1  # moves no fitted gap by a tenth of a post over its range: not identified
 
@@ -157,27 +160,23 @@ def fitted_scenario(base: Scenario, theta: np.ndarray) -> tuple[Scenario, float]
 
 
 def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: int = 0,
-              starts: int = 4) -> Calibration:
-    """Fit the free parameters to ``published`` (see the module docstring)."""
+              starts: int = 4, fixed: Mapping[str, float] | None = None) -> Calibration:
+    """Fit the free parameters to ``published`` (see the module docstring).
+
+    ``fixed`` holds parameters at given values instead of fitting them (for example one the
+    data cannot pin down).
+    """
     inp = prepare(bundle, base)
     specs, los = inp.need.specialties, inp.geo.local_offices
     rows = (np.array([specs.index(s) for s in published["specialty"]]),
             np.array([los.index(a) for a in published["area"]]))
     model = _Model(inp, rows)
     y = published["published_gap"].to_numpy(float)
-    low = np.array([p.low for p in PARAMETERS])
-    high = np.array([p.high for p in PARAMETERS])
-    rng = np.random.default_rng(seed)
-    first = np.clip(start_values(base, inp), low, high)
-    candidates = [first, *(low + rng.random(len(low)) * (high - low) for _ in range(starts))]
-    best = None
-    for x0 in candidates:
-        fit = least_squares(lambda t: model.gaps(t) - y, x0, bounds=(low, high),
-                            x_scale=high - low, method="trf")
-        if best is None or fit.cost < best.cost - 1e-12:
-            best = fit
-    assert best is not None
-    theta = best.x
+    first = np.clip(start_values(base, inp), LOW, HIGH)
+    for name, value in _check_fixed(fixed or {}).items():
+        first[NAMES.index(name)] = value
+    free = [i for i, name in enumerate(NAMES) if name not in (fixed or {})]
+    theta = _best_fit(model, y, first, free, np.random.default_rng(seed), starts)
     scenario, multiplier = fitted_scenario(base, theta)
     if base.specialised_share is None:
         sigma = np.clip(model.sigma * multiplier, 0, 1)
@@ -190,12 +189,48 @@ def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: 
         fitted_fractional=model.gaps(theta),
         residual_before=before - y, residual_after=after - y)
     return Calibration(
-        parameters=_identification(model, theta, first, y),
+        parameters=_identification(model, theta, first, y, free),
         residuals=residuals,
         rmse_before=_rmse(before - y),
         rmse_after=_rmse(after - y),
         scenario=scenario,
     )
+
+
+def _check_fixed(fixed: Mapping[str, float]) -> Mapping[str, float]:
+    for name, value in fixed.items():
+        if name not in NAMES:
+            raise FairshareError(f"cannot fix '{name}': the free parameters are "
+                                 f"{', '.join(NAMES)}")
+        p = PARAMETERS[NAMES.index(name)]
+        if not p.low <= value <= p.high:
+            raise FairshareError(f"cannot fix {name} at {value:g}: allowed range is "
+                                 f"[{p.low:g}, {p.high:g}]")
+    return fixed
+
+
+def _best_fit(model: _Model, y: np.ndarray, first: np.ndarray, free: list[int],
+              rng: np.random.Generator, starts: int) -> np.ndarray:
+    """Bounded least squares over the free parameters from several starts; the best wins."""
+    if not free:
+        return first
+    low, high = LOW[free], HIGH[free]
+
+    def full(x: np.ndarray) -> np.ndarray:
+        theta = first.copy()
+        theta[free] = x
+        return theta
+
+    candidates = [first[free], *(low + rng.random(len(free)) * (high - low)
+                                 for _ in range(starts))]
+    best = None
+    for x0 in candidates:
+        fit = least_squares(lambda x: model.gaps(full(x)) - y, x0, bounds=(low, high),
+                            x_scale=high - low, method="trf")
+        if best is None or fit.cost < best.cost - 1e-12:
+            best = fit
+    assert best is not None
+    return full(best.x)
 
 
 def synthetic_published(bundle: Bundle, base: Scenario, theta: np.ndarray,
@@ -225,28 +260,33 @@ def _rmse(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x))))
 
 
-def _identification(model: _Model, theta: np.ndarray, start: np.ndarray,
-                    y: np.ndarray) -> pd.DataFrame:
+def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.ndarray,
+                    free: list[int]) -> pd.DataFrame:
     """Per parameter: fitted value, standard error, and whether the data pin it down."""
-    width = np.array([p.high - p.low for p in PARAMETERS])
-    jac = _jacobian(model, theta) * width  # gap change per whole range
-    dof = max(len(y) - len(theta), 1)
+    width = HIGH - LOW
+    jac = (_jacobian(model, theta) * width)[:, free]  # gap change per whole range
+    dof = max(len(y) - len(free), 1)
     resid = model.gaps(theta) - y
     var = max(float(resid @ resid) / dof, 1e-6)
-    cov = np.linalg.pinv(jac.T @ jac) * var
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))  # in shares of the range
-    effect = np.abs(jac).max(axis=0)
+    se = np.zeros(len(theta))
+    effect = np.zeros(len(theta))
+    if free:
+        cov = np.linalg.pinv(jac.T @ jac) * var
+        se[free] = np.sqrt(np.clip(np.diag(cov), 0, None))  # in shares of the range
+        effect[free] = np.abs(jac).max(axis=0)
     rows = []
     for k, p in enumerate(PARAMETERS):
         note = ""
-        if effect[k] < EFFECT_LIMIT:
+        if k not in free:
+            note = "fixed, not fitted"
+        elif effect[k] < EFFECT_LIMIT:
             note = "moves no published gap: the data say nothing about it"
         elif se[k] > SE_LIMIT:
             note = "trades off with other parameters: many values fit as well"
         rows.append({"parameter": p.name, "meaning": p.meaning, "low": p.low, "high": p.high,
                      "start": float(start[k]), "fitted": float(theta[k]),
-                     "std_error": float(se[k] * width[k]), "identified": note == "",
-                     "note": note})
+                     "std_error": float(se[k] * width[k]), "fixed": k not in free,
+                     "identified": k in free and note == "", "note": note})
     return pd.DataFrame(rows)
 
 

@@ -18,6 +18,7 @@ from fairshare.cli.common import (
     setup,
     show_table,
 )
+from fairshare.errors import FairshareError
 from fairshare.io import write_text
 from fairshare.publish.outputs import write_results
 
@@ -32,6 +33,9 @@ def calibrate(
     scenario: ScenarioOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the extra starting points: "
                                       "same seed, same answer.")] = 0,
+    fix: Annotated[list[str] | None, typer.Option(
+        "--fix", help="Hold a parameter at a value instead of fitting it, e.g. "
+        "--fix specialty_split=0.5 (repeat for several).")] = None,
     out: OutOpt = Path("results/calibration"),
 ) -> None:
     """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
@@ -40,10 +44,12 @@ def calibrate(
 
     bundle, sc = setup(posts, scenario)
     table = read_published(str(published), bundle)
-    result = run_calibrate(bundle, sc, table, seed=seed)
-    params = result.parameters.assign(
-        identified=result.parameters["identified"].map({True: "yes", False: "NO"}))
-    show_table(params, "Fitted parameters (within their allowed ranges)",
+    result = run_calibrate(bundle, sc, table, seed=seed, fixed=_parse_fix(fix or []))
+    shown = result.parameters.assign(identified=[
+        "fixed" if f else "yes" if i else "NO"
+        for f, i in zip(result.parameters["fixed"], result.parameters["identified"],
+                        strict=True)])
+    show_table(shown, "Fitted parameters (within their allowed ranges)",
                ["parameter", "low", "high", "start", "fitted", "std_error", "identified",
                 "note"])
     rows = result.residuals.astype({c: "Int64" for c in ("gap_before", "gap_after")})
@@ -53,7 +59,8 @@ def calibrate(
                 "residual_after"])
     console.print(f"root mean square error: {result.rmse_before:.2f} posts with scenario "
                   f"'{sc.name}', {result.rmse_after:.2f} after calibration ({len(table)} rows)")
-    unpinned = result.parameters.loc[~result.parameters["identified"], "parameter"].tolist()
+    params = result.parameters
+    unpinned = params.loc[~params["identified"] & ~params["fixed"], "parameter"].tolist()
     if unpinned:
         console.print("[yellow]not pinned down by these figures:[/] " + ", ".join(unpinned)
                       + " (see the note column; their fitted values are one of many)")
@@ -64,3 +71,18 @@ def calibrate(
     files.append(write_text(Path(out) / "calibrated_scenario.yaml", yaml.safe_dump(
         result.scenario.model_dump(mode="json", exclude={"uncertainty"}), sort_keys=False)))
     console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+def _parse_fix(items: list[str]) -> dict[str, float]:
+    """``name=value`` pairs; a malformed one is a clear error."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise FairshareError(f"--fix '{item}': expected name=value, e.g. "
+                                 "specialty_split=0.5")
+    return out
