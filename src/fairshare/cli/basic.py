@@ -71,6 +71,10 @@ def targets(
     files = write_results(out, {"targets": df}, bundle, sc)
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
                   f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")
+    eff = df["effective_deprivation_weight"]
+    console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
+                  + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
+                  + " with what NHS England's core need already carries (docs/method.md)")
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
