@@ -167,9 +167,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
               zip(table["area"], table["specialty"], table["year"], table["posts"],
                   table["remaining_gap"], strict=True)}
     room = _capacity_left(table, capacity)
-    first = table.groupby(["area", "specialty"])["year"].transform("min") == table["year"]
-    givers = {(a, s) for a, s, g in zip(table.loc[first, "area"], table.loc[first, "specialty"],
-                                        table.loc[first, "remaining_gap"], strict=True) if g < 0}
+    givers = _givers(table)
     most = Fraction(offset_share).limit_denominator(1000)
     loss = ({(a, s, int(y)): int(max(-int(r), 0) * most) for a, s, y, r in
              zip(table["area"], table["specialty"], table["year"], table["redistribution"],
@@ -231,6 +229,20 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
 
 
 Key = tuple[str, str, int]
+
+
+def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
+    """(area, specialty) pairs whose target is below their posts before the plan's first year.
+
+    Posts before the first year are that year's posts less its redistribution when the table
+    has it (a plan table), else the first year's posts.
+    """
+    first = table[table.groupby(["area", "specialty"])["year"].transform("min") == table["year"]]
+    gap = first["remaining_gap"]
+    if "redistribution" in first.columns:
+        gap = gap + first["redistribution"]
+    return {(a, s) for a, s, g in zip(first["area"], first["specialty"], gap, strict=True)
+            if g < 0}
 
 
 def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
