@@ -27,8 +27,8 @@ Two modes (``mode``):
   their share, so the shares are taken over the other areas, and a giving area (target below
   its posts at the start of the plan) never receives expansion posts in this mode. Without the
   growth, once redistribution has closed the gaps no area is "below target" and most national
-  posts cannot be placed (the illustrative 1,000 posts left 703 unplaced on the embedded data;
-  what remains unplaced now is for want of supervision capacity in the areas below target).
+  posts cannot be placed (most of the illustrative 1,000 posts were left unplaced; what remains
+  unplaced now is for want of supervision capacity in the areas below target).
   The priority's posts are split across its specialties by size (total target).
 * ``offset_losses``: programme practice (London 2023, Cardiology −6 by redistribution, +2 by
   expansion): expansion posts go to the areas giving posts away that year, in proportion to
