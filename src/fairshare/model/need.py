@@ -185,20 +185,9 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
             total = (pop * g).sum(axis=1) / pop.sum(axis=1)
             g = g * _variant_scale(bundle, scenario.projection_variant, year, icbs, total)[:, None]
             growth_cache[year] = g
-        g = growth_cache[year]
-        beta = 0.0
-        if driver.kind == "component":
-            now = index[driver.name] * nhs_base
-            later = now * (pop * g).sum(axis=1) / resident
-        else:
-            w = prof.loc[driver.name].to_numpy(float)
-            now, later = pop @ w * age_rebase, (pop * g) @ w * age_rebase
-            if driver.index:
-                need = index[driver.index]
-                if driver.index not in AGE_STANDARDISED:
-                    age_index = (pop @ w / resident) / ((pop @ w).sum() / resident.sum())
-                    need, beta = age_standardised(need, age_index, resident)
-                now, later = now * need, later * need
+        weights = None if driver.kind == "component" else prof.loc[driver.name].to_numpy(float)
+        now, later, beta = _driver_need(driver, weights, pop, growth_cache[year], index,
+                                        nhs_base, age_rebase)
         spec_rows.append(now)
         fut_rows.append(later)
         years.append(year)
@@ -250,6 +239,28 @@ def specialised_shares(bundle: Bundle, scenario: Scenario) -> np.ndarray:
 
 def _row(w: Weights) -> list[float]:
     return [w.core, w.specialty, w.future]
+
+
+def _driver_need(driver: Driver, weights: np.ndarray | None, pop: np.ndarray,
+                 growth: np.ndarray, index: dict[str, np.ndarray], nhs_base: np.ndarray,
+                 age_rebase: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(need today, need at the projection year, β removed) of one driver, per ICB.
+
+    A component is its need index on the chosen base; an age driver is the profile-weighted
+    population on that base, times the component's index with its age effect removed.
+    """
+    resident = pop.sum(axis=1)
+    if weights is None:
+        now = index[driver.name] * nhs_base
+        return now, now * (pop * growth).sum(axis=1) / resident, 0.0
+    now, later = pop @ weights * age_rebase, (pop * growth) @ weights * age_rebase
+    if not driver.index:
+        return now, later, 0.0
+    need, beta = index[driver.index], 0.0
+    if driver.index not in AGE_STANDARDISED:
+        age_index = (pop @ weights / resident) / ((pop @ weights).sum() / resident.sum())
+        need, beta = age_standardised(need, age_index, resident)
+    return now * need, later * need, beta
 
 
 def need_table(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
