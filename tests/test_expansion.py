@@ -292,3 +292,15 @@ def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
     assert out.plan["expansion_under_served"].sum() + left == 1000
     assert (out.plan["expansion"] == out.plan["expansion_under_served"]).all()
     assert out.plan["expansion_offset"].sum() <= 1000
+
+
+def test_what_one_specialty_cannot_take_for_lack_of_room_goes_to_another() -> None:
+    # P1 (size 20) has quota 4 of 6, P2 (size 10) 2. In P1, A is owed half the growth but has
+    # no capacity, so B can take only its half of the first post: 1 placed, 3 left. P2's C is
+    # owed all of P2's growth and has room: it takes its 2, then P1's 3.
+    table = gaps([("A", "P1", 2024, 10, 10), ("B", "P1", 2024, 10, 10),
+                  ("C", "P2", 2024, 10, 10)], capacity=[0, 9, 9], capacity_used=[0, 0, 0])
+    out = allocate_expansion(table, national((2024, "mental health", 6)), PRIORITIES, SPECS,
+                             None, grow_targets=True)
+    assert placed(out, 2024) == {"B": 1, "C/P2": 5}
+    assert out.attrs["unplaced"].empty

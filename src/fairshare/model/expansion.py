@@ -29,7 +29,8 @@ Two modes (``mode``):
   growth, once redistribution has closed the gaps no area is "below target" and most national
   posts cannot be placed (most of the illustrative 1,000 posts were left unplaced; what remains
   unplaced now is for want of supervision capacity in the areas below target).
-  The priority's posts are split across its specialties by size (total target).
+  The priority's posts are split across its specialties by size (total target); what one
+  cannot take goes to the others, largest first.
 * ``offset_losses``: programme practice (London 2023, Cardiology −6 by redistribution, +2 by
   expansion): expansion posts go to the areas giving posts away that year, in proportion to
   what each gives, never more than ``offset_share`` of it (whole posts, rounded down), so a
@@ -301,19 +302,28 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
     maxima = [_most(cells[s], below_target_only and not grow) for s in specs]
     shares, left = _split(weights, posts, maxima)
     placed: dict[tuple[str, str], int] = {}
-    blocked = False
+    grown = {s: sum(in_post(c.area, s, year) for c in cells[s]) if grow else 0 for s in specs}
+
+    def take(spec: str, n: int, minimum: int) -> int:
+        """Place n posts of a specialty; return those no area of it could take."""
+        got, rest = _place(cells[spec], n, minimum, below_target_only, Fraction(grown[spec]))
+        for area, k in got.items():
+            placed[(area, spec)] = placed.get((area, spec), 0) + k
+            grown[spec] += k if grow else 0
+        return rest
+
+    # by quota first; what a specialty could not take then goes to the others, largest first
     for spec, share in zip(specs, shares, strict=True):
-        held = sum(in_post(c.area, spec, year) for c in cells[spec]) if grow else 0
-        got, rest = _place(cells[spec], share, minimum_per_area, below_target_only,
-                           Fraction(held))
-        left += rest
-        after = Fraction(held + sum(got.values()) + 1)  # the targets the next post would meet
-        blocked |= any(not c.giver and c.room == 0 and c.gap_at(after) > 0
-                       for c in cells[spec])
+        left += take(spec, share, minimum_per_area)
+    for spec, _ in sorted(zip(specs, weights, strict=True), key=lambda sw: -sw[1]):
+        if left:
+            left = take(spec, left, 0)
+    for spec in specs:
         for cell in cells[spec]:
             room[(cell.area, spec, year)] = cell.room
-        for area, n in got.items():
-            placed[(area, spec)] = n
+    after = {s: Fraction(grown[s] + 1) for s in specs}  # targets the next post would meet
+    blocked = any(not c.giver and c.room == 0 and c.gap_at(after[s]) > 0
+                  for s in specs for c in cells[s])
     return placed, left, blocked
 
 
