@@ -33,7 +33,7 @@ from scipy.optimize import least_squares
 
 from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle
-from fairshare.inputs.posts import area_lookup, cell_text, read_table, suggest
+from fairshare.inputs.posts import area_lookup, cell_text, parse_year, read_table, suggest
 from fairshare.model.targets import Inputs, fractional_targets, prepare, targets
 from fairshare.scenario import Scenario
 
@@ -83,41 +83,62 @@ def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
     if missing:
         raise InputError([Problem(name, None, c, "missing column (expected area, specialty, "
                                   "published_gap and optionally year)") for c in missing])
-    lo, _ = area_lookup(bundle.local_offices, bundle.icbs)
-    specs = list(bundle.specialties["specialty"])
-    lower = {s.lower(): s for s in specs}
-    held = set(bundle.posts["specialty"])
+    names = _Names.of(bundle)
     problems, rows = [], []
     for i, rec in enumerate(df.to_dict("records"), start=2):
-        area, spec = cell_text(rec["area"]), cell_text(rec["specialty"])
-        gap_text = cell_text(rec["published_gap"])
-        out: dict[str, object] = {"area": lo.get(area.lower()), "specialty": lower.get(
-            spec.lower())}
-        if out["area"] is None:
-            problems.append(Problem(name, i, "area", f"'{area}' is not a local office"
-                                    + suggest(area, sorted(set(lo.values())))))
-        if out["specialty"] is None:
-            problems.append(Problem(name, i, "specialty", f"'{spec}' is not in the catalogue"
-                                    + suggest(spec, specs)))
-        elif out["specialty"] not in held:
-            problems.append(Problem(name, i, "specialty", f"'{spec}' has no posts in the "
-                                    f"establishment ({bundle.posts_label}): nothing to compare"))
-        try:
-            gap = float(gap_text.replace(",", ""))
-            if not np.isfinite(gap):
-                raise ValueError
-            out["published_gap"] = gap
-        except ValueError:
-            problems.append(Problem(name, i, "published_gap", f"'{gap_text}' is not a number "
-                                    "(expected posts, negative for an area giving posts)"))
-        year = cell_text(rec.get("year", ""))
-        out["year"] = int(float(year)) if year.replace(".", "", 1).isdigit() else None
-        if year and out["year"] is None:
-            problems.append(Problem(name, i, "year", f"'{year}' is not a year (e.g. 2024)"))
-        rows.append(out)
+        row, found = names.parse(rec)
+        problems += [Problem(name, i, column, message) for column, message in found]
+        rows.append(row)
     if problems:
         raise InputError(problems)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The spellings a published row may use, and the specialties the establishment holds."""
+
+    areas: dict[str, str]
+    specialties: dict[str, str]
+    held: set[str]
+    label: str
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> _Names:
+        areas, _ = area_lookup(bundle.local_offices, bundle.icbs)
+        return cls(areas, {s.lower(): s for s in bundle.specialties["specialty"]},
+                   set(bundle.posts["specialty"]), bundle.posts_label)
+
+    def parse(self, rec: dict[str, object]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+        """One row as values, and (column, message) for each problem in it."""
+        area, spec = cell_text(rec["area"]), cell_text(rec["specialty"])
+        row: dict[str, object] = {"area": self.areas.get(area.lower()),
+                                  "specialty": self.specialties.get(spec.lower())}
+        found = []
+        if row["area"] is None:
+            found.append(("area", f"'{area}' is not a local office"
+                          + suggest(area, sorted(set(self.areas.values())))))
+        if row["specialty"] is None:
+            found.append(("specialty", f"'{spec}' is not in the catalogue"
+                          + suggest(spec, sorted(self.specialties.values()))))
+        elif row["specialty"] not in self.held:
+            found.append(("specialty", f"'{spec}' has no posts in the establishment "
+                          f"({self.label}): nothing to compare"))
+        gap = cell_text(rec["published_gap"])
+        try:
+            value = float(gap.replace(",", ""))
+        except ValueError:
+            value = float("nan")
+        row["published_gap"] = value
+        if not np.isfinite(value):
+            found.append(("published_gap", f"'{gap}' is not a number (expected posts, "
+                          "negative for an area giving posts)"))
+        year = cell_text(rec.get("year", ""))
+        parsed = parse_year(year) if year else None
+        row["year"] = parsed if isinstance(parsed, int) else None
+        if isinstance(parsed, str):
+            found.append(("year", parsed))
+        return row, found
 
 
 class _Model:
