@@ -166,7 +166,7 @@ class Convergence(_Strict):
         if self.policy == "share":
             return f"close {self.share:.0%} of each gap"
         if self.policy == "band":
-            return f"within -{self.under:.0%}/+{self.over:.0%} of target"
+            return f"within \u2212{self.under:.0%}/+{self.over:.0%} of target"
         return "full convergence"
 
 
@@ -260,8 +260,8 @@ class Scenario(_Strict):
     expansion_offset_share: float = Field(
         1 / 3, gt=0, le=1,
         description="offset_losses mode: most of a giving area's loss in a year that expansion "
-        "posts may offset (default 1/3: London 2023 Cardiology, -6 redistribution, +2 "
-        "expansion).",
+        "posts may offset (default 1/3: London 2023 Cardiology gave 6 posts by redistribution "
+        "and got 2 back by expansion).",
     )
     expansion_minimum_per_area: int = Field(
         0, ge=0, description="Expansion posts each eligible area gets first, before need order."
