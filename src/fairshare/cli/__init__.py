@@ -9,7 +9,8 @@ from importlib import import_module
 from fairshare.cli.common import app
 
 # Registering order is the order of the help panels: the main job first.
-for _module in ("runs", "planning", "basic", "analysis", "outcomes", "publish", "baseline"):
+for _module in ("runs", "planning", "basic", "analysis", "calibrate", "outcomes", "publish",
+                "baseline"):
     import_module(f"fairshare.cli.{_module}")
 
 __all__ = ["app"]

@@ -49,6 +49,7 @@ def targets(
     bundle, sc = setup(posts, scenario, level=level, apportionment=method,
                         deprivation_weight=delta)
     df = filter_specialties(compute_targets(bundle, sc), specialty)
+    aims = [] if sc.convergence.policy == "full" else ["aim", "aim_gap"]
     if waterfall:
         steps = [name for name, _ in WATERFALL]
         view = df.groupby("area", as_index=False)[[*steps, "target"]].sum()
@@ -56,20 +57,26 @@ def targets(
                    + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
-        cols = ["area", "current", "fair_share", "target", "gap", "distance"]
+        cols = ["area", "current", "fair_share", "target", "gap", "distance", *aims]
         name = df["specialty"].iloc[0]
         show_table(view, f"{name} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
-        view = df.groupby("area", as_index=False)[["current", "fair_share", "target"]].sum()
+        view = df.groupby("area", as_index=False)[["current", "fair_share", "target",
+                                                   "aim"]].sum()
         view["gap"] = view["target"] - view["current"]
         view["distance"] = (view["current"] - view["target"]) / view["target"]
+        view["aim_gap"] = view["aim"] - view["current"]
         show_table(view.sort_values("gap"),
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
-                                                     "gap", "distance"])
+                                                     "gap", "distance", *aims])
     files = write_results(out, {"targets": df}, bundle, sc, command="targets")
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
-                  f"establishment: {bundle.posts_label}")
+                  f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")
+    eff = df["effective_deprivation_weight"]
+    console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
+                  + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
+                  + " with what NHS England's core need already carries (docs/method.md)")
     print_written(files)
 
 

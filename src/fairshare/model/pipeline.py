@@ -14,6 +14,7 @@ import pandas as pd
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.minimums import min_posts_table
+from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
@@ -133,7 +134,9 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     table["school"] = table["specialty"].map(spec["school"])
     table["phase"] = table["specialty"].map(spec["phase"])
     table["net"] = table["redistribution"] + table["expansion"]
-    table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"]).reset_index(drop=True)
+    modes = [c for c in MODE_COLUMNS.values() if c in table.columns]  # both expansion modes
+    table = table[PLAN_COLUMNS + modes].sort_values(["specialty", "area", "year"])
+    table = table.reset_index(drop=True)
     return PlanOutput(targets=tgt, plan=table, findings=findings_frame(list(result.findings)),
                       status=result.status, stats=dict(result.stats), unplaced=unplaced,
                       finding_list=list(result.findings))
@@ -147,23 +150,27 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
     if not scenario.expansion:
         return table, pd.DataFrame()
     from fairshare.inputs.bundle import load_priorities
-    from fairshare.model.expansion import allocate_expansion
+    from fairshare.model.expansion import compare_modes
 
     national = pd.DataFrame([t.model_dump() for t in scenario.expansion])
-    # Expansion fills what supervision capacity redistribution left unused that year.
-    alloc = allocate_expansion(
+    # Expansion fills what supervision capacity redistribution left unused that year; both
+    # modes are computed so the tables can show them side by side.
+    alloc = compare_modes(
         table[["area", "specialty", "year", "remaining_gap", "posts", "capacity",
-               "capacity_used"]],
+               "capacity_used", "redistribution"]],
         national,
         load_priorities(),
         bundle.specialties[["specialty", "programme_years"]],
+        mode=scenario.expansion_mode,
+        offset_share=scenario.expansion_offset_share,
         minimum_per_area=scenario.expansion_minimum_per_area,
         below_target_only=not scenario.expansion_beyond_target,
     )
     unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
     merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(
-        alloc[["area", "specialty", "year", "expansion", "expansion_in_post"]],
+        alloc[["area", "specialty", "year", "expansion", "expansion_in_post",
+               *MODE_COLUMNS.values()]],
         on=["area", "specialty", "year"], how="left")
-    for col in ("expansion", "expansion_in_post"):
+    for col in ("expansion", "expansion_in_post", *MODE_COLUMNS.values()):
         merged[col] = merged[col].fillna(0).astype("int64")
     return merged, unplaced
