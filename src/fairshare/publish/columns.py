@@ -93,6 +93,10 @@ COLUMNS: dict[str, Column] = {
     "aim": Column("The area's target after the convergence policy (equal to target by "
                   "default): what the plan moves toward"),
     "aim_gap": Column("aim - current", sign=GAP_SIGN),
+    "convergence": _text("Convergence policy that turns the target into the aim"),
+    "effective_deprivation_weight": _share("Deprivation weight in effect once what NHS "
+                                           "England's core need already carries is counted"),
+    "mode": _text("How expansion posts are placed (e.g. under-served areas first)"),
     "current_basis": _text("How the row's current posts are known (as given, or estimated)"),
     "fte": Column("Full-time equivalent staff in post the whole posts come from", "FTE",
                   decimals=2),
