@@ -89,9 +89,9 @@ def _dask_client(address: str | None) -> Any:
         return None
     try:
         from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise FairshareError("--dask needs the 'distributed' package: pip install "
-                             "'dask[distributed]'") from exc
+    except ImportError as exc:  # Dask is an optional extra: only --dask uses it
+        raise FairshareError("--dask needs Dask, an optional extra that is not installed: "
+                             "pip install 'fairshare[dask]' (or run without --dask)") from exc
     if address == "local":
         return Client(LocalCluster(processes=True, threads_per_worker=1))
     return Client(address)
