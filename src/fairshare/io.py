@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+from fairshare.errors import InputError, Problem
 
 
 @contextmanager
@@ -49,8 +54,72 @@ def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
 
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a file, recorded with every run so inputs can be traced."""
+    if str(path) in _STDIN and _stdin_read() is not None:
+        return hashlib.sha256(_stdin_read() or b"").hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+#: Names that mean standard input (a file piped in).
+_STDIN = ("-", "/dev/stdin")
+#: What standard input held, once read: it cannot be read twice, and its digest is recorded.
+_STDIN_READ: list[tuple[object, bytes]] = []
+
+
+def _stdin_read() -> bytes | None:
+    """The bytes already read from the current standard input, if any."""
+    stream = getattr(sys.stdin, "buffer", None)
+    return next((data for s, data in _STDIN_READ if s is stream), None)
+
+
+def read_bytes(path: str | Path, name: str, limit: int, *, empty_ok: bool = False) -> bytes:
+    """A regular file's bytes (or standard input's), refusing folders, pipes, devices and
+    anything larger than ``limit``: nothing can hang or fill the memory. ``name`` is how
+    messages call the file; an empty file is refused unless ``empty_ok``."""
+    if str(path) in _STDIN:
+        cached = _stdin_read()
+        if cached is not None:
+            return cached
+        stream = sys.stdin.buffer
+        if stream.isatty():
+            raise InputError([Problem(name, None, None, "nothing was piped in: give a file "
+                                      "name, or pipe the file in (`fairshare ... - < file`)")])
+        data = _bounded(stream, name, limit)
+        if not data and not empty_ok:
+            raise InputError([Problem(name, None, None, "nothing came through standard input")])
+        _STDIN_READ[:] = [(stream, data)]
+        return data
+    p = Path(path)
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, None, "file not found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {exc.strerror}")]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError([Problem(name, None, None, "is a folder, not a file")])
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError([Problem(name, None, None, "not a regular file (a pipe, socket or "
+                                  "device): save the data to a file and give its name")])
+    if info.st_size > limit:
+        raise InputError([Problem(name, None, None, f"too large ({info.st_size:,} bytes; the "
+                                  f"limit is {limit:,}): is this the right file?")])
+    try:
+        with open(p, "rb") as fh:
+            data = _bounded(fh, name, limit)
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {exc.strerror}")]) from None
+    if not data and not empty_ok:
+        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
+    return data
+
+
+def _bounded(stream: BinaryIO, name: str, limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError([Problem(name, None, None, f"too large (more than {limit:,} bytes): "
+                                  "is this the right file?")])
+    return bytes(data)

@@ -8,13 +8,16 @@ one message listing every problem by file, row and column: a planner fixes the f
 from __future__ import annotations
 
 import difflib
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from fairshare.errors import InputError, Problem
+from fairshare.errors import InputError, Problem, quote
+from fairshare.io import read_bytes
 
 AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
 FUNDING_MOVED = "tariff"
@@ -31,45 +34,126 @@ def suggest(value: str, choices: list[str]) -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Excel file as text columns; raise InputError for unreadable files."""
-    p = Path(path)
-    name = str(p)
-    if not p.exists():
-        raise InputError([Problem(name, None, None, "file not found")])
-    if p.stat().st_size == 0:
-        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(p, dtype=str, engine="openpyxl")
-        elif suffix in (".csv", ".txt", ""):
-            df = pd.read_csv(p, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
-        else:
-            raise InputError(
-                [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
-            )
-    except UnicodeDecodeError as exc:
-        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+    """Read a CSV or Excel file as text columns; raise InputError for unreadable files.
+
+    The file is read once, within ``MAX_FILE_BYTES``, and recognised by its content, not its
+    name: a CSV renamed .xlsx, a damaged workbook, a zip bomb, an XML entity, a pipe or a
+    device each get a message naming the file and what to do. ``-`` reads standard input.
+    """
+    name = "standard input" if str(path) == "-" else str(path)
+    data = read_bytes(path, name, MAX_FILE_BYTES)
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ""):
         raise InputError(
-            [
-                Problem(
-                    name,
-                    line,
-                    None,
-                    f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); "
-                    "save the file as 'CSV UTF-8'",
-                )
-            ]
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from exc
+            [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
+        )
+    if data.startswith(OLE2_MAGIC):
+        raise InputError([Problem(name, None, None, "an old-style .xls workbook: open it in "
+                                  "Excel and save it as .xlsx (or as CSV UTF-8)")])
+    if data.startswith(ZIP_MAGIC):
+        raw = _read_workbook(data, name)
+    elif suffix in (".xlsx", ".xlsm"):
+        raise InputError([Problem(name, None, None, "not an Excel workbook: the file holds "
+                                  "plain text (CSV?); rename it to .csv, or save it from Excel "
+                                  "as .xlsx")])
+    else:
+        raw = _read_csv(data, name)
+    return _with_header(raw, name)
+
+
+#: Limits on an input table: an establishment has at most about 11,000 rows (42 ICBs x 65
+#: specialties x 4 kinds of funding), so these leave room for any real file and stop a wrong
+#: or hostile one early instead of using minutes and gigabytes.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+#: The largest count accepted in one cell (all of England has fewer training posts).
+MAX_COUNT = 100_000
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError([Problem(name, line, None, f"not UTF-8 text (byte "
+                                  f"{data[exc.start]:#04x} at position {exc.start:,}); save the "
+                                  "file as 'CSV UTF-8'")]) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError([Problem(name, line, None, "holds NUL (zero) bytes: not a text file; "
+                                  "save it as 'CSV UTF-8'")])
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, header=None, skipinitialspace=True,
+                           nrows=MAX_ROWS + 2)
+    except pd.errors.EmptyDataError:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
     except pd.errors.ParserError as exc:
-        raise InputError([_ragged(name, str(exc))]) from exc
-    except (ValueError, OSError) as exc:
-        raise InputError([Problem(name, None, None, f"cannot be read: {exc}")]) from exc
-    df.columns = [_normalise(c) for c in df.columns]
+        raise InputError([_ragged(name, str(exc))]) from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
+
+
+def _read_workbook(data: bytes, name: str) -> pd.DataFrame:
+    """The first sheet of an .xlsx, after checking the zip is a sound, honest workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+            names = {m.filename for m in members}
+            if "xl/workbook.xml" not in names:
+                raise InputError([Problem(name, None, None, "a zip file but not an Excel "
+                                          "workbook (no xl/workbook.xml): save it from Excel "
+                                          "as .xlsx")])
+            unzipped = sum(m.file_size for m in members)
+            if unzipped > MAX_UNZIPPED_BYTES:
+                raise InputError([Problem(name, None, None, f"the workbook unpacks to "
+                                          f"{unzipped:,} bytes (limit {MAX_UNZIPPED_BYTES:,}): "
+                                          "too large, or a zip bomb")])
+            for m in members:
+                if m.filename.endswith((".xml", ".rels")):
+                    with zf.open(m) as part:
+                        head = part.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise InputError([Problem(name, None, None, f"the workbook part "
+                                                  f"{quote(m.filename)} declares XML entities, "
+                                                  "which Excel never writes: re-save the file "
+                                                  "from Excel")])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise InputError([Problem(name, None, None, f"not a readable Excel workbook (damaged "
+                                  f"or truncated: {quote(exc)}); save it again from Excel")]
+                         ) from None
+    try:
+        return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", header=None,
+                             nrows=MAX_ROWS + 2)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise InputError([Problem(name, None, None, f"not a readable Excel workbook "
+                                  f"({type(exc).__name__}: {quote(exc)}); save it again from "
+                                  "Excel")]) from None
+
+
+def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The first row as normalised column names; duplicated names and excess rows refused."""
+    if raw.empty:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")])
+    header = [_normalise(c) if isinstance(c, str) and c.strip() else f"unnamed_{i + 1}"
+              for i, c in enumerate(raw.iloc[0])]
+    seen: dict[str, int] = {}
+    problems = []
+    for i, col in enumerate(header, start=1):
+        if col in seen:
+            problems.append(Problem(name, 1, col, f"column given twice (columns {seen[col]} and "
+                                    f"{i}): keep one"))
+        seen.setdefault(col, i)
+    if problems:
+        raise InputError(problems)
+    df = raw.iloc[1:].reset_index(drop=True)
+    df.columns = header
     if df.empty:
         raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
+    if len(df) > MAX_ROWS:
+        raise InputError([Problem(name, None, None, f"more than {MAX_ROWS:,} data rows: an "
+                                  "establishment has about 11,000 at most (42 ICBs x 65 "
+                                  "specialties x 4 kinds of funding); is this the right file?")])
     return df
 
 
@@ -115,8 +199,13 @@ def parse_posts(
     icbs: pd.DataFrame,
 ) -> tuple[pd.DataFrame, str]:
     """Check a raw establishment table; return (area, specialty, posts, funding; level)."""
-    return parse_area_rows(df, source, specialties, local_offices, icbs, [Field("posts")],
-                           funding=True)
+    clean, level = parse_area_rows(df, source, specialties, local_offices, icbs,
+                                   [Field("posts")], funding=True)
+    if clean.loc[clean["funding"] == FUNDING_MOVED, "posts"].sum() == 0:
+        raise InputError([Problem(source, None, "posts", "no centrally funded posts to "
+                                  "distribute: every row is 0 or funded otherwise (funding "
+                                  f"'{FUNDING_MOVED}' marks the posts fairshare moves)")])
+    return clean, level
 
 
 def parse_area_rows(
@@ -206,8 +295,8 @@ def parse_area_rows(
         if use_funding:
             kind = (cell_text(rec.get("funding")) or FUNDING_MOVED).lower()
             if kind not in FUNDING_VALUES:
-                problems.append(Problem(source, line, "funding",
-                                        f"'{kind}' is not one of {', '.join(FUNDING_VALUES)}"))
+                problems.append(Problem(source, line, "funding", f"'{quote(kind)}' is not one "
+                                        f"of {', '.join(FUNDING_VALUES)}"))
             row["funding"] = kind
         elif funding:
             row["funding"] = FUNDING_MOVED
@@ -243,7 +332,7 @@ def parse_year(raw: str) -> int | str:
         return "empty: expected a year such as 2027"
     value = parse_count(raw)
     if isinstance(value, str):
-        return f"'{raw}' is not a year (expected e.g. 2027)"
+        return f"'{quote(raw)}' is not a year (expected e.g. 2027)"
     if not 2000 <= value <= 2100:
         return f"{raw} is not a plausible year (expected e.g. 2027)"
     return value
@@ -256,11 +345,14 @@ def parse_count(raw: str) -> int | str:
     try:
         value = float(raw.replace(",", ""))
     except ValueError:
-        return f"'{raw}' is not a number: expected a whole number of posts"
+        return f"'{quote(raw)}' is not a number: expected a whole number of posts"
     if value != value or value in (float("inf"), float("-inf")):
-        return f"'{raw}' is not a number: expected a whole number of posts"
+        return f"'{quote(raw)}' is not a number: expected a whole number of posts"
     if value < 0:
-        return f"{raw} is negative: posts cannot be below 0"
+        return f"{quote(raw)} is negative: posts cannot be below 0"
     if value != int(value):
-        return f"{raw} is not a whole number: posts are counted in whole posts"
+        return f"{quote(raw)} is not a whole number: posts are counted in whole posts"
+    if value > MAX_COUNT:
+        return (f"{quote(raw)} is too large: at most {MAX_COUNT:,} in one area and specialty "
+                "(all of England has fewer training posts)")
     return int(value)
