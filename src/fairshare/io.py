@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -50,6 +51,14 @@ def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+def safe_filename(text: str, limit: int = 100) -> str:
+    """A name from data (an area, a scenario) made safe as one file name inside a folder:
+    separators, dots at the start and anything unusual become ``_``, so ``../../x`` cannot
+    lead a write outside the folder the user chose."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).lstrip("._")[:limit]
+    return cleaned or "unnamed"
 
 
 def file_digest(path: str | Path) -> str:

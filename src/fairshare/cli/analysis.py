@@ -101,7 +101,8 @@ def _dask_client(address: str | None) -> Any:
 @friendly
 def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol.")] = "morris",
-    n: Annotated[int | None, typer.Option("--n", help="Base sample size (SALib N).")] = None,
+    n: Annotated[int | None, typer.Option("--n", min=1, max=100_000,
+                                          help="Base sample size (SALib N).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,

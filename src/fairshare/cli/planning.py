@@ -21,6 +21,7 @@ from fairshare.cli.common import (
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.io import safe_filename
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
 from fairshare.publish.excel import default_year, write_workbook
@@ -116,7 +117,7 @@ def tables(
     if out is not None:
         if out.is_dir():  # a folder: name the file after the table
             kind = "pace" if pace else str(yr)
-            out = out / f"{match.replace(' ', '_')}_{kind}.csv"
+            out = out / f"{safe_filename(match)}_{kind}.csv"
         console.print(f"wrote {write_csv(df, out)}")
 
 

@@ -19,7 +19,14 @@ import pandera.pandas as pa
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
 from fairshare.inputs import schemas
-from fairshare.inputs.posts import Field, parse_area_rows, parse_posts, read_table
+from fairshare.inputs.posts import (
+    Field,
+    check_trainees_fit,
+    parse_area_rows,
+    parse_posts,
+    read_data_csv,
+    read_table,
+)
 from fairshare.io import file_digest
 
 DEMO_LABEL = "DEMONSTRATION baseline (modelled, not real establishment data)"
@@ -112,7 +119,7 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.Dat
 @cache
 def _read_table(folder: str, key: str) -> pd.DataFrame:
     fname, schema = _FILES[key]
-    df = _as_plain(pd.read_csv(Path(folder) / fname))
+    df = _as_plain(read_data_csv(Path(folder) / fname))
     return _validate(df, schema, str(Path(folder) / fname))
 
 
@@ -282,7 +289,11 @@ def read_capacity(path: str | Path, bundle: Bundle) -> pd.DataFrame:
 
 def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
     """Trainee cohorts: local_office, specialty, completion_year, trainees."""
-    return read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])
+    cohorts = read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])
+    held = [t[["local_office", "specialty", "posts"]] for t in (bundle.posts, bundle.other_funded)
+            if not t.empty]
+    check_trainees_fit(cohorts, pd.concat(held), str(path))
+    return cohorts
 
 
 def load_priorities() -> pd.DataFrame:

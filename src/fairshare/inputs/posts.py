@@ -71,7 +71,23 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_COUNT = 100_000
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
-def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+def read_data_csv(path: str | Path) -> pd.DataFrame:
+    """A data folder's table (population, geography, catalogue), typed by pandas, read with the
+    same guards as a user's file: size, pipes and devices, encoding, NUL bytes, ragged rows."""
+    name = str(path)
+    text = _decode(read_bytes(path, name, MAX_FILE_BYTES), name)
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except pd.errors.EmptyDataError:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
+    except pd.errors.ParserError as exc:
+        raise InputError([_ragged(name, str(exc))]) from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a byte-order mark allowed), or a message naming the line that is not."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -83,6 +99,11 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError([Problem(name, line, None, "holds NUL (zero) bytes: not a text file; "
                                   "save it as 'CSV UTF-8'")])
+    return text
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    text = _decode(data, name)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, header=None, skipinitialspace=True,
                            nrows=MAX_ROWS + 2)
@@ -356,3 +377,26 @@ def parse_count(raw: str) -> int | str:
         return (f"{quote(raw)} is too large: at most {MAX_COUNT:,} in one area and specialty "
                 "(all of England has fewer training posts)")
     return int(value)
+
+
+#: Trainees in an area and specialty can exceed its posts only through less-than-full-time
+#: working (two half-time trainees share a post), so more than this many per post is an error.
+MAX_TRAINEES_PER_POST = 2
+
+
+def check_trainees_fit(cohorts: pd.DataFrame, posts: pd.DataFrame, source: str) -> None:
+    """Trainees (summed over completion years) must fit the posts of their area and specialty:
+    a million trainees in an area with 157 posts would show a million vacancies."""
+    keys = ["local_office", "specialty"]
+    held = posts.groupby(keys)["posts"].sum()
+    trainees = cohorts.groupby(keys)["trainees"].sum()
+    joined = trainees.to_frame().join(held, how="left").fillna({"posts": 0})
+    over = joined[joined["trainees"] > MAX_TRAINEES_PER_POST * joined["posts"]]
+    problems = [
+        Problem(source, None, "trainees", f"{area}, {spec}: {int(row.trainees):,} trainees but "
+                f"{int(row.posts):,} posts; more than {MAX_TRAINEES_PER_POST} per post even with "
+                "every trainee half time: is this the right file, or the right --posts?")
+        for (area, spec), row in over.iterrows()
+    ]
+    if problems:
+        raise InputError(problems)

@@ -37,10 +37,22 @@ import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion
+from fairshare.errors import FairshareError
 
 __all__ = ["allocate_expansion"]
 
 UNLIMITED = -1
+
+
+def _check_priorities(national: pd.DataFrame, priorities: pd.DataFrame) -> None:
+    """Every funded priority must be a known one: an unknown name (a typo) would otherwise
+    leave all its posts unplaced with a reason that hides the typo."""
+    known = sorted(set(priorities["priority"]))
+    unknown = sorted(set(national["priority"]) - set(known))
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        raise FairshareError(f"scenario 'expansion': unknown priority {names}; the priorities "
+                             f"are: {', '.join(known)}")
 
 
 def _split(weights: Sequence[int], seats: int,
@@ -112,6 +124,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     _require(specialties, ["specialty", "programme_years"], "specialties")
     if minimum_per_area < 0:
         raise ValueError("minimum_per_area must be >= 0")
+    _check_priorities(national, priorities)
     table = gaps.sort_values(["area", "specialty", "year"], kind="stable").reset_index(drop=True)
     years = sorted(int(y) for y in table["year"].unique())
     length = specialties.drop_duplicates("specialty").set_index("specialty")["programme_years"]

@@ -8,6 +8,7 @@ input digests, data vintages, the package version and the establishment label (w
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,39 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """A CSV written atomically with stable float formatting (byte-identical reruns)."""
-    return write_with(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.6f"))
+    """A CSV written atomically with stable float formatting (byte-identical reruns).
+
+    Text that a spreadsheet would run as a formula is defused (``defuse_formulas``).
+    """
+    safe = defuse_formulas(df)
+    return write_with(path, lambda tmp: safe.to_csv(tmp, index=False, float_format="%.6f"))
+
+
+#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*)?\.?\d+%?")
+
+
+def _is_formula(value: object) -> bool:
+    return (isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _PLAIN_NUMBER.fullmatch(value))
+
+
+def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as formulas: an area name or scenario text such as
+    ``=HYPERLINK(...)`` gets a leading apostrophe, which spreadsheets show as plain text.
+    Numbers and numeric columns are untouched; the Excel export is safe by construction."""
+    out = df
+    for col in df.columns:
+        column = df[col]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = column.astype(object)
+        risky = values.map(_is_formula).astype(bool)
+        if risky.any():
+            out = out.copy() if out is df else out
+            out[col] = values.where(~risky, "'" + values.astype(str))
+    return out
 
 
 def write_results(folder: str | Path, tables: dict[str, pd.DataFrame], bundle: Bundle,
