@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,12 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
     name = str(path)
     text = _decode(read_bytes(path, name, MAX_FILE_BYTES), name)
     try:
-        return pd.read_csv(io.StringIO(text))
+        with warnings.catch_warnings():  # a longer first row would silently become an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(io.StringIO(text), index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError([Problem(name, 2, None, "this row has more values than the header has "
+                                  "columns (a stray comma, or a missing column name?)")]) from None
     except pd.errors.EmptyDataError:
         raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
     except pd.errors.ParserError as exc:
