@@ -293,7 +293,7 @@ CASES = [
          r"posts\.csv, row 3: this row has 5 values but the header has 3"),
     Case("posts-header-only", _posts(HEADER), r"posts\.csv: the file has a header but no data"),
     Case("data-latin1", _data(local_offices="local_office,lo_code\nCafé,X\n".encode("latin-1")),
-         r"local_offices\.csv, row 2: not UTF-8"),
+         r"local_offices\.csv: not UTF-8 text \(byte 0xe9\)"),
     Case("data-zero-bytes", _data(icbs=b""), r"icbs\.csv: the file is empty"),
     Case("data-ragged", _data(icb_local_office="icb_code,local_office,share\nA,B,1,2,3\n"),
          r"icb_local_office\.csv, row 2: this row has more values than the header"),

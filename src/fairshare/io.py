@@ -132,6 +132,20 @@ def read_bytes(path: str | Path, name: str, limit: int, *, empty_ok: bool = Fals
             raise InputError([Problem(name, None, None, "nothing came through standard input")])
         _STDIN_READ[:] = [(stream, data)]
         return data
+    p = regular_file(path, name, limit)
+    try:
+        with open(p, "rb") as fh:
+            data = _bounded(fh, name, limit)
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {exc.strerror}")]) from None
+    if not data and not empty_ok:
+        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
+    return data
+
+
+def regular_file(path: str | Path, name: str, limit: int) -> Path:
+    """``path`` if it is a regular file of at most ``limit`` bytes; else a message saying what
+    it is (missing, a folder, a pipe or device that could block or never end, too large)."""
     p = Path(path)
     try:
         info = p.stat()
@@ -147,14 +161,7 @@ def read_bytes(path: str | Path, name: str, limit: int, *, empty_ok: bool = Fals
     if info.st_size > limit:
         raise InputError([Problem(name, None, None, f"too large ({info.st_size:,} bytes; the "
                                   f"limit is {limit:,}): is this the right file?")])
-    try:
-        with open(p, "rb") as fh:
-            data = _bounded(fh, name, limit)
-    except OSError as exc:
-        raise InputError([Problem(name, None, None, f"cannot be read: {exc.strerror}")]) from None
-    if not data and not empty_ok:
-        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
-    return data
+    return p
 
 
 def _bounded(stream: BinaryIO, name: str, limit: int) -> bytes:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairshare.errors import InputError, Problem, quote
-from fairshare.io import read_bytes
+from fairshare.io import read_bytes, regular_file
 
 AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
 FUNDING_MOVED = "tariff"
@@ -66,6 +66,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 #: specialties x 4 kinds of funding), so these leave room for any real file and stop a wrong
 #: or hostile one early instead of using minutes and gigabytes.
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: A data folder's files (docs/own_data.md) are larger: growth factors for 5,000 areas x 38 age
+#: and sex groups x 22 years are about 4 million rows.
+MAX_DATA_BYTES = 512 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 #: The largest count accepted in one cell (all of England has fewer training posts).
@@ -76,11 +79,15 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
     """A data folder's table (population, geography, catalogue), typed by pandas, read with the
     same guards as a user's file: size, pipes and devices, encoding, NUL bytes, ragged rows."""
     name = str(path)
-    text = _decode(read_bytes(path, name, MAX_FILE_BYTES), name)
+    regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
     try:
         with warnings.catch_warnings():  # a longer first row would silently become an index
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(io.StringIO(text), index_col=False)
+            return pd.read_csv(regular, index_col=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(name, None, None, f"not UTF-8 text (byte "
+                                  f"{exc.object[exc.start]:#04x}); save the file as "
+                                  "'CSV UTF-8'")]) from None
     except pd.errors.ParserWarning:
         raise InputError([Problem(name, 2, None, "this row has more values than the header has "
                                   "columns (a stray comma, or a missing column name?)")]) from None
