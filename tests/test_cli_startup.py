@@ -36,3 +36,41 @@ def test_targets_imports_no_other_command_module():
     assert not {m for m in loaded if m.startswith(HEAVY)}
     assert not {m for m in loaded if m.startswith("fairshare.cli.")} - {
         "fairshare.cli.basic", "fairshare.cli.common"}
+
+
+def test_dask_is_optional_and_its_absence_is_explained(tmp_path, monkeypatch):
+    """Without the `dask` extra, --dask says how to install it (and [brackets] survive)."""
+    from typer.testing import CliRunner
+
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    res = CliRunner().invoke(cli.app, ["uncertainty", "--dask", "local", "--draws", "5",
+                                       "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "pip install 'fairshare[dask]'" in " ".join(res.output.split())
+    assert not (tmp_path / "out").exists()
+
+
+SKIPPING = '''
+import pytest
+def test_ok(): pass
+def test_needs_data(): pytest.skip("shared data not at /nowhere")
+@pytest.mark.skipif(True, reason="no Chromium: install Debian's chromium package")
+@pytest.mark.parametrize("x", [1, 2, 3])
+def test_browser(x): pass
+'''
+
+
+def test_skips_fail_with_the_reason_but_browser_tests_are_counted(tmp_path):
+    """The suite's policy (tests/conftest.py), run on a small suite of its own."""
+    from pathlib import Path
+
+    (tmp_path / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
+    (tmp_path / "test_policy.py").write_text(SKIPPING)
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:dash", "-p", "no:xdist", str(tmp_path)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    last = res.stdout.strip().splitlines()[-1]
+    assert res.returncode == 1
+    assert "1 failed, 1 passed, 3 not run (no Chromium)" in last
+    assert "shared data not at /nowhere" in res.stdout

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -78,13 +79,15 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FairshareError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except ValueError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # a folder given for a file, no permission, disk full, ...
-            where = f" ({exc.filename})" if exc.filename else ""
+            where = f" ({escape(str(exc.filename))})" if exc.filename else ""
             err_console.print(f"[bold red]Error:[/] cannot read or write{where}: "
                               f"{exc.strerror or exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
