@@ -148,6 +148,26 @@ def _data(**replace: str | bytes) -> Callable[[Path], list[str]]:
                       str(d / "out")]
 
 
+def _linked_data(d: Path, target: str) -> list[str]:
+    folder = _own_data(d / "country")
+    (folder / "local_offices.csv").unlink()
+    (folder / "local_offices.csv").symlink_to(target)
+    return ["--data", str(folder), "targets", "--out", str(d / "out")]
+
+
+def _data_with(name: str, column: str, value: float) -> Callable[[Path], list[str]]:
+    """A data folder whose ``name`` has ``value`` in the first row of ``column``."""
+    def build(d: Path) -> list[str]:
+        from fairshare.inputs.bundle import data_dir
+
+        folder = _own_data(d / "country")
+        df = pd.read_csv(data_dir() / name)
+        df.loc[0, column] = value
+        df.to_csv(folder / name, index=False)
+        return ["--data", str(folder), "targets", "--out", str(d / "out")]
+    return build
+
+
 def _symlink_posts(d: Path) -> list[str]:
     link = d / "posts.csv"
     link.symlink_to("/etc/passwd")
@@ -297,6 +317,16 @@ CASES = [
     Case("data-zero-bytes", _data(icbs=b""), r"icbs\.csv: the file is empty"),
     Case("data-ragged", _data(icb_local_office="icb_code,local_office,share\nA,B,1,2,3\n"),
          r"icb_local_office\.csv, row 2: this row has more values than the header"),
+    Case("data-symlink-to-system-file", lambda d: _linked_data(d, "/etc/passwd"),
+         r"local_offices\.csv"),
+    Case("data-symlink-to-device", lambda d: _linked_data(d, "/dev/zero"),
+         r"local_offices\.csv: not a regular file"),
+    Case("data-weighted-population-1e308", _data_with("weighted_population.csv", "core", 1e308),
+         r"weighted_population\.csv, row 2, column 'core': 1e\+308 is not a plausible value"),
+    Case("data-growth-factor-inf", _data_with("growth_factors.csv", "factor", float("inf")),
+         r"growth_factors\.csv, row 2, column 'factor': inf is not a plausible value"),
+    Case("run-100000-char-name", lambda d: ["run", "--horizon", "2024", "--name", "n" * 100_000],
+         r"a run name is at most 200 characters; this one has 100,000"),
     Case("data-folder-is-a-file", lambda d: ["--data", str(_write(d, "x.csv", "a\n")),
                                              "targets", "--out", str(d / "out")],
          r"x\.csv: data folder not found"),

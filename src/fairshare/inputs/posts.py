@@ -83,7 +83,7 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():  # a longer first row would silently become an index
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(regular, index_col=False, encoding="utf-8-sig")
+            return _plausible(pd.read_csv(regular, index_col=False, encoding="utf-8-sig"), name)
     except UnicodeDecodeError as exc:
         raise InputError([Problem(name, None, None, f"not UTF-8 text (byte "
                                   f"{exc.object[exc.start]:#04x}); save the file as "
@@ -97,6 +97,26 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
         raise InputError([_ragged(name, str(exc))]) from None
     except (ValueError, OverflowError, MemoryError) as exc:
         raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
+
+
+#: No population, weight, share, factor or year in a data folder comes near this (ten billion
+#: is more than the world's population): a larger or infinite value is a broken file, and one
+#: 1e308 would otherwise take the whole of a fair share without any error.
+MAX_DATA_VALUE = 1e10
+
+
+def _plausible(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Refuse infinite or absurdly large numbers, naming their rows and columns."""
+    problems = []
+    for col in df.columns:
+        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            values = df[col].astype("float64")
+            bad = values[values.abs() > MAX_DATA_VALUE]  # inf too; NaN (blank) is left to schemas
+            problems += [Problem(name, int(i) + 2, str(col), f"{v:g} is not a plausible value "
+                                 f"(more than {MAX_DATA_VALUE:,.0f})") for i, v in bad.items()]
+    if problems:
+        raise InputError(problems)
+    return df
 
 
 def _decode(data: bytes, name: str) -> str:
