@@ -27,6 +27,9 @@ MAX_COUNT = 100_000
 MAX_NAME = 200
 MAX_DESCRIPTION = 10_000
 MIN_PACE_CAP = 0.001
+#: Lists and tables in a scenario (expansion tranches, per-specialty values) hold at most this
+#: many entries: 65 specialties, or 39 years x a few priorities, need far fewer.
+MAX_ITEMS = 1000
 
 
 class _Strict(BaseModel):
@@ -175,13 +178,14 @@ class Scenario(_Strict):
         None, description="Replace the catalogue's component weights for every specialty."
     )
     specialty_weights: dict[str, Weights] = Field(
-        default_factory=dict, description="Component weights for named specialties."
+        default_factory=dict, max_length=MAX_ITEMS,
+        description="Component weights for named specialties."
     )
     specialised_share: float | None = Field(
         None, ge=0, le=1, description="σ for every specialty (None: the catalogue's σ)."
     )
     specialty_specialised_share: dict[str, float] = Field(
-        default_factory=dict, description="σ for named specialties."
+        default_factory=dict, max_length=MAX_ITEMS, description="σ for named specialties."
     )
     base_year: Literal[2022] = Field(2022, description="Population base year (ONS mid-2022).")
     projection_year: int | None = Field(
@@ -225,7 +229,7 @@ class Scenario(_Strict):
         description="Every phased area must be at target by this year (can be infeasible).",
     )
     expansion: list[ExpansionTranche] = Field(
-        default_factory=list,
+        default_factory=list, max_length=MAX_ITEMS,
         description="Time-limited expansion posts funded nationally (year, priority, posts).",
     )
     expansion_minimum_per_area: int = Field(

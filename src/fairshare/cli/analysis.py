@@ -32,9 +32,12 @@ from fairshare.publish.outputs import write_results
 @app.command(rich_help_panel="Analysis")
 @friendly
 def uncertainty(
-    draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same answer.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Local processes.")] = 1,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=1_000_000,
+                                       help="Monte Carlo draws.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1,
+                                      help="Seed: same seed, same answer.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Local processes.")] = 1,
     dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address "
                                              "(tcp://host:port) or 'local'.")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Plan every draw too: intervals on the "
@@ -103,7 +106,7 @@ def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol.")] = "morris",
     n: Annotated[int | None, typer.Option("--n", min=1, max=100_000,
                                           help="Base sample size (SALib N).")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1)] = 0,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
     out: OutOpt = Path("results"),
