@@ -233,6 +233,13 @@ CASES = [
          r"capacity\.csv, row 2, column 'capacity': .*too large"),
     Case("sensitivity-n-negative", lambda d: ["sensitivity", "--n", "-5", "--out",
                                               str(d / "out")], r"--n"),
+    Case("uncertainty-10^10-draws", lambda d: ["uncertainty", "--draws", "10000000000",
+                                               "--out", str(d / "out")], r"--draws"),
+    Case("uncertainty-100000-workers", lambda d: ["uncertainty", "--workers", "100000",
+                                                  "--out", str(d / "out")], r"--workers"),
+    Case("scenario-20000-tranches", _scenario("expansion:\n" + "  - {year: 2027, priority: "
+                                              "maternity, posts: 1}\n" * 20_000),
+         r"scenario\.yaml.*'expansion': List should have at most 1000 items"),
     # Files that are not what they say
     Case("csv-renamed-xlsx", _file("posts.xlsx", GOOD_POSTS),
          r"posts\.xlsx: not an Excel workbook: the file holds plain text"),
