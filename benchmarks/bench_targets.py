@@ -31,7 +31,7 @@ def main() -> None:
     bundle = load_england()
     t_load = time.perf_counter() - t0
     n_spec = bundle.specialties.shape[0]
-    print(f"import fairshare: {t_import:.3f} s; first load_england (validated): {t_load:.3f} s")
+    print(f"import fairshare: {t_import:.3f} s; first load_england: {t_load:.3f} s")
     for level in ("local_office", "region", "icb"):
         best, med = _best(lambda lv=level: targets(bundle, Scenario(level=lv)))
         print(f"targets, {n_spec} specialties x 42 ICBs -> {level}: best {best * 1000:.0f} ms, "

@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=50_000, help="target-level draws")
     parser.add_argument("--plan-draws", type=int, default=48, help="plan-level draws")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (best is shown)")
-    parser.add_argument("--posts", help="establishment file (default: the demonstration one)")
+    parser.add_argument("--posts", help="establishment file (default: the public baseline)")
     parser.add_argument("--skip-plan", action="store_true")
     args = parser.parse_args()
     bundle = load_england(args.posts)

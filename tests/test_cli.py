@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import openpyxl
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import fairshare
 from fairshare.cli import app
 
 runner = CliRunner()
@@ -25,6 +27,13 @@ def _ok(args: list[str]) -> str:
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     return res.output
+
+
+def _baseline_total() -> int:
+    """Posts in the embedded public baseline, read straight from the file (not via fairshare)."""
+    path = Path(fairshare.__file__).parent / "data" / "baseline_posts.csv"
+    with path.open(newline="") as fh:
+        return sum(int(row["posts"]) for row in csv.DictReader(fh))
 
 
 def test_plan_writes_consistent_tables(tmp_path: Path) -> None:
@@ -50,7 +59,7 @@ def test_tables_one_year_total_matches_plan(tmp_path: Path) -> None:
     total = table[table["School"] == "Total"].iloc[0]
     body = table[table["School"] != "Total"]
     assert total["Net gain/loss"] == body["Net gain/loss"].sum()
-    assert total["Redistribution"] < 0  # London gives posts in the demonstration baseline
+    assert total["Redistribution"] < 0  # London gives posts on the public baseline
 
 
 def test_tables_unknown_area_is_a_clear_error() -> None:
@@ -195,7 +204,7 @@ def test_template_round_trip(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "row 2" in res.output and "empty" in res.output
     filled = tmp_path / "filled.csv"
     _ok(["template", "posts", "--prefill", "--out", str(filled)])
-    assert "40,740 centrally funded posts" in _ok(["validate", str(filled)])
+    assert f"{_baseline_total():,} centrally funded posts" in _ok(["validate", str(filled)])
     cap = tmp_path / "capacity.csv"
     _ok(["template", "capacity", "--out", str(cap)])
     table = pd.read_csv(cap).drop(columns="year").assign(capacity=2)
@@ -219,8 +228,9 @@ def test_report_from_a_stored_run(store: Path, tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     _ok(["report", "for report", "--html", str(html)])
     text = html.read_text(encoding="utf-8")
-    assert "for report" in text and "DEMONSTRATION" in text
-    assert "40,740" in text  # the national total of posts
+    assert "for report" in text and "Public baseline: NHS Digital staff in post" in text
+    assert "DEMONSTRATION" not in text
+    assert f"{_baseline_total():,}" in text  # the national total of posts
 
 
 def test_output_paths_are_forgiving_and_errors_are_clear(tmp_path: Path) -> None:

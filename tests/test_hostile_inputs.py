@@ -525,7 +525,7 @@ def test_area_names_cannot_lead_tables_out_of_its_folder(tmp_path: Path,
 
     folder = tmp_path / "country"
     folder.mkdir()
-    for name in ("icbs.csv", "icb_local_office.csv", "local_offices.csv", "demo_posts.csv"):
+    for name in ("icbs.csv", "icb_local_office.csv", "local_offices.csv", "baseline_posts.csv"):
         text = (data_dir() / name).read_text(encoding="utf-8")
         (folder / name).write_text(text.replace("North East", "../../escaped"), encoding="utf-8")
     inside = tmp_path / "deep" / "er" / "dir"

@@ -176,7 +176,7 @@ def england_outcome() -> pd.DataFrame:
     return project_outcome(res.plan, res.targets, bundle.specialties, horizon=2040)
 
 
-def test_plan_improves_outcome_equity_on_demonstration_data(england_outcome: pd.DataFrame
+def test_plan_improves_outcome_equity_on_the_public_baseline(england_outcome: pd.DataFrame
                                                              ) -> None:
     eq = outcome_equity(england_outcome)
     overall = eq[(eq["specialty"] == "All") & (eq["year"] == 2040)].iloc[0]

@@ -21,9 +21,10 @@ def _write(tmp_path: Path, text: str, name: str = "posts.csv") -> Path:
     return p
 
 
-def test_good_file_replaces_the_demonstration(tmp_path: Path) -> None:
+def test_good_file_replaces_the_public_baseline(tmp_path: Path) -> None:
     b = load_england(_write(tmp_path, GOOD))
-    assert not b.demonstration
+    assert b.basis == {"Cardiology": "user file posts.csv"} and not b.modelled
+    assert b.piece_posts.empty
     assert b.posts.set_index("local_office").loc["London", "posts"] == 120
     assert "posts.csv" in b.posts_label
 
@@ -151,7 +152,7 @@ def test_icb_level_file_keeps_its_icb_numbers(tmp_path: Path) -> None:
     assert icb["current"].sum() == 50
     assert icb.loc["E54000050", "current"] == 30  # NHS North East and North Cumbria (QHM)
     assert icb.loc["E54000034", "current"] == 10  # Frimley, split over three offices, whole here
-    assert set(icb["current_basis"]) == {"user file, per ICB"}
+    assert set(icb["current_basis"]) == {"per ICB, as given"}
     lo = targets(b, Scenario()).set_index("area")
     assert lo.loc["North East", "current"] == 30
 

@@ -50,7 +50,7 @@ needs_chromium = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def run():
-    """Targets, plan, findings and metadata of one real run (demonstration baseline)."""
+    """Targets, plan, findings and metadata of one real run (public baseline)."""
     bundle = load_england()
     scenario = Scenario(name=SCENARIO, description="Report test: default method.")
     try:
@@ -72,8 +72,8 @@ def report_html(run) -> str:
 
 def _not_demonstration(run) -> tuple[pd.DataFrame, dict]:
     """The same run as if the establishment were a planner's own file."""
-    t = run["targets"].assign(baseline="my_posts.csv (local_office level)")
-    meta = {**run["metadata"], "demonstration_baseline": False,
+    t = run["targets"].assign(basis="user file my_posts.csv")
+    meta = {**run["metadata"], "establishment_modelled": {},
             "establishment": "my_posts.csv (local_office level)"}
     return t, meta
 
@@ -147,16 +147,16 @@ def test_html_map_and_charts_are_inline_svg(report_html):
     assert 'aria-label="Gap by area"' in report_html
 
 
-def test_demonstration_note_present_iff_flag(run):
-    demo = build_report(run["targets"], None, run["metadata"])
-    assert run["metadata"]["demonstration_baseline"] is True
-    assert 'id="demonstration"' in demo
-    assert "DEMONSTRATION BASELINE" in demo  # the box, and the footer of every printed page
+def test_report_names_the_establishment_and_its_modelled_rows(run):
+    public = build_report(run["targets"], None, run["metadata"])
+    assert "Public baseline: NHS Digital staff in post, 30 Sept 2017" in public
+    assert "<strong>General Practice</strong> current posts are modelled: " in public
+    assert 'id="demonstration"' not in public and "DEMONSTRATION" not in public.upper()
 
     t, meta = _not_demonstration(run)
-    real = build_report(t, None, meta)
-    assert 'id="demonstration"' not in real
-    assert "DEMONSTRATION" not in real.upper()
+    own = build_report(t, None, meta)
+    assert "my_posts.csv (local_office level)" in own
+    assert "Public baseline" not in own and "current posts are modelled" not in own
 
 
 def test_plan_sections_only_with_a_plan(run, report_html):
@@ -312,10 +312,9 @@ def test_pdf_exists_and_has_the_expected_pages(run, full_pdf):
               for h in headings]
     assert None not in starts, f"headings not after the title page: {starts}"
     assert starts == sorted(set(starts)), dict(zip(headings, starts, strict=True))
-    # every page is numbered and, on the demonstration baseline, says so
+    # every page is numbered
     for i, text in enumerate(pages, start=1):
         assert f"Page {i} of {len(pages)}" in text
-        assert "DEMONSTRATION BASELINE" in text
         assert f"scenario {SCENARIO}" in text
 
 

@@ -86,12 +86,14 @@ def test_cli_targets_writes_labelled_outputs(tmp_path: Path) -> None:
          "General Psychiatry", "--out", str(tmp_path)],
         capture_output=True, text=True, check=True,
     )
-    assert "DEMONSTRATION" in res.stderr
+    assert "Public baseline: NHS Digital staff in post" in res.stderr
     df = pd.read_csv(tmp_path / "targets.csv")
     assert set(df["specialty"]) == {"General Psychiatry"} and len(df) == 7
-    assert df["baseline"].str.contains("DEMONSTRATION").all()
+    assert (df["basis"] == "NHS Digital staff in post (FTE), 30 Sept 2017").all()
     meta = json.loads((tmp_path / "run.json").read_text())
-    assert meta["demonstration_baseline"] is True
+    assert meta["establishment"].startswith("Public baseline")
+    assert set(meta["establishment_modelled"]) == {"General Practice", "Public Health Medicine"}
+    assert all(b.startswith("modelled: ") for b in meta["establishment_modelled"].values())
     assert meta["scenario"]["level"] == "region"
     assert meta["scenario"]["deprivation_weight"] == 0.2
     assert set(meta["input_digests"]) >= {"population", "posts", "specialties"}

@@ -322,11 +322,12 @@ def test_html_report_download_is_self_contained(engine: Engine) -> None:
 
 def test_report_view(engine: Engine) -> None:
     data = cb.report_view(engine, state(tab="report"))
-    assert data["targets"]["shapes"] == 11 and data["demonstration"]
+    assert data["targets"]["shapes"] == 11
+    assert data["establishment"].startswith("Public baseline: NHS Digital staff in post")
     children = cb.report_children(engine, data)
     text = json.dumps([c.to_plotly_json() if hasattr(c, "to_plotly_json") else c
                        for c in children], default=str)
-    assert "DEMONSTRATION" in text and "Targets by area" in text
+    assert "Public baseline" in text and "Targets by area" in text
 
 
 # --- the app itself ---------------------------------------------------------------------------

@@ -283,7 +283,7 @@ def test_every_tab_renders(page: Page, server: str) -> None:
     page.get_by_role("tab", name="Report").click()
     page.wait_for_selector("#report h1")
     page.wait_for_selector("#report table.static td")
-    assert "DEMONSTRATION" in page.inner_text("#report")
+    assert "Establishment: Public baseline" in page.inner_text("#report")
     shot(page, "tab-report")
     page.emulate_media(media="print")
     shot(page, "tab-report-print")

@@ -57,5 +57,4 @@ def toy_bundle(current: tuple[int, int, int] = (50, 30, 20), sigma: float = 0.0,
         posts=pd.DataFrame({"local_office": LOS, "specialty": "Toy Medicine",
                             "posts": list(current)}),
         posts_label="toy",
-        demonstration=False,
     )

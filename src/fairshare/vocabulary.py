@@ -26,3 +26,19 @@ ProjectionVariant = Literal[
 DEFAULT_VARIANTS: tuple[ProjectionVariant, ...] = (
     "principal", "high_population", "low_population", "high_migration", "low_migration",
 )
+
+#: The 5-year age bands and sexes of every population table (90+ is open-ended).
+AGE_BANDS = [f"{a}-{a + 4}" for a in range(0, 90, 5)] + ["90+"]
+SEXES = ["F", "M"]
+
+#: Need components of NHS England's weighted populations (data/weighted_population.csv).
+COMPONENTS = [
+    "core",
+    "general_acute",
+    "community",
+    "mental_health",
+    "maternity",
+    "health_inequalities",
+    "prescribing",
+    "primary_care",
+]

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
-MODULES = ("runs", "planning", "basic", "analysis", "outcomes", "publish")
+MODULES = ("runs", "planning", "basic", "analysis", "outcomes", "publish", "baseline")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
@@ -30,6 +30,7 @@ COMMANDS = {
     "uncertainty": "analysis", "sensitivity": "analysis", "equity": "analysis",
     "outcome": "outcomes", "monitor": "outcomes",
     "report": "publish", "serve": "publish",
+    "baseline": "baseline",
 }
 
 

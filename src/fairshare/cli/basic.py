@@ -121,7 +121,7 @@ def template(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx).")]
     = Path("establishment_template.xlsx"),
     prefill: Annotated[bool, typer.Option("--prefill/--blank", help="Prefill posts with the "
-                                          "DEMONSTRATION baseline (to overwrite).")] = False,
+                                          "current establishment to edit.")] = False,
 ) -> None:
     """A file to fill in: every local office x specialty, in the columns fairshare reads."""
     bundle = load_data()
@@ -129,9 +129,12 @@ def template(
         [sorted(bundle.local_offices["local_office"]), list(bundle.specialties["specialty"])],
         names=["local_office", "specialty"]).to_frame(index=False)
     if kind == "posts":
-        demo = bundle.posts.set_index(["local_office", "specialty"])["posts"]
+        current = bundle.posts.set_index(["local_office", "specialty"])["posts"]
+        if prefill:  # specialties the establishment does not cover are left out, not zeroed
+            grid = grid[grid["specialty"].isin(set(bundle.posts["specialty"]))]
         keys = pd.MultiIndex.from_frame(grid)
-        grid["posts"] = demo.reindex(keys).to_numpy() if prefill else None
+        grid["posts"] = current.reindex(keys).fillna(0).astype("int64").to_numpy() if prefill \
+            else None
         grid["funding"] = "tariff"
     elif kind == "capacity":
         grid["year"], grid["capacity"] = None, None
@@ -143,7 +146,7 @@ def template(
         write_with(out, lambda tmp: grid.to_excel(tmp, index=False, engine="xlsxwriter"))
     else:
         write_csv(grid, out)
-    note = " (prefilled with the DEMONSTRATION baseline)" if prefill and kind == "posts" else ""
+    note = (f" (prefilled: {bundle.posts_label})" if prefill and kind == "posts" else "")
     console.print(f"wrote {out}: {len(grid):,} rows to fill in{note} (delete rows you do "
                   "not use); check it with "
                   f"`fairshare validate {out}" + (f" --kind {kind}`" if kind != "posts" else "`"))

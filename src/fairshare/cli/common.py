@@ -19,7 +19,6 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 
 from fairshare.errors import FairshareError
@@ -57,7 +56,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PostsOpt = Annotated[
     Path | None,
     typer.Option("--posts", help="Your establishment file (CSV/Excel): local_office or icb, "
-                 "specialty, posts. Default: the embedded DEMONSTRATION baseline."),
+                 "specialty, posts. Default: the embedded public baseline (docs/baseline.md)."),
 ]
 ScenarioOpt = Annotated[
     Path | None, typer.Option("--scenario", "-s", help="Scenario override file (YAML).")
@@ -98,16 +97,8 @@ def friendly(func: F) -> F:
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
-    if bundle.demonstration:
-        err_console.print(
-            Panel(
-                "Current posts are the embedded [bold]DEMONSTRATION baseline[/]: modelled from "
-                "public fragments, not real establishment data.\nUse --posts FILE for real "
-                "figures (see README: 'Bring your own data').",
-                title="demonstration baseline",
-                border_style="yellow",
-            )
-        )
+    err_console.print(f"[dim]current posts:[/] {bundle.posts_label}", highlight=False,
+                      soft_wrap=True)
     return bundle, sc
 
 

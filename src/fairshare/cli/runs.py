@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -98,13 +98,22 @@ def runs_list(ctx: typer.Context, store: StoreOpt = None) -> None:
         "when": df["created"].str.slice(0, 16).str.replace("T", " "),
         "scenario": df["scenario_digest"],
         "inputs": df["inputs_digest"],
-        "establishment": ["DEMONSTRATION baseline" if m.get("demonstration_baseline")
-                          else m.get("establishment", "") for m in meta],
+        "establishment": [_short_establishment(m) for m in meta],
         "data": [m.get("data_source", "embedded England data") for m in meta],
         "version": df["version"],
     })
     show_table(view, "Saved runs (`fairshare runs show ID` for every parameter and vintage)",
                list(view.columns))
+
+
+def _short_establishment(meta: dict[str, Any]) -> str:
+    """The establishment in a few words for the runs table (`runs show` gives it in full)."""
+    if meta.get("demonstration_baseline"):
+        return "DEMONSTRATION baseline"
+    label = str(meta.get("establishment", ""))
+    if label.startswith("Public baseline"):
+        return "public baseline " + label.split(",")[1].split("(")[0].strip()
+    return label if len(label) <= 30 else label[:29] + "…"
 
 
 @runs_app.command("show")

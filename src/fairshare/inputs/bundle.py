@@ -1,7 +1,8 @@
 """The validated input tables of a run, and the loader for the embedded England data.
 
 This is the edge of the system: it reads files, validates them and hands the pure core plain
-tables. Replacing the demonstration establishment with a user's own file happens here too.
+tables. The default establishment is the public baseline (NHS Digital staff in post, built by
+``scripts/build_baseline.py``; docs/baseline.md); replacing it with a user's file happens here too.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import pandera.errors as pae
-import pandera.pandas as pa
 
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
-from fairshare.inputs import schemas
+from fairshare.inputs.baseline import basis_label
 from fairshare.inputs.posts import (
     Field,
+    cell_text,
     check_trainees_fit,
     parse_area_rows,
     parse_posts,
@@ -29,7 +29,7 @@ from fairshare.inputs.posts import (
 )
 from fairshare.io import file_digest
 
-DEMO_LABEL = "DEMONSTRATION baseline (modelled, not real establishment data)"
+BASELINE_FILE = "baseline_posts.csv"
 
 DATA_VINTAGES = {
     "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
@@ -39,22 +39,23 @@ DATA_VINTAGES = {
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
 }
 
+# key -> (file name, name of its schema in fairshare.inputs.schemas)
 _FILES = {
-    "population": ("population_mid2022.csv", schemas.population),
-    "growth": ("growth_factors.csv", schemas.growth),
-    "growth_variants": ("growth_variants.csv", schemas.growth_variants),
-    "weighted_population": ("weighted_population.csv", schemas.weighted_population),
-    "icbs": ("icbs.csv", schemas.icbs),
-    "local_offices": ("local_offices.csv", schemas.local_offices),
-    "icb_local_office": ("icb_local_office.csv", schemas.icb_local_office),
-    "profiles": ("utilisation_profiles.csv", schemas.profiles),
-    "specialties": ("specialties.csv", schemas.specialties),
+    "population": ("population_mid2022.csv", "population"),
+    "growth": ("growth_factors.csv", "growth"),
+    "growth_variants": ("growth_variants.csv", "growth_variants"),
+    "weighted_population": ("weighted_population.csv", "weighted_population"),
+    "icbs": ("icbs.csv", "icbs"),
+    "local_offices": ("local_offices.csv", "local_offices"),
+    "icb_local_office": ("icb_local_office.csv", "icb_local_office"),
+    "profiles": ("utilisation_profiles.csv", "profiles"),
+    "specialties": ("specialties.csv", "specialties"),
 }
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """Everything the core needs, validated. Posts are held by local offices."""
+    """Everything the core needs, validated. Posts are held by local offices (and ICB pieces)."""
 
     population: pd.DataFrame
     growth: pd.DataFrame
@@ -66,20 +67,28 @@ class Bundle:
     profiles: pd.DataFrame
     specialties: pd.DataFrame
     posts: pd.DataFrame
-    posts_label: str = DEMO_LABEL
-    demonstration: bool = True
+    posts_label: str = ""
+    """What the establishment is, in one line (shown on every output)."""
+    basis: dict[str, str] = field(default_factory=dict)
+    """Specialty -> basis of its current posts (e.g. NHS Digital FTE, or "modelled: ...")."""
     other_funded: pd.DataFrame = field(default_factory=pd.DataFrame)
     digests: dict[str, str] = field(default_factory=dict)
     source: str = "embedded England data"
     piece_posts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Posts per ICB piece (icb_code, local_office, specialty, posts) when the user's file was
-    given per ICB; empty otherwise (ICB figures are then estimated)."""
+    """Posts per ICB piece (icb_code, local_office, specialty, posts) when the establishment
+    is known per ICB (the public baseline, or a user's per-ICB file); empty otherwise (ICB
+    figures are then estimated)."""
+
+    @property
+    def modelled(self) -> list[str]:
+        """Specialties whose current posts are modelled, not counted."""
+        return sorted(s for s, b in self.basis.items() if b.startswith("modelled"))
 
     def with_posts(self, path: str | Path) -> Bundle:
         """The same bundle with the establishment replaced by a user's file (validated)."""
         posts, other, level = read_posts(path, self)
         pieces = pd.DataFrame()
-        if level == "icb":
+        if level in ("icb", "piece"):
             pieces = posts
             posts = (pieces.groupby(["local_office", "specialty"], as_index=False)["posts"]
                      .sum().astype({"posts": "int64"}))
@@ -88,8 +97,8 @@ class Bundle:
             posts=posts,
             piece_posts=pieces,
             other_funded=other,
-            posts_label=f"{Path(path).name} ({level} level)",
-            demonstration=False,
+            posts_label=f"{Path(path).name} ({level} level)" + _basis_note(path, self),
+            basis=file_basis(path, self),
             digests={**self.digests, "posts": file_digest(path)},
         )
 
@@ -99,9 +108,14 @@ def data_dir() -> Path:
     return Path(str(resources.files("fairshare") / "data"))
 
 
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.DataFrame:
+def _validate(df: pd.DataFrame, schema_name: str, name: str) -> pd.DataFrame:
+    """Check a table against its pandera schema (imported here: pandera is slow to import)."""
+    import pandera.errors as pae
+
+    from fairshare.inputs import schemas
+
     try:
-        return schema.validate(df, lazy=True)
+        return getattr(schemas, schema_name).validate(df, lazy=True)
     except pae.SchemaErrors as err:
         cases = err.failure_cases.head(10)
         problems = [
@@ -118,8 +132,14 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, name: str) -> pd.Dat
 
 @cache
 def _read_table(folder: str, key: str) -> pd.DataFrame:
+    """One input table; a user's file is validated, the embedded one is not (it is built and
+    checked by scripts/build_data.py and tests/test_baseline.py, and its digest is recorded)."""
     fname, schema = _FILES[key]
-    df = _as_plain(read_data_csv(Path(folder) / fname))
+    path = Path(folder) / fname
+    if Path(folder).resolve() == data_dir().resolve():
+        return _as_plain(pd.read_csv(path))
+    # a user's own file: read with guards (size, pipes, encoding, ragged rows, absurd numbers)
+    df = _as_plain(read_data_csv(path))
     return _validate(df, schema, str(Path(folder) / fname))
 
 
@@ -143,9 +163,42 @@ def _as_plain(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _demo_posts(path: Path) -> pd.DataFrame:
-    df = _as_plain(pd.read_csv(path))
-    return _validate(df, schemas.posts, str(path))
+@cache
+def _public_baseline(path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """The embedded public baseline: (posts by local office, by ICB piece, basis by specialty).
+
+    Read without element-wise validation: the file is built and checked by
+    scripts/build_baseline.py and tests/test_baseline.py, and its digest is recorded.
+    """
+    df = pd.read_csv(path, usecols=["icb_code", "local_office", "specialty", "posts", "basis"],
+                     dtype={"icb_code": object, "local_office": object, "specialty": object,
+                            "basis": object, "posts": "int64"})
+    pieces = df[["icb_code", "local_office", "specialty", "posts"]]
+    lo = (pieces.groupby(["local_office", "specialty"], as_index=False, sort=True)["posts"]
+          .sum())
+    basis = dict(df.drop_duplicates("specialty")[["specialty", "basis"]].itertuples(index=False))
+    return _as_plain(lo), _as_plain(pieces), basis
+
+
+def file_basis(path: str | Path, bundle: Bundle) -> dict[str, str]:
+    """Specialty -> basis of a user's posts file: its ``basis`` column, else the file's name."""
+    raw = read_table(path)
+    default = f"user file {Path(path).name}"
+    names = {s.lower(): s for s in bundle.specialties["specialty"]}
+    out = {}
+    for rec in raw.to_dict("records"):
+        spec = names.get(cell_text(rec.get("specialty")).lower())
+        if spec and spec not in out:
+            out[spec] = cell_text(rec.get("basis")) or default
+    return out
+
+
+def _basis_note(path: str | Path, bundle: Bundle) -> str:
+    """The label of a posts file that carries a ``basis`` column (e.g. a rebuilt baseline)."""
+    bases = set(file_basis(path, bundle).values())
+    if not any(b.startswith(("NHS Digital", "modelled")) for b in bases):
+        return ""
+    return ": " + basis_label(bases)
 
 
 def data_folder() -> Path:
@@ -160,7 +213,7 @@ def data_file(name: str) -> Path:
 
 
 def load_england(posts: str | Path | None = None) -> Bundle:
-    """The embedded England data, with the demonstration establishment unless ``posts`` is given."""
+    """The embedded England data, with the public baseline unless ``posts`` is given."""
     return load_bundle(data_dir(), posts)
 
 
@@ -190,12 +243,19 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     if posts is not None:
         empty = pd.DataFrame(columns=["local_office", "specialty", "posts"])
         return Bundle(**tables, posts=empty, digests=digests, source=source).with_posts(posts)
-    demo = _folder_for(folder, "demo_posts.csv")
-    if demo.parent != data_dir() or folder == data_dir():
-        return Bundle(**tables, posts=_demo_posts(demo).copy(), source=source,
-                      digests=digests | {"posts": _digest(str(demo))})
-    raise InputError([Problem(str(folder), None, None, "this data folder has no establishment "
-                              "(demo_posts.csv): give your posts file with --posts")])
+    own_posts = folder / BASELINE_FILE
+    if own_posts.exists() and folder.resolve() != data_dir().resolve():
+        empty = pd.DataFrame(columns=["local_office", "specialty", "posts"])
+        return Bundle(**tables, posts=empty, digests=digests, source=source).with_posts(own_posts)
+    if folder.resolve() == data_dir().resolve() or not (folder / "icbs.csv").exists():
+        path = data_dir() / BASELINE_FILE
+        lo, pieces, basis = _public_baseline(str(path))
+        return Bundle(**tables, posts=lo.copy(), piece_posts=pieces.copy(), basis=dict(basis),
+                      posts_label=basis_label(set(basis.values())), source=source,
+                      digests=digests | {"posts": _digest(str(path))})
+    raise InputError([Problem(str(folder), None, None, "this data folder has its own areas but "
+                              f"no establishment ({BASELINE_FILE}): give your posts file with "
+                              "--posts")])
 
 
 def _check_consistency(tables: dict[str, pd.DataFrame], folder: Path) -> None:
@@ -237,16 +297,21 @@ def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataF
     file was given per ICB.
     """
     raw = read_table(path)
+    pieces = set(zip(bundle.icb_local_office["icb_code"], bundle.icb_local_office["local_office"],
+                     strict=True))
     clean, level = parse_posts(
-        raw, str(path), list(bundle.specialties["specialty"]), bundle.local_offices, bundle.icbs
+        raw, str(path), list(bundle.specialties["specialty"]), bundle.local_offices, bundle.icbs,
+        pieces,
     )
-    if level == "icb":
+    if level == "piece":
+        clean = clean.rename(columns={"area": "icb_code"})
+    elif level == "icb":
         clean = _icb_posts_to_local_offices(clean, bundle.icb_local_office)
     else:
         clean = clean.rename(columns={"area": "local_office"})
     tariff = clean[clean["funding"] == "tariff"]
     other = clean[clean["funding"] != "tariff"]
-    keys = ["icb_code", "local_office", "specialty"] if level == "icb" else [
+    keys = ["icb_code", "local_office", "specialty"] if level in ("icb", "piece") else [
         "local_office", "specialty"]
     grouped = tariff.groupby(keys, as_index=False)["posts"].sum().astype({"posts": "int64"})
     return grouped, other.reset_index(drop=True), level

@@ -251,10 +251,11 @@ def parse_posts(
     specialties: list[str],
     local_offices: pd.DataFrame,
     icbs: pd.DataFrame,
+    pieces: set[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Check a raw establishment table; return (area, specialty, posts, funding; level)."""
     clean, level = parse_area_rows(df, source, specialties, local_offices, icbs,
-                                   [Field("posts")], funding=True)
+                                   [Field("posts")], funding=True, pieces=pieces)
     if clean.loc[clean["funding"] == FUNDING_MOVED, "posts"].sum() == 0:
         raise InputError([Problem(source, None, "posts", "no centrally funded posts to "
                                   "distribute: every row is 0 or funded otherwise (funding "
@@ -271,13 +272,20 @@ def parse_area_rows(
     fields: list[Field],
     *,
     funding: bool = False,
+    pieces: set[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Check an area x specialty table with numeric ``fields``; raise InputError listing all
     problems. Returns the clean table (area, specialty, fields..., [funding]) and the area
     level ('local_office' or 'icb'). Rows are numbered as a spreadsheet shows them (header = 1).
+
+    A file with both an ICB column and ``local_office`` (and ``pieces``, the valid
+    (icb_code, local_office) pairs, given) is read per ICB piece: level 'piece', with a
+    ``local_office`` column after ``area`` (as ``fairshare baseline build`` writes).
     """
+    icb_col = next((c for c in ("icb_code", "icb") if c in df.columns), None)
+    by_piece = pieces is not None and icb_col is not None and "local_office" in df.columns
     problems: list[Problem] = []
-    area_col = next((c for c in AREA_COLUMNS if c in df.columns), None)
+    area_col = icb_col if by_piece else next((c for c in AREA_COLUMNS if c in df.columns), None)
     needed = ["specialty", *[f.name for f in fields if f.required]]
     missing = [c for c in needed if c not in df.columns]
     if area_col is None:
@@ -294,7 +302,9 @@ def parse_area_rows(
     lo_map, icb_map = area_lookup(local_offices, icbs)
     spec_map = {s.lower(): s for s in specialties}
     level = "icb" if area_col in ("icb", "icb_code") else "local_office"
-    if area_col == "area":
+    if by_piece:
+        level = "piece"
+    elif area_col == "area":
         values = df["area"].dropna().str.strip().str.lower()
         level = "local_office" if values.isin(list(lo_map)).mean() >= 0.5 else "icb"
     area_map = lo_map if level == "local_office" else icb_map
@@ -336,6 +346,14 @@ def parse_area_rows(
             )
         row: dict[str, object] = {"area": area, "specialty": spec}
         ok = True
+        if by_piece:
+            assert pieces is not None
+            office, problem = _piece_office(cell_text(rec.get("local_office")), area, lo_map,
+                                            pieces)
+            if problem:
+                problems.append(Problem(source, line, "local_office", problem))
+                ok = False
+            row["local_office"] = office
         for f in present:
             text = cell_text(rec.get(f.name))
             if not text and not f.required:  # an optional column left blank: "not given"
@@ -355,7 +373,7 @@ def parse_area_rows(
         elif funding:
             row["funding"] = FUNDING_MOVED
         if area and spec and ok:
-            key = (area, spec, row.get("funding"),
+            key = (area, row.get("local_office"), spec, row.get("funding"),
                    *[row[f.name] for f in present if f.kind == "year"])
             if key in seen:
                 what = " / ".join(str(k) for k in key if k is not None and k != FUNDING_MOVED)
@@ -368,11 +386,24 @@ def parse_area_rows(
                 rows.append(row)
     if problems:
         raise InputError(problems)
-    columns = ["area", "specialty", *[f.name for f in present]] + (["funding"] if funding else [])
+    columns = ["area", *(["local_office"] if by_piece else []), "specialty",
+               *[f.name for f in present]] + (["funding"] if funding else [])
     clean = pd.DataFrame(rows, columns=columns)
     for f in present:
         clean[f.name] = clean[f.name].astype("int64" if f.required else "Int64")
     return clean, level
+
+
+def _piece_office(raw: str, icb: str | None, lo_map: dict[str, str],
+                  pieces: set[tuple[str, str]]) -> tuple[str | None, str]:
+    """The local office of a per-piece row, or the reason it is not one of the ICB's pieces."""
+    office = lo_map.get(raw.lower())
+    if office is None:
+        return None, f"unknown local office '{raw}'" + suggest(raw.lower(),
+                                                                sorted(set(lo_map.values())))
+    if icb is not None and (icb, office) not in pieces:
+        return None, f"ICB {icb} has no part in {office} (see icb_local_office.csv)"
+    return office, ""
 
 
 def cell_text(value: object) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-AGE_BANDS = [f"{a}-{a + 4}" for a in range(0, 90, 5)] + ["90+"]
-SEXES = ["F", "M"]
+from fairshare.vocabulary import AGE_BANDS, COMPONENTS, SEXES
+
+__all__ = ["AGE_BANDS", "COMPONENTS", "SEXES"]  # re-exported: older imports keep working
 # Need areas are ICBs in England (E54…); another country's folder may use its own codes.
 ICB_CODE = pa.Check.str_length(min_value=1, error="an area code cannot be empty")
 
@@ -46,17 +47,6 @@ growth_variants = pa.DataFrameSchema(
     },
     unique=["icb_code", "variant", "year"],
 )
-
-COMPONENTS = [
-    "core",
-    "general_acute",
-    "community",
-    "mental_health",
-    "maternity",
-    "health_inequalities",
-    "prescribing",
-    "primary_care",
-]
 
 weighted_population = pa.DataFrameSchema(
     {

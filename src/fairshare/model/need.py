@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from fairshare.inputs.bundle import Bundle
-from fairshare.inputs.schemas import AGE_BANDS, COMPONENTS, SEXES
 from fairshare.scenario import Scenario, Weights
+from fairshare.vocabulary import AGE_BANDS, COMPONENTS, SEXES
 
 LAST_PROJECTION_YEAR = 2043
 

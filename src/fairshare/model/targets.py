@@ -218,7 +218,7 @@ def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.Da
     df["specialised_share"] = np.repeat(inp.sigma, n_a)
     df["method"] = scenario.apportionment + (" (controlled)" if scenario.controlled_rounding
                                              else "")
-    df["baseline"] = bundle.posts_label
+    df["basis"] = [bundle.basis.get(s, bundle.posts_label) for s in df["specialty"]]
     df["other_funded"] = _other_funded(bundle, df)
     return with_gap(df[df["specialty"].isin(_present(bundle))].reset_index(drop=True))
 
@@ -254,7 +254,7 @@ _SUMMED = ["current", "fair_share", "target_fractional", "target", "other_funded
 def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     """Region rows as sums of their local offices (so the two levels always agree)."""
     keys = ["scenario", "region_code", "region", "specialty", "school", "phase",
-            "specialised_share", "method", "baseline"]
+            "specialised_share", "method", "basis"]
     out = table.groupby(keys, as_index=False, sort=False)[_SUMMED].sum()
     out = out.rename(columns={"region_code": "area_code", "region": "area"})
     out["region_code"], out["region"] = out["area_code"], out["area"]
@@ -274,9 +274,9 @@ def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
     df = df.groupby(keys, as_index=False, sort=False)[
         ["current", "fair_share", "target_fractional", "target"]].sum()
     meta = lo_table.drop_duplicates("specialty").set_index("specialty")
-    for col in ("school", "phase", "specialised_share", "method", "baseline"):
+    for col in ("school", "phase", "specialised_share", "method", "basis"):
         df[col] = meta.loc[df["specialty"], col].to_numpy()
-    df["current_basis"] = ("user file, per ICB" if not bundle.piece_posts.empty else
+    df["current_basis"] = ("per ICB, as given" if not bundle.piece_posts.empty else
                            "estimated: local office posts split by ICB population")
     return with_gap(df)
 

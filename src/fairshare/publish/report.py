@@ -349,7 +349,7 @@ def _is_demonstration(meta: Mapping[str, Any], tgt: pd.DataFrame) -> bool:
     for key in ("demonstration_baseline", "demonstration"):
         if key in meta and meta[key] is not None:
             return bool(meta[key])
-    baseline = _first(tgt, "baseline")
+    baseline = _first(tgt, "basis")
     return isinstance(baseline, str) and "DEMONSTRATION" in baseline
 
 
@@ -487,9 +487,9 @@ def _header(meta: Mapping[str, Any], scenario: Mapping[str, Any], name: str, lev
         pairs.append(("Created", _e(meta["created"])))
     if meta.get("fairshare_version"):
         pairs.append(("fairshare version", _e(meta["fairshare_version"])))
-    if meta.get("establishment") or _first(tgt, "baseline"):
+    if meta.get("establishment") or _first(tgt, "basis"):
         pairs.append(("Establishment (current posts)",
-                      _e(meta.get("establishment") or _first(tgt, "baseline"))))
+                      _e(meta.get("establishment") or _first(tgt, "basis"))))
     method = _first(tgt, "method") or scenario.get("apportionment")
     if method:
         pairs.append(("Whole posts by", _e(method)))
@@ -670,9 +670,11 @@ def _scenario_section(meta: Mapping[str, Any], scenario: Mapping[str, Any]) -> s
 
 def _data_section(meta: Mapping[str, Any], tgt: pd.DataFrame) -> str:
     parts = ['<h3 class="keep-next">Data</h3>']
-    establishment = meta.get("establishment") or _first(tgt, "baseline")
+    establishment = meta.get("establishment") or _first(tgt, "basis")
     if establishment:
         parts.append(f"<p><strong>Current posts:</strong> {_e(establishment)}.</p>")
+    for spec, basis in (meta.get("establishment_modelled") or {}).items():
+        parts.append(f"<p><strong>{_e(spec)}</strong> current posts are {_e(basis)}.</p>")
     vintages = meta.get("data_vintages") or {}
     if vintages:
         parts.append(_table(["Input", "Source and vintage"],

@@ -24,7 +24,7 @@ __all__ = ["create_app", "serve"]
 
 
 def create_app(bundle: Bundle | None = None, **options: Any) -> dash.Dash:
-    """The Dash app over ``bundle`` (default: embedded England data, demonstration baseline)."""
+    """The Dash app over ``bundle`` (default: embedded England data, public baseline)."""
     from fairshare.webapp.app import create_app as _create
 
     return _create(bundle, **options)
@@ -32,7 +32,7 @@ def create_app(bundle: Bundle | None = None, **options: Any) -> dash.Dash:
 
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | None = None,
           debug: bool = False) -> None:
-    """Start the app on http://host:port; ``posts`` replaces the demonstration establishment."""
+    """Start the app on http://host:port; ``posts`` replaces the public baseline."""
     from fairshare.webapp.app import serve as _serve
 
     _serve(host=host, port=port, posts=posts, debug=debug)

@@ -308,7 +308,8 @@ def targets_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     return {"figure": fig, "shapes": fig["layout"]["meta"]["shapes"], "level": level,
             "table": _table(ordered, TARGET_COLUMNS), "summary": summary,
             "weights": normalised_weights(state), "scenario": scenario.resolved(),
-            "estimated_current": "current_basis" in rows.columns}
+            "estimated_current": "current_basis" in rows.columns
+            and str(rows["current_basis"].iloc[0]).startswith("estimated")}
 
 
 def plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
@@ -472,8 +473,7 @@ def report_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
         deanery = {"error": str(exc)}
     return {"scenario": scenario.resolved(), "targets": targets, "plan": plan,
             "deanery": deanery, "created": datetime.now(UTC).strftime("%d %B %Y %H:%M UTC"),
-            "establishment": engine.bundle.posts_label,
-            "demonstration": engine.bundle.demonstration}
+            "establishment": engine.bundle.posts_label}
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,10 +578,7 @@ def report_children(engine: Engine, data: dict[str, Any]) -> list[Any]:
         html.H1(f"fairshare report: {t['summary']['specialty']}"),
         html.P(f"Made {data['created']} with the fairshare web app.", className="hint"),
     ]
-    if data["demonstration"]:
-        out.append(html.P("DEMONSTRATION baseline: current posts are modelled, not real "
-                          "establishment data. Do not use these numbers for decisions.",
-                          className="alert"))
+    out.append(html.P(f"Establishment: {data['establishment']}", className="hint"))
     out.append(html.Table(className="params", children=[
         html.Tbody([html.Tr([html.Th(k), html.Td(str(v))]) for k, v in params])]))
     fig = dict(t["figure"])

@@ -247,7 +247,8 @@ def distance_map(rows: pd.DataFrame, level: str, title: str,
     """
     rng = _nice_range(rows["distance"].to_numpy(float), 0.05, 0.05)
     values, texts, labels = {}, {}, {}
-    estimated = "current_basis" in rows.columns
+    estimated = ("current_basis" in rows.columns
+                 and str(rows["current_basis"].iloc[0]).startswith("estimated"))
     for r in rows.itertuples(index=False):
         d = float(r.distance) if pd.notna(r.distance) else float("nan")
         values[r.area_code] = d

@@ -202,14 +202,11 @@ def controls(engine: Engine) -> html.Div:
 
 
 def header(engine: Engine) -> html.Header:
-    banner = None
-    if engine.bundle.demonstration:
-        banner = html.Div(
-            id="demo-banner", className="demo-banner", role="note", children=[
-                html.Strong("Demonstration baseline. "),
-                "Current posts are modelled, not real establishment data: do not use these "
-                "numbers for decisions. Start with ",
-                html.Code("fairshare serve --posts FILE"), " to use your own."])
+    banner = html.Div(
+        id="basis-banner", className="basis-banner", role="note", children=[
+            html.Strong("Current posts: "), engine.bundle.posts_label,
+            " (see docs/baseline.md; ", html.Code("fairshare serve --posts FILE"),
+            " uses your own)."])
     return html.Header(className="top", children=[
         html.Div(className="title", children=[
             html.H1("fairshare"),

@@ -1,0 +1,81 @@
+"""`fairshare baseline build`: a posts file from a later month of NHS Digital's staff-in-post file.
+
+The analyst with this year's "medical staff" download gets a current baseline in one command,
+built with the same mapping, placement, rounding and labels as the embedded one (docs/baseline.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairshare.cli.common import app, console, err_console, friendly
+from fairshare.inputs.baseline import (
+    Baseline,
+    build_baseline,
+    embedded_modelled,
+    posts_csv,
+    read_baseline_posts,
+    read_org_lookup,
+    read_programme_map,
+    read_staff,
+)
+from fairshare.inputs.bundle import BASELINE_FILE, data_dir
+from fairshare.io import write_text
+
+baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline (docs/baseline.md).")
+app.add_typer(baseline_app, name="baseline", rich_help_panel="Data and scenarios")
+
+
+def build_from(path: Path) -> Baseline:
+    """The baseline of one NHS Digital staff file, with the embedded map, lookup and models."""
+    data = data_dir()
+    modelled = embedded_modelled(read_baseline_posts(data / BASELINE_FILE))
+    return build_baseline(read_staff(path), read_programme_map(data / "nhsd_programme_map.csv"),
+                          read_org_lookup(data / "nhs_org_icb.csv"), modelled)
+
+
+def _target(out: Path) -> Path:
+    """A path ending in a file extension is that file; otherwise a folder to write into."""
+    return out if out.suffix else out / BASELINE_FILE
+
+
+def _report_left_out(base: Baseline) -> None:
+    """Say what could not be counted, by organisation and by specialty: never silently."""
+    orgs = base.unmapped_orgs
+    if not orgs.empty:
+        err_console.print(f"[bold yellow]Warning:[/] {len(orgs)} organisation(s) not placed "
+                          f"({orgs['fte'].sum():,.1f} training FTE not counted): not in the "
+                          "organisation lookup or not in an English ICB", highlight=False)
+        for r in orgs.sort_values("fte", ascending=False).itertuples(index=False):
+            err_console.print(f"  {r.org_code} {r.org_name}: {r.fte:,.1f} FTE", highlight=False)
+    rows = base.unmapped_rows
+    if not rows.empty:
+        err_console.print(f"[bold yellow]Warning:[/] {len(rows)} specialty x grade pair(s) not "
+                          f"in the programme map ({rows['fte'].sum():,.1f} FTE not counted):",
+                          highlight=False)
+        for r in rows.itertuples(index=False):
+            err_console.print(f"  {r.grade}, {r.specialty}: {r.fte:,.1f} FTE", highlight=False)
+
+
+@baseline_app.command("build")
+@friendly
+def build(
+    source: Annotated[Path, typer.Option("--from", help="An NHS Digital 'medical staff' CSV "
+                                         "(columns DATE, ORG_CODE, GRADE, SPECIALITY_GROUP, "
+                                         "SPECIALTY, FTE).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Posts file to write (a .csv path, "
+                                      "or a folder).")] = Path(BASELINE_FILE),
+) -> None:
+    """Build a posts file (per ICB piece, with a basis per row) that --posts accepts."""
+    base = build_from(source)
+    _report_left_out(base)
+    target = write_text(_target(out), posts_csv(base.posts))
+    counted = base.posts[~base.posts["basis"].str.startswith("modelled")]
+    console.print(f"{base.label()}", highlight=False)
+    console.print(f"wrote {target}: {int(base.posts['posts'].sum()):,} posts in "
+                  f"{base.posts['specialty'].nunique()} specialties ({counted['fte'].sum():,.1f} "
+                  f"FTE counted; modelled: {', '.join(base.modelled) or 'none'}); use it with "
+                  f"`--posts {target}`", highlight=False)

@@ -1,0 +1,292 @@
+"""The public baseline: doctors in training from NHS Digital's "medical staff" file, as posts.
+
+NHS Digital publishes HCHS doctors in post (FTE) by organisation x grade x specialty every month.
+That is the only public, complete count of doctors in training by place and specialty, so the
+default establishment is built from it (docs/baseline.md):
+
+1. each training grade x specialty row is mapped to a catalogue programme by a reviewable data
+   file (``data/nhsd_programme_map.csv``, one note per row saying why);
+2. each organisation is placed in an ICB piece ``(icb_code, local_office)`` by a shipped lookup
+   (``data/nhs_org_icb.csv``: ODS for the ICB, the 2017 HEE office for the local office);
+3. FTE becomes whole posts with each specialty's national total kept exact: the national total
+   is the FTE total rounded half up, and it is shared over pieces by Hamilton's method;
+4. programmes the file cannot give (GP trainees in practices, public health registrars employed
+   outside trusts) get a *modelled* figure built by ``scripts/build_baseline.py`` from real
+   national entry numbers, and every such row says so in ``basis``.
+
+The functions here are pure (tables in, tables out) apart from the small readers at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fairshare.apportionment import apportion
+from fairshare.errors import InputError, Problem
+
+STAFF_COLUMNS = ("DATE", "ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY", "FTE")
+TRAINING_GRADES = ("Specialty Registrar", "Core Training", "Foundation Doctor Year 1",
+                   "Foundation Doctor Year 2")
+PIECE = ["icb_code", "local_office"]
+POSTS_COLUMNS = ["icb_code", "local_office", "specialty", "fte", "posts", "basis"]
+NHSD_PREFIX = "NHS Digital staff in post (FTE)"
+ROUNDING = "national total = FTE rounded half up; shared over ICB pieces by Hamilton"
+
+
+@dataclass(frozen=True)
+class Modelled:
+    """A programme the staff file cannot give: a national number of posts and how it is spread."""
+
+    programme: str
+    posts: int
+    weights: pd.DataFrame
+    """One row per ICB piece: icb_code, local_office, weight (a real distribution)."""
+    basis: str
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Posts per ICB piece x programme, with what could not be placed or mapped."""
+
+    posts: pd.DataFrame
+    date: str
+    unmapped_orgs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Organisations in the file with no ICB in the lookup: org_code, org_name, fte."""
+    unmapped_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Training grade x specialty pairs absent from the programme map: grade, specialty, fte."""
+
+    @property
+    def modelled(self) -> list[str]:
+        rows = self.posts[self.posts["basis"].str.startswith("modelled")]
+        return sorted(set(rows["specialty"]))
+
+    def label(self) -> str:
+        """One line saying what these numbers are (shown on every output)."""
+        return posts_label(self.date, len(self.modelled))
+
+
+def posts_label(date: str, n_modelled: int) -> str:
+    """The establishment label of a public baseline."""
+    return (f"Public baseline: NHS Digital staff in post, {date} (FTE -> whole posts); "
+            f"{n_modelled} specialt{'y' if n_modelled == 1 else 'ies'} modelled")
+
+
+def basis_label(bases: set[str]) -> str:
+    """The establishment label from the per-row bases of a baseline posts file."""
+    counted = sorted(b for b in bases if b.startswith(NHSD_PREFIX))
+    modelled = sum(1 for b in bases if b.startswith("modelled"))
+    if not counted:
+        return f"posts file; {modelled} basis note(s) modelled"
+    date = counted[0].removeprefix(NHSD_PREFIX).strip(" ,")
+    return posts_label(date, modelled)
+
+
+def nhsd_basis(date: str) -> str:
+    """The per-row basis of a programme counted from the staff file."""
+    return f"{NHSD_PREFIX}, {date}"
+
+
+def map_programmes(staff: pd.DataFrame,
+                   programme_map: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows of the staff file with their programme, and the unmapped pairs.
+
+    Exact (grade, specialty) rows of the map win over a grade's ``*`` row. Rows mapped to no
+    programme are left out on purpose (their note says why); rows absent from the map are
+    returned so they can be reported, never dropped silently.
+    """
+    training = staff[staff["GRADE"].isin(TRAINING_GRADES)]
+    exact = programme_map[programme_map["specialty"] != "*"]
+    wild = programme_map[programme_map["specialty"] == "*"].set_index("grade")["programme"]
+    keyed = exact.set_index(["grade", "specialty"])["programme"]
+    keys = pd.MultiIndex.from_arrays([training["GRADE"], training["SPECIALTY"]])
+    programme = keyed.reindex(keys).to_numpy(dtype=object)
+    fallback = wild.reindex(training["GRADE"]).to_numpy(dtype=object)
+    known = ~pd.isna(programme) | training["GRADE"].isin(wild.index).to_numpy()
+    programme = np.where(pd.isna(programme), fallback, programme)
+    out = training.assign(programme=programme)
+    unmapped = (out[~known].groupby(["GRADE", "SPECIALTY"], as_index=False)["FTE"].sum()
+                .rename(columns={"GRADE": "grade", "SPECIALTY": "specialty", "FTE": "fte"}))
+    mapped = out[known & out["programme"].fillna("").astype(bool).to_numpy()]
+    return mapped.reset_index(drop=True), unmapped
+
+
+def place(mapped: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mapped rows with their ICB piece, and the organisations the lookup does not know."""
+    names = orgs.set_index("org_code")["org_name"]
+    lookup = orgs[orgs["icb_code"] != ""].set_index("org_code")
+    known = mapped["ORG_CODE"].isin(lookup.index)
+    placed = mapped[known].assign(
+        icb_code=lookup.loc[mapped.loc[known, "ORG_CODE"], "icb_code"].to_numpy(),
+        local_office=lookup.loc[mapped.loc[known, "ORG_CODE"], "local_office"].to_numpy(),
+    )
+    lost = mapped[~known].groupby("ORG_CODE", as_index=False)["FTE"].sum()
+    lost = lost.rename(columns={"ORG_CODE": "org_code", "FTE": "fte"})
+    lost["org_name"] = [str(names.get(c, "not in ODS or the 2017 list")) for c in lost["org_code"]]
+    return placed.reset_index(drop=True), lost[["org_code", "org_name", "fte"]]
+
+
+def piece_for(icb_code: str, office: str, icb_local_office: pd.DataFrame) -> tuple[str, str]:
+    """The local office of an organisation's ICB piece, and how it was chosen.
+
+    An organisation is placed in the ICB of its sites (ODS). Its 2017 HEE local office decides
+    which piece of a split ICB it sits in; where that office holds no piece of the ICB (the
+    office's footprint and today's ICB disagree), the ICB wins and the organisation goes to the
+    ICB's largest piece, because today's plan is drawn on ICB pieces (docs/baseline.md).
+    """
+    pieces = icb_local_office[icb_local_office["icb_code"] == icb_code]
+    if pieces.empty:
+        raise ValueError(f"ICB {icb_code} has no local office in icb_local_office.csv")
+    if office in set(pieces["local_office"]):
+        return office, "ICB from ODS; local office = 2017 HEE office"
+    main = str(pieces.sort_values(["share", "local_office"],
+                                  ascending=[False, True])["local_office"].iat[0])
+    if not office:
+        return main, "ICB from ODS; no 2017 HEE office: the ICB's main local office"
+    return main, (f"ICB from ODS; 2017 HEE office {office} holds no piece of this ICB: "
+                  f"placed in {main}")
+
+
+def half_up(value: float) -> int:
+    """Round half up, after removing float noise from summing FTE (e.g. 2.4999999999 -> 2.5)."""
+    return math.floor(round(value, 6) + 0.5)
+
+
+def whole_posts(weights: pd.Series, total: int) -> list[int]:
+    """``total`` whole posts shared over pieces in proportion to ``weights`` (Hamilton)."""
+    if total == 0:
+        return [0] * len(weights)
+    return apportion(list(weights.to_numpy(dtype=float)), total, method="hamilton")
+
+
+def counted_posts(placed: pd.DataFrame, basis: str) -> pd.DataFrame:
+    """FTE per piece x programme and whole posts keeping each national total exact."""
+    fte = placed.groupby(["programme", *PIECE], as_index=False)["FTE"].sum()
+    parts = []
+    for _, rows in fte.groupby("programme", sort=True):
+        rows = rows.sort_values(PIECE)
+        posts = whole_posts(rows["FTE"], half_up(float(rows["FTE"].sum())))
+        parts.append(rows.assign(posts=posts))
+    if not parts:
+        return pd.DataFrame(columns=POSTS_COLUMNS)
+    out = pd.concat(parts).rename(columns={"programme": "specialty", "FTE": "fte"})
+    return out.assign(basis=basis)[POSTS_COLUMNS]
+
+
+def modelled_posts(spec: Modelled) -> pd.DataFrame:
+    """A modelled programme's national posts spread over pieces by its weights (Hamilton)."""
+    rows = spec.weights.sort_values(PIECE).reset_index(drop=True)
+    posts = whole_posts(rows["weight"], spec.posts)
+    return pd.DataFrame({"icb_code": rows["icb_code"], "local_office": rows["local_office"],
+                         "specialty": spec.programme, "fte": np.nan, "posts": posts,
+                         "basis": spec.basis})[POSTS_COLUMNS]
+
+
+def build_baseline(staff: pd.DataFrame, programme_map: pd.DataFrame, orgs: pd.DataFrame,
+                   modelled: list[Modelled] | tuple[Modelled, ...] = ()) -> Baseline:
+    """The public baseline from a staff file, the programme map and the organisation lookup."""
+    date = staff_date(staff)
+    mapped, unmapped_rows = map_programmes(staff, programme_map)
+    placed, unmapped_orgs = place(mapped, orgs)
+    counted = counted_posts(placed, nhsd_basis(date))
+    taken = set(counted["specialty"])
+    extra = [modelled_posts(m) for m in modelled if m.programme not in taken]
+    posts = pd.concat([counted, *extra]) if extra else counted
+    posts = posts[(posts["posts"] > 0) | (posts["fte"] > 0)]
+    posts = posts.sort_values(["specialty", *PIECE]).reset_index(drop=True)
+    return Baseline(posts.astype({"posts": "int64"}), date, unmapped_orgs, unmapped_rows)
+
+
+def staff_date(staff: pd.DataFrame) -> str:
+    """The census date of a staff file (e.g. '30 Sept 2017'), from its DATE column."""
+    dates = pd.to_datetime(staff["DATE"].drop_duplicates(), dayfirst=True)
+    last = dates.max()
+    month = "Sept" if last.month == 9 else last.strftime("%b")
+    return f"{last.day} {month} {last.year}"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files (the edge): every problem names the file, the row and the column
+
+
+def read_staff(path: str | Path) -> pd.DataFrame:
+    """An NHS Digital "medical staff" CSV, checked: the columns, dates and FTE values."""
+    name = str(path)
+    try:
+        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise InputError([Problem(name, None, None, "file not found")]) from exc
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            OSError) as exc:
+        raise InputError([Problem(name, None, None, "cannot be read as a CSV file: "
+                                  f"{str(exc).splitlines()[0][:200]}")]) from exc
+    df.columns = [str(c).strip().upper() for c in df.columns]
+    missing = [c for c in STAFF_COLUMNS if c not in df.columns]
+    if missing:
+        found = ", ".join(df.columns[:12]) or "none"
+        raise InputError([Problem(name, 1, c, "required column missing: expected the NHS Digital "
+                                  f"medical staff columns (found: {found})") for c in missing])
+    for col in ("ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY", "DATE"):
+        df[col] = df[col].str.strip()
+    fte = pd.to_numeric(df["FTE"].str.replace(",", "", regex=False), errors="coerce")
+    dates = pd.to_datetime(df["DATE"], dayfirst=True, errors="coerce", format="mixed")
+    problems = _bad_cells(name, df, "FTE", fte.isna() | (fte < 0) | ~np.isfinite(fte),
+                          "expected a number of FTE (0 or more)")
+    problems += _bad_cells(name, df, "DATE", dates.isna(), "expected a date such as 30/09/2017")
+    if problems:
+        raise InputError(problems)
+    if df.empty:
+        raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
+    return df.assign(FTE=fte.astype("float64"))
+
+
+def _bad_cells(name: str, df: pd.DataFrame, column: str, bad: pd.Series,
+               expected: str) -> list[Problem]:
+    """One problem per bad cell (the first ten), then a count of the rest."""
+    rows = np.flatnonzero(bad.to_numpy())
+    problems = [Problem(name, int(i) + 2, column, f"'{df[column].iat[i][:40]}': {expected}")
+                for i in rows[:10]]
+    if len(rows) > 10:
+        problems.append(Problem(name, None, column, f"... and {len(rows) - 10} more such rows"))
+    return problems
+
+
+def embedded_modelled(posts: pd.DataFrame) -> list[Modelled]:
+    """The modelled programmes of a built baseline, to carry into a rebuild from a later file.
+
+    Their weights are their own posts per piece, so Hamilton gives back exactly the same rows.
+    """
+    rows = posts[posts["basis"].str.startswith("modelled")]
+    return [Modelled(str(spec), int(part["posts"].sum()),
+                     part[PIECE].assign(weight=part["posts"].astype(float)),
+                     str(part["basis"].iat[0]))
+            for spec, part in rows.groupby("specialty", sort=True)]
+
+
+def read_programme_map(path: str | Path) -> pd.DataFrame:
+    """The NHS Digital specialty x grade -> programme map (empty programme = left out)."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return df[["grade", "speciality_group", "specialty", "programme", "note"]]
+
+
+def read_org_lookup(path: str | Path) -> pd.DataFrame:
+    """Organisation code -> ICB piece (see data/README.md, nhs_org_icb.csv)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def read_baseline_posts(path: str | Path) -> pd.DataFrame:
+    """A baseline posts file as written by ``write_posts`` (or ``fairshare baseline build``)."""
+    df = pd.read_csv(path, dtype={"icb_code": str, "local_office": str, "specialty": str,
+                                  "basis": str})
+    return df.astype({"posts": "int64", "fte": "float64"})
+
+
+def posts_csv(posts: pd.DataFrame) -> str:
+    """The posts table as CSV text, deterministic (fixed FTE format, sorted rows)."""
+    out = posts.sort_values(["specialty", *PIECE]).copy()
+    out["fte"] = [("" if pd.isna(v) else f"{v:.5f}") for v in out["fte"]]
+    return str(out[POSTS_COLUMNS].to_csv(index=False, lineterminator="\n"))
