@@ -240,6 +240,8 @@ CASES = [
     Case("scenario-1500-tranches", _scenario("expansion:\n" + "  - {year: 2027, priority: "
                                               "maternity, posts: 1}\n" * 1_500),
          r"scenario\.yaml.*'expansion': List should have at most 1000 items"),
+    Case("posts-markup-and-emoji-codes", _posts(HEADER + "[bold]Lon :x:,Cardiology,5\n"),
+         r"posts\.csv, row 2, column 'local_office': .*\[bold\]Lon :x:"),
     # Files that are not what they say
     Case("csv-renamed-xlsx", _file("posts.xlsx", GOOD_POSTS),
          r"posts\.xlsx: not an Excel workbook: the file holds plain text"),
@@ -263,7 +265,8 @@ CASES = [
          r"posts\.pdf: unsupported file type '\.pdf'"),
     Case("posts-is-a-folder", _folder_posts, r"posts\.csv: is a folder"),
     Case("posts-symlink-to-system-file", _symlink_posts,
-         r"posts\.csv, row \d+: this row has \d+ values but the header has 1 columns"),
+         r"posts\.csv, row \d+(: this row has \d+ values but the header has 1 columns|, "
+         r"column 'local_office \(or icb\)': required column missing)"),
     Case("posts-dev-zero", lambda d: ["targets", "--posts", "/dev/zero", "--out",
                                       str(d / "out")], r"/dev/zero: not a regular file"),
     Case("scenario-dev-zero", lambda d: ["targets", "--scenario", "/dev/zero", "--out",
@@ -328,7 +331,7 @@ CASES = [
     Case("data-ragged", _data(icb_local_office="icb_code,local_office,share\nA,B,1,2,3\n"),
          r"icb_local_office\.csv, row 2: this row has more values than the header"),
     Case("data-symlink-to-system-file", lambda d: _linked_data(d, "/etc/passwd"),
-         r"local_offices\.csv, row \d+: this row has \d+ values"),
+         r"local_offices\.csv(, row \d+: this row has \d+ values|.*local_office)"),
     Case("data-symlink-to-device", lambda d: _linked_data(d, "/dev/zero"),
          r"local_offices\.csv: not a regular file"),
     Case("data-weighted-population-1e308", _data_with("weighted_population.csv", "core", 1e308),

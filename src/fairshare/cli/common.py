@@ -48,8 +48,9 @@ def _data_option(
 
 
 # A pipe or CI log is not 80 columns wide: give tables room instead of folding every cell.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+console = Console(width=None if sys.stdout.isatty() else 200, emoji=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200,
+                      emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
