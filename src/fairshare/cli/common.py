@@ -137,7 +137,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = str(v) if col.lower() == "year" else _fmt(v, col)
+            text = escape(str(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
             cells.append(text)
