@@ -75,9 +75,13 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_COUNT = 100_000
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
 def read_data_csv(path: str | Path) -> pd.DataFrame:
     """A data folder's table (population, geography, catalogue), typed by pandas, read with the
-    same guards as a user's file: size, pipes and devices, encoding, NUL bytes, ragged rows."""
+    same guards as a user's file: size, pipes and devices, encoding, ragged rows; and no
+    number beyond ``MAX_DATA_VALUE``. Pandas reads the file itself, so a large country's
+    files are never copied whole into memory."""
     name = str(path)
     regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
     try:
