@@ -376,6 +376,24 @@ CASES = [
     Case("tables-bad-scenario", _file("s.yaml", "pace_cap: true\n", "tables", "--area", "London",
                                       "--scenario", "{}", "--out", "{out}"),
          r"s\.yaml.*'pace_cap': true is not a number"),
+    Case("baseline-build-from-dev-zero", lambda d: ["baseline", "build", "--from", "/dev/zero",
+                                                    "--out", str(d / "out" / "b.csv")],
+         r"/dev/zero: not a regular file"),
+    Case("baseline-build-from-latin1", _file("staff.csv", "DATE,ORG_CODE,GRADE\nCaf\xe9\n"
+                                             .encode("latin-1"), "baseline", "build", "--from",
+                                             "{}", "--out", "{out}/b.csv"),
+         r"staff\.csv: cannot be read as a CSV file"),
+    Case("baseline-build-from-folder", lambda d: ["baseline", "build", "--from", str(d), "--out",
+                                                  str(d / "out" / "b.csv")],
+         r"is a folder, not a file"),
+    Case("specialties-bad-data-folder", lambda d: ["--data", str(_own_data(
+        d / "country", icbs=b"\0\0\0")), "specialties"], r"icbs\.csv"),
+    Case("sensitivity-bad-posts", _file("p.csv", HEADER + "London,Cardiology,1e19\n",
+                                        "sensitivity", "--posts", "{}", "--n", "2", "--out",
+                                        "{out}"), r"p\.csv, row 2, column 'posts'"),
+    Case("plan-bad-posts", _file("p.csv", HEADER + "London,Cardiology,x\n", "plan", "--posts",
+                                 "{}", "--out", "{out}"),
+         r"p\.csv, row 2, column 'posts': 'x' is not a number"),
     Case("export-bad-cohorts", _file("c.csv", b"", "export", "--cohorts", "{}", "--xlsx",
                                      "{out}/p.xlsx"), r"c\.csv: the file is empty"),
 ]
@@ -434,11 +452,12 @@ def _cli(args: list[str], stdin: bytes | None = None, timeout: float = 60,
                           capture_output=True, timeout=timeout, check=False, **kw)  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize("option", ["--posts", "--scenario"])
-def test_named_pipe_is_refused_without_waiting(tmp_path: Path, option: str) -> None:
+@pytest.mark.parametrize("command", [["targets", "--posts"], ["targets", "--scenario"],
+                                     ["plan", "--cohorts"], ["baseline", "build", "--from"]])
+def test_named_pipe_is_refused_without_waiting(tmp_path: Path, command: list[str]) -> None:
     fifo = tmp_path / "input.fifo"
     os.mkfifo(fifo)
-    res = _cli(["targets", option, str(fifo), "--out", str(tmp_path / "out")])
+    res = _cli([*command, str(fifo), "--out", str(tmp_path / "out")])
     err = res.stderr.decode()
     assert res.returncode == 2, err
     assert "input.fifo: not a regular file" in re.sub(r"\s*\n\s*", " ", err)
