@@ -593,14 +593,19 @@ WRITERS = {
     "runs-delete": ["runs", "delete", "keep", "--yes"],
     "compare": ["compare", "keep", "--out", "{out}"],
     "report": ["report", "keep", "--html", "{out}/report.html"],
+    "baseline-build": ["baseline", "build", "--from", "{staff}", "--out", "{out}/b.csv"],
 }
+STAFF = ("DATE,ORG_CODE,GRADE,SPECIALITY_GROUP,SPECIALTY,FTE\n"
+         "30/09/2017,00C,Specialty Registrar,Anaesthetics,Anaesthetics,5\n")
 
 
 @pytest.mark.parametrize("command", list(WRITERS))
 def test_killed_while_writing_leaves_nothing_half_written(command: str, tmp_path: Path,
                                                           store: RunStore) -> None:
     out = tmp_path / "out"
-    args = [a.replace("{out}", str(out)) for a in WRITERS[command]]
+    staff = _write(tmp_path, "staff.csv", STAFF)
+    args = [a.replace("{out}", str(out)).replace("{staff}", str(staff))
+            for a in WRITERS[command]]
     env = {**os.environ, "FAIRSHARE_HOME": str(store.root)}
     before = _store_state(store.root)
     res = subprocess.run([sys.executable, "-c", KILLER, *args], capture_output=True,
