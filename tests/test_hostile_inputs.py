@@ -309,6 +309,11 @@ CASES = [
                                   + "9" * 60_000_000),
          r"posts\.csv: too large \([\d,]+ bytes; the limit is 52,428,800\)"),
     Case("posts-1MB-cell", _posts(HEADER + "London," + "C" * 1_000_000 + ",3\n"),
+         r"posts\.csv, row 2, column 'specialty': a cell of 1,000,000 characters"),
+    Case("posts-49MB-cell", _file("posts.csv", lambda: HEADER + "London,"
+                                  + "C" * 49_000_000 + ",3\n"),
+         r"posts\.csv, row 2, column 'specialty': a cell of 49,000,000 characters"),
+    Case("posts-999-char-name", _posts(HEADER + "London," + "C" * 999 + ",3\n"),
          r"posts\.csv, row 2, column 'specialty': unknown specialty"),
     Case("posts-5000-bad-rows", _posts(HEADER + LINES),
          r"5,000 problems found.*and 4,980 more: 4,980 × column 'specialty'"),

@@ -120,30 +120,30 @@ def _plausible(df: pd.DataFrame, name: str) -> pd.DataFrame:
                                  f"(more than {MAX_DATA_VALUE:,.0f})") for i, v in bad.items()]
     if problems:
         raise InputError(problems)
-    return df
+    return _short_cells(df, name)
 
 
-def _decode(data: bytes, name: str) -> str:
-    """UTF-8 text (a byte-order mark allowed), or a message naming the line that is not."""
+def _check_text(data: bytes, name: str) -> None:
+    """UTF-8 text (a byte-order mark allowed) without NUL bytes, or a message naming the line
+    that is not."""
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError([Problem(name, line, None, f"not UTF-8 text (byte "
                                   f"{data[exc.start]:#04x} at position {exc.start:,}); save the "
                                   "file as 'CSV UTF-8'")]) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InputError([Problem(name, line, None, "holds NUL (zero) bytes: not a text file; "
                                   "save it as 'CSV UTF-8'")])
-    return text
 
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
-    text = _decode(data, name)
+    _check_text(data, name)  # here for a message naming the line; pandas decodes again
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, header=None, skipinitialspace=True,
-                           nrows=MAX_ROWS + 2)
+        return pd.read_csv(io.BytesIO(data), dtype=str, header=None, skipinitialspace=True,
+                           nrows=MAX_ROWS + 2, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
     except pd.errors.ParserError as exc:
@@ -212,6 +212,26 @@ def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError([Problem(name, None, None, f"more than {MAX_ROWS:,} data rows: an "
                                   "establishment has about 11,000 at most (42 ICBs x 65 "
                                   "specialties x 4 kinds of funding); is this the right file?")])
+    return _short_cells(df, name)
+
+
+#: No name, code or number in an input is longer than this; a longer cell is a broken file,
+#: and matching it against names would take seconds and gigabytes.
+MAX_CELL_CHARS = 1000
+
+
+def _short_cells(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Refuse cells longer than ``MAX_CELL_CHARS``, naming their rows and columns."""
+    problems = []
+    for col in df.columns:
+        if pd.api.types.is_object_dtype(df[col]) or pd.api.types.is_string_dtype(df[col]):
+            lengths = df[col].str.len()
+            for i, n in lengths[lengths > MAX_CELL_CHARS].items():
+                problems.append(Problem(name, int(i) + 2, str(col), f"a cell of {int(n):,} "
+                                        f"characters: no name, code or number is that long "
+                                        f"(limit {MAX_CELL_CHARS:,})"))
+    if problems:
+        raise InputError(problems)
     return df
 
 
