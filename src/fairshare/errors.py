@@ -73,7 +73,7 @@ def _summary(problems: list[Problem]) -> str:
     """Repeated problems counted by column and kind, most frequent first (at most 10 kinds)."""
     counts: dict[str, int] = {}
     for p in problems:
-        key = (f"column '{p.column}': " if p.column else "") + quote(p.kind, 60)
+        key = (f"column '{p.column}': " if p.column else "") + quote(p.kind, 100)
         counts[key] = counts.get(key, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     text = "; ".join(f"{n:,} × {key}" for key, n in ranked[:10])

@@ -215,6 +215,9 @@ def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     return _short_cells(df, name)
 
 
+#: Reading stops after this many problems: they are summarised anyway, and a wrong file of
+#: 200,000 rows would otherwise spend a minute finding near names for each.
+MAX_PROBLEMS = 1000
 #: No name, code or number in an input is longer than this; a longer cell is a broken file,
 #: and matching it against names would take seconds and gigabytes.
 MAX_CELL_CHARS = 1000
@@ -340,6 +343,10 @@ def parse_area_rows(
     seen: dict[tuple[object, ...], int] = {}
     for i, rec in enumerate(df.to_dict("records")):
         line = i + 2
+        if len(problems) >= MAX_PROBLEMS:  # a wrong file: say so now, not after minutes
+            problems.append(Problem(source, line, None, f"stopped reading here after "
+                                    f"{MAX_PROBLEMS:,} problems: is this the right file?"))
+            break
         raw_area = cell_text(rec.get(area_col))
         raw_spec = cell_text(rec.get("specialty"))
         area = area_map.get(raw_area.lower())
