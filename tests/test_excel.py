@@ -106,38 +106,49 @@ def test_real_baseline_has_no_warning_or_note(tmp_path: Path) -> None:
     assert DEMO_WARNING not in text and DEMO_NOTE not in text
 
 
+TOP = 5  # 1-based row of a table's header: title, label, sign convention and a blank above it
+
+
 def test_targets_sheet_equals_table(tmp_path: Path) -> None:
     targets = make_targets()
     ws = openpyxl.load_workbook(write(tmp_path))["Targets"]
-    rows = values(ws)
-    assert rows[0] == list(targets.columns)
-    assert ws.max_row == len(targets) + 1 and ws.max_column == len(targets.columns)
+    rows = values(ws)[TOP - 1:]
+    # one sign convention: the gap as a share of target (+ receives) replaces the distance
+    expected = [("gap_share_of_target" if c == "distance" else c) for c in targets.columns]
+    assert rows[0] == expected
+    assert ws.max_row == TOP + len(targets) and ws.max_column == len(targets.columns)
     col = {name: j for j, name in enumerate(rows[0])}
     assert sum(r[col["target"]] for r in rows[1:]) == targets["target"].sum()
     assert sum(r[col["gap"]] for r in rows[1:]) == targets["gap"].sum()
     assert [r[col["area"]] for r in rows[1:]] == targets["area"].tolist()
-    assert rows[1][col["distance"]] == pytest.approx(targets["distance"].iat[0])
-    assert ws.freeze_panes == "A2"
+    for r, (cur, tar) in zip(rows[1:], targets[["current", "target"]].to_numpy(), strict=True):
+        assert r[col["gap_share_of_target"]] == pytest.approx((tar - cur) / tar)
+    assert ws.freeze_panes == f"A{TOP + 1}"
     last = get_column_letter(len(targets.columns))
-    assert ws.auto_filter.ref == f"A1:{last}{len(targets) + 1}"
-    fmt = {name: ws.cell(2, j + 1).number_format for name, j in col.items()}
+    assert ws.auto_filter.ref == f"A{TOP}:{last}{TOP + len(targets)}"
+    fmt = {name: ws.cell(TOP + 1, j + 1).number_format for name, j in col.items()}
     assert fmt["current"] == "#,##0" and fmt["target"] == "#,##0"
+    assert fmt["gap"] == "+#,##0;\u2212#,##0;0"
     assert fmt["fair_share"] == "#,##0.0" and fmt["target_fractional"] == "#,##0.0"
-    assert fmt["distance"] == "0.0%"
+    assert fmt["gap_share_of_target"] == "+0.0%;\u22120.0%;0.0%"
+    assert fmt["specialised_share"] == "0.0%"
+    assert fmt["effect_need"] == "+#,##0.0;\u2212#,##0.0;0.0"
     gap = get_column_letter(col["gap"] + 1)
     rules = {(str(cf.sqref), rule.operator) for cf in ws.conditional_formatting
              for rule in cf.rules}
-    span = f"{gap}2:{gap}{len(targets) + 1}"
+    span = f"{gap}{TOP + 1}:{gap}{TOP + len(targets)}"
     assert {(span, "greaterThan"), (span, "lessThan")} <= rules
 
 
 def test_plan_sheet_equals_table(tmp_path: Path) -> None:
     plan = make_plan()
     ws = openpyxl.load_workbook(write(tmp_path))["Plan"]
-    rows = values(ws)
+    rows = values(ws)[TOP - 1:]
     assert rows[0] == list(plan.columns) and len(rows) == len(plan) + 1
     assert rows[1:] == [list(r) for r in plan.itertuples(index=False, name=None)]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == f"A{TOP + 1}"
+    year = rows[0].index("year") + 1
+    assert ws.cell(TOP + 1, year).number_format == "0"  # 2024, not 2,024
 
 
 @pytest.mark.parametrize(("area", "sheet"), [("North", "North"), ("South", "South"),
@@ -183,7 +194,9 @@ def test_phase_impact_sheet_bolds_subtotals(tmp_path: Path) -> None:
     assert bold == [label.endswith(" total") or label == "Total" for label in impact["School"]]
     # gains green / losses red on the specialty rows only: rows 4-5 Medicine, 7-8 Surgery
     ranges = {str(cf.sqref) for cf in ws.conditional_formatting}
-    assert top == 3 and ranges == {"F4:F5", "F7:F8"}
+    assert top == TOP and {"F6:F7", "F9:F10"} <= ranges
+    assert not ranges - {"F6:F7", "F9:F10"} - {f"{c}{TOP + 1}:{c}{TOP + len(impact)}"
+                                               for c in "ABCDEF"}
 
 
 def test_areas_and_year_can_be_chosen(tmp_path: Path) -> None:
@@ -221,7 +234,7 @@ def test_interrupted_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert calls["n"] == 3
     folder = tmp_path / "out"
     assert not (folder / "run.xlsx").exists()
-    assert list(folder.iterdir()) == []  # no temp file left behind either
+    assert not folder.exists() or list(folder.iterdir()) == []  # no temp file either
 
 
 def test_interrupted_rewrite_keeps_previous_file(tmp_path: Path,
@@ -263,7 +276,7 @@ def test_default_year_is_first_with_a_move() -> None:
 
 def test_column_widths_fit_the_values(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(write(tmp_path))["Targets"]
-    widths = {ws.cell(1, j).value: ws.column_dimensions[get_column_letter(j)].width
+    widths = {ws.cell(TOP, j).value: ws.column_dimensions[get_column_letter(j)].width
               for j in range(1, ws.max_column + 1)}
     assert widths["baseline"] >= len("toy baseline")
     assert widths["area"] >= len(LONG)
@@ -271,5 +284,117 @@ def test_column_widths_fit_the_values(tmp_path: Path) -> None:
 
 
 def test_workbook_reads_back_with_pandas(tmp_path: Path) -> None:
-    back = pd.read_excel(write(tmp_path), sheet_name="Targets")
-    pd.testing.assert_frame_equal(back, make_targets(), check_dtype=False)
+    back = pd.read_excel(write(tmp_path), sheet_name="Targets", header=TOP - 1)
+    targets = make_targets()
+    expected = targets.assign(distance=targets["gap"] / targets["target"]).rename(
+        columns={"distance": "gap_share_of_target"})
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+# --- labels that travel, number formats, and stopping mid-write ---------------------------------
+
+
+def test_every_sheet_says_its_basis_and_scenario(tmp_path: Path) -> None:
+    """Row 2 of every sheet and its printed header and footer carry the label from the data."""
+    targets = make_targets()
+    basis = ["published 2017 figure" if a == "North" else "modelled row" for a in targets["area"]]
+    about = make_about(demo=False) | {"establishment": "Public baseline, September 2017"}
+    wb = openpyxl.load_workbook(write(tmp_path, targets=targets.assign(basis=basis),
+                                      about=about))
+    for ws in wb.worksheets[1:]:
+        line = ws.cell(2, 1).value
+        assert "Scenario Toy refresh scenario (digest abc123)" in line, ws.title
+        assert ws.cell(3, 1).value == "Gap = target − current posts: + receives, − gives."
+        if ws.title.startswith("North"):  # an area sheet: that area's own basis
+            assert line.startswith("Basis: published 2017 figure ·"), line
+        elif ws.title.startswith("South") or ws.title.startswith("TVL"):
+            assert line.startswith("Basis: modelled row ·"), line
+        else:
+            assert line.startswith("Basis: Public baseline, September 2017 ·"), line
+        assert "digest abc123" in ws.oddHeader.right.text
+        assert ws.oddFooter.left.text.startswith("Basis: ")
+        assert "Page &P of &N" in ws.oddFooter.right.text
+    about_rows = {r[0]: r[1] for r in values(wb["About this run"]) if r[0] is not None}
+    assert about_rows["Basis of the numbers"] == "Public baseline, September 2017"
+    assert about_rows["Scenario digest"] == "abc123"
+    assert about_rows["Sign convention"] == excel.SIGN_NOTE
+
+
+def test_label_without_row_basis_is_the_establishment(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write(tmp_path))
+    for ws in wb.worksheets[1:]:
+        assert ws.cell(2, 1).value.startswith("Basis: DEMONSTRATION baseline (modelled) ·")
+        assert ws.cell(2, 1).font.color.rgb.endswith("C00000")  # the demonstration in red
+
+
+def test_small_values_never_show_as_minus_zero(tmp_path: Path) -> None:
+    """Fractional columns carry a conditional format that shows |x| < half a step as "0.0"."""
+    targets = make_targets().assign(effect_need=-0.01)
+    ws = openpyxl.load_workbook(write(tmp_path, targets=targets))["Targets"]
+    col = values(ws)[TOP - 1].index("effect_need") + 1
+    assert ws.cell(TOP + 1, col).value == pytest.approx(-0.01)  # the number itself is exact
+    letter = get_column_letter(col)
+    rules = [(rule.operator, rule.formula, rule.dxf.numFmt.formatCode)
+             for cf in ws.conditional_formatting if str(cf.sqref).startswith(f"{letter}{TOP + 1}")
+             for rule in cf.rules if rule.dxf is not None and rule.dxf.numFmt is not None]
+    assert ("between", ["-0.05", "0.05"], '"0.0"') in rules
+
+
+def _kill_mid_write(tmp_path: Path, signum: int, pause_in: str) -> tuple[int, str, Path]:
+    """Run ``fairshare export`` in a child process that pauses inside ``pause_in`` (the
+    in-memory build, or the bytes written beside the target), stop it with ``signum`` there,
+    and return its exit code, its stderr and the output folder."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine", encoding="utf-8")
+    (folder / "plan.xlsx").write_bytes(b"the previous workbook")
+    ready = tmp_path / "ready"
+    driver = f"""
+import sys, time
+from pathlib import Path
+import fairshare.publish.excel as excel
+real = excel.{pause_in}
+def paused(*args, **kwargs):
+    if "{pause_in}" == "_save":
+        tmp, data = args
+        tmp.write_bytes(data[: len(data) // 2])  # half the file is on disk
+    Path({str(ready)!r}).write_text("writing")
+    time.sleep(120)
+excel.{pause_in} = paused
+from fairshare.cli import app
+app(args=["export", "--horizon", "2023", "--xlsx", {str(folder / "plan.xlsx")!r}],
+    prog_name="fairshare")
+"""
+    proc = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the export never started writing"
+        time.sleep(0.05)
+    if pause_in == "_save":  # the temporary file really is there when the signal lands
+        assert [p for p in os.listdir(folder) if p.endswith(".tmp")]
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err, folder
+
+
+@pytest.mark.parametrize(("signum", "pause_in"), [
+    (15, "_save"),  # SIGTERM while the bytes go to disk
+    (2, "_save"),  # Ctrl-C (SIGINT) at the same moment
+    (9, "_write_sheet"),  # SIGKILL cannot be caught: the workbook is still only in memory
+])
+def test_stopping_export_mid_write_leaves_the_folder_as_it_was(tmp_path: Path, signum: int,
+                                                               pause_in: str) -> None:
+    code, err, folder = _kill_mid_write(tmp_path, signum, pause_in)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt", "plan.xlsx"]
+    assert (folder / "plan.xlsx").read_bytes() == b"the previous workbook"
+    assert code == (-9 if signum == 9 else 128 + signum), err
+    assert "Traceback" not in err
+    if signum != 9:
+        assert "was not written" in err

@@ -132,10 +132,15 @@ def export(
     year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
 ) -> None:
     """Every table in one formatted Excel workbook, with an "About this run" sheet."""
-    bundle, sc, res = compute_plan(inputs)
-    about = run_metadata(bundle, sc, plan_status=res.status)
-    path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
-                          areas=area or None, year=year)
+    # Every sheet gives the basis of its numbers and the scenario; the file appears whole or
+    # not at all, even when the command is stopped (Ctrl-C, kill) while it writes.
+    from fairshare.cli.signals import stop_cleanly
+
+    with stop_cleanly(str(xlsx)):
+        bundle, sc, res = compute_plan(inputs)
+        about = run_metadata(bundle, sc, plan_status=res.status)
+        path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
+                              areas=area or None, year=year)
     console.print(f"wrote {path}")
 
 

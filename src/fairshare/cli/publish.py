@@ -36,9 +36,19 @@ def report(
                                              "headless Chromium).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """A self-contained report (method, scenario, data, maps, charts, tables) as HTML and PDF."""
+    """A self-contained report (map, charts, tables, method, provenance) as HTML and/or PDF."""
+    # Printed on A4 (the plan's pages landscape); every page footer gives the basis of the
+    # numbers and the scenario's name and digest; files appear whole or not at all.
+    from fairshare.cli.signals import stop_cleanly
+
     if html is None and pdf is None:
         html = Path("report.html")
+    with stop_cleanly(" and ".join(str(p) for p in (html, pdf) if p is not None)):
+        _report(inputs, run, html, pdf, store)
+
+
+def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | None,
+            store: Path | None) -> None:
     if run is not None:
         s = RunStore(store)
         rec = s.get(run)

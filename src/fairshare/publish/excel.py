@@ -2,22 +2,30 @@
 
 The CSVs and ``run.json`` are the record of a run; the workbook is how most of its readers will
 meet it, so it carries that record with it: an "About this run" sheet first, with every resolved
-scenario parameter, the data vintages, the establishment used and, when the modelled baseline
-was used, a warning no one can miss. The planner sheets are the layouts of
-``publish.tables`` with totals in bold, signed numbers and gains green / losses red, each with
-the demonstration note directly under the table so it travels with a copy-and-paste.
+scenario parameter, the data vintages, the basis of the numbers and, when the modelled baseline
+was used, a warning no one can miss. Every sheet then opens with the same label (the basis of
+its numbers, from the data, and the scenario's name and digest) and prints it in its page header
+and footer, so a sheet copied into another workbook or printed still says what it is. The planner
+sheets are the layouts of ``publish.tables`` with totals in bold, signed numbers and gains
+green / losses red, each with the demonstration note directly under the table.
 
-The file appears atomically (``fairshare.io.write_with``): an interrupted write leaves the previous
-file, or none, never a half-written workbook that Excel would refuse or, worse, open.
+One sign convention, as in the report: gap = target − current, + receives, − gives. The Targets
+sheet therefore shows ``gap_share_of_target`` (gap / target) in place of the model's
+``distance`` (its opposite). Number formats: ``publish.excel_style``.
+
+The workbook is built in memory and only then written, atomically (``fairshare.io.write_with``):
+an interrupted run leaves the previous file, or none, never a half-written workbook, and the
+temporary file exists only for the moment its bytes are written.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,38 +34,26 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from fairshare import __version__
 from fairshare.io import write_with
+from fairshare.publish import excel_style as style
+from fairshare.publish.labels import RunLabel, run_label
 from fairshare.publish.tables import is_total_label, one_year, pace_of_change
 
-__all__ = ["DEMO_NOTE", "DEMO_WARNING", "default_year", "sheet_name", "write_workbook"]
+__all__ = ["DEMO_NOTE", "DEMO_WARNING", "SIGN_NOTE", "default_year", "sheet_name",
+           "workbook_bytes", "write_workbook"]
 
 DEMO_NOTE = "Demonstration baseline — not real establishment data"
 DEMO_WARNING = ("DEMONSTRATION baseline: the current posts in this workbook are modelled, not real "
                 "establishment data. Do not use these numbers for decisions.")
+SIGN_NOTE = "Gap = target − current posts: + receives, − gives."
 
 ABOUT = "About this run"
 MAX_SHEET = 31  # Excel's limit on a sheet name
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-
-INT = "#,##0"
-SIGNED = "+#,##0;-#,##0;0"
-ONE_DP = "#,##0.0"
-PERCENT = "0.0%"
-_GREEN = {"font_color": "#006100", "bg_color": "#C6EFCE"}
-_RED = {"font_color": "#9C0006", "bg_color": "#FFC7CE"}
-
-#: Targets columns shown as a percentage; the other numbers are formatted by dtype.
-_PERCENT_COLUMNS = {"distance", "specialised_share"}
-#: Columns whose sign is the point (+ gains, − losses): shown with a sign and coloured.
-_SIGNED_COLUMNS = {"gap", "net", "redistribution", "remaining_gap", "Redistribution",
-                   "Time-limited expansion", "Net gain/loss", "Change", "Total moved",
-                   "Fair-share gap (guided distribution)"}
-_COLOURED_COLUMNS = {"gap", "net", "Net gain/loss", "Change",
-                     "Fair-share gap (guided distribution)"}
+_LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table starts below
 
 
 def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFrame | None,
@@ -72,10 +68,26 @@ def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFram
     anything moves anywhere, so every area sheet shows the same year. ``about`` is the run's
     metadata (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
+    data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
+                          impact=impact)
+    return write_with(path, lambda tmp: _save(tmp, data))
+
+
+def workbook_bytes(*, targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
+                   areas: list[str] | None = None, year: int | None = None,
+                   impact: pd.DataFrame | None = None) -> bytes:
+    """The workbook of ``write_workbook`` as bytes (for a download, or to write elsewhere)."""
     if plan is None and areas:
         raise ValueError("area sheets need a plan: pass plan= or leave areas empty")
     sheets = _layout(targets, plan, about, areas, year, impact)
-    return write_with(path, lambda tmp: _write(tmp, sheets, about))
+    buffer = io.BytesIO()
+    _write(buffer, sheets, about, run_label(about, targets))
+    return buffer.getvalue()
+
+
+def _save(tmp: Path, data: bytes) -> None:
+    """Write the finished workbook's bytes to the temporary file beside the target."""
+    tmp.write_bytes(data)
 
 
 def default_year(plan: pd.DataFrame) -> int:
@@ -121,46 +133,71 @@ def sheet_name(label: str, suffix: str, *, code: str | None = None,
 
 @dataclass
 class _Sheet:
-    """One worksheet: an optional title line, a table, and how to present it."""
+    """One worksheet: a title, the label of its numbers, a table, and how to present it."""
 
     name: str
     table: pd.DataFrame
-    title: str | None = None
+    title: str
+    label: RunLabel
     tidy: bool = False  # a full tidy table: autofilter, no totals, no note
     note: bool = False
-    widths_from: list[str] = field(default_factory=list)
 
 
 def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
             areas: list[str] | None, year: int | None,
             impact: pd.DataFrame | None) -> list[_Sheet]:
-    """Every table computed before the file is opened, so a bad area or year fails fast."""
+    """Every table computed before the workbook is built, so a bad area or year fails fast."""
     demo = bool(about.get("demonstration_baseline"))
-    scenario = _scenario_name(about)
+    label = run_label(about, targets)
     taken = {ABOUT, "Targets", "Plan", "Phase impact"}
-    sheets = [_Sheet("Targets", targets, tidy=True)]
+    sheets = [_Sheet("Targets", _targets_for_workbook(targets),
+                     "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
-        sheets.append(_Sheet("Plan", plan, tidy=True))
+        tidy_plan = _plan_for_workbook(plan, targets)
+        sheets.append(_Sheet("Plan", tidy_plan,
+                             "Plan: every area, specialty and year (tidy table)",
+                             run_label(about, tidy_plan), tidy=True))
         chosen = list(pd.unique(plan["area"])) if areas is None else areas
         the_year = default_year(plan) if year is None else year
         codes = _area_codes(targets)
         for area in chosen:
             code = codes.get(area)
+            area_label = run_label(about, targets[targets["area"] == area])
             sheets.append(_Sheet(
                 sheet_name(area, str(the_year), code=code, taken=taken),
                 one_year(plan, area, the_year),
-                title=f"{area}: changes to training posts in {the_year} (scenario: {scenario})",
-                note=demo))
+                f"{area}: changes to training posts in {the_year}", area_label, note=demo))
             sheets.append(_Sheet(
                 sheet_name(area, "pace", code=code, taken=taken),
                 pace_of_change(plan, targets, area),
-                title=f"{area}: pace of change, redistribution by year (scenario: {scenario})",
-                note=demo))
+                f"{area}: pace of change, redistribution by year", area_label, note=demo))
     if impact is not None:
-        sheets.append(_Sheet("Phase impact", impact,
-                             title=f"Previous vs current numbers (scenario: {scenario})",
+        sheets.append(_Sheet("Phase impact", impact, "Previous vs current numbers", label,
                              note=demo))
     return sheets
+
+
+def _targets_for_workbook(targets: pd.DataFrame) -> pd.DataFrame:
+    """The targets table with the gap as a share of target (+ receives) for ``distance``."""
+    if not {"gap", "target", "distance"} <= set(targets.columns):
+        return targets
+    share = targets["gap"] / targets["target"].where(targets["target"] != 0)
+    out = targets.copy()
+    at = list(out.columns).index("distance")
+    out = out.drop(columns=["distance"])
+    out.insert(at, "gap_share_of_target", share.astype(float))
+    return out
+
+
+def _plan_for_workbook(plan: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """The plan with each row's ``basis`` (from the targets of its area and specialty), so a
+    row copied out of the sheet still says what its current posts rest on."""
+    if "basis" in plan.columns or not {"area", "specialty", "basis"} <= set(targets.columns):
+        return plan
+    basis = targets.drop_duplicates(["area", "specialty"]).set_index(
+        ["area", "specialty"])["basis"]
+    keys = pd.MultiIndex.from_frame(plan[["area", "specialty"]])
+    return plan.assign(basis=basis.reindex(keys).to_numpy())
 
 
 def _area_codes(targets: pd.DataFrame) -> dict[str, str]:
@@ -170,62 +207,38 @@ def _area_codes(targets: pd.DataFrame) -> dict[str, str]:
     return {str(a): str(c) for a, c in zip(pairs["area"], pairs["area_code"], strict=True)}
 
 
-def _scenario_name(about: dict[str, Any]) -> str:
-    scenario = about.get("scenario") or {}
-    return str(scenario.get("name", "")) if isinstance(scenario, dict) else str(scenario)
-
-
 # --- writing -----------------------------------------------------------------------------------
 
-class _Formats:
-    """xlsxwriter formats made once per workbook and shared (Excel caps distinct styles)."""
-
-    def __init__(self, wb: Workbook) -> None:
-        self._wb = wb
-        self._cache: dict[tuple[str | None, bool, bool], Format] = {}
-        self.title = wb.add_format({"bold": True, "font_size": 13})
-        self.section = wb.add_format({"bold": True, "font_size": 12})
-        self.key = wb.add_format({"bold": True, "valign": "top"})
-        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.warning = wb.add_format({"bold": True, "font_color": "#C00000", "text_wrap": True,
-                                      "valign": "top"})
-        self.note = wb.add_format({"italic": True, "bold": True, "font_color": "#C00000"})
-        self.header = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True,
-                                     "valign": "bottom", "bg_color": "#F2F2F2"})
-        self.green = wb.add_format(_GREEN)
-        self.red = wb.add_format(_RED)
-
-    def cell(self, num_format: str | None, *, total: bool = False,
-             wrap: bool = False) -> Format:
-        key = (num_format, total, wrap)
-        if key not in self._cache:
-            props: dict[str, Any] = {}
-            if num_format:
-                props["num_format"] = num_format
-            if total:
-                props.update(bold=True, top=1)
-            if wrap:
-                props.update(text_wrap=True, valign="top")
-            self._cache[key] = self._wb.add_format(props)
-        return self._cache[key]
-
-
-def _write(tmp: Path, sheets: Sequence[_Sheet], about: dict[str, Any]) -> None:
-    """Write the workbook to ``tmp``. The ``with`` closes the file even if a sheet fails; the
-    caller's atomic rename then never happens and the partial file is deleted."""
-    with xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False,
-                                        "strings_to_formulas": False,
-                                        "strings_to_urls": False}) as wb:
-        fmt = _Formats(wb)
-        _write_about(wb.add_worksheet(ABOUT), about, fmt)
+def _write(target: io.BytesIO, sheets: Sequence[_Sheet], about: dict[str, Any],
+           label: RunLabel) -> None:
+    """Build the workbook into ``target``; nothing touches the disk until it is complete."""
+    with xlsxwriter.Workbook(target, {"in_memory": True, "strings_to_numbers": False,
+                                      "strings_to_formulas": False,
+                                      "strings_to_urls": False}) as wb:
+        fmt = style.Formats(wb)
+        _write_about(wb.add_worksheet(ABOUT), about, label, fmt)
         for sheet in sheets:
             _write_sheet(wb.add_worksheet(sheet.name), sheet, fmt)
-        wb.set_properties({"title": f"fairshare run: {_scenario_name(about)}",
+        wb.set_properties({"title": f"fairshare run: {label.scenario}",
+                           "subject": label.line,
                            "comments": "Created by fairshare " + str(
                                about.get("fairshare_version", __version__))})
 
 
-def _write_about(ws: Worksheet, about: dict[str, Any], fmt: _Formats) -> None:
+def _print_label(ws: Worksheet, label: RunLabel, title: str) -> None:
+    """The label in the printed page header and footer (``&`` is Excel's escape character)."""
+    def esc(text: str, limit: int) -> str:
+        return text.replace("&", "&&")[:limit]
+
+    ws.set_header(f"&L{esc(title, 100)}&R{esc(label.scenario_text, 120)}")
+    ws.set_footer(f"&L{esc('Basis: ' + label.basis, 200)}&RPage &P of &N")
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+
+
+def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
+                 fmt: style.Formats) -> None:
     """Key-value lines: what the run was made from, enough to reproduce or challenge it."""
     scenario = about.get("scenario") or {}
     row = 0
@@ -236,27 +249,31 @@ def _write_about(ws: Worksheet, about: dict[str, Any], fmt: _Formats) -> None:
         ws.set_row(row, 45)
         row += 2
 
-    def line(key: str, value: Any, style: Format | None = None) -> None:
+    def line(key: str, value: Any, style_: Format | None = None) -> None:
         nonlocal row
         ws.write_string(row, 0, key, fmt.key)
-        ws.write_string(row, 1, _plain(value), style or fmt.wrap)
+        ws.write_string(row, 1, _plain(value), style_ or fmt.wrap)
         row += 1
 
-    line("Scenario", _scenario_name(about))
+    line("Scenario", label.scenario)
     if isinstance(scenario, dict) and scenario.get("description"):
         line("Description", scenario["description"])
+    line("Scenario digest", label.digest or "not recorded")
+    line("Basis of the numbers", label.basis, fmt.warning if label.demonstration else None)
     line("Establishment", about.get("establishment", ""),
          fmt.warning if about.get("demonstration_baseline") else None)
+    line("Sign convention", SIGN_NOTE)
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
-    if about.get("scenario_digest"):
-        line("Scenario digest", about["scenario_digest"])
     sections: list[tuple[str, Any]] = [
+        ("Modelled specialties (current posts not from the establishment's source)",
+         about.get("establishment_modelled") or {}),
         ("Scenario parameters (resolved, defaults included)", scenario),
         ("Data vintages", about.get("data_vintages") or {}),
         ("Input digests (SHA-256)", about.get("input_digests") or {}),
     ]
     known = {"scenario", "scenario_digest", "establishment", "demonstration_baseline",
+             "establishment_modelled",
              "fairshare_version", "created", "data_vintages", "input_digests", "licence"}
     others = {k: v for k, v in about.items() if k not in known}
     if others:
@@ -277,32 +294,58 @@ def _write_about(ws: Worksheet, about: dict[str, Any], fmt: _Formats) -> None:
         ws.set_row(row, 45)
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 90)
+    _print_label(ws, label, ABOUT)
+    ws.set_portrait()
 
 
-def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: _Formats) -> None:
-    """A table with its header, number formats, bold totals, colours, widths and note."""
+def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: style.Formats) -> None:
+    """The label lines, then a table with its header, number formats, bold totals and colours."""
     table = sheet.table
-    top = 0
-    if sheet.title:
-        ws.write_string(0, 0, sheet.title, fmt.title)
-        top = 2
+    ws.write_string(0, 0, sheet.title, fmt.title)
+    ws.write_string(1, 0, sheet.label.line,
+                    fmt.label_warning if sheet.label.demonstration else fmt.label)
+    ws.write_string(2, 0, SIGN_NOTE, fmt.label)
+    top = _LABEL_ROWS
     columns = [str(c) for c in table.columns]
-    formats = [_number_format(table[c], str(c)) for c in table.columns]
+    formats = [style.number_format(table[c], str(c)) for c in table.columns]
     for j, name in enumerate(columns):
         ws.write_string(top, j, name, fmt.header)
     first = top + 1
     labels = table.iloc[:, 0].tolist() if len(columns) else []
-    for i, values in enumerate(table.itertuples(index=False, name=None)):
-        total = not sheet.tidy and is_total_label(labels[i])
-        for j, value in enumerate(values):
-            _write_value(ws, first + i, j, value, fmt.cell(formats[j], total=total))
+    totals = [not sheet.tidy and is_total_label(v) for v in labels]
+    for j, column in enumerate(table.columns):
+        plain, bold = fmt.cell(formats[j]), fmt.cell(formats[j], total=True)
+        write = _column_writer(ws, table[column])
+        for i, value in enumerate(table[column].tolist()):
+            write(first + i, j, value, bold if totals[i] else plain)
     last = first + len(table) - 1
     ws.freeze_panes(first, 0)
+    ws.repeat_rows(top)
     if sheet.tidy and len(columns):
         ws.autofilter(top, 0, max(last, top), len(columns) - 1)
+    _conditional(ws, sheet, columns, formats, (first, last), fmt)
+    if sheet.note:
+        ws.write_string(last + 2, 0, DEMO_NOTE, fmt.note)
+    for j, width in enumerate(style.widths(table, formats)):
+        ws.set_column(j, j, width)
+    _print_label(ws, sheet.label, sheet.title)
+
+
+def _conditional(ws: Worksheet, sheet: _Sheet, columns: list[str], formats: list[str | None],
+                 span: tuple[int, int], fmt: style.Formats) -> None:
+    """Gains green and losses red on body rows; a value too small to show reads "0.0"."""
+    first, last = span
+    if last < first:
+        return
+    labels = sheet.table.iloc[:, 0].tolist()
     blocks = [(first, last)] if sheet.tidy else _body_blocks(labels, first)
     for j, name in enumerate(columns):
-        if name not in _COLOURED_COLUMNS:
+        if formats[j] in style.ZERO_BELOW:
+            small = style.ZERO_BELOW[str(formats[j])]
+            ws.conditional_format(first, j, last, j, {
+                "type": "cell", "criteria": "between", "minimum": -small,
+                "maximum": small, "format": fmt.zero[str(formats[j])]})
+        if name not in style.COLOURED_COLUMNS:
             continue
         for start, end in blocks:
             if end < start:
@@ -311,10 +354,6 @@ def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: _Formats) -> None:
                 "type": "cell", "criteria": ">", "value": 0, "format": fmt.green})
             ws.conditional_format(start, j, end, j, {
                 "type": "cell", "criteria": "<", "value": 0, "format": fmt.red})
-    if sheet.note:
-        ws.write_string(last + 2, 0, DEMO_NOTE, fmt.note)
-    for j, width in enumerate(_widths(table, formats)):
-        ws.set_column(j, j, width)
 
 
 def _body_blocks(labels: list[Any], first: int) -> list[tuple[int, int]]:
@@ -332,34 +371,29 @@ def _body_blocks(labels: list[Any], first: int) -> list[tuple[int, int]]:
     return blocks
 
 
-def _number_format(column: pd.Series, name: str) -> str | None:
-    """Posts are whole numbers, fractional shares 1 dp, distances and shares 0.0%."""
-    if name in _PERCENT_COLUMNS:
-        return PERCENT
-    if pd.api.types.is_bool_dtype(column):
-        return None
-    if pd.api.types.is_integer_dtype(column):
-        return SIGNED if name in _SIGNED_COLUMNS or name.isdigit() else INT
-    if pd.api.types.is_float_dtype(column):
-        return ONE_DP
-    return None
+def _column_writer(ws: Worksheet, column: pd.Series) -> Callable[[int, int, Any, Format], Any]:
+    """The cell writer for a column: straight to ``write_number`` for whole numbers (most cells
+    of a workbook), else the general one."""
+    if pd.api.types.is_integer_dtype(column) and isinstance(column.dtype, np.dtype):
+        return ws.write_number
+    return lambda row, col, value, fmt: _write_value(ws, row, col, value, fmt)
 
 
-def _write_value(ws: Worksheet, row: int, col: int, value: Any, style: Format) -> None:
+def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
     """Numbers as numbers (so totals can be re-summed in Excel), blanks for missing values."""
     if value is None or value is pd.NA or value is pd.NaT:
-        ws.write_blank(row, col, None, style)
+        ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool | np.bool_):
-        ws.write_boolean(row, col, bool(value), style)
+        ws.write_boolean(row, col, bool(value), fmt)
     elif isinstance(value, int | np.integer):
-        ws.write_number(row, col, int(value), style)
+        ws.write_number(row, col, int(value), fmt)
     elif isinstance(value, float | np.floating):
         if math.isfinite(float(value)):
-            ws.write_number(row, col, float(value), style)
+            ws.write_number(row, col, float(value), fmt)
         else:
-            ws.write_blank(row, col, None, style)
+            ws.write_blank(row, col, None, fmt)
     else:
-        ws.write_string(row, col, _plain(value), style)
+        ws.write_string(row, col, _plain(value), fmt)
 
 
 def _plain(value: Any) -> str:
@@ -369,28 +403,3 @@ def _plain(value: Any) -> str:
     if isinstance(value, dict | list | tuple):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
-
-
-def _widths(table: pd.DataFrame, formats: Sequence[str | None]) -> list[float]:
-    """Column widths that fit the header (wrapped at ~24 characters) and the longest value."""
-    out = []
-    for j, column in enumerate(table.columns):
-        render: Callable[[Any], str] = _renderer(formats[j])
-        longest = max((len(render(v)) for v in table[column].tolist()), default=0)
-        header = min(len(str(column)), 24)
-        out.append(float(min(max(longest, header, 6) + 2, 60)))
-    return out
-
-
-def _renderer(num_format: str | None) -> Callable[[Any], str]:
-    def render(value: Any) -> str:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return ""
-        if num_format == PERCENT:
-            return f"{float(value):.1%}"
-        if num_format == ONE_DP:
-            return f"{float(value):,.1f}"
-        if num_format in (INT, SIGNED):
-            return f"{int(value):+,}" if num_format == SIGNED else f"{int(value):,}"
-        return str(value)
-    return render
