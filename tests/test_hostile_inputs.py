@@ -612,6 +612,8 @@ def test_killed_while_writing_leaves_nothing_half_written(command: str, tmp_path
     staff = _write(tmp_path, "staff.csv", STAFF)
     args = [a.replace("{out}", str(out)).replace("{staff}", str(staff))
             for a in WRITERS[command]]
+    if command == "report":  # a report needs a whole run: its metadata and every table
+        store = _real_store(tmp_path / "real-store")
     env = {**os.environ, "FAIRSHARE_HOME": str(store.root)}
     before = _store_state(store.root)
     res = subprocess.run([sys.executable, "-c", KILLER, *args], capture_output=True,
@@ -630,6 +632,17 @@ def test_killed_while_writing_leaves_nothing_half_written(command: str, tmp_path
                                capture_output=True, timeout=300, check=False, env=env)
         assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
         assert list(out.rglob(".*.tmp")) == []
+
+
+def _real_store(root: Path) -> RunStore:
+    """A store holding one real run named 'keep' (targets of the embedded data)."""
+    from fairshare import Scenario, load_england, targets
+    from fairshare.publish.outputs import run_metadata
+
+    bundle, scenario = load_england(), Scenario(name="keep")
+    s = RunStore(root)
+    s.save("keep", run_metadata(bundle, scenario), {"targets": targets(bundle, scenario)})
+    return s
 
 
 #: Commands re-run after the kill (one per way of writing: a folder of CSV files, a workbook;
