@@ -497,6 +497,7 @@ def test_a_valid_file_piped_in_is_read(tmp_path: Path) -> None:
         assert targets.groupby("specialty")["target"].sum().to_dict() == {"Cardiology": 90}
         meta = (out / "run.json").read_text()
         assert hashlib.sha256(GOOD_POSTS.encode()).hexdigest() in meta
+        assert "standard input" in meta  # labelled as what it is, not "-"
 
 
 def test_scenario_from_standard_input(tmp_path: Path) -> None:

@@ -109,6 +109,11 @@ _STDIN = ("-", "/dev/stdin")
 _STDIN_READ: list[tuple[object, bytes]] = []
 
 
+def display_name(path: str | Path) -> str:
+    """A file's name as outputs show it; standard input is called so, not ``-``."""
+    return "standard input" if str(path) in _STDIN else Path(path).name
+
+
 def _stdin_read() -> bytes | None:
     """The bytes already read from the current standard input, if any."""
     stream = getattr(sys.stdin, "buffer", None)

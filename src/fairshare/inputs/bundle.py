@@ -27,7 +27,7 @@ from fairshare.inputs.posts import (
     read_data_csv,
     read_table,
 )
-from fairshare.io import file_digest
+from fairshare.io import display_name, file_digest
 
 BASELINE_FILE = "baseline_posts.csv"
 
@@ -97,7 +97,7 @@ class Bundle:
             posts=posts,
             piece_posts=pieces,
             other_funded=other,
-            posts_label=f"{Path(path).name} ({level} level)" + _basis_note(path, self),
+            posts_label=f"{display_name(path)} ({level} level)" + _basis_note(path, self),
             basis=file_basis(path, self),
             digests={**self.digests, "posts": file_digest(path)},
         )
@@ -183,7 +183,7 @@ def _public_baseline(path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, s
 def file_basis(path: str | Path, bundle: Bundle) -> dict[str, str]:
     """Specialty -> basis of a user's posts file: its ``basis`` column, else the file's name."""
     raw = read_table(path)
-    default = f"user file {Path(path).name}"
+    default = f"user file {display_name(path)}"
     names = {s.lower(): s for s in bundle.specialties["specialty"]}
     out = {}
     for rec in raw.to_dict("records"):
