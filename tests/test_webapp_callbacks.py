@@ -1,4 +1,4 @@
-"""The web app's callbacks as plain functions: no browser, no server.
+"""The web app's views as plain functions: no browser, no server.
 
 Each view is ``view(engine, state) -> dict``; these tests drive them with control values the
 way the page does and check what a planner would see.
@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("dash", reason="the web app needs dash (pip install dash plotly)")
 pytest.importorskip("plotly", reason="the web app needs plotly")
 
-from fairshare.webapp import callbacks as cb
-from fairshare.webapp import figures
+from fairshare.webapp import callbacks, figures
+from fairshare.webapp import views as cb
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.state import (
     ALL,
@@ -72,7 +72,7 @@ def test_level_switch_draws_one_shape_per_area(engine: Engine, level: str, n: in
     assert {t["meta"]["area_code"] for t in areas} == codes
     for trace in areas:
         assert trace["fill"] == "toself" and trace["hoveron"] == "fills"
-        for word in ("Current posts", "Fair share", "Target", "Gap", "Distance from target"):
+        for word in ("Current", "Fair share", "Target", "Gap", "posts", "% of target"):
             assert word in trace["text"]
         assert trace["fillcolor"] != figures.NO_DATA
 
@@ -85,21 +85,25 @@ def test_map_legend_says_which_side_gives_and_receives(engine: Engine) -> None:
     assert "gives" in ticks and "receives" in ticks and "at target" in ticks
     note = fig["layout"]["annotations"][0]["text"]
     assert "gives" in note and "receives" in note
-    # colour-blind safe diverging scale: ColorBrewer PuOr ends
+    # colour-blind safe diverging scale: ColorBrewer PuOr ends, orange at − (gives)
     scale = bars[0]["marker"]["colorscale"]
-    assert scale[0][1] == "#542788" and scale[-1][1] == "#b35806"
+    assert scale[0][1] == "#b35806" and scale[-1][1] == "#542788"
 
 
-def test_colour_follows_sign_of_distance(engine: Engine) -> None:
+def test_colour_and_sign_follow_the_gap(engine: Engine) -> None:
     view = cb.targets_view(engine, state(level="local_office"))
     by_code = {t["meta"]["area_code"]: t["fillcolor"] for t in view["figure"]["data"]
                if t.get("meta", {}).get("role") == "area"}
     for row in view["table"]["data"]:
+        # one sign convention: the % has the sign of the gap (+ receives, − gives)
+        assert row["gap_pct"] == pytest.approx(row["gap"] / row["target"])
+        assert row["side"] == {1: "receives", -1: "gives", 0: "at target"}[
+            (row["gap"] > 0) - (row["gap"] < 0)]
         r, g, b = (int(x) for x in by_code[row["area_code"]][4:-1].split(","))
-        if row["distance"] and row["distance"] > 0.05:
-            assert r > b, f"{row['area']} is above target: should be orange"
-        elif row["distance"] and row["distance"] < -0.05:
-            assert b > g, f"{row['area']} is below target: should be purple"
+        if row["gap_pct"] < -0.05:
+            assert r > b, f"{row['area']} is above target (gives): should be orange"
+        elif row["gap_pct"] > 0.05:
+            assert b > g, f"{row['area']} is below target (receives): should be purple"
 
 
 def test_all_specialties_adds_areas_up(engine: Engine) -> None:
@@ -155,7 +159,18 @@ def test_click_on_map_picks_the_area(engine: Engine) -> None:
     j = next(k for k, s in enumerate(figures.shapes("icb")) if "Sussex" in s["name"])
     assert cb.area_from_click(engine, "icb", {"points": [{"curveNumber": j}]}) \
         == "Kent Surrey and Sussex"
-    assert cb.area_from_click(engine, "region", {"points": [{"curveNumber": 0}]}) is None
+    # a region picks its local office with the most posts (London region: London)
+    k = next(k for k, s in enumerate(figures.shapes("region")) if s["name"] == "London")
+    assert cb.area_from_click(engine, "region", {"points": [{"curveNumber": k}]}) == "London"
+    # the London inset's areas come after the main map's areas and their labels
+    inset = figures.inset_codes("local_office")
+    n = len(geo) + 1 + inset.index("LDN")
+    assert cb.area_from_click(engine, "local_office", {"points": [{"curveNumber": n}]}) \
+        == "London"
+    # labels, legend and junk pick nothing
+    for junk in ({"points": [{"curveNumber": len(geo)}]}, {"points": [1]}, {"points": []},
+                 "x", None, {"points": [{"curveNumber": True}]}):
+        assert cb.area_from_click(engine, "local_office", junk) is None
 
 
 def test_boundaries_are_bundled_and_small() -> None:
@@ -182,10 +197,11 @@ def test_url_state_round_trips(engine: Engine) -> None:
         assert query_to_state(query) == st
         # through the page: controls -> query string -> (new visit) -> controls
         values = cb.state_to_controls(st)
-        q, synced, _ = cb.sync(engine, "delta", "", values)
+        q, synced, _, _ = cb.sync(engine, "delta", "", values)
         assert synced == st
-        back_query, back, controls = cb.sync(engine, None, q or "", [None] * len(values))
-        assert back == st and controls == values
+        back_query, back, controls, notes = cb.sync(engine, None, q or "",
+                                                    [None] * len(values))
+        assert back == st and controls == values and notes == []
         assert back_query is None  # already canonical
     assert state_to_query(DEFAULTS) == ""
     assert "d=0.35" in state_to_query(custom) and "spec=Paediatrics" in state_to_query(custom)
@@ -199,14 +215,15 @@ def test_bad_links_fall_back_to_defaults(engine: Engine) -> None:
     assert st["area"] == DEFAULTS["area"] and st["draws"] == DEFAULTS["draws"]
     assert st["method"] == "webster"
     # the page then rewrites the address to the state it really shows
-    new_query, _, _ = cb.sync(engine, "url", q, [None] * len(cb.KEYS))
+    new_query, _, _, notes = cb.sync(engine, "url", q, [None] * len(cb.KEYS))
     assert new_query == "?m=webster"
+    assert len(notes) == 7  # every value but m=webster was ignored, and each is said
 
 
 def test_control_fixes_are_pushed_back(engine: Engine) -> None:
     values = cb.state_to_controls(clean_state({"horizon": 2026, "year": 2030}))
     values[cb.KEYS.index("year")] = 2030  # a year after the horizon
-    _, st, fixes = cb.sync(engine, "year", "", values)
+    _, st, fixes, _ = cb.sync(engine, "year", "", values)
     assert st["year"] == 0
     assert fixes[cb.KEYS.index("year")] == 0
     assert all(f is None for k, f in zip(cb.KEYS, fixes, strict=True) if k != "year")
@@ -246,7 +263,7 @@ def test_pace_cap_and_horizon_reach_the_plan(engine: Engine) -> None:
 
 def test_compare_with_a_scenario(engine: Engine) -> None:
     view = cb.compare_view(engine, state(tab="compare", delta=0.5, compare="default"))
-    assert any("deprivation_weight: 0.2 -> 0.5" in line for line in view["explanation"])
+    assert "Deprivation weight δ: 0.2 → 0.5" in view["explanation"]
     changes = [r["target_change"] for r in view["table"]["data"]]
     assert any(changes) and sum(changes) == 0
     assert view["shapes"] == 11
@@ -267,7 +284,7 @@ def test_compare_with_a_stored_run(tmp_path: Path) -> None:
     refs = [r for r in engine.references() if r.run_id]
     assert len(refs) == 1
     view = cb.compare_view(engine, state(compare=refs[0].key))
-    assert any("deprivation_weight: 0.0 -> 0.2" in line for line in view["explanation"])
+    assert "Deprivation weight δ: 0.0 → 0.2" in view["explanation"]
     region = cb.compare_view(engine, state(compare=refs[0].key, level="region"))
     assert region["shapes"] == 7
     with pytest.raises(cb.ViewError, match="level"):
@@ -324,7 +341,7 @@ def test_report_view(engine: Engine) -> None:
     data = cb.report_view(engine, state(tab="report"))
     assert data["targets"]["shapes"] == 11
     assert data["establishment"].startswith("Public baseline: NHS Digital staff in post")
-    children = cb.report_children(engine, data)
+    children = callbacks.report_children(data)
     text = json.dumps([c.to_plotly_json() if hasattr(c, "to_plotly_json") else c
                        for c in children], default=str)
     assert "Public baseline" in text and "Targets by area" in text
@@ -365,7 +382,7 @@ def test_own_establishment_with_some_specialties(tmp_path: Path) -> None:
         assert cb.targets_view(engine, dict(st, specialty=ALL, level=level))["shapes"] == n
     assert cb.plan_view(engine, dict(st, tab="plan"))["status"]
     text = json.dumps(page(engine).to_plotly_json(), default=str)
-    assert "demo-banner" not in text and "establishment.csv" in text
+    assert "basis-banner" in text and "establishment.csv" in text
 
 
 def test_expansion_programme_reaches_the_plan(engine: Engine) -> None:

@@ -70,13 +70,22 @@ def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | 
 @app.command(rich_help_panel="Publish")
 @friendly
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (localhost unless told "
-                                      "otherwise).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8050,
+    host: Annotated[str, typer.Option(help="Address to listen on. The default, 127.0.0.1, is "
+                                      "this machine only; another address (0.0.0.0: every "
+                                      "interface) lets anyone who can reach it use the app, "
+                                      "with no sign-in.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8050,
     posts: PostsOpt = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Dash debug mode.")] = False,
+    threads: Annotated[int, typer.Option(help="Requests served at once (waitress threads).",
+                                         min=1, max=64)] = 8,
+    debug: Annotated[bool, typer.Option("--debug", help="Dash's development server with its "
+                                        "interactive debugger (loopback addresses only).")]
+    = False,
 ) -> None:
-    """The web app: maps, live what-ifs, plans, comparison and downloads, fully offline."""
+    """The web app: maps, live what-ifs, plans, comparison and downloads, fully offline.
+
+    Served by waitress, a production WSGI server, with compressed assets.
+    """
     from fairshare.webapp import serve as run_server
 
-    run_server(host=host, port=port, posts=posts, debug=debug)
+    run_server(host=host, port=port, posts=posts, debug=debug, threads=threads)

@@ -4,7 +4,7 @@ Start it with ``fairshare serve`` (http://127.0.0.1:8050) or from Python::
 
     from fairshare.webapp import create_app, serve
     serve()                       # blocks; localhost:8050
-    app = create_app()            # a dash.Dash, e.g. for a WSGI server: app.server
+    app = create_app()            # a dash.Dash; app.server is the WSGI app (waitress, gunicorn)
 
 See docs/webapp.md. Dash and plotly are imported only when the app is made, so importing the
 package (or the CLI) does not need them.
@@ -31,8 +31,8 @@ def create_app(bundle: Bundle | None = None, **options: Any) -> dash.Dash:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | None = None,
-          debug: bool = False) -> None:
-    """Start the app on http://host:port; ``posts`` replaces the public baseline."""
+          debug: bool = False, threads: int = 8) -> None:
+    """Start the app on http://host:port (waitress); ``posts`` replaces the public baseline."""
     from fairshare.webapp.app import serve as _serve
 
-    _serve(host=host, port=port, posts=posts, debug=debug)
+    _serve(host=host, port=port, posts=posts, debug=debug, threads=threads)

@@ -19,10 +19,14 @@ Caches are bounded (least recently used) and guarded by locks: the Dash server i
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +60,10 @@ _NOT_TARGET_FIELDS = {"name", "description", "level", "plan_start", "horizon", "
                       "discount", "capacity_headroom", "min_viable_posts", "elastic",
                       "expansion", "uncertainty"}
 _NOT_TARGET_PREFIXES = ("expansion_",)
+#: Seconds the list of scenarios and saved runs is reused before the folders are read again.
+REFERENCES_TTL = 5.0
+#: Seconds the controls must be still before the workbook of what is on screen is prepared.
+PREFETCH_DELAY = 1.5
 
 
 class LRU:
@@ -115,7 +123,8 @@ def scenarios_dir() -> Path | None:
 class Engine:
     """One bundle's computations for the web app (targets, plans, intervals, comparisons)."""
 
-    def __init__(self, bundle: Bundle | None = None, *, store_root: Path | str | None = None):
+    def __init__(self, bundle: Bundle | None = None, *, store_root: Path | str | None = None,
+                 prefetch: bool = True):
         self.bundle = bundle if bundle is not None else load_data()
         b = self.bundle
         self.specialties: list[str] = sorted(set(b.posts["specialty"]))
@@ -128,7 +137,10 @@ class Engine:
         self._current = posts.reindex(index=catalogue, columns=self.geo.local_offices).fillna(0) \
             .to_numpy(dtype=np.int64)
         self._catalogue = catalogue
+        self.area_codes: dict[str, str] = dict(zip(b.local_offices["lo_code"],
+                                                   b.local_offices["local_office"], strict=True))
         self.store_root = store_root
+        self._refs_seen: tuple[float, list[Reference]] | None = None
         self._need = LRU(8)
         self._lo = LRU(64)
         self._levels = LRU(256)
@@ -137,6 +149,25 @@ class Engine:
         self._mc = LRU(16)
         self._refs = LRU(32)
         self._equity = LRU(8)
+        self._books: dict[str, Future[bytes]] = {}
+        self._books_lock = threading.Lock()
+        self._waiting: dict[str, int] = {}  # plan key -> downloads waiting for its workbook
+        self._pool: ProcessPoolExecutor | None = None
+        self._wanted: str | None = None
+        self.prefetch = prefetch
+        self._prefetching = threading.Lock()
+
+    def known(self) -> dict[str, Any]:
+        """The names (and local office codes) a link or a control may use."""
+        return {"specialties": self.specialties, "areas": self.local_offices,
+                "area_codes": self.area_codes}
+
+    def warm(self) -> None:
+        """Compute what a first visit shows (the default map) before anyone asks for it."""
+        from fairshare.webapp.state import DEFAULTS, clean_state
+
+        state = clean_state({}, **self.known())
+        self.area_view(self.scenario(state), str(DEFAULTS["level"]), state["specialty"])
 
     # ------------------------------------------------------------------ scenario
 
@@ -341,7 +372,18 @@ class Engine:
         return RunStore(self.store_root)
 
     def references(self) -> list[Reference]:
-        """The default scenario, the project's scenario files and every stored run."""
+        """The default scenario, the project's scenario files and every stored run.
+
+        Read again at most every few seconds (each page visit and shared link asks).
+        """
+        now = time.monotonic()
+        if self._refs_seen is not None and now - self._refs_seen[0] < REFERENCES_TTL:
+            return self._refs_seen[1]
+        refs = self._read_references()
+        self._refs_seen = (now, refs)
+        return refs
+
+    def _read_references(self) -> list[Reference]:
         refs = [Reference("default", "Default scenario (METHOD defaults)", Scenario())]
         folder = scenarios_dir()
         if folder is not None:
@@ -396,12 +438,93 @@ class Engine:
         return run_metadata(self.bundle, scenario, **extra)
 
     def workbook_bytes(self, scenario: Scenario) -> bytes:
-        """The run's Excel workbook (``fairshare.publish.excel.write_workbook``) as bytes."""
-        from fairshare.publish.excel import write_workbook
+        """The run's Excel workbook (``fairshare.publish.excel.write_workbook``) as bytes.
 
-        out = self.full_plan(scenario)
-        about = self.metadata(scenario, plan_status=out.status)
-        with tempfile.TemporaryDirectory(prefix="fairshare-web-") as tmp:
-            path = Path(tmp) / "fairshare.xlsx"
-            write_workbook(path, targets=out.targets, plan=out.plan, about=about)
-            return path.read_bytes()
+        Made in a worker process (a 25-sheet workbook is seconds of pure Python: in a thread
+        it would hold the interpreter lock and slow every other visitor), cached per plan, and
+        usually begun before it is asked for (``prefetch_workbook``).
+        """
+        key = self.plan_key(scenario)
+        with self._books_lock:
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            return self._book(scenario).result(timeout=600)
+        finally:
+            with self._books_lock:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # two: a download never queues behind a prefetch the controls have moved past
+            self._pool = ProcessPoolExecutor(
+                max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start, initargs=(self.bundle,))
+        return self._pool
+
+    def start_worker(self) -> None:
+        """Start the workbook process now (the server calls this), so the first download
+        does not wait for it to start and import."""
+        with self._books_lock:
+            self._workers().submit(_worker_start, self.bundle)
+
+    def _book(self, scenario: Scenario) -> Future[bytes]:
+        key = self.plan_key(scenario)
+        with self._books_lock:
+            future = self._books.get(key)
+            if future is None or (future.done() and future.exception() is not None):
+                for other in [k for k, f in self._books.items()
+                              if k != key and k not in self._waiting and f.cancel()]:
+                    del self._books[other]  # a stale prefetch still queued: drop it
+                fields = scenario.model_dump(mode="json")
+                try:
+                    future = self._workers().submit(_worker_workbook, fields)
+                except BrokenProcessPool:  # the worker died (killed, out of memory): anew
+                    self._pool = None
+                    future = self._workers().submit(_worker_workbook, fields)
+                self._books[key] = future
+                while len(self._books) > 4:
+                    self._books.pop(next(iter(self._books)))
+            return future
+
+    def prefetch_workbook(self, scenario: Scenario, delay: float = PREFETCH_DELAY) -> None:
+        """Begin the workbook of the scenario on screen once the controls have been still for
+        ``delay`` seconds (only the latest scenario is made)."""
+        key = self.plan_key(scenario)
+        if not self.prefetch or key in self._books:
+            return
+        self._wanted = key
+
+        def job() -> None:
+            time.sleep(delay)
+            if self._wanted == key:  # else the controls moved on: the newest one is made
+                self._book(scenario)
+
+        threading.Thread(target=job, name="fairshare-workbook", daemon=True).start()
+
+
+#: The worker process's bundle (set once when it starts).
+_WORKER_BUNDLE: list[Bundle] = []
+
+
+def _worker_start(bundle: Bundle) -> None:
+    import fairshare.model.pipeline
+    import fairshare.publish.excel  # noqa: F401  (imported once, before the first request)
+
+    _WORKER_BUNDLE[:] = [bundle]
+
+
+def _worker_workbook(scenario_fields: dict[str, Any]) -> bytes:
+    """In the worker: the whole plan and its workbook, as the CLI's ``export`` makes them."""
+    from fairshare.model.pipeline import run_plan
+    from fairshare.publish.excel import write_workbook
+
+    bundle = _WORKER_BUNDLE[0]
+    scenario = Scenario.model_validate(scenario_fields)
+    out = run_plan(bundle, scenario)
+    about = run_metadata(bundle, scenario, plan_status=out.status)
+    with tempfile.TemporaryDirectory(prefix="fairshare-web-") as tmp:
+        path = Path(tmp) / "fairshare.xlsx"
+        write_workbook(path, targets=out.targets, plan=out.plan, about=about)
+        return path.read_bytes()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from functools import cache
 from typing import Any
 
@@ -26,8 +27,9 @@ from plotly.colors import sample_colorscale
 from fairshare.inputs.bundle import data_file
 
 #: ColorBrewer PuOr (7 classes), purple (below target: receives) to orange (above: gives).
-DISTANCE_SCALE = [[0.0, "#542788"], [1 / 6, "#998ec3"], [2 / 6, "#d8daeb"], [0.5, "#f7f7f7"],
-                  [4 / 6, "#fee0b6"], [5 / 6, "#f1a340"], [1.0, "#b35806"]]
+DISTANCE_SCALE: list[list[Any]] = [
+    [0.0, "#542788"], [1 / 6, "#998ec3"], [2 / 6, "#d8daeb"], [0.5, "#f7f7f7"],
+    [4 / 6, "#fee0b6"], [5 / 6, "#f1a340"], [1.0, "#b35806"]]
 #: ColorBrewer BrBG (7 classes), brown (lower here than in the reference) to teal (higher).
 CHANGE_SCALE = [[0.0, "#8c510a"], [1 / 6, "#d8b365"], [2 / 6, "#f6e8c3"], [0.5, "#f5f5f5"],
                 [4 / 6, "#c7eae5"], [5 / 6, "#5ab4ac"], [1.0, "#01665e"]]
@@ -49,8 +51,24 @@ FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-ser
 # Geometry
 # --------------------------------------------------------------------------------------------
 
-@cache
+_SHAPES_LOCK = threading.Lock()
+
+
 def shapes(level: str) -> tuple[dict[str, Any], ...]:
+    """Each area's outline (parsed once per process: the cache is locked, so a burst of
+    requests on a fresh server waits for one parse instead of each parsing the boundaries)."""
+    with _SHAPES_LOCK:
+        return _shapes(level)
+
+
+def warm() -> None:
+    """Parse every level's boundaries now (the server calls this before its first request)."""
+    for level in LEVEL_FILES:
+        shapes(level)
+
+
+@cache
+def _shapes(level: str) -> tuple[dict[str, Any], ...]:
     """Each area's outline as x/y lists (rings separated by None), largest first.
 
     Keys: code (the targets table's ``area_code``), name, x, y, label_x, label_y. Largest first
@@ -143,60 +161,115 @@ def _colours(values: np.ndarray, scale: list[list[Any]], rng: float) -> list[str
     return out
 
 
+#: ColorBrewer PuOr reversed for the gap as % of target: orange gives (−), purple receives (+).
+GAP_SCALE: list[list[Any]] = [[round(1 - p, 6), c] for p, c in reversed(DISTANCE_SCALE)]
+#: The main map's share of the panel's width; the London inset takes the rest.
+MAIN_DOMAIN, INSET_DOMAIN = [0.0, 0.66], [0.68, 1.0]
+INSET_TITLE = "London, enlarged"
+
+
+def _bbox(shape: dict[str, Any]) -> tuple[float, float, float, float]:
+    xs = [x for x in shape["x"] if x is not None]
+    ys = [y for y in shape["y"] if y is not None]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def inset_box() -> tuple[float, float, float, float]:
+    """London's bounding box with a margin: the inset's window (the same at every level)."""
+    london = next(s for s in shapes("local_office") if s["code"] == "LDN")
+    x0, x1, y0, y1 = _bbox(london)
+    mx, my = 0.12 * (x1 - x0), 0.12 * (y1 - y0)
+    return x0 - mx, x1 + mx, y0 - my, y1 + my
+
+
+def inset_codes(level: str) -> list[str]:
+    """The areas drawn again in the London inset: every area whose box meets the inset's."""
+    bx0, bx1, by0, by1 = inset_box()
+    out = []
+    for s in shapes(level):
+        x0, x1, y0, y1 = _bbox(s)
+        if x0 <= bx1 and x1 >= bx0 and y0 <= by1 and y1 >= by0:
+            out.append(s["code"])
+    return out
+
+
+def trace_codes(level: str) -> list[str | None]:
+    """The area code of each trace of a map, in order (None: labels, legend), so a click's
+    ``curveNumber`` names the area clicked, in the main map or the inset."""
+    main = [s["code"] for s in shapes(level)]
+    labels: list[str | None] = [None] if level != "icb" else []
+    return [*main, *labels, *inset_codes(level), None, None]
+
+
 def _map_layout(title: str, level: str) -> dict[str, Any]:
-    """The map's layout; its height follows the page (the graph's CSS), so it fits a laptop
-    screen and fills a projector."""
+    """The map and its London inset side by side; the height follows the page (CSS)."""
+    x0, x1, y0, y1 = inset_box()
+    hidden = {"visible": False, "fixedrange": True}
     return {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 17}},
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top",
+                  "font": {"size": 17}},
         "font": FONT,
         "autosize": True,
-        "margin": {"l": 4, "r": 4, "t": 78, "b": 4},
-        "xaxis": {"visible": False, "fixedrange": False},
-        "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": ASPECT},
+        "margin": {"l": 4, "r": 4, "t": 70, "b": 96},
+        "xaxis": {**hidden, "domain": MAIN_DOMAIN, "constrain": "domain"},
+        "yaxis": {**hidden, "scaleanchor": "x", "scaleratio": ASPECT, "constrain": "domain"},
+        "xaxis2": {**hidden, "domain": INSET_DOMAIN, "range": [x0, x1], "anchor": "y2",
+                   "constrain": "domain"},
+        "yaxis2": {**hidden, "domain": [0.08, 0.92], "range": [y0, y1], "anchor": "x2",
+                   "scaleanchor": "x2", "scaleratio": ASPECT, "constrain": "domain"},
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
         "showlegend": False,
         "hovermode": "closest",
-        "hoverlabel": {"bgcolor": "#ffffff", "font": {"size": 14, "color": "#111"},
+        "hoverlabel": {"bgcolor": "#ffffff", "font": {"size": 14, "color": "#212b32"},
                        "align": "left"},
-        "dragmode": "pan",
+        "dragmode": False,
         "uirevision": level,
+        "shapes": [{"type": "rect", "xref": "x", "yref": "y", "x0": x0, "x1": x1, "y0": y0,
+                    "y1": y1, "line": {"color": "#212b32", "width": 1.5, "dash": "dot"}},
+                   {"type": "rect", "xref": "x2 domain", "yref": "y2 domain", "x0": 0,
+                    "x1": 1, "y0": 0, "y1": 1, "line": {"color": "#212b32", "width": 1.5}}],
         "meta": {"level": level},
     }
 
 
 def _colourbar_trace(scale: list[list[Any]], rng: float, title: str,
                      ticks: list[tuple[float, str]]) -> dict[str, Any]:
-    """An invisible trace whose only job is to draw the legend (colour bar)."""
+    """An invisible trace whose only job is to draw the legend (a colour bar under the map)."""
     return {
         "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip",
         "name": "legend", "showlegend": False,
         "marker": {"color": [0], "colorscale": scale, "cmin": -rng, "cmax": rng,
                    "showscale": True,
-                   "colorbar": {"title": {"text": title, "side": "right"},
+                   "colorbar": {"title": {"text": title, "side": "bottom"},
+                                "orientation": "h", "x": 0.0, "xanchor": "left",
+                                "y": -0.02, "yanchor": "top", "len": 0.64,
                                 "tickvals": [t for t, _ in ticks],
                                 "ticktext": [label for _, label in ticks],
-                                "thickness": 16, "len": 0.85, "outlinewidth": 0,
-                                "x": 1.0, "xanchor": "left"}},
+                                "thickness": 14, "outlinewidth": 0}},
     }
 
 
 def _area_traces(level: str, values: dict[str, float], texts: dict[str, str],
-                 scale: list[list[Any]], rng: float, selected: str | None) -> list[dict[str, Any]]:
-    geo = shapes(level)
+                 scale: list[list[Any]], rng: float, selected: str | None,
+                 codes: list[str] | None = None, axes: str = "") -> list[dict[str, Any]]:
+    geo = [s for s in shapes(level) if codes is None or s["code"] in codes]
     vals = np.array([values.get(s["code"], np.nan) for s in geo], dtype=float)
     colours = _colours(vals, scale, rng)
     traces = []
     for s, colour in zip(geo, colours, strict=True):
         chosen = selected is not None and selected in (s["code"], s["name"])
-        traces.append({
+        trace = {
             "type": "scatter", "x": s["x"], "y": s["y"], "mode": "lines", "fill": "toself",
             "fillcolor": colour, "name": s["name"], "hoveron": "fills", "hoverinfo": "text",
             "text": texts.get(s["code"], f"<b>{s['name']}</b><br>no figures"),
-            "line": {"color": "#111111" if chosen else "#555555", "width": 3 if chosen else 0.7},
-            "meta": {"area_code": s["code"], "role": "area"},
+            "line": {"color": "#212b32" if chosen else "#4c6272", "width": 3 if chosen else 0.7},
+            "meta": {"area_code": s["code"], "role": "inset" if axes else "area"},
             "showlegend": False,
-        })
+        }
+        if axes:
+            trace.update({"xaxis": "x2", "yaxis": "y2"})
+        traces.append(trace)
     return traces
 
 
@@ -207,23 +280,33 @@ def _ink(fill: str) -> str:
     else:
         r, g, b = (int(float(v)) for v in fill[fill.index("(") + 1:-1].split(","))
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#111111" if luminance > 110 else "#ffffff"
+    return "#212b32" if luminance > 110 else "#ffffff"
 
 
-def _label_trace(level: str, labels: dict[str, str],
-                 traces: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _label_trace(level: str, labels: dict[str, str], traces: list[dict[str, Any]],
+                 codes: list[str] | None = None, axes: str = "") -> dict[str, Any] | None:
+    """Area labels: not London in the main map (it is too small there; the inset labels it)."""
     if level == "icb":
         return None  # 42 labels would hide the map; hover names each ICB
-    geo = shapes(level)
-    return {"type": "scatter", "mode": "text", "hoverinfo": "skip", "showlegend": False,
-            "x": [s["label_x"] for s in geo], "y": [s["label_y"] for s in geo],
-            "text": [labels.get(s["code"], "") for s in geo],
-            "textfont": {"size": 12, "color": [_ink(t["fillcolor"]) for t in traces]},
-            "meta": {"role": "labels"}}
+    fills = {t["meta"]["area_code"]: t["fillcolor"] for t in traces}
+    geo = [s for s in shapes(level) if (s["code"] in codes if codes is not None
+                                        else s["code"] not in ("LDN", "E40000003"))]
+    trace = {"type": "scatter", "mode": "text", "hoverinfo": "skip", "showlegend": False,
+             "x": [s["label_x"] for s in geo], "y": [s["label_y"] for s in geo],
+             "text": [labels.get(s["code"], "") for s in geo],
+             "textfont": {"size": 12, "color": [_ink(fills.get(s["code"], NO_DATA))
+                                                for s in geo]},
+             "meta": {"role": "labels"}}
+    if axes:
+        trace.update({"xaxis": "x2", "yaxis": "y2"})
+    return trace
 
 
 def _pct(x: float) -> str:
-    return "–" if not np.isfinite(x) else f"{x:+.1%}".replace("-", "−")
+    if not np.isfinite(x):
+        return "–"
+    x = round(100 * x, 1)
+    return "0%" if x == 0 else f"{x:+.1f}%".replace("-", "−")
 
 
 def _signed(x: float) -> str:
@@ -239,50 +322,65 @@ def side(gap: float) -> str:
     return "at target"
 
 
-def distance_map(rows: pd.DataFrame, level: str, title: str,
-                 selected: str | None = None) -> dict[str, Any]:
-    """Areas coloured by distance from target, (current − target) / target.
+def _map(level: str, title: str, values: dict[str, float], texts: dict[str, str],
+         labels: dict[str, str], scale: list[list[Any]], rng: float, bar: str,
+         ticks: list[tuple[float, str]], key: str, selected: str | None) -> dict[str, Any]:
+    """The main map, its labels, the London inset (areas and London's label) and the legend."""
+    traces = _area_traces(level, values, texts, scale, rng, selected)
+    label = _label_trace(level, labels, traces)
+    near = inset_codes(level)
+    inset = _area_traces(level, values, texts, scale, rng, selected, near, axes="2")
+    london = [c for c in near if c in ("LDN", "E40000003")] if level != "icb" else []
+    inset_label = _label_trace(level, labels, inset, london, axes="2") or \
+        {"type": "scatter", "x": [None], "y": [None], "mode": "text", "hoverinfo": "skip",
+         "showlegend": False, "xaxis": "x2", "yaxis": "y2", "meta": {"role": "labels"}}
+    data = [*traces, *([label] if label else []), *inset, inset_label,
+            _colourbar_trace(scale, rng, bar, ticks)]
+    layout = _map_layout(title, level)
+    layout["annotations"] = [
+        {"text": key, "xref": "paper", "yref": "paper", "x": 0.0, "y": 1.0,
+         "yanchor": "bottom", "xanchor": "left", "showarrow": False, "font": {"size": 13}},
+        {"text": f"<b>{INSET_TITLE}</b>", "xref": "x2 domain",
+         "yref": "y2 domain", "x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom",
+         "showarrow": False, "font": {"size": 13}}]
+    layout["meta"] = {"level": level, "shapes": len(traces), "inset": len(inset), "range": rng}
+    return {"data": data, "layout": layout}
 
-    ``rows``: one row per area with area_code, area, current, fair_share, target, gap, distance.
+
+def gap_map(rows: pd.DataFrame, level: str, title: str,
+            selected: str | None = None) -> dict[str, Any]:
+    """Areas coloured by the gap as % of target: + (purple) receives, − (orange) gives.
+
+    ``rows``: one row per area with area_code, area, current, fair_share, target, gap, gap_pct.
     """
-    rng = _nice_range(rows["distance"].to_numpy(float), 0.05, 0.05)
+    rng = _nice_range(rows["gap_pct"].to_numpy(float), 0.05, 0.05)
     values, texts, labels = {}, {}, {}
     estimated = ("current_basis" in rows.columns
                  and str(rows["current_basis"].iloc[0]).startswith("estimated"))
     for r in rows.itertuples(index=False):
-        d = float(r.distance) if pd.notna(r.distance) else float("nan")
+        d = float(r.gap_pct) if pd.notna(r.gap_pct) else float("nan")
         values[r.area_code] = d
         lines = [f"<b>{r.area}</b> ({r.area_code})",
-                 f"Current posts: {int(r.current):,}" + (" (estimated)" if estimated else ""),
-                 f"Fair share: {float(r.fair_share):,.1f}",
-                 f"Target: {int(r.target):,}",
-                 f"Gap (target − current): {_signed(r.gap)}: {side(r.gap)}",
-                 f"Distance from target: {_pct(d)}"]
+                 f"Current: {int(r.current):,} posts" + (" (estimated)" if estimated else ""),
+                 f"Fair share: {float(r.fair_share):,.1f} posts",
+                 f"Target: {int(r.target):,} posts",
+                 f"Gap: {_signed(r.gap)} posts ({_pct(d)} of target): {side(r.gap)}"]
         texts[r.area_code] = "<br>".join(lines)
         labels[r.area_code] = f"{_short(r.area, level, r.area_code)}<br>{_pct(d)}"
     step = rng / 2
-    ticks = [(-rng, f"{_pct(-rng)} receives"), (-step, _pct(-step)), (0.0, "0 at target"),
-             (step, _pct(step)), (rng, f"{_pct(rng)} gives")]
-    traces = _area_traces(level, values, texts, DISTANCE_SCALE, rng, selected)
-    label = _label_trace(level, labels, traces)
-    data = [*traces, *([label] if label else []),
-            _colourbar_trace(DISTANCE_SCALE, rng, "Distance from target", ticks)]
-    layout = _map_layout(title, level)
-    layout["annotations"] = [{
-        "text": ("<span style='color:#b35806'>■</span> orange: above target, <b>gives</b> posts"
-                 "    <span style='color:#542788'>■</span> purple: below target, "
-                 "<b>receives</b> posts"),
-        "xref": "paper", "yref": "paper", "x": 0.01, "y": 1.0, "yanchor": "bottom",
-        "xanchor": "left", "showarrow": False, "font": {"size": 13}}]
-    layout["meta"] = {"level": level, "shapes": len(traces), "range": rng}
-    return {"data": data, "layout": layout}
+    ticks = [(-rng, f"{_pct(-rng)} gives"), (-step, _pct(-step)), (0.0, "0% at target"),
+             (step, _pct(step)), (rng, f"{_pct(rng)} receives")]
+    key = ("<span style='color:#542788'>■</span> purple: below target, <b>receives</b> posts"
+           "    <span style='color:#b35806'>■</span> orange: above target, <b>gives</b> posts")
+    return _map(level, title, values, texts, labels, GAP_SCALE, rng,
+                "Gap (% of target; + receives, − gives)", ticks, key, selected)
 
 
 def change_map(rows: pd.DataFrame, level: str, title: str, this: str,
                reference: str) -> dict[str, Any]:
-    """Areas coloured by the change in target, this view − reference (whole posts).
+    """Areas coloured by the change in target, ``this`` − ``reference`` (whole posts).
 
-    ``rows``: area_code, area, target_previous, target_current, target_change.
+    ``rows``: area_code, area, target_previous (the reference's), target_current, target_change.
     """
     change = rows["target_change"].to_numpy(float)
     rng = _nice_range(change, 1.0, 1.0)
@@ -291,24 +389,16 @@ def change_map(rows: pd.DataFrame, level: str, title: str, this: str,
         values[r.area_code] = float(r.target_change)
         texts[r.area_code] = "<br>".join([
             f"<b>{r.area}</b> ({r.area_code})",
-            f"Target, {reference}: {int(r.target_previous):,}",
-            f"Target, {this}: {int(r.target_current):,}",
-            f"Change: {_signed(r.target_change)} posts"])
+            f"Target {this}: {int(r.target_current):,} posts",
+            f"Target {reference}: {int(r.target_previous):,} posts",
+            f"Change {this} − {reference}: {_signed(r.target_change)} posts"])
         labels[r.area_code] = f"{_short(r.area, level, r.area_code)}<br>{_signed(r.target_change)}"
-    ticks = [(-rng, f"{_signed(-rng)} lower here"), (0.0, "no change"),
-             (rng, f"{_signed(rng)} higher here")]
-    traces = _area_traces(level, values, texts, CHANGE_SCALE, rng, None)
-    label = _label_trace(level, labels, traces)
-    data = [*traces, *([label] if label else []),
-            _colourbar_trace(CHANGE_SCALE, rng, "Change in target (posts)", ticks)]
-    layout = _map_layout(title, level)
-    layout["annotations"] = [{
-        "text": ("<span style='color:#01665e'>■</span> teal: higher target in this view"
-                 "    <span style='color:#8c510a'>■</span> brown: lower than the reference"),
-        "xref": "paper", "yref": "paper", "x": 0.01, "y": 1.0, "yanchor": "bottom",
-        "xanchor": "left", "showarrow": False, "font": {"size": 13}}]
-    layout["meta"] = {"level": level, "shapes": len(traces), "range": rng}
-    return {"data": data, "layout": layout}
+    ticks = [(-rng, f"{_signed(-rng)} lower in {this}"), (0.0, "no change"),
+             (rng, f"{_signed(rng)} higher in {this}")]
+    key = (f"<span style='color:#01665e'>■</span> teal: higher target in {this}"
+           f"    <span style='color:#8c510a'>■</span> brown: lower in {this} than in {reference}")
+    return _map(level, title, values, texts, labels, CHANGE_SCALE, rng,
+                f"Change in target, {this} − {reference} (posts)", ticks, key, None)
 
 
 _REGION_SHORT = {"North East and Yorkshire": "NE & Yorks", "East of England": "East",
@@ -337,6 +427,12 @@ def empty_figure(message: str, height: int = 420) -> dict[str, Any]:
 # Plan and intervals
 # --------------------------------------------------------------------------------------------
 
+def _title(text: str) -> dict[str, Any]:
+    """A chart title pinned to the top of the figure, clear of the plot and its axes."""
+    return {"text": text, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
+            "yref": "container", "font": {"size": 17}}
+
+
 def plan_chart(by_year: pd.DataFrame, title: str) -> dict[str, Any]:
     """One area's plan over the years: moves as bars, net and remaining gap as lines.
 
@@ -361,9 +457,9 @@ def plan_chart(by_year: pd.DataFrame, title: str) -> dict[str, Any]:
          "hovertemplate": "%{x}: %{y:+d} still to close<extra></extra>"},
     ]
     return {"data": data, "layout": {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 17}},
+        "title": _title(title),
         "font": FONT, "height": 460, "barmode": "relative",
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 100},
+        "margin": {"l": 60, "r": 20, "t": 80, "b": 100},
         "xaxis": {"title": {"text": "Recruitment year"}, "dtick": 1},
         "yaxis": {"title": {"text": "Posts"}, "zeroline": True, "zerolinecolor": "#444",
                   "zerolinewidth": 1},
@@ -393,7 +489,7 @@ def interval_chart(rows: pd.DataFrame, title: str) -> dict[str, Any]:
          "hovertemplate": "%{y}: current %{x}<extra></extra>"},
     ]
     return {"data": data, "layout": {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 17}},
+        "title": _title(title),
         "font": FONT, "height": max(360, 34 * len(areas) + 140),
         "margin": {"l": 190, "r": 20, "t": 60, "b": 60},
         "xaxis": {"title": {"text": "Whole posts"}}, "yaxis": {"automargin": True},
@@ -423,13 +519,14 @@ def equity_chart(rows: pd.DataFrame, title: str) -> dict[str, Any]:
          "hovertemplate": "%{x}: %{y:.0%} of areas within ±5%<extra></extra>"},
     ]
     return {"data": data, "layout": {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 17}},
-        "font": FONT, "height": 460, "margin": {"l": 60, "r": 70, "t": 60, "b": 100},
+        "title": _title(title),
+        "font": FONT, "height": 460, "margin": {"l": 60, "r": 70, "t": 80, "b": 100},
         "xaxis": {"title": {"text": "Before the plan, then after each year's moves"},
                   "type": "category"},
         "yaxis": {"title": {"text": "Gini / CV (0 = posts exactly follow need)"},
                   "rangemode": "tozero"},
-        "yaxis2": {"title": {"text": "Areas within ±5%"}, "overlaying": "y", "side": "right",
-                   "range": [0, 1], "tickformat": ".0%", "showgrid": False},
+        "yaxis2": {"title": {"text": "Areas within ±5% of target"}, "overlaying": "y",
+                   "side": "right", "range": [0, 1], "tickformat": ".0%", "showgrid": False,
+                   "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1]},
         "legend": {"orientation": "h", "y": -0.3, "x": 0},
         "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff"}}

@@ -1,90 +1,97 @@
 """The page: a control panel (every scenario parameter) beside tabs of maps, plans and tables.
 
-Every control has a visible label tied to it, lives in the normal tab order and works from the
-keyboard (sliders take arrow keys, Home/End and typed values). Controls only set values: what is
-drawn comes from the callbacks, which read the one ``state`` store, so the address bar always
-describes exactly what is on screen.
+Looks and behaves like an NHS.UK service (``assets/style.css`` follows the NHS.UK frontend's
+colours, type scale, spacing and focus style; served locally). Every control has a visible
+label tied to it (sliders and dropdowns get it as their accessible name in
+``assets/keyboard.js``; radio groups are fieldsets with a legend), lives in the normal tab
+order and works from the keyboard. Controls only set values: what is drawn comes from the
+callbacks, which read the one ``state`` store, so the address bar always describes exactly
+what is on screen.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.state import (
     ALL,
     DEFAULTS,
+    DRAW_OPTIONS,
     HORIZON_MAX,
     HORIZON_MIN,
     METHODS,
+    SIGMA_MAX,
     VARIANTS,
     YEAR_MAX,
     YEAR_MIN,
 )
+from fairshare.webapp.words import GLOSSARY, METHOD_LABELS, term_link
 
-METHOD_LABELS = {
-    "hamilton": "Largest remainder (Hamilton)",
-    "webster": "Webster / Sainte-Laguë",
-    "huntington-hill": "Huntington-Hill",
-    "dhondt": "D'Hondt / Jefferson",
-    "adams": "Adams",
-}
 LEVEL_LABELS = {"icb": "ICB (42)", "local_office": "Local office (11)", "region": "NHS region (7)"}
 
+#: No scroll-wheel zoom: the wheel scrolls the page. Zoom with the buttons; no box select.
 GRAPH_CONFIG: Any = {
     "displaylogo": False,
-    "scrollZoom": True,
+    "scrollZoom": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "pan2d"],
     "toImageButtonOptions": {"format": "png", "filename": "fairshare", "scale": 2},
 }
 
-FONT_STACK = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-
-#: The maps fill most of the screen's height: a laptop sees all of England without scrolling,
-#: a projector gets a big map.
-MAP_STYLE = {"height": "68vh", "minHeight": "440px"}
-
-TABLE_STYLE: dict[str, Any] = {
-    "style_table": {"overflowX": "auto", "maxHeight": "70vh", "overflowY": "auto"},
-    "style_cell": {"fontFamily": FONT_STACK, "fontSize": "0.95rem", "padding": "4px 8px",
-                   "textAlign": "right", "whiteSpace": "normal", "height": "auto",
-                   "minWidth": "70px"},
-    "style_header": {"fontWeight": "600", "backgroundColor": "#f0f2f5",
-                     "whiteSpace": "normal", "textAlign": "center"},
-    "style_cell_conditional": [
-        {"if": {"column_id": c}, "textAlign": "left"}
-        for c in ("area", "area_code", "region", "specialty", "school", "phase", "side",
-                  "School", "Specialty", "Phase", "Specialty (phase)", "presence", "metric")
-    ],
-    "sort_action": "native",
-    "page_action": "none",
-    "cell_selectable": True,
-}
+#: The map fills most of the screen's height: a laptop sees all of England without scrolling.
+MAP_STYLE = {"height": "72vh", "minHeight": "480px"}
 
 
-def _attrs(values: dict[str, str]) -> Any:
+def _attrs(values: dict[str, Any]) -> Any:
     """ARIA / data attributes (keyword names Python cannot spell) for a Dash component."""
     return values
 
 
-def _label(text: str, for_id: str, hint: str | None = None) -> html.Label:
+def _label(text: str, for_id: str, hint: str | None = None, term: str | None = None
+           ) -> Any:
     parts: list[Any] = [text]
     if hint:
-        parts.append(html.Span(hint, className="hint"))
-    return html.Label(parts, htmlFor=for_id, id=f"{for_id}-label")
+        parts.append(html.Span(" " + hint, className="hint"))
+    label = html.Label(parts, htmlFor=for_id, id=f"{for_id}-label")
+    if term:
+        return html.Div(className="label-row", children=[label, term_link(term, "?")])
+    return label
 
 
 def _slider(id_: str, lo: float, hi: float, step: float, marks: dict[Any, str],
-            label: str, hint: str | None = None) -> html.Div:
+            label: str, hint: str | None = None, term: str | None = None) -> html.Div:
     return html.Div(className="control", children=[
-        _label(label, id_, hint),
+        _label(label, id_, hint, term),
         dcc.Slider(id=id_, min=lo, max=hi, step=step, value=DEFAULTS[id_.replace("-", "_")],
                    marks=marks, updatemode="mouseup", included=False,
-                   tooltip={"placement": "bottom", "always_visible": False}),
+                   tooltip={"placement": "top", "always_visible": False}),
+    ])
+
+
+def _radios(id_: str, legend: str, options: list[dict[str, str]], hint: str | None = None,
+            term: str | None = None) -> html.Fieldset:
+    """A radio group: a fieldset whose legend names it (and, by role, the group)."""
+    title: list[Any] = [legend]
+    if hint:
+        title.append(html.Span(" " + hint, className="hint"))
+    if term:
+        title += [" ", term_link(term, "?")]
+    return html.Fieldset(className="control radios-set", id=f"{id_}-group", children=[
+        html.Legend(title, id=f"{id_}-label"),
+        dcc.RadioItems(id=id_, value=DEFAULTS[id_.replace("-", "_")], className="radios",
+                       options=options),
+    ])
+
+
+def _dropdown(id_: str, label: str, options: list[dict[str, Any]], hint: str | None = None,
+              term: str | None = None, searchable: bool = False) -> html.Div:
+    return html.Div(className="control", children=[
+        _label(label, id_, hint, term),
+        dcc.Dropdown(id=id_, options=options, value=DEFAULTS[id_.replace("-", "_")],
+                     clearable=False, searchable=searchable),
     ])
 
 
@@ -92,54 +99,33 @@ def _fieldset(title: str, children: list[Any]) -> html.Fieldset:
     return html.Fieldset(className="group", children=[html.Legend(title), *children])
 
 
-def table(id_: str, **extra: Any) -> Any:
-    """A sortable table. Dash 4 marks DataTable as deprecated in favour of the separate
-    dash-ag-grid package; it still ships with Dash and does all we need (native sorting), so the
-    warning is silenced here rather than pulling in another dependency."""
-    opts = {**TABLE_STYLE, **extra}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                message=r"(?s).*dash_table\.DataTable")
-        return dash_table.DataTable(id=id_, columns=[], data=[], **opts)  # type: ignore[attr-defined]
-
-
 def controls(engine: Engine) -> html.Div:
     """The control panel: view, fair share, whole posts, plan."""
     spec_options = [{"label": ALL, "value": ALL}] + [
         {"label": s, "value": s} for s in engine.specialties]
-    area_options = [{"label": a, "value": a} for a in engine.local_offices]
+    codes = {v: k for k, v in engine.area_codes.items()}
+    area_options = [{"label": f"{a} ({codes[a]})" if a in codes else a, "value": a}
+                    for a in engine.local_offices]
     year_options = [{"label": "When today's recruits complete (programme end)", "value": 0}] + [
         {"label": str(y), "value": y} for y in range(YEAR_MIN, YEAR_MAX + 1)]
     return html.Div(id="controls", className="controls", role="region",
                     **_attrs({"aria-label": "Scenario controls"}), children=[
+        html.H2("Settings", className="controls-title"),
         _fieldset("View", [
-            html.Div(className="control", children=[
-                _label("Specialty", "specialty"),
-                dcc.Dropdown(id="specialty", options=spec_options, value=DEFAULTS["specialty"],
-                             clearable=False, searchable=True),
-            ]),
-            html.Div(className="control", children=[
-                _label("Level", "level"),
-                dcc.RadioItems(id="level", value=DEFAULTS["level"], className="radios",
-                               options=[{"label": LEVEL_LABELS[k], "value": k}
-                                        for k in ("icb", "local_office", "region")]),
-            ]),
-            html.Div(className="control", children=[
-                _label("Area for the plan and tables", "area", "(local office)"),
-                dcc.Dropdown(id="area", options=area_options, value=DEFAULTS["area"],
-                             clearable=False),
-            ]),
+            _dropdown("specialty", "Specialty", spec_options,
+                      "(type to search)", searchable=True),
+            _radios("level", "Level", [{"label": LEVEL_LABELS[k], "value": k}
+                                       for k in ("icb", "local_office", "region")],
+                    term="local-office"),
+            _dropdown("area", "Area for the plan and tables", area_options, "(local office)",
+                      term="local-office", searchable=True),
         ]),
         _fieldset("Fair share", [
             _slider("delta", 0, 1, 0.01, {0: "0", 0.2: "0.2", 0.5: "0.5", 1: "1"},
-                    "Deprivation weight δ", "(avoidable mortality)"),
-            html.Div(className="control", children=[
-                _label("Component weights", "weights-mode"),
-                dcc.RadioItems(id="weights-mode", value=DEFAULTS["weights_mode"],
-                               className="radios", options=[
-                                   {"label": "Catalogue (per specialty)", "value": "catalogue"},
-                                   {"label": "Custom, all specialties", "value": "custom"}]),
-            ]),
+                    "Deprivation weight δ", "(avoidable mortality)", term="fair-share"),
+            _radios("weights-mode", "Component weights", [
+                {"label": "Catalogue (per specialty)", "value": "catalogue"},
+                {"label": "Custom, all specialties", "value": "custom"}]),
             html.Div(id="weights-box", className="subgroup", children=[
                 _slider("w-core", 0, 1, 0.05, {0: "0", 0.5: "0.5", 1: "1"},
                         "Core need (Component 1)"),
@@ -149,52 +135,34 @@ def controls(engine: Engine) -> html.Div:
                         "Projected demand"),
                 html.Div(id="weights-note", className="hint", **_attrs({"aria-live": "polite"})),
             ]),
-            html.Div(className="control", children=[
-                _label("Specialised share σ", "sigma-mode", "(posts kept where they are)"),
-                dcc.RadioItems(id="sigma-mode", value=DEFAULTS["sigma_mode"], className="radios",
-                               options=[{"label": "Catalogue (per specialty)",
-                                         "value": "catalogue"},
-                                        {"label": "Same for all", "value": "custom"}]),
-            ]),
-            _slider("sigma", 0, 0.5, 0.01, {0: "0", 0.1: "0.1", 0.25: "0.25", 0.5: "0.5"},
+            _radios("sigma-mode", "Specialised share σ", [
+                {"label": "Catalogue (per specialty)", "value": "catalogue"},
+                {"label": "Same for all", "value": "custom"}], "(posts kept where they are)"),
+            _slider("sigma", 0, SIGMA_MAX, 0.01,
+                    {0: "0", 0.1: "0.1", 0.25: "0.25", SIGMA_MAX: f"{SIGMA_MAX:g}"},
                     "σ for all specialties"),
-            html.Div(className="control", children=[
-                _label("Projection year", "projection-year"),
-                dcc.Dropdown(id="projection-year", options=year_options,
-                             value=DEFAULTS["projection_year"], clearable=False),
-            ]),
-            html.Div(className="control", children=[
-                _label("Projection variant", "variant", "(ONS 2018-based)"),
-                dcc.Dropdown(id="variant", value=DEFAULTS["variant"], clearable=False,
-                             options=[{"label": v.replace("_", " "), "value": v}
-                                      for v in VARIANTS]),
-            ]),
+            _dropdown("projection-year", "Projection year", year_options),
+            _dropdown("variant", "Projection variant", [
+                {"label": v.replace("_", " "), "value": v} for v in VARIANTS],
+                "(ONS 2018-based)"),
         ]),
         _fieldset("Whole posts", [
-            html.Div(className="control", children=[
-                _label("Apportionment method", "method"),
-                dcc.Dropdown(id="method", value=DEFAULTS["method"], clearable=False,
-                             options=[{"label": METHOD_LABELS.get(m, m), "value": m}
-                                      for m in METHODS]),
-            ]),
+            _dropdown("method", "Apportionment method", [
+                {"label": METHOD_LABELS.get(m, m), "value": m} for m in METHODS],
+                term="hamilton"),
         ]),
         _fieldset("Pace of change", [
             _slider("horizon", HORIZON_MIN, HORIZON_MAX, 1,
                     {y: str(y) for y in (HORIZON_MIN, 2031, HORIZON_MAX)}, "Plan horizon"),
-            _slider("pace-cap", 0, 1, 0.05, {0: "none", 0.25: "25%", 0.5: "50%", 1: "100%"},
-                    "Pace cap", "(most of the gap closed a year; 0 = none)"),
-            html.Div(className="control", children=[
-                _label("Time-limited expansion", "expansion", "(from a scenario file)"),
-                dcc.Dropdown(id="expansion", value=DEFAULTS["expansion"], clearable=False,
-                             options=[{"label": label, "value": key}
-                                      for key, label in engine.expansion_options()]),
-            ]),
-            html.Div(className="control", children=[
-                _label("Year for the area table", "year"),
-                dcc.Dropdown(id="year", value=DEFAULTS["year"], clearable=False, options=[
-                    {"label": "First year anything moves", "value": 0}] + [
-                    {"label": str(y), "value": y} for y in range(YEAR_MIN, HORIZON_MAX + 1)]),
-            ]),
+            _slider("pace-cap", 0, 1, 0.05, {0: "none", 0.5: "50%", 1: "100%"},
+                    "Pace cap", "(share of the gap closed a year)", term="pace-cap"),
+            _dropdown("expansion", "Time-limited expansion", [
+                {"label": label, "value": key} for key, label in engine.expansion_options()],
+                "(from a scenario file)", term="expansion"),
+            _dropdown("year", "Year for the one-year table", [
+                {"label": "First year still to come", "value": 0}] + [
+                {"label": str(y), "value": y} for y in range(YEAR_MIN, HORIZON_MAX + 1)],
+                term="plan-year"),
         ]),
         html.P(className="hint", children=[
             "Every change updates the address bar: copy it to share this exact view."]),
@@ -202,27 +170,34 @@ def controls(engine: Engine) -> html.Div:
 
 
 def header(engine: Engine) -> html.Header:
-    banner = html.Div(
-        id="basis-banner", className="basis-banner", role="note", children=[
-            html.Strong("Current posts: "), engine.bundle.posts_label,
-            " (see docs/baseline.md; ", html.Code("fairshare serve --posts FILE"),
-            " uses your own)."])
+    """NHS-style blue header with the service name, the downloads and the data banner."""
+    bundle = engine.bundle
+    banner = html.Div(id="basis-banner", role="note", className="basis-banner", children=[
+        html.Strong("Current posts: "), bundle.posts_label, " (see docs/baseline.md; ",
+        html.Code("fairshare serve --posts FILE"), " uses your own)."])
     return html.Header(className="top", children=[
-        html.Div(className="title", children=[
-            html.H1("fairshare"),
-            html.Span("fair, needs-based shares of England's specialty training posts",
-                      className="subtitle"),
-        ]),
-        html.Div(className="downloads", children=[
-            html.Span("Download:", className="hint"),
-            html.Button("Excel workbook", id="dl-excel", className="btn", n_clicks=0),
-            html.Button("Targets CSV", id="dl-targets", className="btn", n_clicks=0),
-            html.Button("Plan CSV", id="dl-plan", className="btn", n_clicks=0),
-            html.Button("Report (HTML)", id="dl-report", className="btn", n_clicks=0),
-            dcc.Loading(html.Div(id="dl-status", className="hint"), type="dot",
-                        delay_show=200),
+        html.Div(className="top-row", children=[
+            html.H1(className="brand", children=[
+                html.Span("fairshare", className="logo"),
+                html.Span("Fair, needs-based shares of England's specialty training posts",
+                          className="service"),
+            ]),
+            downloads(),
         ]),
         banner,
+    ])
+
+
+def downloads() -> html.Div:
+    return html.Div(className="downloads no-print", role="group",
+                    **_attrs({"aria-label": "Downloads"}), children=[
+        html.Span("Download:", className="hint"),
+        html.Button("Excel workbook", id="dl-excel", className="btn", n_clicks=0),
+        html.Button("Targets CSV", id="dl-targets", className="btn", n_clicks=0),
+        html.Button("Plan CSV", id="dl-plan", className="btn", n_clicks=0),
+        html.Button("Report (HTML)", id="dl-report", className="btn", n_clicks=0),
+        dcc.Loading(html.Div(id="dl-status", className="hint", role="status"), type="dot",
+                    delay_show=150),
     ])
 
 
@@ -231,87 +206,122 @@ def _tab(label: str, value: str, children: list[Any]) -> dcc.Tab:
                    children=html.Div(className="panel", id=f"panel-{value}", children=children))
 
 
+def _box(id_: str) -> html.Div:
+    return html.Div(id=id_, className="box")
+
+
+def _loading(children: list[Any], what: str = "this view") -> dcc.Loading:
+    """While a view is redrawn its old content stays (dimmed, headings kept) and a progress
+    note is pinned to the top of the window, so it is never below the fold."""
+    busy = html.Div(className="busy", role="status", children=[
+        html.Span(className="busy-dot", **_attrs({"aria-hidden": "true"})),
+        f"Updating {what}…"])
+    return dcc.Loading(delay_show=250, parent_className="loading", custom_spinner=busy,
+                       overlay_style={"visibility": "visible", "opacity": 0.55},
+                       children=children)
+
+
 def tabs(engine: Engine) -> dcc.Tabs:
     refs = engine.references()
+    options = [{"label": r.label, "value": r.key} for r in refs]
     return dcc.Tabs(id="tabs", value=DEFAULTS["tab"], className="tabs", children=[
-        _tab("Map & targets", "map", [
+        _tab("Map and targets", "map", [
             html.Div(id="map-message", className="message", role="alert"),
             html.Div(id="summary", className="summary", **_attrs({"aria-live": "polite"})),
-            dcc.Loading(type="default", delay_show=400, children=[
+            _loading([
                 dcc.Graph(id="map", config=GRAPH_CONFIG, className="map", style=MAP_STYLE,
                           clear_on_unhover=True),
                 html.Div(id="map-info-wrap"),
-            ]),
+            ], "the map"),
             html.H2("Targets by area", id="targets-title"),
             html.P(className="hint", children=[
-                "Gap = target − current: positive receives posts, negative gives. Distance = "
-                "(current − target) / target, as NHS England reports it. Click a column "
-                "heading to sort."]),
-            table("targets-table"),
+                term_link("gap"), " = target − current: + receives posts, − gives. "
+                "Sort a column with its heading button."]),
+            _box("targets-box"),
         ]),
         _tab("Plan", "plan", [
             html.Div(id="plan-message", className="message", role="alert"),
-            dcc.Loading(type="default", delay_show=300, children=[
+            html.P(className="hint", children=[
+                "The chosen area and specialty, year by year. Pick the area on the map or in "
+                "the controls; ", term_link("plan-year", "plan years"), " are recruitment "
+                "rounds."]),
+            _loading([
+                html.Div(id="plan-answer", **_attrs({"aria-live": "polite"})),
+                _box("plan-years"),
                 dcc.Graph(id="plan-graph", config=GRAPH_CONFIG),
-                html.Div(id="plan-status", className="status"),
-            ]),
-            dcc.Loading(type="default", delay_show=300, children=[
-                html.H2(id="one-year-title"),
-                table("one-year-table"),
-                html.H2(id="pace-title"),
-                table("pace-table"),
+            ], "the plan"),
+            _loading([
+                html.H2("Deanery tables"),
+                _box("one-year-box"),
+                _box("pace-box"),
                 html.Div(id="findings"),
-            ]),
+            ], "the deanery tables"),
         ]),
-        _tab("Compare", "compare", [
-            html.Div(className="control inline", children=[
-                _label("Compare this view with", "compare"),
-                dcc.Dropdown(id="compare", value=DEFAULTS["compare"], clearable=False,
-                             options=[{"label": r.label, "value": r.key} for r in refs]),
+        _tab("Compare A and B", "compare", [
+            html.Div(className="compare-pick", children=[
+                html.Div(className="control", children=[
+                    _label("A", "compare-a", "(this view, a scenario or a saved run)"),
+                    dcc.Dropdown(id="compare-a", value=DEFAULTS["compare_a"],
+                                 clearable=False, searchable=True, options=[
+                                     {"label": "This view (the controls)", "value": "view"},
+                                     *options]),
+                ]),
+                html.Div(className="control", children=[
+                    _label("B", "compare", "(a scenario or a saved run)"),
+                    dcc.Dropdown(id="compare", value=DEFAULTS["compare"], clearable=False,
+                                 searchable=True, options=options),
+                ]),
             ]),
             html.Div(id="compare-message", className="message", role="alert"),
-            dcc.Loading(type="default", delay_show=300, children=[
+            _loading([
                 dcc.Graph(id="compare-map", config=GRAPH_CONFIG, className="map",
                           style=MAP_STYLE),
                 html.Div(id="compare-explain"),
-                html.H2("Change by area"),
-                table("compare-table"),
-                html.H2("Previous vs current by school (national)"),
-                table("compare-school"),
-            ]),
+                _box("compare-box"),
+                _box("compare-school"),
+            ], "the comparison"),
         ]),
         _tab("Uncertainty", "uncertainty", [
             html.Div(className="control inline", children=[
                 _label("Monte Carlo draws", "draws"),
                 dcc.Dropdown(id="draws", value=DEFAULTS["draws"], clearable=False,
-                             options=[{"label": str(n), "value": n}
-                                      for n in (100, 300, 1000, 3000)]),
+                             options=[{"label": f"{n:,}", "value": n}
+                                      for n in DRAW_OPTIONS]),
             ]),
             html.Div(id="uncertainty-message", className="message", role="alert"),
-            dcc.Loading(type="default", delay_show=300, children=[
+            _loading([
                 dcc.Graph(id="uncertainty-graph", config=GRAPH_CONFIG),
                 html.Div(id="uncertainty-notes", className="hint"),
-                table("uncertainty-table"),
-            ]),
+                _box("uncertainty-box"),
+            ], "the intervals"),
         ]),
         _tab("Equity", "equity", [
             html.Div(id="equity-message", className="message", role="alert"),
-            dcc.Loading(type="default", delay_show=300, children=[
+            _loading([
                 dcc.Graph(id="equity-graph", config=GRAPH_CONFIG),
-                table("equity-table"),
-            ]),
+                _box("equity-box"),
+            ], "the equity figures"),
         ]),
         _tab("Report", "report", [
             html.Div(className="no-print", children=[
                 html.Button("Print or save as PDF", id="print", className="btn primary",
                             n_clicks=0),
-                html.Span(" The report prints without the controls.", className="hint"),
+                html.Span(" Prints this page without the controls. For the full printed "
+                          "report use Download: Report (HTML).", className="hint"),
             ]),
-            dcc.Loading(type="default", delay_show=300, children=[
-                html.Div(id="report", className="report"),
-            ]),
+            _loading([html.Div(id="report", className="report")], "the report"),
         ]),
     ])
+
+
+def glossary() -> html.Section:
+    """Every term the page uses, one click from each use (links ``#def-<key>``)."""
+    items: list[Any] = []
+    for key, (term, text) in GLOSSARY.items():
+        items += [html.Dt(term, id=f"def-{key}"), html.Dd(text)]
+    return html.Section(id="glossary", className="glossary",
+                        **_attrs({"aria-labelledby": "glossary-title"}), children=[
+        html.H2("Words used here", id="glossary-title"), html.Dl(items)])
 
 
 def page(engine: Engine) -> html.Div:
@@ -320,13 +330,18 @@ def page(engine: Engine) -> html.Div:
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
         *[dcc.Store(id=f"{name}-key") for name in
-          ("map", "plan", "deanery", "compare", "uncertainty", "equity", "report")],
+          ("headline", "map", "plan", "deanery", "compare", "uncertainty", "equity",
+           "report")],
         dcc.Download(id="download"),
         html.Div(id="print-done", hidden=True),
         header(engine),
+        html.Div(id="link-notes", className="link-notes", role="status"),
         html.Div(className="shell", children=[
             html.Aside(className="sidebar no-print", children=[controls(engine)]),
-            html.Main(className="content", children=[tabs(engine)]),
+            html.Main(id="main", className="content", tabIndex=-1, children=[
+                html.Div(id="headline", **_attrs({"aria-live": "polite"})),
+                tabs(engine),
+                glossary()]),
         ]),
         html.Footer(className="footer", children=[
             "Contains public sector information licensed under the Open Government Licence "

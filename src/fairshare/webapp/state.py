@@ -5,10 +5,15 @@ address bar: ``state_to_query`` writes only what differs from the defaults (shor
 ``query_to_state`` reads it back, filling defaults and ignoring anything it cannot use (an old
 or hand-edited link still opens, with the bad value replaced by its default).
 
+Names in a link are matched the way a person types them: any case, extra spaces, or a local
+office's code (``?area=ldn``). A value that cannot be used is never replaced silently:
+``read_link`` returns, beside the state, one plain sentence per value it ignored, and the page
+shows them.
+
 Sentinels keep every control a plain value: ``projection_year = 0`` means "when today's recruits
 complete" (the catalogue's programme end), ``pace_cap = 0`` means no cap, ``year = 0`` means the
-first plan year in which anything moves, ``expansion = "none"`` means no time-limited expansion
-posts (otherwise ``file:<name>``: the expansion programme of a scenario file).
+first plan year still to come, ``expansion = "none"`` means no time-limited expansion posts
+(otherwise ``file:<name>``: the expansion programme of a scenario file).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ VARIANTS: tuple[str, ...] = get_args(ProjectionVariant)
 MODES = ("catalogue", "custom")
 YEAR_MIN, YEAR_MAX = 2022, 2043
 HORIZON_MIN, HORIZON_MAX = 2023, 2040
+#: The σ slider's range and the Monte Carlo draw counts the page offers: a link or a callback
+#: cannot ask for more than the controls allow.
+SIGMA_MAX = 0.5
+DRAW_OPTIONS = (100, 300, 1000, 3000)
 
 DEFAULTS: dict[str, Any] = {
     "tab": "map",
@@ -48,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "expansion": "none",
     "area": "London",
     "year": 0,
+    "compare_a": "view",
     "compare": "default",
     "draws": 300,
 }
@@ -72,6 +82,7 @@ QUERY_KEYS: dict[str, str] = {
     "expansion": "exp",
     "area": "area",
     "year": "year",
+    "compare_a": "a",
     "compare": "cmp",
     "draws": "n",
 }
@@ -119,6 +130,39 @@ def _year(value: Any) -> int:
     return y
 
 
+def _draws(value: Any) -> int:
+    n = int(_number(value, 1, max(DRAW_OPTIONS), integer=True))
+    if n not in DRAW_OPTIONS:
+        raise ValueError(f"{value!r} is not one of {', '.join(map(str, DRAW_OPTIONS))}")
+    return n
+
+
+#: What each setting accepts, in words (for the note that says a link value was ignored).
+EXPECTED: dict[str, str] = {
+    "tab": "one of " + ", ".join(TABS),
+    "specialty": "a specialty name",
+    "level": "icb, local_office or region",
+    "delta": "a number from 0 to 1",
+    "weights_mode": "catalogue or custom",
+    "w_core": "a number from 0 to 1",
+    "w_specialty": "a number from 0 to 1",
+    "w_future": "a number from 0 to 1",
+    "sigma_mode": "catalogue or custom",
+    "sigma": f"a number from 0 to {SIGMA_MAX:g}",
+    "projection_year": f"a year from {YEAR_MIN} to {YEAR_MAX}, or 0",
+    "variant": "one of " + ", ".join(VARIANTS),
+    "method": "one of " + ", ".join(METHODS),
+    "horizon": f"a year from {HORIZON_MIN} to {HORIZON_MAX}",
+    "pace_cap": "a number from 0 to 1",
+    "expansion": "none or a scenario file's expansion",
+    "area": "a local office's name or code",
+    "year": "a plan year up to the horizon, or 0",
+    "compare_a": "view, default, file:NAME or run:ID",
+    "compare": "default, file:NAME or run:ID",
+    "draws": "one of " + ", ".join(map(str, DRAW_OPTIONS)),
+}
+
+
 _PARSERS: dict[str, Any] = {
     "tab": _choice(set(TABS)),
     "specialty": _text,
@@ -129,7 +173,7 @@ _PARSERS: dict[str, Any] = {
     "w_specialty": lambda v: _number(v, 0, 1),
     "w_future": lambda v: _number(v, 0, 1),
     "sigma_mode": _choice(MODES),
-    "sigma": lambda v: _number(v, 0, 1),
+    "sigma": lambda v: _number(v, 0, SIGMA_MAX),
     "projection_year": _year,
     "variant": _choice(VARIANTS),
     "method": _choice(METHODS),
@@ -138,18 +182,38 @@ _PARSERS: dict[str, Any] = {
     "expansion": _text,
     "area": _text,
     "year": lambda v: _number(v, 0, 2060, integer=True),
+    "compare_a": _text,
     "compare": _text,
-    "draws": lambda v: _number(v, 10, 5000, integer=True),
+    "draws": lambda v: _draws(v),
 }
+
+
+def _fold(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def match_name(value: Any, names: list[str], codes: dict[str, str] | None = None) -> str | None:
+    """The known name ``value`` means (any case or spacing, or a code), or None."""
+    want = _fold(value)
+    for name in names:
+        if _fold(name) == want:
+            return name
+    for code, name in (codes or {}).items():
+        if _fold(code) == want:
+            return name
+    return None
 
 
 def clean_state(values: Mapping[str, Any] | None, *,
                 specialties: list[str] | None = None,
-                areas: list[str] | None = None) -> dict[str, Any]:
+                areas: list[str] | None = None,
+                area_codes: dict[str, str] | None = None,
+                notes: list[str] | None = None) -> dict[str, Any]:
     """A complete, valid state: defaults for anything missing or unusable.
 
-    ``specialties`` / ``areas``, when given, are the names this app knows; an unknown name falls
-    back to the default (or the first known name).
+    ``specialties`` / ``areas``, when given, are the names this app knows (``area_codes`` maps
+    a local office's code to its name); names are matched in any case. Each value that cannot
+    be used is replaced by its default and, when ``notes`` is given, explained there.
     """
     out = dict(DEFAULTS)
     if specialties:
@@ -162,16 +226,30 @@ def clean_state(values: Mapping[str, Any] | None, *,
             continue
         try:
             parsed = _PARSERS[key](value)
-        except (TypeError, ValueError):
-            continue
-        if key == "specialty" and specialties and parsed not in (ALL, *specialties):
-            continue
-        if key == "area" and areas and parsed not in areas:
+            if key == "specialty" and specialties:
+                parsed = match_name(parsed, [ALL, *specialties])
+            elif key == "area" and areas:
+                parsed = match_name(parsed, areas, area_codes)
+            if parsed is None:
+                raise ValueError("unknown name")
+        except (TypeError, ValueError, OverflowError):
+            if notes is not None:
+                notes.append(ignored(key, value, f"expected {EXPECTED[key]}", out[key]))
             continue
         out[key] = parsed
     if out["year"] and not YEAR_MIN <= out["year"] <= out["horizon"]:
+        if notes is not None:
+            notes.append(ignored("year", out["year"], f"expected {EXPECTED['year']} "
+                                 f"({out['horizon']})", "first year still to come"))
         out["year"] = 0
     return out
+
+
+def ignored(key: str, value: Any, why: str, used: Any) -> str:
+    """One plain sentence: which link value was ignored, why, and what is shown instead."""
+    shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "…"
+    instead = "first year still to come" if key == "year" and used == 0 else used
+    return f"Ignored {QUERY_KEYS.get(key, key)}={shown}: {why}. Showing {instead} instead."
 
 
 def _format(value: Any) -> str:
@@ -192,12 +270,24 @@ def state_to_query(state: Mapping[str, Any]) -> str:
     return "?" + urlencode(pairs) if pairs else ""
 
 
-def query_to_state(search: str | None, *, specialties: list[str] | None = None,
-                   areas: list[str] | None = None) -> dict[str, Any]:
-    """The state a query string describes (defaults for whatever it leaves out)."""
-    raw = dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
-    values = {_FROM_QUERY[k]: v for k, v in raw.items() if k in _FROM_QUERY}
-    return clean_state(values, specialties=specialties, areas=areas)
+def read_link(search: str | None, **known: Any) -> tuple[dict[str, Any], list[str]]:
+    """(the state a query string describes, one note per value it ignored).
+
+    ``known``: the names and codes ``clean_state`` matches against.
+    """
+    notes: list[str] = []
+    values: dict[str, Any] = {}
+    for short, value in parse_qsl((search or "").lstrip("?"), keep_blank_values=True):
+        if short not in _FROM_QUERY:
+            notes.append(f"Ignored {short[:40]}={value[:40]}: not a setting of this page.")
+        elif value.strip():
+            values[_FROM_QUERY[short]] = value
+    return clean_state(values, notes=notes, **known), notes
+
+
+def query_to_state(search: str | None, **known: Any) -> dict[str, Any]:
+    """The state a query string describes (defaults for whatever it leaves out or cannot use)."""
+    return read_link(search, **known)[0]
 
 
 def normalised_weights(state: Mapping[str, Any]) -> tuple[float, float, float] | None:

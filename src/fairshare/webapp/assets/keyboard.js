@@ -1,9 +1,13 @@
-/* fairshare web app: keyboard access for the parts Dash renders as plain <div>s / <span>s.
+/* fairshare web app: keyboard access and accessible names for what Dash renders.
  *
- * - The tab bar (dcc.Tabs) becomes a proper tablist: each tab is focusable (Tab key), Enter or
- *   Space opens it, Left / Right / Home / End move between tabs, aria-selected follows.
- * - The sort arrows of every table header (DataTable) become focusable buttons: Enter or Space
- *   sorts by that column.
+ * - The tab bar (dcc.Tabs) becomes a proper tablist: each tab is focusable, Enter or Space
+ *   opens it, Left / Right / Home / End move between tabs, aria-selected follows.
+ * - Every control gets its visible label as its accessible name: a <label for=ID> names the
+ *   slider handle, the slider's number box and the dropdown button inside the element ID
+ *   (Dash renders those without a name of their own).
+ * - Tables (class "sortable") sort when a heading's button is pressed: by each cell's data-v
+ *   (numbers) or its text; the Total row stays last; aria-sort says how. Plain buttons: Tab
+ *   always moves on (no keyboard trap).
  * Served by the app itself from assets/; it fetches nothing.
  */
 (function () {
@@ -22,8 +26,9 @@
     var bar = document.querySelector("#tabs");
     if (!bar) { return; }
     bar.setAttribute("role", "tablist");
+    bar.setAttribute("aria-label", "Views");
     var tabs = Array.prototype.slice.call(bar.querySelectorAll(":scope > .tab"));
-    tabs.forEach(function (tab, i) {
+    tabs.forEach(function (tab) {
       var selected = tab.classList.contains("tab--selected");
       tab.setAttribute("role", "tab");
       tab.setAttribute("tabindex", selected ? "0" : "-1");
@@ -49,23 +54,126 @@
         window.requestAnimationFrame(enhanceTabs);
       });
     });
-    // a tab bar with nothing selected yet still needs one stop in the tab order
     if (tabs.length && !tabs.some(function (t) { return t.getAttribute("tabindex") === "0"; })) {
       tabs[0].setAttribute("tabindex", "0");
     }
   }
 
-  function enhanceSorting() {
-    var arrows = document.querySelectorAll(".column-header--sort");
-    Array.prototype.forEach.call(arrows, function (el) {
-      if (el.dataset.kbd) { return; }
-      el.dataset.kbd = "1";
-      el.setAttribute("role", "button");
-      el.setAttribute("tabindex", "0");
-      var th = el.closest("th");
-      var name = th ? th.textContent.trim() : "this column";
-      el.setAttribute("aria-label", "Sort by " + name);
-      el.addEventListener("keydown", function (event) { activate(el, event); });
+  function nameControls() {
+    var labels = document.querySelectorAll("label[for]");
+    Array.prototype.forEach.call(labels, function (label) {
+      var forId = label.getAttribute("for");
+      var box = document.getElementById(forId);
+      if (!box || !label.id) { return; }
+      var inner = box.querySelectorAll(
+        "[role='slider'], input, button, [role='combobox'], [role='radiogroup']");
+      if (box.matches("button, [role='combobox']")) { inner = [box]; }
+      Array.prototype.forEach.call(inner, function (el) {
+        if (el.getAttribute("aria-labelledby") === label.id) { return; }
+        el.setAttribute("aria-labelledby", label.id);
+        if (el.matches("input[type='number']")) {
+          el.setAttribute("aria-label", label.textContent.trim() + " (type a value)");
+          el.removeAttribute("aria-labelledby");
+        }
+      });
+    });
+  }
+
+  /* Dash's RadioItems is a role=listbox of role=option labels that hold radio inputs (nested
+   * interactive controls): make it a plain radio group named by its fieldset's legend. */
+  function fixRadios() {
+    var groups = document.querySelectorAll(".radios");
+    Array.prototype.forEach.call(groups, function (group) {
+      var legend = document.getElementById(group.id + "-label");
+      group.setAttribute("role", "radiogroup");
+      if (legend) { group.setAttribute("aria-labelledby", legend.id); }
+      Array.prototype.forEach.call(group.querySelectorAll("[role='option']"), function (el) {
+        el.removeAttribute("role");
+        el.removeAttribute("aria-selected");
+      });
+    });
+  }
+
+  /* Dropdowns: the button is the tab stop (named by its label), not Dash's hidden focus proxy.
+   * Opening one puts the cursor in its search box; typing a letter on the closed button opens
+   * it and starts the search with that letter. */
+  function focusSearch(text) {
+    var tries = 0;
+    (function attempt() {
+      var input = document.querySelector(
+        ".dash-dropdown-content[data-state='open'] .dash-dropdown-search-container input");
+      if (!input) {
+        if (tries++ < 30) { window.requestAnimationFrame(attempt); }
+        return;
+      }
+      input.setAttribute("aria-label", "Search the list");
+      input.focus();
+      if (text) {
+        var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        setter.call(input, text);
+        input.dispatchEvent(new Event("input", {bubbles: true}));
+      }
+    })();
+  }
+
+  function enhanceDropdowns() {
+    var proxies = document.querySelectorAll(".dash-dropdown-focus-target[aria-hidden='true']");
+    Array.prototype.forEach.call(proxies, function (el) { el.setAttribute("tabindex", "-1"); });
+    var buttons = document.querySelectorAll("button.dash-dropdown");
+    Array.prototype.forEach.call(buttons, function (button) {
+      if (button.getAttribute("tabindex") !== "0") { button.setAttribute("tabindex", "0"); }
+      if (button.dataset.kbd) { return; }
+      button.dataset.kbd = "1";
+      button.addEventListener("keydown", function (event) {
+        var letter = event.key.length === 1 && !event.ctrlKey && !event.metaKey &&
+          !event.altKey && event.key !== " ";
+        if (letter && button.getAttribute("aria-expanded") !== "true") {
+          event.preventDefault();
+          button.click();
+          focusSearch(event.key);
+        }
+      });
+      button.addEventListener("click", function () {
+        window.setTimeout(function () {
+          if (button.getAttribute("aria-expanded") === "true") { focusSearch(""); }
+        }, 0);
+      });
+    });
+  }
+
+  function cellValue(row, index) {
+    var cell = row.children[index];
+    if (!cell) { return ""; }
+    var v = cell.getAttribute("data-v");
+    return v === null ? cell.textContent.trim().toLowerCase() : parseFloat(v);
+  }
+
+  function sortBy(th) {
+    var table = th.closest("table");
+    var body = table.tBodies[0];
+    var index = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(th.parentNode.children, function (other) {
+      other.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var rows = Array.prototype.slice.call(body.rows);
+    var totals = rows.filter(function (r) { return r.classList.contains("total"); });
+    rows = rows.filter(function (r) { return !r.classList.contains("total"); });
+    rows.sort(function (a, b) {
+      var x = cellValue(a, index), y = cellValue(b, index);
+      var order = x < y ? -1 : (x > y ? 1 : 0);
+      return ascending ? order : -order;
+    });
+    rows.concat(totals).forEach(function (r) { body.appendChild(r); });
+  }
+
+  function enhanceTables() {
+    var buttons = document.querySelectorAll("table.sortable th button.sort");
+    Array.prototype.forEach.call(buttons, function (button) {
+      if (button.dataset.kbd) { return; }
+      button.dataset.kbd = "1";
+      button.addEventListener("click", function () { sortBy(button.closest("th")); });
     });
   }
 
@@ -76,7 +184,10 @@
     window.requestAnimationFrame(function () {
       pending = false;
       enhanceTabs();
-      enhanceSorting();
+      nameControls();
+      fixRadios();
+      enhanceDropdowns();
+      enhanceTables();
     });
   }
 
