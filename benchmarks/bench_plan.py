@@ -1,98 +1,139 @@
-"""Benchmark the pace-of-change plan on a national-size synthetic instance.
+"""Benchmark the pace-of-change plan: England, England by ICB, and synthetic countries of 100 and
+1,000 areas built through the documented own-data folder (docs/own_data.md, ``load_bundle``).
 
-65 specialties x 11 local offices, seeded random current posts (20-400 per area) and targets that
-are a seeded perturbation of them with the same specialty totals, phase starts 2022/2023/2026/2029,
-programme lengths 3-7 years, default vacancies (posts / programme length) and default capacity
-(10% headroom). Planned to 2031 and to 2040, per specialty and as one model.
+Each case plans with the default scenario (glide path, cohort-linked vacancies, minimum programme
+sizes) and, for England, also at the fastest pace. Timed in-process: the plan only (targets and
+loading are not timed), best of ``--repeat`` runs, all in one run so the ratios compare like
+with like. The synthetic countries are seeded random populations (SYNTHETIC, for timing only):
+every need component equals the population, and each specialty's posts are the population share
+times a seeded factor in [0.6, 1.4], so gaps are of the size England's are.
 
-Run: .venv/bin/python benchmarks/bench_plan.py [--repeat N] [--pace-cap P] [--per-specialty-only]
-Targets (default options): to 2031 <= 1 s in-process, to 2040 <= 3 s.
-With a pace cap the tie-break MILPs need branching; the single model then takes minutes
-(885 s to 2031 with --pace-cap 0.2 when measured), so use --per-specialty-only.
+Run: .venv/bin/python benchmarks/bench_plan.py [--repeat N] [--skip-1000]
+Targets: England to 2031 <= 0.5 s, to 2040 <= 1 s; 100 areas <= 10x England (same run);
+1,000 areas <= 60 s; England by ICB (42 areas) <= 2 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fairshare.model.plan import PlanOptions, PlanProblem, plan
+from fairshare.inputs.bundle import Bundle, load_bundle, load_england
+from fairshare.inputs.schemas import AGE_BANDS, COMPONENTS, SEXES
+from fairshare.model.pipeline import plan_options, plan_problem
+from fairshare.model.plan import PlanResult, plan
+from fairshare.model.targets import targets
+from fairshare.scenario import Scenario
+from fairshare.vocabulary import Level
 
-AREAS = ["North East", "North West", "Yorkshire and the Humber", "East Midlands",
-         "West Midlands", "East of England", "London", "Kent Surrey and Sussex",
-         "Thames Valley", "Wessex", "South West"]
 
-
-def national_instance(seed: int = 2022, n_specialties: int = 65) -> PlanProblem:
-    """A seeded synthetic instance the size of England's programme."""
+def synthetic_country(folder: Path, n_areas: int, seed: int = 2022) -> Bundle:
+    """A seeded n-area country in a data folder of its own (each area holds posts)."""
     rng = np.random.default_rng(seed)
-    rows, specs = [], []
-    for s in range(n_specialties):
-        name = f"Specialty {s:02d}"
-        current = rng.integers(20, 401, size=len(AREAS))
-        # perturb by up to +-30%, then fix the total exactly with largest remainders
-        raw = current * rng.uniform(0.7, 1.3, size=len(AREAS))
-        raw = raw / raw.sum() * current.sum()
-        target = np.floor(raw).astype(np.int64)
-        short = int(current.sum() - target.sum())
-        target[np.argsort(-(raw - target), kind="stable")[:short]] += 1
-        for area, c, t in zip(AREAS, current, target, strict=True):
-            rows.append({"area": area, "specialty": name, "current": int(c), "target": int(t)})
-        specs.append({"specialty": name, "programme_years": int(rng.integers(3, 8)),
-                      "phase_start": float(rng.choice([2022, 2023, 2026, 2029]))})
-    return PlanProblem(posts=pd.DataFrame(rows), specialties=pd.DataFrame(specs))
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = [f"A{i:04d}" for i in range(n_areas)]
+    names = [f"Area {i:04d}" for i in range(n_areas)]
+    regions = [f"R{i // 10:03d}" for i in range(n_areas)]
+    people = rng.integers(200_000, 3_000_000, size=n_areas)
+    cells = len(SEXES) * len(AGE_BANDS)
+    rows = [{"icb_code": c, "sex": s, "age_band": b, "population": int(p) // cells}
+            for c, p in zip(codes, people, strict=True) for s in SEXES for b in AGE_BANDS]
+    pop = pd.DataFrame(rows)
+    pop.to_csv(folder / "population_mid2022.csv", index=False)
+    growth = pop.drop(columns="population").merge(pd.DataFrame({"year": range(2022, 2044)}),
+                                                  how="cross").assign(factor=1.0)
+    growth.to_csv(folder / "growth_factors.csv", index=False)
+    wp = pd.DataFrame({"icb_code": codes, "registered": people.astype(float),
+                       "population": people.astype(float)})
+    for c in COMPONENTS:
+        wp[c] = wp["population"]
+    wp.to_csv(folder / "weighted_population.csv", index=False)
+    pd.DataFrame({"icb_code": codes, "icb_ods": codes, "icb_name": names,
+                  "region_code": regions, "region_name": regions}).to_csv(
+        folder / "icbs.csv", index=False)
+    pd.DataFrame({"local_office": names, "lo_code": codes, "region_code": regions,
+                  "region_name": regions}).to_csv(folder / "local_offices.csv", index=False)
+    pd.DataFrame({"icb_code": codes, "local_office": names, "share": 1.0}).to_csv(
+        folder / "icb_local_office.csv", index=False)
+    england = load_england()
+    national = england.posts.groupby("specialty")["posts"].sum()
+    share = people / people.sum()
+    post_rows = []
+    for spec, total in national.items():
+        raw = share * rng.uniform(0.6, 1.4, size=n_areas) * max(int(total), n_areas)
+        for name, value in zip(names, np.round(raw).astype(int), strict=True):
+            post_rows.append({"local_office": name, "specialty": spec, "posts": int(value)})
+    posts = folder / "posts.csv"
+    pd.DataFrame(post_rows).to_csv(posts, index=False)
+    return load_bundle(folder, posts)
+
+
+def timed(bundle: Bundle, scenario: Scenario, level: Level, repeat: int,
+          **changes: object) -> tuple[float, float, PlanResult]:
+    """Best wall and CPU seconds of ``plan`` for this bundle (targets computed once, untimed)."""
+    problem = plan_problem(bundle, targets(bundle, scenario, level=level), scenario)
+    options = dataclasses.replace(plan_options(scenario), **changes)  # type: ignore[arg-type]
+    best: tuple[float, float, PlanResult] | None = None
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = plan(problem, options)
+        wall = time.perf_counter() - start
+        if best is None or wall < best[0]:
+            best = (wall, time.process_time() - cpu, result)
+    assert best is not None
+    return best
+
+
+def show(label: str, areas: int, wall: float, cpu: float, result: PlanResult,
+         budget: str) -> None:
+    st = result.stats
+    table = result.table
+    last = table[table["year"] == table["year"].max()]
+    moved = int(table["vacancies_used"].sum())
+    at_target = float((last["remaining_gap"] == 0).mean())
+    print(f"{label:<28} {areas:>5} {st['n_vars']:>8} {st['n_constraints']:>8} "
+          f"{st['n_solves']:>3} {st['n_fallbacks']:>3} {st['solve_seconds']:>8.3f} {wall:>8.3f} "
+          f"{cpu:>7.3f} {moved:>7} {at_target:>6.1%}  {budget}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (best is shown)")
-    parser.add_argument("--pace-cap", type=float, default=None, help="PlanOptions.pace_cap")
-    parser.add_argument("--per-specialty-only", action="store_true",
-                        help="skip the single-model solve")
+    parser.add_argument("--skip-1000", action="store_true", help="skip the 1,000-area country")
     args = parser.parse_args()
-    problem = national_instance()
-    n_moving = int((problem.posts["current"] != problem.posts["target"]).sum())
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count() or 1} cores")
-    print(f"instance: {problem.posts['specialty'].nunique()} specialties x "
-          f"{problem.posts['area'].nunique()} areas, {int(problem.posts['current'].sum())} posts, "
-          f"{n_moving} area-specialties off target, "
-          f"{int((problem.posts['target'] - problem.posts['current']).abs().sum()) // 2} posts "
-          f"to move")
-    print(f"{'horizon':>7} {'mode':>13} {'vars':>7} {'rows':>7} {'ints':>7} {'solves':>6} "
-          f"{'solve s':>8} {'total s':>8} {'cpu s':>7} {'moved':>6} {'target':>6}")
-    tables = {}
-    for horizon, budget in ((2031, 1.0), (2040, 3.0)):
-        modes = (True,) if args.per_specialty_only else (True, False)
-        for per_specialty in modes:
-            options = PlanOptions(horizon=horizon, per_specialty=per_specialty,
-                                  pace_cap=args.pace_cap)
-            best = None
-            for _ in range(args.repeat):
-                start, cpu_start = time.perf_counter(), time.process_time()
-                result = plan(problem, options)
-                wall = time.perf_counter() - start
-                cpu = time.process_time() - cpu_start
-                if best is None or wall < best[0]:
-                    best = (wall, cpu, result)
-            assert best is not None
-            wall, cpu, result = best
-            st = result.stats
-            last = result.table[result.table["year"] == horizon]
-            moved = int(result.table["vacancies_used"].sum())
-            at_target = int((last["remaining_gap"] == 0).sum())
-            mode = "per_specialty" if per_specialty else "single"
-            flag = "" if wall <= budget else f"  OVER {budget:.0f} s budget"
-            print(f"{horizon:>7} {mode:>13} {st['n_vars']:>7} {st['n_constraints']:>7} "
-                  f"{st['n_integer']:>7} {st['n_solves']:>6} {st['solve_seconds']:>8.3f} "
-                  f"{wall:>8.3f} {cpu:>7.3f} {moved:>6} {at_target:>6}{flag}")
-            tables[(horizon, per_specialty)] = result.table
-        if not args.per_specialty_only:
-            same = tables[(horizon, True)].equals(tables[(horizon, False)])
-            print(f"{horizon:>7} per_specialty and single plans identical: {same}")
+    print(f"{'case':<28} {'areas':>5} {'vars':>8} {'rows':>8} {'lps':>3} {'fb':>3} "
+          f"{'solve s':>8} {'wall s':>8} {'cpu s':>7} {'moved':>7} {'at tgt':>6}  budget")
+    england = load_england()
+    sc = Scenario()
+    base = 0.0
+    for horizon, budget in ((2031, 0.5), (2040, 1.0)):
+        scenario = sc.model_copy(update={"horizon": horizon})
+        wall, cpu, res = timed(england, scenario, "local_office", args.repeat)
+        base = wall if horizon == 2031 else base
+        show(f"England to {horizon}", 11, wall, cpu, res,
+             f"<= {budget} s {'ok' if wall <= budget else 'OVER'}")
+        wall, cpu, res = timed(england, scenario, "local_office", args.repeat, pace="fastest")
+        show(f"England to {horizon}, fastest", 11, wall, cpu, res, "")
+    wall, cpu, res = timed(england, sc, "icb", args.repeat)
+    show("England by ICB to 2031", 42, wall, cpu, res,
+         f"<= 2 s {'ok' if wall <= 2 else 'OVER'}")
+    sizes = [100] if args.skip_1000 else [100, 1000]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            bundle = synthetic_country(Path(tmp) / f"country{n}", n)
+            repeat = args.repeat if n <= 100 else 1
+            wall, cpu, res = timed(bundle, sc, "local_office", repeat)
+            budget = (f"<= 10x England: {wall / base:.1f}x {'ok' if wall <= 10 * base else 'OVER'}"
+                      if n == 100 else f"<= 60 s {'ok' if wall <= 60 else 'OVER'}")
+            show(f"synthetic {n} areas to 2031", n, wall, cpu, res, budget)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Known answers are worked out from the rules in docs/plan.md, not copied from the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -27,6 +28,11 @@ from fairshare.model.plan import (
 )
 
 YEARS = range(2022, 2032)
+
+
+def FAST(**kwargs: object) -> PlanOptions:
+    """The fastest pace (the known answers below are worked out for it)."""
+    return PlanOptions(pace="fastest", **kwargs)  # type: ignore[arg-type]
 
 
 def two_areas(programme_years: int = 5, phase_start: float | None = 2022.0,
@@ -99,7 +105,7 @@ def test_default_capacity_is_exact_headroom_at_least_one() -> None:
 
 
 def test_known_answer_ample_capacity_three_years_of_two() -> None:
-    result = plan(two_areas(), PlanOptions())
+    result = plan(two_areas(), FAST())
     assert result.status == "optimal"
     assert moves(result.table, "A") == [-2, -2, -2] + [0] * 7
     assert moves(result.table, "B") == [2, 2, 2] + [0] * 7
@@ -111,15 +117,15 @@ def test_known_answer_ample_capacity_three_years_of_two() -> None:
 
 def test_known_answer_pace_cap() -> None:
     # ceil(0.1 · 6) = 1 post a year, although 2 fall vacant
-    result = plan(two_areas(), PlanOptions(pace_cap=0.1))
+    result = plan(two_areas(), FAST(pace_cap=0.1))
     assert moves(result.table, "B") == [1] * 6 + [0] * 4
     # ceil(0.5 · 6) = 3 a year, but only 2 fall vacant
-    result = plan(two_areas(), PlanOptions(pace_cap=0.5))
+    result = plan(two_areas(), FAST(pace_cap=0.5))
     assert moves(result.table, "B") == [2, 2, 2] + [0] * 7
 
 
 def test_known_answer_capacity_limited_six_years_of_one() -> None:
-    result = plan(two_areas(capacity_b=1), PlanOptions())
+    result = plan(two_areas(capacity_b=1), FAST())
     assert moves(result.table, "B") == [1] * 6 + [0] * 4
     assert moves(result.table, "A") == [-1] * 6 + [0] * 4
     table = result.table[result.table["area"] == "B"]
@@ -128,25 +134,25 @@ def test_known_answer_capacity_limited_six_years_of_one() -> None:
 
 def test_default_capacity_headroom_applies_without_a_table() -> None:
     # B has 4 posts: ceil(0.10 · 4) = 1 a year; with 50% headroom, 2 a year
-    assert moves(plan(two_areas(capacity_b=None)).table, "B") == [1] * 6 + [0] * 4
-    result = plan(two_areas(capacity_b=None), PlanOptions(capacity_headroom=0.5))
+    assert moves(plan(two_areas(capacity_b=None), FAST()).table, "B") == [1] * 6 + [0] * 4
+    result = plan(two_areas(capacity_b=None), FAST(capacity_headroom=0.5))
     assert moves(result.table, "B") == [2, 2, 2] + [0] * 7
 
 
 def test_nothing_moves_before_phase_start() -> None:
-    result = plan(two_areas(phase_start=2026.0), PlanOptions())
+    result = plan(two_areas(phase_start=2026.0), FAST())
     assert moves(result.table, "B") == [0, 0, 0, 0, 2, 2, 2, 0, 0, 0]
 
 
 def test_unphased_specialty_never_moves_and_is_reported() -> None:
-    result = plan(two_areas(phase_start=None), PlanOptions())
+    result = plan(two_areas(phase_start=None), FAST())
     assert (result.table["redistribution"] == 0).all()
     assert [f.kind for f in result.findings] == ["phase"]
     assert "not phased" in result.findings[0].message
 
 
 def test_giver_stops_at_minimum_viable_programme() -> None:
-    result = plan(two_areas(min_a=7), PlanOptions())
+    result = plan(two_areas(min_a=7), FAST())
     assert moves(result.table, "A") == [-2, -1] + [0] * 8
     kinds = {(f.kind, f.area) for f in result.findings}
     assert ("min_posts", "A") in kinds
@@ -157,7 +163,7 @@ def test_giver_stops_at_minimum_viable_programme() -> None:
 
 
 def test_giver_already_below_its_minimum_gives_nothing() -> None:
-    result = plan(two_areas(min_a=12), PlanOptions())
+    result = plan(two_areas(min_a=12), FAST())
     assert (result.table["redistribution"] == 0).all()
     found = [f for f in result.findings if f.kind == "min_posts"]
     assert [f.message for f in found] == [
@@ -167,7 +173,7 @@ def test_giver_already_below_its_minimum_gives_nothing() -> None:
 
 def test_horizon_finding_names_the_binding_constraint() -> None:
     # L = 10: one vacancy a year; by 2024 only 3 of 6 posts can move
-    result = plan(two_areas(programme_years=10), PlanOptions(horizon=2024))
+    result = plan(two_areas(programme_years=10), FAST(horizon=2024))
     assert moves(result.table, "A") == [-1, -1, -1]
     found = {f.area: f for f in result.findings}
     assert found["A"].kind == "horizon" and found["A"].size == 3
@@ -176,9 +182,9 @@ def test_horizon_finding_names_the_binding_constraint() -> None:
     assert found["B"].kind == "horizon" and "giving areas" in found["B"].message
 
 
-def test_smoothness_tie_break_splits_evenly() -> None:
-    # A releases 4 a year for two years; B and C each need 4. Progress is the same however the
-    # 8 posts are shared; the smoothest plan gives each receiver 2 then 2.
+def test_fastest_gives_to_the_receiver_furthest_from_target_first() -> None:
+    # A releases 4 a year for two years; B and C each need 4 and are equally far from target,
+    # so the fastest plan is the same however the posts are shared: by name, B first
     posts = pd.DataFrame({"area": ["A", "B", "C"], "specialty": "S", "current": [20, 10, 10],
                           "target": [12, 14, 14]})
     specs = pd.DataFrame({"specialty": ["S"], "programme_years": [5], "phase_start": [2022]})
@@ -187,9 +193,9 @@ def test_smoothness_tie_break_splits_evenly() -> None:
     cap = pd.DataFrame({"area": ["B", "C"] * 3, "specialty": "S",
                         "year": [2022, 2022, 2023, 2023, 2024, 2024], "capacity": 10})
     result = plan(PlanProblem(posts, specs, vacancies=vac, capacity=cap),
-                  PlanOptions(horizon=2024))
-    assert moves(result.table, "B") == [2, 2, 0]
-    assert moves(result.table, "C") == [2, 2, 0]
+                  FAST(horizon=2024))
+    assert moves(result.table, "B") == [4, 0, 0]
+    assert moves(result.table, "C") == [0, 4, 0]
 
 
 def test_tie_break_never_trades_progress_for_smoothness() -> None:
@@ -202,7 +208,7 @@ def test_tie_break_never_trades_progress_for_smoothness() -> None:
     cap = pd.DataFrame({"area": "B", "specialty": "S", "year": [2022, 2023, 2024],
                         "capacity": 10})
     result = plan(PlanProblem(posts, specs, vacancies=vac, capacity=cap),
-                  PlanOptions(horizon=2024))
+                  FAST(horizon=2024))
     assert moves(result.table, "A") == [-3, 0, -1]
 
 
@@ -214,7 +220,7 @@ def test_furthest_from_target_receives_first_on_a_tie() -> None:
     specs = pd.DataFrame({"specialty": ["S"], "programme_years": [10], "phase_start": [2022]})
     cap = pd.DataFrame({"area": ["B", "C"] * 2, "specialty": "S",
                         "year": [2022, 2022, 2023, 2023], "capacity": 5})
-    result = plan(PlanProblem(posts, specs, capacity=cap), PlanOptions(horizon=2023))
+    result = plan(PlanProblem(posts, specs, capacity=cap), FAST(horizon=2023))
     assert moves(result.table, "C") == [1, 0]
     assert moves(result.table, "B") == [0, 1]
 
@@ -224,7 +230,7 @@ def test_furthest_from_target_receives_first_on_a_tie() -> None:
 
 def test_required_target_infeasible_names_area_specialty_year_and_counts() -> None:
     problem = two_areas()
-    options = PlanOptions(require_target_by=2023)
+    options = FAST(require_target_by=2023)
     pre = precheck(problem, options)
     assert Finding("vacancies", "A", "S", 2023, 2,
                    "A cannot release 6 S posts by 2023: only 4 fall vacant in 2022-2023") in pre
@@ -239,7 +245,7 @@ def test_required_target_infeasible_names_area_specialty_year_and_counts() -> No
 
 
 def test_elastic_returns_a_plan_and_names_each_relaxation() -> None:
-    result = plan(two_areas(), PlanOptions(require_target_by=2023, elastic=True))
+    result = plan(two_areas(), FAST(require_target_by=2023, elastic=True))
     assert result.status == "elastic"
     assert sum(moves(result.table, "B")[:2]) == 6
     relaxed = [f for f in result.findings if f.message.startswith("Relaxed")]
@@ -251,7 +257,7 @@ def test_elastic_returns_a_plan_and_names_each_relaxation() -> None:
 
 def test_elastic_prefers_relaxing_capacity_over_moving_trainees() -> None:
     # enough vacancies, B can take 1 a year: to finish by 2024, capacity must give
-    result = plan(two_areas(capacity_b=1), PlanOptions(require_target_by=2024, elastic=True))
+    result = plan(two_areas(capacity_b=1), FAST(require_target_by=2024, elastic=True))
     assert result.status == "elastic"
     kinds = {f.kind for f in result.findings if f.message.startswith("Relaxed")}
     assert kinds == {"capacity"}
@@ -259,25 +265,25 @@ def test_elastic_prefers_relaxing_capacity_over_moving_trainees() -> None:
 
 
 def test_elastic_without_need_to_relax_is_the_optimal_plan() -> None:
-    plain = plan(two_areas(), PlanOptions())
-    elastic = plan(two_areas(), PlanOptions(elastic=True))
+    plain = plan(two_areas(), FAST())
+    elastic = plan(two_areas(), FAST(elastic=True))
     assert elastic.status == "optimal"
     pd.testing.assert_frame_equal(plain.table, elastic.table)
 
 
 def test_requirement_after_phase_start_is_reported_as_phase() -> None:
-    result = plan(two_areas(phase_start=2026.0), PlanOptions(require_target_by=2024))
+    result = plan(two_areas(phase_start=2026.0), FAST(require_target_by=2024))
     assert result.status == "infeasible"
     assert any(f.kind == "phase" and "starts in 2026" in f.message for f in result.findings)
     elastic = plan(two_areas(phase_start=2026.0),
-                   PlanOptions(require_target_by=2024, elastic=True))
+                   FAST(require_target_by=2024, elastic=True))
     assert elastic.status == "elastic"
     assert {f.kind for f in elastic.findings if f.message.startswith("Relaxed")} == {"target"}
 
 
 def test_precheck_capacity_pace_and_minimum() -> None:
     problem = two_areas(capacity_b=1, min_a=5)
-    found = precheck(problem, PlanOptions(require_target_by=2024, pace_cap=0.2))
+    found = precheck(problem, FAST(require_target_by=2024, pace_cap=0.2))
     by_kind = {(f.kind, f.area): f for f in found}
     assert by_kind[("capacity", "B")].size == 3  # needs 6, can take 3 in 2022-2024
     assert not [f for f in found if f.kind == "pace_cap"]  # ceil(0.2 · 6) = 2 a year: enough
@@ -285,7 +291,7 @@ def test_precheck_capacity_pace_and_minimum() -> None:
     assert by_kind[("min_posts", "A")].message == (
         "A cannot go down to its S target of 4: its minimum viable programme is 5 posts")
     # pace cap 0.2 -> ceil(1.2) = 2 a year, 3 years: 6 posts, enough; 0.1 -> 1 a year: 3 short
-    found = precheck(two_areas(), PlanOptions(require_target_by=2024, pace_cap=0.1))
+    found = precheck(two_areas(), FAST(require_target_by=2024, pace_cap=0.1))
     pace = [f for f in found if f.kind == "pace_cap"]
     assert {(f.area, f.size) for f in pace} == {("A", 3), ("B", 3)}
 
@@ -296,9 +302,9 @@ def test_invalid_inputs_are_explained() -> None:
     with pytest.raises(PlanInputError, match="targets sum to 13 but current posts to 14"):
         plan(PlanProblem(posts, bad.specialties))
     with pytest.raises(PlanInputError, match="after the horizon"):
-        PlanOptions(require_target_by=2035)
+        FAST(require_target_by=2035)
     with pytest.raises(PlanInputError, match="pace_cap"):
-        PlanOptions(pace_cap=0.0)
+        FAST(pace_cap=0.0)
     vac = pd.DataFrame({"area": ["Z"], "specialty": ["S"], "year": [2022], "vacancies": [1]})
     with pytest.raises(PlanInputError, match="Z, S"):
         plan(PlanProblem(bad.posts, bad.specialties, vacancies=vac))
@@ -345,6 +351,7 @@ def instances(draw: st.DrawFn, unlimited: bool = False) -> tuple[PlanProblem, Pl
         min_posts=None if unlimited or not min_rows else pd.DataFrame(min_rows))
     options = PlanOptions(
         start_year=start, horizon=years[-1],
+        pace="fastest" if unlimited else draw(st.sampled_from(["fastest", "glide"])),
         pace_cap=None if unlimited else draw(st.sampled_from([None, None, 0.25, 0.5])),
         discount=draw(st.sampled_from([0.9, 0.5, 1.0])))
     return problem, options
@@ -397,6 +404,7 @@ def test_random_instances_keep_every_rule(case: tuple[PlanProblem, PlanOptions])
     problem, options = case
     result = plan(problem, options)
     assert result.status == "optimal"
+    assert result.stats["n_fallbacks"] == 0  # every LP vertex was a whole plan (no MILP)
     check_invariants(problem, options, result.table)
     # one model for all specialties gives the same plan; the same input gives the same output
     single = plan(problem, PlanOptions(**{**options.__dict__, "per_specialty": False}))
@@ -412,6 +420,7 @@ def test_random_instances_keep_every_rule(case: tuple[PlanProblem, PlanOptions])
 def test_random_instances_make_the_most_progress(case: tuple[PlanProblem, PlanOptions]) -> None:
     """Compare with an independent LP of the progress objective alone (discount not rounded)."""
     problem, options = case
+    options = dataclasses.replace(options, pace="fastest")
     result = plan(problem, options)
     table = result.table
     years = list(options.years)
@@ -434,6 +443,7 @@ def reference_distance(problem: PlanProblem, options: PlanOptions) -> float:
     if problem.min_posts is not None:
         floors = problem.min_posts.set_index(["area", "specialty"])["min_posts"].to_dict()
     phase = problem.specialties.set_index("specialty")["phase_start"].to_dict()
+    lengths = problem.specialties.set_index("specialty")["programme_years"]
     weight = [options.discount ** k for k in range(len(years))]
     # variables: magnitude of the move of each (area row, year)
     n = len(posts) * len(years)
@@ -464,6 +474,13 @@ def reference_distance(problem: PlanProblem, options: PlanOptions) -> float:
         total[i * len(years):(i + 1) * len(years)] = 1
         a_ub.append(total)
         b_ub.append(need)
+        if gap < 0:  # a released post is not refilled: releases along t, t - L, ... <= V_t
+            length = int(lengths[row["specialty"]])
+            for k, y in enumerate(years):
+                line = np.zeros(n)
+                line[[i * len(years) + u for u in range(k % length, k + 1, length)]] = 1
+                a_ub.append(line)
+                b_ub.append(vac[(row["area"], row["specialty"], y)])
     for spec in posts["specialty"].unique():
         for k in range(len(years)):
             row_eq = np.zeros(n)

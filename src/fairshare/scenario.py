@@ -219,8 +219,27 @@ class Scenario(_Strict):
     capacity_headroom: float = Field(
         0.10, ge=0, le=10, description="Default receiving capacity a year, as a share of posts."
     )
-    min_viable_posts: int = Field(0, ge=0, le=MAX_COUNT,
-                                  description="A giving area never falls below this.")
+    min_viable_posts: int = Field(
+        0, ge=0, le=MAX_COUNT, description="A giving area never falls below this (raises the "
+        "per-specialty minimum programme size where higher).")
+    pace: Literal["glide", "fastest"] = Field(
+        "glide", description="glide: each gap spread evenly to glide_until (the programme's "
+        "published pace); fastest: as fast as vacancies, capacity and minimums allow.")
+    glide_until: int = Field(
+        2030, ge=2022, le=2060, description="Last year of the glide window (2030/31 as "
+        "published for London).")
+    glide_min_years: int = Field(
+        3, ge=1, le=40, description="Shortest glide window, so a late phase does not close "
+        "in one year.")
+    cohort_share: float = Field(
+        0.5, gt=0, le=1, description="Glide: a giving area keeps at least (1 - share) of its "
+        "intake, so no year takes more than this share of its completing cohort.")
+    intake_growth: float = Field(
+        0.5, gt=0, le=1, description="Glide: most extra intake a receiving area takes a year, "
+        "as a share of its usual intake (at least one post).")
+    min_programme_size: bool = Field(
+        True, description="Apply the per-specialty minimum programme size "
+        "(data/min_programme_size.csv; --min-posts FILE overrides per area).")
     elastic: bool = Field(
         False, description="Always return a plan, relaxing constraints and reporting each."
     )

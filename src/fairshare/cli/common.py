@@ -24,6 +24,7 @@ from rich.table import Table
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.scenario import Scenario, load_scenario
+from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
     from fairshare.model.pipeline import PlanOutput
@@ -198,16 +199,21 @@ def plan_inputs(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def compute_plan(inputs: PlanInputs, **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
-    """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file)."""
+def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
+                 level: Level = "local_office",
+                 **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
+    """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
+    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 
+    mins = read_min_posts(min_posts, bundle, level) if min_posts else None
     with console.status("Optimising the pace-of-change plan…"):
-        out = run_plan(bundle, sc, capacity=cap, cohorts=coh)
+        out = run_plan(bundle, sc, capacity=cap, cohorts=coh, min_posts=mins, level=level)
     return bundle, sc, out
 
 

@@ -43,13 +43,28 @@ def plan_cmd(
     require_target_by: Annotated[int | None, typer.Option(
         "--require-target-by", help="Every phased area must be at target by this year; "
         "infeasible plans say why.")] = None,
-    level: Annotated[str, typer.Option(help="local_office, region or icb (ICB shares of "
-                                       "local-office moves are estimates).")] = "local_office",
+    pace: Annotated[str | None, typer.Option(
+        "--pace", help="glide (default: each gap spread evenly to 2030, as the programme "
+        "published) or fastest (as fast as vacancies and capacity allow).")] = None,
+    min_posts: Annotated[Path | None, typer.Option(
+        "--min-posts", help="Minimum programme size file: local_office (or icb), specialty, "
+        "min_posts. Default: one trainee per programme year (docs/plan.md).")] = None,
+    level: Annotated[str, typer.Option(help="local_office, region (sums of local offices) or "
+                                       "icb (planned directly over ICBs).")] = "local_office",
     out: OutOpt = Path("results"),
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
-    bundle, sc, res = compute_plan(inputs, elastic=elastic or None,
-                                   require_target_by=require_target_by)
+    if pace not in (None, "glide", "fastest"):
+        raise FairshareError(f"--pace must be glide or fastest, not {pace!r}")
+    if level not in ("local_office", "region", "icb"):
+        raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
+    plan_level = cast(Level, "icb" if level == "icb" else "local_office")
+    bundle, sc, res = compute_plan(inputs, min_posts=min_posts, level=plan_level,
+                                   elastic=elastic or None,
+                                   require_target_by=require_target_by, pace=pace)
+    if level == "icb" and bundle.piece_posts.empty:
+        console.print("[yellow]Current posts per ICB are estimated[/] (local office posts split "
+                      "by population): give --posts per ICB for a plan on real ICB posts.")
     table = plan_at_level(bundle, sc, res, level)
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
@@ -67,9 +82,10 @@ def plan_cmd(
                "plan and remaining gap", ["area", "current", "moved", "posts", "target", "gap"])
     findings = findings_table(res)
     if len(findings):
-        console.print(f"[bold]{len(findings)} findings[/] (binding constraints; all in "
-                      f"findings.csv). First ones:")
-        for msg in findings["message"].head(8):
+        kinds = ", ".join(f"{n} {k}" for k, n in findings["kind"].value_counts().items())
+        console.print(f"[bold]{len(findings)} findings[/] ({kinds}; all in findings.csv). "
+                      f"The largest:")
+        for msg in findings.sort_values("size", ascending=False, kind="stable")["message"].head(8):
             console.print(f"  • {msg}")
     stats = res.stats
     console.print(f"status: {res.status}; solver: {stats.get('solve_seconds', 0):.2f} s, "
@@ -93,7 +109,8 @@ def tables(
     inputs: PlanInputs,
     area: Annotated[str, typer.Option("--area", help="Local office, region or ICB (name, code "
                                       "or a unique part of the name).")],
-    level: Annotated[str, typer.Option(help="local_office, region or icb.")] = "local_office",
+    level: Annotated[str, typer.Option(help="local_office, region (sums of local offices) or "
+                                       "icb (planned directly over ICBs).")] = "local_office",
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
@@ -101,11 +118,11 @@ def tables(
                                              "CSV here.")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    bundle, sc, res = compute_plan(inputs)
+    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office")
     plan = plan_at_level(bundle, sc, res, level)
     match = match_area(plan, area)
     if pace:
-        tgt = (res.targets if level == "local_office"
+        tgt = (res.targets if level in ("local_office", "icb")
                else compute_targets(bundle, sc, cast(Level, level)))
         df = pace_of_change(plan, tgt, match)
         title = f"{match}: pace of change ({sc.name})"
@@ -148,7 +165,7 @@ def export(
 
 def plan_at_level(bundle: Bundle, sc: Scenario, res: PlanOutput, level: str) -> pd.DataFrame:
     """The plan by local office, by region (sums) or by ICB (estimated shares)."""
-    if level == "local_office":
+    if level == "local_office" or (res.targets["level"] == level).all():
         return res.plan
     if level == "region":
         return by_level(res.plan, "region", bundle.local_offices)

@@ -11,10 +11,13 @@ from typing import Any
 
 import pandas as pd
 
+from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
-from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan, vacancies_from_cohorts
+from fairshare.inputs.minimums import min_posts_table
+from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
+from fairshare.vocabulary import Level
 
 PLAN_COLUMNS = [
     "scenario", "area", "region", "specialty", "school", "phase", "year", "redistribution",
@@ -40,6 +43,11 @@ def plan_options(scenario: Scenario) -> PlanOptions:
     return PlanOptions(
         start_year=scenario.plan_start,
         horizon=scenario.horizon,
+        pace=scenario.pace,
+        glide_until=scenario.glide_until,
+        glide_min_years=scenario.glide_min_years,
+        cohort_share=scenario.cohort_share,
+        intake_growth=scenario.intake_growth,
         pace_cap=scenario.pace_cap,
         discount=scenario.discount,
         capacity_headroom=scenario.capacity_headroom,
@@ -51,30 +59,27 @@ def plan_options(scenario: Scenario) -> PlanOptions:
 
 def plan_problem(bundle: Bundle, target_table: pd.DataFrame, scenario: Scenario,
                  capacity: pd.DataFrame | None = None,
-                 cohorts: pd.DataFrame | None = None) -> PlanProblem:
-    """The plan's input tables from local-office targets and the optional user files."""
-    posts = target_table[["area", "specialty", "current", "target"]].reset_index(drop=True)
+                 cohorts: pd.DataFrame | None = None,
+                 min_posts: pd.DataFrame | None = None) -> PlanProblem:
+    """The plan's input tables from a targets table (any level) and the optional user files.
+
+    The plan moves toward the ``aim`` column when the targets table has one (a convergence
+    policy's whole-post aim), else toward ``target``. ``min_posts`` (area, specialty,
+    min_posts) overrides the per-specialty minimum programme size.
+    """
+    goal = "aim" if "aim" in target_table.columns else "target"
+    posts = target_table[["area", "specialty", "current", goal]].rename(columns={goal: "target"})
+    posts = posts.reset_index(drop=True)
     specs = bundle.specialties[["specialty", "programme_years", "phase_start"]]
     specs = specs[specs["specialty"].isin(set(posts["specialty"]))].reset_index(drop=True)
     years = range(scenario.plan_start, scenario.horizon + 1)
-    vac = None
-    if cohorts is not None:
-        vac = _cohort_vacancies(cohorts.rename(columns={"local_office": "area"}), years)
+    coh = None if cohorts is None else cohorts.rename(columns={"local_office": "area"})
     cap = None if capacity is None else _capacity_by_year(capacity, years)
-    return PlanProblem(posts=posts, specialties=specs, vacancies=vac, capacity=cap)
-
-
-def _cohort_vacancies(cohorts: pd.DataFrame, years: range) -> pd.DataFrame:
-    """Vacancies from today's trainees, for the years the file covers.
-
-    A cohort file lists current trainees; after the last of them completes, the posts are
-    filled by recruits who complete later, so later years keep the default vacancies
-    (posts / programme length) rather than dropping to zero.
-    """
-    vac = vacancies_from_cohorts(cohorts, years)
-    last = cohorts.groupby(["area", "specialty"])["completion_year"].max().rename("last")
-    vac = vac.join(last, on=["area", "specialty"])
-    return vac[vac["year"] <= vac["last"]].drop(columns="last").reset_index(drop=True)
+    minimums = min_posts
+    if scenario.min_programme_size:
+        minimums = min_posts_table(bundle, posts, scenario.min_viable_posts, min_posts)
+    return PlanProblem(posts=posts, specialties=specs, capacity=cap, cohorts=coh,
+                       min_posts=minimums)
 
 
 def _capacity_by_year(capacity: pd.DataFrame, years: range) -> pd.DataFrame:
@@ -92,10 +97,17 @@ def _capacity_by_year(capacity: pd.DataFrame, years: range) -> pd.DataFrame:
 
 
 def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | None = None,
-             cohorts: pd.DataFrame | None = None) -> PlanOutput:
-    """Targets at local-office level, then the optimised plan and expansion posts."""
-    tgt = targets(bundle, scenario, level="local_office")
-    problem = plan_problem(bundle, tgt, scenario, capacity, cohorts)
+             cohorts: pd.DataFrame | None = None, min_posts: pd.DataFrame | None = None,
+             level: Level = "local_office") -> PlanOutput:
+    """Targets at a level (local offices, or ICBs directly), then the plan and expansion."""
+    if level == "region":
+        raise FairshareError("a plan is made by local office or by ICB; a region's plan is the "
+                             "sum of its local offices' (--level region in `fairshare plan`)")
+    if level == "icb" and (capacity is not None or cohorts is not None):
+        raise FairshareError("--capacity and --cohorts files are by local office; a plan by "
+                             "ICB uses the default capacity and cohorts")
+    tgt = targets(bundle, scenario, level=level)
+    problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))
     table = result.table.copy()
     table, unplaced = _with_expansion(bundle, scenario, table, problem)
