@@ -400,6 +400,11 @@ CASES = [
     Case("plan-bad-posts", _file("p.csv", HEADER + "London,Cardiology,x\n", "plan", "--posts",
                                  "{}", "--out", "{out}"),
          r"p\.csv, row 2, column 'posts': 'x' is not a number"),
+    Case("plan-min-posts-1e308", _file("min.csv", "local_office,specialty,min_posts\n"
+                                       "London,Cardiology,1e308\n", "plan", "--min-posts", "{}",
+                                       "--out", "{out}"), r"min\.csv, row 2"),
+    Case("plan-min-posts-dev-zero", lambda d: ["plan", "--min-posts", "/dev/zero", "--out",
+                                               str(d / "out")], r"/dev/zero: not a regular file"),
     Case("export-bad-cohorts", _file("c.csv", b"", "export", "--cohorts", "{}", "--xlsx",
                                      "{out}/p.xlsx"), r"c\.csv: the file is empty"),
 ]
