@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
-from fairshare.cli.common import app, console, err_console, friendly
+from fairshare.cli.common import PostsOpt, app, console, err_console, friendly, show_table
 from fairshare.inputs.baseline import (
     Baseline,
     build_baseline,
@@ -22,10 +23,11 @@ from fairshare.inputs.baseline import (
     read_programme_map,
     read_staff,
 )
-from fairshare.inputs.bundle import BASELINE_FILE, data_dir
+from fairshare.inputs.bundle import BASELINE_FILE, data_dir, load_data
 from fairshare.io import write_text
 
-baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline (docs/baseline.md).")
+baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline: show it, or build one "
+                            "from a later NHS Digital staff file (docs/baseline.md).")
 app.add_typer(baseline_app, name="baseline", rich_help_panel="Data and scenarios")
 
 
@@ -79,3 +81,28 @@ def build(
                   f"{base.posts['specialty'].nunique()} specialties ({counted['fte'].sum():,.1f} "
                   f"FTE counted; modelled: {', '.join(base.modelled) or 'none'}); use it with "
                   f"`--posts {target}`", highlight=False)
+
+
+@baseline_app.command("show")
+@friendly
+def show(posts: PostsOpt = None) -> None:
+    """The establishment in use, per specialty: posts, FTE counted and the basis of each figure."""
+    bundle = load_data(posts)
+    totals = bundle.posts.groupby("specialty")["posts"].sum()
+    fte = _fte_by_specialty(posts)
+    view = pd.DataFrame({"specialty": totals.index, "posts": totals.to_numpy()})
+    view["fte"] = view["specialty"].map(fte) if fte is not None else float("nan")
+    view["basis"] = [bundle.basis.get(s, bundle.posts_label) for s in view["specialty"]]
+    show_table(view, bundle.posts_label, ["specialty", "posts", "fte", "basis"])
+    absent = [s for s in bundle.specialties["specialty"] if s not in set(totals.index)]
+    console.print(f"{int(totals.sum()):,} posts in {len(totals)} specialties; not in this "
+                  f"establishment (left out of every output): {', '.join(absent) or 'none'}",
+                  highlight=False)
+
+
+def _fte_by_specialty(posts: Path | None) -> pd.Series | None:
+    """FTE per specialty of the embedded baseline (a user's file has none)."""
+    if posts is not None:
+        return None
+    table = read_baseline_posts(data_dir() / BASELINE_FILE)
+    return table.groupby("specialty")["fte"].sum(min_count=1)

@@ -99,7 +99,8 @@ def friendly(func: F) -> F:
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
-    err_console.print(f"[dim]current posts:[/] {bundle.posts_label}", highlight=False,
+    modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
+    err_console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                       soft_wrap=True)
     return bundle, sc
 

@@ -37,6 +37,7 @@ TRAINING_GRADES = ("Specialty Registrar", "Core Training", "Foundation Doctor Ye
 PIECE = ["icb_code", "local_office"]
 POSTS_COLUMNS = ["icb_code", "local_office", "specialty", "fte", "posts", "basis"]
 NHSD_PREFIX = "NHS Digital staff in post (FTE)"
+MAX_ROW_FTE = 10_000  # a sanity bound: no trust has 10,000 doctors of one grade and specialty
 ROUNDING = "national total = FTE rounded half up; shared over ICB pieces by Hamilton"
 
 
@@ -86,6 +87,18 @@ def basis_label(bases: set[str]) -> str:
         return f"posts file; {modelled} basis note(s) modelled"
     date = counted[0].removeprefix(NHSD_PREFIX).strip(" ,")
     return posts_label(date, modelled)
+
+
+def basis_date(bases: set[str]) -> str | None:
+    """The ISO census date of the NHS Digital rows among ``bases`` (None if there are none)."""
+    counted = sorted(b for b in bases if b.startswith(NHSD_PREFIX))
+    if not counted:
+        return None
+    text = counted[0].removeprefix(NHSD_PREFIX).strip(" ,").replace("Sept", "Sep")
+    try:
+        return pd.to_datetime(text, format="%d %b %Y").date().isoformat()
+    except ValueError:
+        return None
 
 
 def nhsd_basis(date: str) -> str:
@@ -240,9 +253,17 @@ def read_staff(path: str | Path) -> pd.DataFrame:
     dates = pd.to_datetime(df["DATE"], dayfirst=True, errors="coerce", format="mixed")
     problems = _bad_cells(name, df, "FTE", fte.isna() | (fte < 0) | ~np.isfinite(fte),
                           "expected a number of FTE (0 or more)")
+    problems += _bad_cells(name, df, "FTE", fte > MAX_ROW_FTE,
+                           "not a plausible FTE for one organisation x grade x specialty "
+                           f"(expected under {MAX_ROW_FTE:,})")
     problems += _bad_cells(name, df, "DATE", dates.isna(), "expected a date such as 30/09/2017")
     if problems:
         raise InputError(problems)
+    if dates.nunique() > 1:  # FTE of two census days must not be added up
+        shown = ", ".join(sorted({d.strftime("%d/%m/%Y") for d in dates.dropna()})[:5])
+        first = int(np.flatnonzero((dates != dates.iat[0]).to_numpy())[0]) + 2
+        raise InputError([Problem(name, first, "DATE", f"the file holds several census dates "
+                                  f"({shown}): give one month's file")])
     if df.empty:
         raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
     return df.assign(FTE=fte.astype("float64"))

@@ -17,10 +17,9 @@ import pandas as pd
 
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
-from fairshare.inputs.baseline import basis_label
+from fairshare.inputs.baseline import basis_date, basis_label
 from fairshare.inputs.posts import (
     Field,
-    cell_text,
     check_trainees_fit,
     parse_area_rows,
     parse_posts,
@@ -69,6 +68,9 @@ class Bundle:
     posts: pd.DataFrame
     posts_label: str = ""
     """What the establishment is, in one line (shown on every output)."""
+    posts_date: str | None = None
+    """The census date of the establishment (ISO), when known: 2017-09-30 for the public
+    baseline, or the NHS Digital date in a rebuilt baseline's ``basis``; None otherwise."""
     basis: dict[str, str] = field(default_factory=dict)
     """Specialty -> basis of its current posts (e.g. NHS Digital FTE, or "modelled: ...")."""
     other_funded: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -86,7 +88,9 @@ class Bundle:
 
     def with_posts(self, path: str | Path) -> Bundle:
         """The same bundle with the establishment replaced by a user's file (validated)."""
-        posts, other, level = read_posts(path, self)
+        raw = read_table(path)
+        posts, other, level = read_posts(path, self, raw)
+        basis = file_basis(raw, display_name(path), self)
         pieces = pd.DataFrame()
         if level in ("icb", "piece"):
             pieces = posts
@@ -97,8 +101,9 @@ class Bundle:
             posts=posts,
             piece_posts=pieces,
             other_funded=other,
-            posts_label=f"{display_name(path)} ({level} level)" + _basis_note(path, self),
-            basis=file_basis(path, self),
+            posts_label=f"{display_name(path)} ({level} level)" + _basis_note(basis),
+            basis=basis,
+            posts_date=basis_date(set(basis.values())),
             digests={**self.digests, "posts": file_digest(path)},
         )
 
@@ -180,22 +185,21 @@ def _public_baseline(path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, s
     return _as_plain(lo), _as_plain(pieces), basis
 
 
-def file_basis(path: str | Path, bundle: Bundle) -> dict[str, str]:
-    """Specialty -> basis of a user's posts file: its ``basis`` column, else the file's name."""
-    raw = read_table(path)
-    default = f"user file {display_name(path)}"
+def file_basis(raw: pd.DataFrame, name: str, bundle: Bundle) -> dict[str, str]:
+    """Specialty -> basis of a user's posts table: its ``basis`` column, else the file's name."""
     names = {s.lower(): s for s in bundle.specialties["specialty"]}
-    out = {}
-    for rec in raw.to_dict("records"):
-        spec = names.get(cell_text(rec.get("specialty")).lower())
-        if spec and spec not in out:
-            out[spec] = cell_text(rec.get("basis")) or default
-    return out
+    spec = raw["specialty"].fillna("").astype(str).str.strip().str.lower().map(names)
+    given = (raw["basis"].fillna("").astype(str).str.strip() if "basis" in raw.columns
+             else pd.Series("", index=raw.index))
+    table = pd.DataFrame({"specialty": spec, "basis": given}).dropna(subset=["specialty"])
+    table = table.drop_duplicates("specialty")
+    default = f"user file {name}"
+    return {str(s): (str(b) or default) for s, b in table.itertuples(index=False)}
 
 
-def _basis_note(path: str | Path, bundle: Bundle) -> str:
+def _basis_note(basis: dict[str, str]) -> str:
     """The label of a posts file that carries a ``basis`` column (e.g. a rebuilt baseline)."""
-    bases = set(file_basis(path, bundle).values())
+    bases = set(basis.values())
     if not any(b.startswith(("NHS Digital", "modelled")) for b in bases):
         return ""
     return ": " + basis_label(bases)
@@ -252,6 +256,7 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
         lo, pieces, basis = _public_baseline(str(path))
         return Bundle(**tables, posts=lo.copy(), piece_posts=pieces.copy(), basis=dict(basis),
                       posts_label=basis_label(set(basis.values())), source=source,
+                      posts_date=basis_date(set(basis.values())),
                       digests=digests | {"posts": _digest(str(path))})
     raise InputError([Problem(str(folder), None, None, "this data folder has its own areas but "
                               f"no establishment ({BASELINE_FILE}): give your posts file with "
@@ -290,13 +295,14 @@ def _digest(path: str) -> str:
     return file_digest(path)
 
 
-def read_posts(path: str | Path, bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def read_posts(path: str | Path, bundle: Bundle,
+               raw: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """A user's posts file -> (tariff posts, other-funded posts, level read).
 
     Tariff posts are by local office, or by ICB piece (with an ``icb_code`` column) when the
     file was given per ICB.
     """
-    raw = read_table(path)
+    raw = read_table(path) if raw is None else raw
     pieces = set(zip(bundle.icb_local_office["icb_code"], bundle.icb_local_office["local_office"],
                      strict=True))
     clean, level = parse_posts(

@@ -172,8 +172,9 @@ def controls(engine: Engine) -> html.Div:
 def header(engine: Engine) -> html.Header:
     """NHS-style blue header with the service name, the downloads and the data banner."""
     bundle = engine.bundle
+    modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     banner = html.Div(id="basis-banner", role="note", className="basis-banner", children=[
-        html.Strong("Current posts: "), bundle.posts_label, " (see docs/baseline.md; ",
+        html.Strong("Current posts: "), bundle.posts_label, modelled, " (see docs/baseline.md; ",
         html.Code("fairshare serve --posts FILE"), " uses your own)."])
     return html.Header(className="top", children=[
         html.Div(className="top-row", children=[
