@@ -23,7 +23,7 @@ $(STAMP): $(RUN_STAMP) requirements/dev.lock
 setup: $(STAMP)
 
 run: $(RUN_STAMP)
-	$(VENV)/bin/fairshare run --out results
+	$(VENV)/bin/fairshare run
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

@@ -355,6 +355,34 @@ def build_weighted_population(practices: pd.DataFrame, cw: pd.DataFrame) -> pd.D
     return out
 
 
+def build_need_checks(shared: Path, cw: pd.DataFrame) -> pd.DataFrame:
+    """Reference figures the model does not use, for tests that check its need terms against
+    sources it did not produce: ONS Health Index avoidable mortality (2021) and NHS England's
+    ICB need indices of two earlier allocation years."""
+    to23 = cw.set_index("icb22_code")["icb23_icb24_code"]
+    hi = pd.read_csv(shared / "deprivation" / "ons_health_index_icb22_indicators_2015_2021.csv")
+    am = hi[(hi["indicator"] == "avoidable_mortality") & (hi["year"] == 2021)]
+    am = am.assign(icb_code=am["icb22_code"].map(to23)).dropna(subset=["icb_code"])
+    old = pd.read_csv(
+        shared / "other" / "nhse_allocations_icb22_weighted_pop_need_index_2023_24_2024_25.csv")
+    out = pd.DataFrame({"icb_code": sorted(cw["icb23_icb24_code"].unique())})
+    out["ons_avoidable_mortality_2021"] = out["icb_code"].map(
+        am.set_index("icb_code")["value"])
+    for year in ("2023/24", "2024/25"):
+        sel = old[old["allocation_year"] == year].set_index("icb23_icb24_code")
+        tag = year.replace("/", "_")
+        out[f"nhse_final_need_index_{tag}"] = out["icb_code"].map(sel["final_need_index"])
+        out[f"nhse_health_ineq_need_index_{tag}"] = out["icb_code"].map(
+            sel["health_ineq_need_index"])
+    check(len(out) == N_ICB, "need checks have 42 ICBs")
+    check(out["ons_avoidable_mortality_2021"].notna().sum() >= 38,
+          "ONS avoidable mortality for at least 38 ICBs")
+    check(out.filter(like="nhse_").notna().all().all(), "every ICB has earlier need indices")
+    write_csv(out, "need_checks.csv", {"ons_avoidable_mortality_2021": 1,
+                                       **{c: 4 for c in out.columns if c.startswith("nhse_")}})
+    return out
+
+
 def build_icbs(cw: pd.DataFrame, pop_raw: pd.DataFrame) -> pd.DataFrame:
     out = cw.rename(
         columns={
@@ -655,6 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     build_growth_factors(shared, icb_codes)
     build_growth_variants(shared, icb_codes)
     build_weighted_population(practices, cw)
+    build_need_checks(shared, cw)
     build_icbs(cw, pop_raw)
     lo = build_local_offices(pop_raw)
     ilo = build_icb_local_office(practices, cw, set(lo["local_office"]))

@@ -9,6 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fairshare.inputs import schemas
+from fairshare.model.need import Driver
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "fairshare" / "data"
 PHASING = REPO.parent / "shared" / "data" / "programme" / "phasing.csv"
@@ -88,10 +91,9 @@ def test_drivers_parse_against_vocabulary(catalogue: pd.DataFrame) -> None:
 
 
 def test_drivers_accepted_by_need_module(catalogue: pd.DataFrame) -> None:
-    need = pytest.importorskip("fairshare.model.need")
     profiles = set(pd.read_csv(DATA / "utilisation_profiles.csv")["profile"])
     for d in catalogue["driver"]:
-        need.Driver.parse(d, profiles)  # raises ValueError if not accepted
+        Driver.parse(d, profiles)  # raises ValueError if not accepted
 
 
 def test_programme_years_positive_integers(catalogue: pd.DataFrame) -> None:
@@ -109,7 +111,6 @@ def test_entry_level_and_school(catalogue: pd.DataFrame) -> None:
 
 
 def test_matches_package_schema(catalogue: pd.DataFrame) -> None:
-    schemas = pytest.importorskip("fairshare.inputs.schemas")
     df = catalogue.copy()
     df["phase_start"] = df["phase_start"].astype("float64")
     for col in ("w_core", "w_specialty", "w_future", "specialised_share"):

@@ -20,6 +20,7 @@ runner = CliRunner()
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "store"
     monkeypatch.setenv("FAIRSHARE_HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # a run without --out writes results/ here, not in the repo
     return home
 
 
@@ -192,8 +193,8 @@ def test_targets_waterfall_adds_up(tmp_path: Path) -> None:
     df = pd.read_csv(tmp_path / "targets.csv")
     steps = ["population_share_posts", "effect_need", "effect_projection", "effect_deprivation",
              "effect_specialised", "effect_rounding"]
-    # six steps, each written to 6 decimals
-    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-7 + 1e-9
+    # six steps, each written to 3 decimals (fractional posts, docs/outputs.md)
+    assert (df[steps].sum(axis=1) - df["target"]).abs().max() < 6 * 5e-4 + 1e-9
 
 
 def test_template_round_trip(tmp_path: Path) -> None:
@@ -201,7 +202,7 @@ def test_template_round_trip(tmp_path: Path) -> None:
     blank = tmp_path / "blank.xlsx"
     _ok(["template", "posts", "--out", str(blank)])
     res = runner.invoke(app, ["validate", str(blank)])
-    assert res.exit_code == 2 and "row 2" in res.output and "empty" in res.output
+    assert res.exit_code == 2 and "rows 2-" in res.output and "empty" in res.output
     filled = tmp_path / "filled.csv"
     _ok(["template", "posts", "--prefill", "--out", str(filled)])
     assert f"{_baseline_total():,} centrally funded posts" in _ok(["validate", str(filled)])

@@ -176,37 +176,6 @@ def test_profiles_population_weighted_mean_is_one() -> None:
         assert (p["weight"] >= 0).all(), name
 
 
-def need_indices(df: pd.DataFrame) -> pd.DataFrame:
-    pop_share = df["population"] / df["population"].sum()
-    return pd.DataFrame({c: (df[c] / df[c].sum()) / pop_share for c in COMPONENTS})
-
-
-def test_need_indices_match_raw_practice_file() -> None:
-    wp = read("weighted_population.csv").set_index("icb_code").sort_index()
-    built = need_indices(wp)
-    assert built.notna().all().all()
-    # population-weighted mean of each index is 1 by construction
-    w = wp["population"] / wp["population"].sum()
-    np.testing.assert_allclose((built.mul(w, axis=0)).sum(), 1.0, atol=1e-9)
-    if not SHARED.is_dir():
-        pytest.skip(f"shared raw data not found at {SHARED}")
-    raw = pd.read_csv(
-        SHARED / "other" / "nhse_allocations_gp_practice_weighted_pop_2025_26.csv",
-        encoding="utf-8-sig",
-    )
-    cw = pd.read_csv(SHARED / "geography" / "lookup_icb_codes_2022_2023_2024_ods_nhser.csv")
-    raw["icb_code"] = raw["ICB"].map(cw.set_index("icb_ods")["icb23_icb24_code"])
-    assert raw["icb_code"].notna().all()
-    g = raw.groupby("icb_code")
-    direct = pd.DataFrame({"population": g["Population"].sum()})
-    for c in COMPONENTS:
-        direct[c] = g[RAW_COMPONENT[c]].sum()
-    direct = direct.sort_index()
-    assert list(direct.index) == list(wp.index)
-    np.testing.assert_allclose(wp[["population", *COMPONENTS]], direct, rtol=0, atol=5e-4)
-    np.testing.assert_allclose(built, need_indices(direct), rtol=0, atol=1e-7)
-
-
 def test_components_sum_to_england_population() -> None:
     wp = read("weighted_population.csv")
     total = wp["population"].sum()
@@ -238,3 +207,22 @@ def test_boundaries(name: str, n: int, code: str, icb_codes: set[str]) -> None:
         assert codes == set(LOCAL_OFFICES)
     for f in fc["features"]:
         assert f["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+
+
+def test_need_checks_copy_their_sources() -> None:
+    """need_checks.csv holds the raw figures unchanged (ICB codes mapped 2022 -> 2023)."""
+    checks = read("need_checks.csv").set_index("icb_code")
+    assert len(checks) == 42
+    if not SHARED.is_dir():
+        pytest.skip(f"shared raw data not found at {SHARED}")
+    cw = pd.read_csv(SHARED / "geography" / "lookup_icb_codes_2022_2023_2024_ods_nhser.csv")
+    hi = pd.read_csv(SHARED / "deprivation" / "ons_health_index_icb22_indicators_2015_2021.csv")
+    am = hi[(hi["indicator"] == "avoidable_mortality") & (hi["year"] == 2021)]
+    am = am.set_index(am["icb22_code"].map(cw.set_index("icb22_code")["icb23_icb24_code"]))
+    both = checks["ons_avoidable_mortality_2021"].dropna()
+    np.testing.assert_allclose(both, am.loc[both.index, "value"], atol=0.05)
+    old = pd.read_csv(SHARED / "other" /
+                      "nhse_allocations_icb22_weighted_pop_need_index_2023_24_2024_25.csv")
+    sel = old[old["allocation_year"] == "2024/25"].set_index("icb23_icb24_code")
+    np.testing.assert_allclose(checks["nhse_final_need_index_2024_25"],
+                               sel.loc[checks.index, "final_need_index"], atol=5e-5)

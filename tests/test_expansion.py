@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairshare.model.expansion import allocate_expansion
+from fairshare.model.expansion import allocate_expansion, compare_modes
 from fairshare.model.plan import PlanOptions, PlanProblem, plan
 
 SPECS = pd.DataFrame({"specialty": ["P1", "P2"], "programme_years": [3, 3]})
@@ -128,11 +128,12 @@ def test_works_on_a_plan_table() -> None:
     assert placed(out, 2022) == {}
     assert out.attrs["unplaced"]["posts"].tolist() == [3]
     assert len(out) == len(result.table)
-    # A (above target) has room for ceil(0.1 · 10) = 1, used only when asked to place anyway
+    # A has room for ceil(0.1 · 10) = 1 but is giving posts away: even when asked to place
+    # anyway it gets none (an area giving a specialty away is never sent expansion posts)
     out = allocate_expansion(result.table, national((2022, "mental health", 3)),
                              PRIORITIES, SPECS.iloc[:1], None, below_target_only=False)
-    assert placed(out, 2022) == {"A": 1}
-    assert out.attrs["unplaced"]["posts"].tolist() == [2]
+    assert placed(out, 2022) == {}
+    assert out.attrs["unplaced"]["posts"].tolist() == [3]
 
 
 def test_below_target_only_stops_at_target() -> None:
@@ -182,8 +183,13 @@ def test_random_totals_capacity_and_carrying(
     # below target has room
     assert (full.loc[full["expansion"] > 0, "remaining_gap"]
             >= full.loc[full["expansion"] > 0, "expansion_in_post"]).all()
+    first = full.groupby(["area", "specialty"])["year"].transform("min") == full["year"]
+    givers = set(map(tuple, full.loc[first & (full["remaining_gap"] < 0),
+                                      ["area", "specialty"]].to_numpy()))
+    is_giver = [(a, s) in givers for a, s in zip(full["area"], full["specialty"], strict=True)]
+    assert not full.loc[is_giver, "expansion"].any()
     for year in unplaced["year"]:
-        rows = full[full["year"] == year]
+        rows = full[(full["year"] == year) & ~pd.Series(is_giver, index=full.index)]
         short = rows["remaining_gap"] - rows["expansion_in_post"] > 0
         if capacity is not None:
             short &= rows["capacity"] > rows["expansion"]
@@ -193,3 +199,108 @@ def test_random_totals_capacity_and_carrying(
         new = group.sort_values("year")["expansion"].tolist()
         held = group.sort_values("year")["expansion_in_post"].tolist()
         assert held == [sum(new[max(0, i - 2):i + 1]) for i in range(len(new))]
+
+
+def test_targets_grow_with_the_expansion() -> None:
+    # A (10) and B (30) are at target: against today's total no area is below target and all
+    # 4 posts would be left over. Against the enlarged total each area is owed its share
+    # (1/4, 3/4) of every post: post 1 ties at .25/10.25 = .75/30.75 -> B (larger gap);
+    # post 2: A .5/10.5 beats B (1.5 - 1)/31.5 -> A; posts 3 and 4: B (A is at 0 or below).
+    table = gaps([("A", "P1", 2024, 10, 10), ("B", "P1", 2024, 30, 30)])
+    nat = national((2024, "mental health", 4))
+    fixed = allocate_expansion(table, nat, PRIORITIES, SPECS.iloc[:1], None)
+    assert fixed.attrs["unplaced"]["posts"].tolist() == [4]
+    grown = allocate_expansion(table, nat, PRIORITIES, SPECS.iloc[:1], None, grow_targets=True)
+    assert placed(grown, 2024) == {"A": 1, "B": 3}
+    assert grown.attrs["unplaced"].empty
+
+
+def test_an_area_giving_the_specialty_away_gets_no_expansion() -> None:
+    # A gives 2 posts away (target 10, posts 12); B is short 2. The growth is shared by the
+    # areas not giving (B alone): post k finds B short 2 + k - (k - 1) > 0, so B takes all 6.
+    table = gaps([("A", "P1", 2024, 10, 12), ("B", "P1", 2024, 10, 8)])
+    out = allocate_expansion(table, national((2024, "mental health", 6)), PRIORITIES,
+                             SPECS.iloc[:1], None, grow_targets=True)
+    assert placed(out, 2024) == {"B": 6}
+    # with capacity 3 at B the other 3 are reported, not sent to A
+    cap = pd.DataFrame({"area": ["A", "B"], "specialty": "P1", "year": 2024, "capacity": [9, 3]})
+    out = allocate_expansion(table, national((2024, "mental health", 6)), PRIORITIES,
+                             SPECS.iloc[:1], cap, grow_targets=True)
+    assert placed(out, 2024) == {"B": 3}
+    unplaced = out.attrs["unplaced"]
+    assert unplaced["posts"].tolist() == [3]
+    assert "capacity" in unplaced["reason"].iloc[0]
+
+
+def test_offset_mode_cushions_a_giving_area_s_loss() -> None:
+    # London 2023 Cardiology: -6 by redistribution, +2 by expansion
+    table = gaps([("London", "P1", 2023, 90, 96), ("B", "P1", 2023, 50, 44)],
+                 redistribution=[-6, 6])
+    out = allocate_expansion(table, national((2023, "mental health", 2)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="offset_losses")
+    assert placed(out, 2023) == {"London": 2}
+    # never more than the loss: 10 posts, 6 placed, 4 reported
+    out = allocate_expansion(table, national((2023, "mental health", 10)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="offset_losses")
+    assert placed(out, 2023) == {"London": 6}
+    assert out.attrs["unplaced"]["posts"].tolist() == [4]
+    # offsetting at most a third of the loss, as London's 2 of 6: 2 placed, 8 reported
+    out = allocate_expansion(table, national((2023, "mental health", 10)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="offset_losses", offset_share=1 / 3)
+    assert placed(out, 2023) == {"London": 2}
+    assert out.attrs["unplaced"]["posts"].tolist() == [8]
+    assert "33%" in out.attrs["unplaced"]["reason"].iloc[0]
+
+
+def test_offset_mode_shares_by_loss() -> None:
+    # A gives 6, C gives 3: 4 posts -> quotas 2.67 and 1.33 -> 2 + 1, the 4th to A (.67)
+    table = gaps([("A", "P1", 2024, 10, 16), ("B", "P1", 2024, 19, 10),
+                  ("C", "P1", 2024, 10, 13)], redistribution=[-6, 9, -3])
+    out = allocate_expansion(table, national((2024, "mental health", 4)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="offset_losses")
+    assert placed(out, 2024) == {"A": 3, "C": 1}
+
+
+def test_compare_modes_keeps_both_side_by_side() -> None:
+    table = gaps([("London", "P1", 2023, 90, 96), ("B", "P1", 2023, 50, 44)],
+                 redistribution=[-6, 6])
+    out = compare_modes(table, national((2023, "mental health", 2)), PRIORITIES,
+                        SPECS.iloc[:1], mode="offset_losses")
+    row = out.set_index("area")
+    assert row.loc["London", "expansion_offset"] == 2 == row.loc["London", "expansion"]
+    assert row.loc["B", "expansion_under_served"] == 2
+    assert row.loc["London", "expansion_under_served"] == 0
+    assert out.attrs["unplaced"].empty
+    assert out.attrs["unplaced_by_mode"].empty
+
+
+def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
+    """scenarios/expansion-1000.yaml on the embedded data: under-served mode sends no post to
+    an area giving the same specialty away, and reports every post it cannot place."""
+    from pathlib import Path
+
+    from fairshare import load_england
+    from fairshare.model.pipeline import run_plan
+    from fairshare.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "expansion-1000.yaml")
+    out = run_plan(load_england(), sc)
+    gap = out.targets.set_index(["area", "specialty"])["gap"]
+    plan_gap = gap.reindex(pd.MultiIndex.from_frame(out.plan[["area", "specialty"]])).to_numpy()
+    assert not out.plan.loc[plan_gap < 0, "expansion_under_served"].any()
+    left = out.unplaced["posts"].sum() if len(out.unplaced) else 0
+    assert out.plan["expansion_under_served"].sum() + left == 1000
+    assert (out.plan["expansion"] == out.plan["expansion_under_served"]).all()
+    assert out.plan["expansion_offset"].sum() <= 1000
+
+
+def test_what_one_specialty_cannot_take_for_lack_of_room_goes_to_another() -> None:
+    # P1 (size 20) has quota 4 of 6, P2 (size 10) 2. In P1, A is owed half the growth but has
+    # no capacity, so B can take only its half of the first post: 1 placed, 3 left. P2's C is
+    # owed all of P2's growth and has room: it takes its 2, then P1's 3.
+    table = gaps([("A", "P1", 2024, 10, 10), ("B", "P1", 2024, 10, 10),
+                  ("C", "P2", 2024, 10, 10)], capacity=[0, 9, 9], capacity_used=[0, 0, 0])
+    out = allocate_expansion(table, national((2024, "mental health", 6)), PRIORITIES, SPECS,
+                             None, grow_targets=True)
+    assert placed(out, 2024) == {"B": 1, "C/P2": 5}
+    assert out.attrs["unplaced"].empty

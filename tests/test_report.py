@@ -66,7 +66,7 @@ def run():
     bundle = load_england()
     scenario = Scenario(name=SCENARIO, description="Report test: default method.")
     out = run_plan(bundle, scenario)
-    return {"targets": out.targets, "plan": out.plan, "findings": out.findings,
+    return {"targets": out.targets, "plan": out.plan, "findings": out.finding_list,
             "status": out.status,
             "metadata": run_metadata(bundle, scenario, plan_status=out.status)}
 

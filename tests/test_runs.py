@@ -163,8 +163,9 @@ def test_export_writes_csvs_and_run_json(tmp_path: Path) -> None:
     rec = store.save("baseline", _meta(), {"targets": table})
     out = tmp_path / "export"
     written = store.export("baseline", out)
-    assert sorted(p.name for p in written) == ["run.json", "targets.csv"]
-    assert sorted(p.name for p in out.iterdir()) == ["run.json", "targets.csv"]  # no temp files
+    assert sorted(p.name for p in written) == ["columns.csv", "run.json", "targets.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["columns.csv", "run.json",
+                                                     "targets.csv"]  # no temp files
     back = pd.read_csv(out / "targets.csv")
     assert back["target"].tolist() == table["target"].tolist()
     assert back["area"].tolist() == table["area"].tolist()

@@ -86,7 +86,7 @@ def test_cli_targets_writes_labelled_outputs(tmp_path: Path) -> None:
          "General Psychiatry", "--out", str(tmp_path)],
         capture_output=True, text=True, check=True,
     )
-    assert "Public baseline: NHS Digital staff in post" in res.stderr
+    assert "Public baseline: NHS Digital staff in post" in res.stdout
     df = pd.read_csv(tmp_path / "targets.csv")
     assert set(df["specialty"]) == {"General Psychiatry"} and len(df) == 7
     assert (df["basis"] == "NHS Digital staff in post (FTE), 30 Sept 2017").all()

@@ -14,6 +14,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,3 +176,16 @@ def _bounded(stream: BinaryIO, name: str, limit: int) -> bytes:
         raise InputError([Problem(name, None, None, f"too large (more than {limit:,} bytes): "
                                   "is this the right file?")])
     return bytes(data)
+
+
+def pause_for_test(stage: str) -> None:
+    """Test hook: ``FAIRSHARE_TEST_PAUSE=<stage>:<seconds>`` stops a write at a named stage.
+
+    The kill-during-write tests stop a process there with SIGKILL; the printed marker lets
+    them kill at exactly that point instead of guessing with sleeps.
+    """
+    spec = os.environ.get("FAIRSHARE_TEST_PAUSE", "")
+    want, _, seconds = spec.partition(":")
+    if spec and want == stage:
+        print(f"fairshare-test-paused {stage}", file=sys.stderr, flush=True)
+        time.sleep(float(seconds or 60))

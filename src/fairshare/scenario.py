@@ -154,6 +154,33 @@ class Weights(_Strict):
         return self
 
 
+class Convergence(_Strict):
+    """How close to target the programme aims to bring each area (docs/method.md).
+
+    ``full`` closes every gap (aim = target). ``share`` closes a share of each gap. ``band``
+    brings every area to within ``under`` below and ``over`` above its target (shares of
+    target), leaving areas already inside the band alone. Each specialty's total never changes.
+    """
+
+    policy: Literal["full", "share", "band"] = Field(
+        "full", description="full: aim = target; share: close a share of each gap; band: bring "
+        "every area within a band around target."
+    )
+    share: float = Field(1.0, ge=0, le=1, description="Share of each gap closed (policy share).")
+    over: float = Field(0.0, ge=0, le=1, description="Most an area may stay above target, as a "
+                        "share of target (policy band).")
+    under: float = Field(0.0, ge=0, le=1, description="Most an area may stay below target, as "
+                         "a share of target (policy band).")
+
+    def label(self) -> str:
+        """Short text written beside every aim."""
+        if self.policy == "share":
+            return f"close {self.share:.0%} of each gap"
+        if self.policy == "band":
+            return f"within \u2212{self.under:.0%}/+{self.over:.0%} of target"
+        return "full convergence"
+
+
 class ExpansionTranche(_Strict):
     """New time-limited posts funded nationally for one priority in one recruitment year."""
 
@@ -197,6 +224,11 @@ class Scenario(_Strict):
     projection_variant: ProjectionVariant = Field(
         "principal", description="ONS subnational projection variant used for future demand."
     )
+    population_base: Literal["ons_resident", "registered"] = Field(
+        "ons_resident",
+        description="One population base for every need term: ONS residents (NHS England need "
+        "index x ONS mid-2022 population) or GP registered lists (age drivers rescaled to them).",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(
@@ -208,6 +240,11 @@ class Scenario(_Strict):
     minimum_posts: int = Field(0, ge=0, le=MAX_COUNT,
                                description="Smallest whole target per local office.")
     level: Level = Field("local_office", description="Geography the targets are reported at.")
+    convergence: Convergence = Field(
+        default_factory=Convergence,
+        description="Convergence policy: the whole-post aim the plan moves toward (default: "
+        "full convergence, aim = target).",
+    )
 
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
@@ -250,6 +287,18 @@ class Scenario(_Strict):
     expansion: list[ExpansionTranche] = Field(
         default_factory=list, max_length=MAX_ITEMS,
         description="Time-limited expansion posts funded nationally (year, priority, posts).",
+    )
+    expansion_mode: Literal["under_served", "offset_losses"] = Field(
+        "under_served",
+        description="Where expansion posts go: under_served (areas furthest below their share "
+        "of the enlarged total, never an area giving the specialty away) or offset_losses "
+        "(areas giving posts away that year, up to what they give). Tables show both.",
+    )
+    expansion_offset_share: float = Field(
+        1 / 3, gt=0, le=1,
+        description="offset_losses mode: most of a giving area's loss in a year that expansion "
+        "posts may offset (default 1/3: London 2023 Cardiology gave 6 posts by redistribution "
+        "and got 2 back by expansion).",
     )
     expansion_minimum_per_area: int = Field(
         0, ge=0, le=MAX_COUNT,

@@ -19,7 +19,8 @@ from typer.core import TyperGroup
 from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
-MODULES = ("runs", "planning", "basic", "analysis", "outcomes", "publish", "baseline")
+MODULES = ("runs", "planning", "basic", "analysis", "calibrate", "outcomes", "publish",
+           "baseline")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
@@ -28,6 +29,7 @@ COMMANDS = {
     "targets": "basic", "specialties": "basic", "validate": "basic", "template": "basic",
     "scenario": "basic",
     "uncertainty": "analysis", "sensitivity": "analysis", "equity": "analysis",
+    "calibrate": "calibrate",
     "outcome": "outcomes", "monitor": "outcomes",
     "report": "publish", "serve": "publish",
     "baseline": "baseline",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,10 +21,12 @@ from fairshare.cli.common import (
     console,
     friendly,
     plan_inputs,
+    print_written,
     setup,
     show_table,
 )
 from fairshare.errors import FairshareError
+from fairshare.names import match_name
 from fairshare.publish.outputs import write_results
 
 
@@ -46,7 +47,7 @@ def uncertainty(
     horizon: HorizonOpt = None,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ and projections."""
     bundle, sc = setup(posts, scenario, horizon=horizon)
@@ -69,8 +70,8 @@ def uncertainty(
         show_table(view.sort_values("area"), f"Gap still open in {sc.horizon} ({draws:,} "
                    f"planned draws, seed {seed})", list(view.columns))
         files = write_results(out, {"uncertainty_plan": df}, bundle, sc, draws=draws,
-                              seed=seed)
-        console.print("wrote " + ", ".join(str(f) for f in files))
+                              seed=seed, command="uncertainty")
+        print_written(files)
         return
     view = df.groupby("area", as_index=False)[["current", "target", "target_p5", "target_p50",
                                                 "target_p95"]].sum()
@@ -82,8 +83,9 @@ def uncertainty(
                   "(both more than 5% likely); see uncertainty.csv.")
     for note in df.attrs.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
-    files = write_results(out, {"uncertainty": df}, bundle, sc, draws=draws, seed=seed)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+    files = write_results(out, {"uncertainty": df}, bundle, sc, draws=draws, seed=seed,
+                          command="uncertainty")
+    print_written(files)
 
 
 def _dask_client(address: str | None) -> Any:
@@ -109,7 +111,7 @@ def sensitivity(
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1)] = 0,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """Which parameters move the targets most (SALib Morris screening; Sobol on request)."""
     if method not in ("morris", "sobol"):
@@ -123,8 +125,9 @@ def sensitivity(
     show_table(res.ranking, f"Parameters ranked by influence on the targets ({res.method}, "
                f"{res.runs:,} runs; full detail in sensitivity.csv)", cols)
     files = write_results(out, {"sensitivity": res.ranking, "sensitivity_detail": res.detail},
-                          bundle, sc, method=res.method, seed=seed)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+                          bundle, sc, method=res.method, seed=seed,
+                          command="sensitivity")
+    print_written(files)
 
 
 @app.command(rich_help_panel="Analysis")
@@ -133,18 +136,18 @@ def sensitivity(
 def equity(
     inputs: PlanInputs,
     specialty: Annotated[str, typer.Option(help="A specialty, or All.")] = "All",
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """Spread of posts per weighted population across areas, by year, before and after the plan."""
     bundle, sc, res = compute_plan(inputs)
     table = equity_before_after(res.targets, res.plan)
+    specialty = match_name(specialty, table["specialty"].unique(), what="specialty",
+                           listing="see `fairshare specialties` (or All)")
     view = table[table["specialty"] == specialty]
-    if view.empty:
-        raise FairshareError(f"no equity rows for specialty {specialty!r}")
     show_table(view, f"Equity: {specialty} (Gini and CV of posts per fair share; lower is "
                "fairer)", ["stage", "year", "gini", "cv", "max_distance", "min_distance",
                            "share_within_5pct"])
     for message in equity_check(res.targets, res.plan):
         console.print(f"[yellow]•[/] {message}")
-    files = write_results(out, {"equity": table}, bundle, sc)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+    files = write_results(out, {"equity": table}, bundle, sc, command="equity")
+    print_written(files)

@@ -19,6 +19,7 @@ from fairshare.cli.common import (
     console,
     filter_specialties,
     friendly,
+    print_written,
     setup,
     show_table,
 )
@@ -38,7 +39,7 @@ def targets(
     specialty: SpecialtyOpt = None,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
     method: Annotated[str | None, typer.Option(help="Apportionment method override.")] = None,
     delta: Annotated[float | None, typer.Option(help="Deprivation weight δ override.")] = None,
     waterfall: Annotated[bool, typer.Option("--waterfall", help="Show why each target differs "
@@ -48,6 +49,7 @@ def targets(
     bundle, sc = setup(posts, scenario, level=level, apportionment=method,
                         deprivation_weight=delta)
     df = filter_specialties(compute_targets(bundle, sc), specialty)
+    aims = [] if sc.convergence.policy == "full" else ["aim", "aim_gap"]
     if waterfall:
         steps = [name for name, _ in WATERFALL]
         view = df.groupby("area", as_index=False)[[*steps, "target"]].sum()
@@ -55,20 +57,27 @@ def targets(
                    + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
-        cols = ["area", "current", "fair_share", "target", "gap", "distance"]
-        show_table(view, f"{specialty[0]} — targets by {sc.level.replace('_', ' ')}", cols)
+        cols = ["area", "current", "fair_share", "target", "gap", "distance", *aims]
+        name = df["specialty"].iloc[0]
+        show_table(view, f"{name} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
-        view = df.groupby("area", as_index=False)[["current", "fair_share", "target"]].sum()
+        view = df.groupby("area", as_index=False)[["current", "fair_share", "target",
+                                                   "aim"]].sum()
         view["gap"] = view["target"] - view["current"]
         view["distance"] = (view["current"] - view["target"]) / view["target"]
+        view["aim_gap"] = view["aim"] - view["current"]
         show_table(view.sort_values("gap"),
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
-                                                     "gap", "distance"])
-    files = write_results(out, {"targets": df}, bundle, sc)
+                                                     "gap", "distance", *aims])
+    files = write_results(out, {"targets": df}, bundle, sc, command="targets")
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
-                  f"establishment: {bundle.posts_label}")
-    console.print("wrote " + ", ".join(str(f) for f in files))
+                  f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")
+    eff = df["effective_deprivation_weight"]
+    console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
+                  + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
+                  + " with what NHS England's core need already carries (docs/method.md)")
+    print_written(files)
 
 
 @app.command(rich_help_panel="Data and scenarios")
@@ -118,7 +127,8 @@ def validate(
 @friendly
 def template(
     kind: Annotated[str, typer.Argument(help="posts, capacity or cohorts.")] = "posts",
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx).")]
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx), or "
+                                      "a folder to write <kind>_template.xlsx into.")]
     = Path("establishment_template.xlsx"),
     prefill: Annotated[bool, typer.Option("--prefill/--blank", help="Prefill posts with the "
                                           "current establishment to edit.")] = False,
@@ -142,6 +152,8 @@ def template(
         grid["completion_year"], grid["trainees"] = None, None
     else:
         raise FairshareError(f"kind must be posts, capacity or cohorts, not {kind!r}")
+    if out.suffix.lower() not in (".csv", ".xlsx"):  # a folder: the file goes inside it
+        out = out / f"{kind}_template.xlsx"
     if out.suffix.lower() == ".xlsx":
         write_with(out, lambda tmp: grid.to_excel(tmp, index=False, engine="xlsxwriter"))
     else:

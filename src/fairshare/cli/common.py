@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -21,9 +23,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.io import file_digest
+from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario
+from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
@@ -63,7 +68,10 @@ PostsOpt = Annotated[
 ScenarioOpt = Annotated[
     Path | None, typer.Option("--scenario", "-s", help="Scenario override file (YAML).")
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the result files.")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="Where to write: a file ending .csv, .parquet or .json (the main "
+    "table), or a folder (every table, run.json, columns.csv). Default: a new folder "
+    "results/<date-time>-<command>-<name>/ (results/latest points at the last one).")]
 LevelOpt = Annotated[
     str | None, typer.Option("--level", "-l", help="local_office, region or icb.")
 ]
@@ -79,6 +87,10 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except InputError as exc:
+            err_console.print(f"[bold red]Error:[/] {summarise(exc.problems)}", highlight=False,
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
         except FairshareError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
                               soft_wrap=True)
@@ -96,23 +108,82 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_DETAIL = re.compile(r"'[^']*'|\b\d[\d,.]*\b")
+EXAMPLES = 3
+
+
+def summarise(problems: list[Problem]) -> str:
+    """One line per kind of problem with its count and rows, not one line per row.
+
+    Problems are of one kind when they share file, column and message once quoted values and
+    numbers are set aside; a kind met on several rows shows its first examples.
+    """
+    kinds: dict[tuple[str, str | None, str], list[Problem]] = {}
+    for p in problems:
+        kinds.setdefault((p.file, p.column, _DETAIL.sub("…", p.message)), []).append(p)
+    count = len(problems)
+    lines = [f"{count} problem{'s' if count != 1 else ''} found"
+             + (f", of {len(kinds)} kind{'s' if len(kinds) != 1 else ''}:"
+                if len(kinds) < count else ":")]
+    for (_file, _column, _kind), group in kinds.items():
+        if len(group) == 1:
+            lines.append(f"  - {group[0]}")
+            continue
+        rows = [p.row for p in group if p.row is not None]
+        first = group[0]
+        where = f"{first.file}, column '{first.column}'" if first.column else first.file
+        detail = first.message if len({p.message for p in group}) == 1 else "; ".join(
+            f"row {p.row}: {p.message}" for p in group[:EXAMPLES]) + ("; …" if len(group)
+                                                                     > EXAMPLES else "")
+        lines.append(f"  - {where}: {len(group)} rows{_rows(rows)}: {detail}")
+    return "\n".join(lines)
+
+
+def _rows(rows: list[int]) -> str:
+    if not rows:
+        return ""
+    if rows == list(range(rows[0], rows[0] + len(rows))):
+        return f" (rows {rows[0]}-{rows[-1]})"
+    shown = ", ".join(str(r) for r in rows[:EXAMPLES])
+    return f" (rows {shown}{', …' if len(rows) > EXAMPLES else ''})"
+
+
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
+    """Scenario and data for a command; every table printed after this carries their label."""
     sc = load_scenario(scenario, **overrides)
     bundle = load_data(posts)
+    label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
-    err_console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
-                      soft_wrap=True)
+    console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
+                  soft_wrap=True)
     return bundle, sc
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
+    """Rows of the named specialties, matched as files match them (any case, did you mean)."""
     if not specialty:
         return df
-    known = set(df["specialty"])
-    unknown = [s for s in specialty if s not in known]
-    if unknown:
-        raise FairshareError(f"unknown specialty {unknown}; see `fairshare specialties`")
-    return df[df["specialty"].isin(specialty)]
+    wanted = match_names(specialty, df["specialty"].unique(), what="specialty",
+                         listing="see `fairshare specialties`")
+    return df[df["specialty"].isin(wanted)]
+
+
+_caption: list[str] = []
+
+
+def label_tables(bundle: Bundle, sc: Scenario) -> None:
+    """Remember the run's label so every printed table carries it (a copied table stays
+    labelled): the basis of the numbers and the scenario."""
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+
+
+def print_written(files: list[Path]) -> None:
+    """Say where the results went (one line: the folder, then its files)."""
+    folders = {f.parent for f in files}
+    if len(files) > 1 and len(folders) == 1:
+        console.print(f"wrote {folders.pop()}/: " + ", ".join(f.name for f in files))
+    else:
+        console.print("wrote " + ", ".join(str(f) for f in files))
 
 
 def _fmt(value: Any, column: str = "") -> str:
@@ -130,7 +201,8 @@ def _fmt(value: Any, column: str = "") -> str:
 
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=title, show_lines=False, header_style="bold",
+                  caption=_caption[0] if _caption else None, caption_justify="left")
     for col in columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
         table.add_column(col.replace("_", " "), justify="right" if numeric else "left",
@@ -168,7 +240,12 @@ class PlanInputs:
     pace_cap: float | None = None
     capacity: Path | None = None
     cohorts: Path | None = None
+    posts_date: str | None = None
 
+
+PostsDateOpt = Annotated[str | None, typer.Option(
+    "--posts-date", help="Date your --posts file counts the establishment (YYYY-MM or "
+    "YYYY-MM-DD); the plan starts at the next August recruitment round after it.")]
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 _PLAN_OPTIONS = [
@@ -178,6 +255,7 @@ _PLAN_OPTIONS = [
     inspect.Parameter("pace_cap", _KW, default=None, annotation=PaceOpt),
     inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
     inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
+    inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
 ]
 
 
@@ -207,8 +285,10 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 
@@ -218,10 +298,51 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     return bundle, sc, out
 
 
+def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Scenario]:
+    """Date the establishment and start the plan at a stated first year.
+
+    The establishment's date comes from ``--posts-date`` (then written into its label, so
+    every output says it) or from the label of the embedded data. Unless the scenario sets
+    ``plan_start``, the plan starts at the later of the programme's start and the next
+    recruitment round after that date. Years whose round is past today are reconstructions.
+    """
+    if inputs.posts_date is not None:
+        if inputs.posts is None:
+            raise FairshareError("--posts-date dates your --posts file; give the file too")
+        counted = parse_date(inputs.posts_date).isoformat()
+        note = f", dated {counted}"
+        bundle = replace(bundle, posts_label=bundle.posts_label + note, posts_date=counted,
+                         basis={s: b + note for s, b in bundle.basis.items()})
+    when = (parse_date(bundle.posts_date) if bundle.posts_date
+            else date_in_text(bundle.posts_label))
+    if when is not None and "plan_start" not in sc.model_fields_set:
+        sc = sc.with_overrides(plan_start=max(sc.plan_start, next_round(when)))
+        label_tables(bundle, sc)
+    today = date.today()
+    start, end, now = sc.plan_start, sc.horizon, first_year_to_come(today)
+    dated_as = (f"counted {when:%B %Y}" if when is not None else "undated" + (
+        " (give --posts-date)" if inputs.posts is not None else ""))
+    past = (f"; {start}-{min(end, now - 1)} are a reconstruction (their recruitment is past "
+            f"on {today.isoformat()}), not moves still to make" if start < now else "")
+    console.print(f"Plan years {start}-{end}: establishment {dated_as}; first year {start}"
+                  f"{past}.", highlight=False)
+    return bundle, sc
+
+
+def with_file_digests(bundle: Bundle, inputs: PlanInputs | None = None,
+                      **more: Path | None) -> Bundle:
+    """The bundle with a digest of every extra input file (capacity, cohorts, minimum sizes,
+    published figures, ...), so run.json, the run store and `compare` see every input that
+    changes a number. ``more`` names files given outside ``inputs`` (e.g. ``min_posts=``)."""
+    files = {f.name: getattr(inputs, f.name) for f in fields(inputs)
+             if f.name not in ("posts", "scenario")} if inputs is not None else {}
+    files |= more
+    extra = {name: file_digest(path) for name, path in files.items() if isinstance(path, Path)}
+    return replace(bundle, digests={**bundle.digests, **extra}) if extra else bundle
+
+
 def findings_table(out: PlanOutput) -> pd.DataFrame:
-    return pd.DataFrame([{"kind": f.kind, "area": f.area, "specialty": f.specialty,
-                          "year": f.year, "size": f.size, "message": f.message}
-                         for f in out.findings],
-                        columns=["kind", "area", "specialty", "year", "size", "message"])
+    """The plan's findings as a tidy table (one row per finding)."""
+    return out.findings
 
 

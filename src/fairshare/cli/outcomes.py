@@ -27,8 +27,10 @@ from fairshare.cli.common import (
     compute_plan,
     console,
     friendly,
+    print_written,
     setup,
     show_table,
+    with_file_digests,
 )
 from fairshare.inputs.bundle import load_data
 from fairshare.publish.outputs import write_results
@@ -60,7 +62,7 @@ def outcome(
     plan_horizon: PlanHorizonOpt = None,
     capacity: CapacityOpt = None,
     cohorts: CohortsOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """New specialists per 100,000 weighted need by area, plan against status quo (no moves)."""
     bundle, sc, res = compute_plan(
@@ -92,8 +94,9 @@ def outcome(
     console.print("An expected-value projection: fractional specialists, new since "
                   f"{first}; not the consultant stock (see docs/outcome.md).")
     files = write_results(out, {"outcome": table, "outcome_equity": fairness}, bundle, sc,
-                          outcome={k: v for k, v in table.attrs.items()})
-    console.print("wrote " + ", ".join(str(f) for f in files))
+                          outcome={k: v for k, v in table.attrs.items()},
+                          command="outcome")
+    print_written(files)
 
 
 @app.command(rich_help_panel="Analysis")
@@ -112,7 +115,7 @@ def monitor(
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
     plan_horizon: PlanHorizonOpt = None,
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """Impact metrics against their baseline, flagging what got worse, beside the posts moved."""
     catalogue = load_data()
@@ -125,6 +128,7 @@ def monitor(
         bundle, sc, res = compute_plan(PlanInputs(posts=posts, scenario=scenario),
                                        horizon=plan_horizon)
         plan = res.plan
+    bundle = with_file_digests(bundle, impact_metrics=file)
     table = impact_table(metrics, baseline_year, plan, threshold=threshold,
                          specialties=bundle.specialties)
     series = table.groupby(["area", "specialty", "metric"]).ngroups
@@ -144,8 +148,9 @@ def monitor(
             cols.append("posts_moved_cumulative")
         show_table(view, f"Worse than baseline by more than {threshold:.0%}", cols)
     files = write_results(out, {"impact": table}, bundle, sc, metrics_file=str(file),
-                          baseline_year=baseline_year, threshold=threshold)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+                          baseline_year=baseline_year, threshold=threshold,
+                          command="monitor")
+    print_written(files)
 
 
 def _percent(value: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -17,6 +18,7 @@ from fairshare.cli.common import (
     findings_table,
     friendly,
     plan_inputs,
+    print_written,
     show_table,
 )
 from fairshare.errors import FairshareError
@@ -24,10 +26,12 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.io import safe_filename
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
-from fairshare.publish.excel import default_year, write_workbook
-from fairshare.publish.outputs import run_metadata, write_csv, write_results
-from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change
+from fairshare.names import match_name
+from fairshare.publish.excel import write_workbook
+from fairshare.publish.outputs import run_metadata, write_output, write_results
+from fairshare.publish.tables import by_icb, by_level, one_year, pace_of_change, year_to_show
 from fairshare.scenario import Scenario
+from fairshare.training_year import RECONSTRUCTION, first_year_to_come, year_status
 from fairshare.vocabulary import Level
 
 if TYPE_CHECKING:
@@ -51,7 +55,7 @@ def plan_cmd(
         "min_posts. Default: one trainee per programme year (docs/plan.md).")] = None,
     level: Annotated[str, typer.Option(help="local_office, region (sums of local offices) or "
                                        "icb (planned directly over ICBs).")] = "local_office",
-    out: OutOpt = Path("results"),
+    out: OutOpt = None,
 ) -> None:
     """The multi-year pace-of-change plan: every specialty from its phase start to the horizon."""
     if pace not in (None, "glide", "fastest"):
@@ -69,7 +73,9 @@ def plan_cmd(
     yearly = table.groupby("year", as_index=False).agg(
         moved=("redistribution", lambda s: int(s.clip(lower=0).sum())),
         expansion=("expansion", "sum"))
-    show_table(yearly, "Posts moved per year (all specialties)", ["year", "moved", "expansion"])
+    yearly["year_status"] = yearly["year"].map(lambda y: year_status(int(y), date.today()))
+    show_table(yearly, "Posts moved per year (all specialties)",
+               ["year", "year_status", "moved", "expansion"])
     last = table[table["year"] == table["year"].max()]
     by_area = last.groupby("area", as_index=False)[["target", "posts"]].sum()
     start = res.targets.groupby("area")["current"].sum()
@@ -98,8 +104,9 @@ def plan_cmd(
                       "posts could not be placed[/] (no area below target with spare "
                       "supervision capacity); see unplaced_expansion.csv")
         outputs["unplaced_expansion"] = res.unplaced
-    files = write_results(out, outputs, bundle, sc, plan_status=res.status)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+    files = write_results(out, outputs, bundle, sc, plan_status=res.status,
+                          command="plan")
+    print_written(files)
 
 
 @app.command(rich_help_panel="Targets and plan")
@@ -114,28 +121,32 @@ def tables(
     year: Annotated[int | None, typer.Option("--year", help="The one-year table for this "
                                              "year.")] = None,
     pace: Annotated[bool, typer.Option("--pace", help="The pace-of-change table.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table as "
-                                             "CSV here.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write the table: a file (.csv, .parquet, .json) or a "
+        "folder (with run.json and columns.csv).")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
     bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office")
     plan = plan_at_level(bundle, sc, res, level)
-    match = match_area(plan, area)
+    match = match_area(plan, area, area_codes(bundle, level))
     if pace:
         tgt = (res.targets if level in ("local_office", "icb")
                else compute_targets(bundle, sc, cast(Level, level)))
         df = pace_of_change(plan, tgt, match)
         title = f"{match}: pace of change ({sc.name})"
     else:
-        yr = year if year is not None else default_year(plan)
+        yr = year if year is not None else year_to_show(plan, first_year_to_come(date.today()))
         df = one_year(plan, match, yr)
-        title = f"{match}: redistribution and expansion in {yr} ({sc.name})"
+        past = year_status(yr, date.today()) == RECONSTRUCTION
+        title = (f"{match}: redistribution and expansion in {yr} ({sc.name})"
+                 + (f" — a RECONSTRUCTION: recruitment for {yr} is past, these are not moves "
+                    "still to make" if past else ""))
     show_table(df, title, list(df.columns))
     if out is not None:
-        if out.is_dir():  # a folder: name the file after the table
-            kind = "pace" if pace else str(yr)
-            out = out / f"{safe_filename(match)}_{kind}.csv"
-        console.print(f"wrote {write_csv(df, out)}")
+        kind = "pace" if pace else str(yr)
+        name = f"{safe_filename(match)}_{kind}"
+        meta = run_metadata(bundle, sc, plan_status=res.status, area=match)
+        print_written(write_output(out, {name: df}, meta, command="tables", name=name))
 
 
 @app.command(rich_help_panel="Targets and plan")
@@ -174,17 +185,21 @@ def plan_at_level(bundle: Bundle, sc: Scenario, res: PlanOutput, level: str) -> 
     raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
 
 
-def match_area(plan: pd.DataFrame, text: str) -> str:
+def match_area(plan: pd.DataFrame, text: str, codes: dict[str, str] | None = None) -> str:
     """An area by exact name or code (any case), or by a part of its name that is unique."""
-    names = sorted(plan["area"].unique())
-    codes = (dict(zip(plan["area_code"], plan["area"], strict=False))
-             if "area_code" in plan.columns else {})
-    key = text.strip().lower()
-    exact = {a.lower(): a for a in names} | {str(c).lower(): a for c, a in codes.items()}
-    if key in exact:
-        return exact[key]
-    partial = [a for a in names if key in a.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    hint = f"'{text}' matches {', '.join(partial)}" if partial else f"unknown area '{text}'"
-    raise FairshareError(f"{hint}; choose one of: {', '.join(names)}")
+    codes = dict(codes or {})
+    if "area_code" in plan.columns:
+        codes |= dict(zip(plan["area_code"].astype(str), plan["area"], strict=False))
+    return match_name(text, plan["area"].unique(), codes=codes, what="area", partial=True)
+
+
+def area_codes(bundle: Bundle, level: str) -> dict[str, str]:
+    """Code -> area name at a level, so `--area LDN` works like `--area London`."""
+    if level == "icb":
+        icbs = bundle.icbs
+        return {**dict(zip(icbs["icb_code"].astype(str), icbs["icb_name"], strict=False)),
+                **dict(zip(icbs["icb_ods"].astype(str), icbs["icb_name"], strict=False))}
+    lo = bundle.local_offices
+    if level == "region":
+        return dict(zip(lo["region_code"].astype(str), lo["region_name"], strict=False))
+    return dict(zip(lo["lo_code"].astype(str), lo["local_office"], strict=False))

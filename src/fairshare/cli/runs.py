@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,16 +20,26 @@ from fairshare.cli.common import (
     findings_table,
     friendly,
     plan_inputs,
+    print_written,
     show_table,
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import load_data
 from fairshare.model.targets import targets as compute_targets
+from fairshare.names import match_name
 from fairshare.publish.excel import write_workbook
-from fairshare.publish.outputs import run_metadata, write_csv, write_results
+from fairshare.publish.outputs import run_metadata, write_output
 from fairshare.publish.tables import phase_impact
 from fairshare.scenario import Scenario
-from fairshare.store.compare import compare_results, compare_runs
+from fairshare.store.compare import (
+    COMPARABLE,
+    Comparison,
+    area_changes,
+    compare_results,
+    compare_runs,
+    school_table,
+    table_spec,
+)
 from fairshare.store.runs import RunStore
 
 StoreOpt = Annotated[
@@ -48,8 +60,7 @@ def run(
     inputs: PlanInputs,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the run "
                                              "(default: the scenario's name).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the tables as "
-                                             "CSV here.")] = None,
+    out: OutOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
@@ -68,9 +79,9 @@ def run(
                                  "remaining_gap"])
     console.print(f"saved run [bold]{record.label}[/] (scenario {sc.digest()}, plan "
                   f"{res.status}, {len(res.findings)} findings) in {RunStore(store).root}")
-    if out is not None:
-        files = write_results(out, tables, bundle, sc, run_id=record.id)
-        console.print("wrote " + ", ".join(str(f) for f in files))
+    files = write_output(out, tables, meta | {"run_id": record.id}, command="run",
+                         name=record.name)
+    print_written(files)
 
 
 def _equity_tables(targets: pd.DataFrame, plan: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -132,15 +143,17 @@ def runs_show(ref: str, store: StoreOpt = None) -> None:
                   f"{rec.inputs_digest}")
     for key, value in sorted(meta.get("scenario", {}).items()):
         console.print(f"  {key}: {value}")
+    console.print("input files (SHA-256):")
+    for key, digest in sorted(meta.get("input_digests", {}).items()):
+        console.print(f"  {key}: {str(digest)[:16]}")
     console.print("tables: " + ", ".join(rec.tables))
 
 
 @runs_app.command("export")
 @friendly
-def runs_export(ref: str, out: OutOpt = Path("results"), store: StoreOpt = None) -> None:
-    """Write a run's tables as CSV plus run.json."""
-    files = RunStore(store).export(ref, out)
-    console.print("wrote " + ", ".join(str(f) for f in files))
+def runs_export(ref: str, out: OutOpt = None, store: StoreOpt = None) -> None:
+    """Write a run's tables as CSV with run.json and columns.csv (or one table: --out x.csv)."""
+    print_written(RunStore(store).export(ref, out))
 
 
 @runs_app.command("delete")
@@ -169,45 +182,122 @@ def compare(
     previous: Annotated[str, typer.Argument(help="Run id, id prefix or name.")],
     current: Annotated[str | None, typer.Argument(
         help="Run to compare with; omit to re-run PREVIOUS's scenario on today's data.")] = None,
-    table: Annotated[str, typer.Option(help="Which table to compare.")] = "targets",
+    table: Annotated[str, typer.Option(help="Which table to compare: "
+                                       + ", ".join(COMPARABLE) + ".")] = "targets",
     posts: PostsOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison as "
-                                             "CSV here.")] = None,
+    out: OutOpt = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Write a workbook with the "
                                               "phase impact table.")] = None,
-    area: Annotated[str | None, typer.Option("--area", help="Phase impact for one area "
-                                             "(default: England).")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="Only this area (name or code, "
+                                             "any case; default: every area).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Previous vs current targets, gaps and school totals, and what explains the change."""
+    """Previous vs current per area and by school, and what explains the change."""
     s = RunStore(store)
+    spec = table_spec(table)
     if current is None:
+        if table != "targets":
+            raise FairshareError(f"--table {table} compares two stored runs: give both "
+                                 "PREVIOUS and CURRENT (re-running compares targets)")
         prev = s.get(previous)
         meta = s.metadata(prev.id)
         sc = Scenario.model_validate(meta["scenario"])
         bundle = load_data(posts)
+        cur_meta = run_metadata(bundle, sc)
         cmp = compare_results(s.load_table(prev.id, table), compute_targets(bundle, sc),
-                              meta, run_metadata(bundle, sc), previous_label=prev.label,
+                              meta, cur_meta, previous_label=prev.label,
                               current_label="today's data")
+        metas = (meta, cur_meta)
     else:
         cmp = compare_runs(s, previous, current, table=table)
-    show_table(cmp.by_school, f"{cmp.previous} → {cmp.current}: {cmp.value} by school",
-               list(cmp.by_school.columns))
-    if cmp.redistribution is not None:
-        show_table(cmp.redistribution, "Posts to move (sum of positive gaps), previous vs "
-                   "current", list(cmp.redistribution.columns))
+        metas = (s.metadata(s.get(previous).id), s.metadata(s.get(current).id))
+    if area is not None and "area" in cmp.table.columns:
+        codes = _area_codes(s, previous)
+        area = match_name(area, cmp.table["area"].unique(), codes=codes, what="area",
+                          partial=True)
+        cmp = _only_area(cmp, area)
+    _show_comparison(cmp, area, spec.summary)
+    if out is not None or xlsx is None:
+        files = write_output(out, cmp.tables(), _comparison_meta(cmp, *metas),
+                             command="compare", name=f"{table}")
+        print_written(files)
+    if xlsx is not None:
+        national = cmp.redistribution if area is None else None
+        _impact_workbook(s, previous, current, xlsx, area, cmp.explanation, national)
+
+
+def _area_codes(s: RunStore, ref: str) -> dict[str, str]:
+    """Area code -> name from a stored run's targets, so `--area LDN` works."""
+    rec = s.get(ref)
+    if "targets" not in rec.tables:
+        return {}
+    t = s.load_table(rec.id, "targets")
+    if "area_code" not in t.columns:
+        return {}
+    return dict(zip(t["area_code"].astype(str), t["area"].astype(str), strict=False))
+
+
+def _only_area(cmp: Comparison, area: str) -> Comparison:
+    """The comparison restricted to one area (school tables recomputed from its rows)."""
+    rows = cmp.table[cmp.table["area"] == area].reset_index(drop=True)
+    by_school = school_table(rows, cmp.value) if cmp.value else cmp.by_school.iloc[0:0]
+    moves = (school_table(rows, "gap", positive_only=True)
+             if cmp.redistribution is not None else None)
+    return replace(cmp, table=rows, by_school=by_school, redistribution=moves)
+
+
+def _show_comparison(cmp: Comparison, area: str | None, summary: str | None) -> None:
+    """Per-area (or one area's per-specialty) changes first, then school totals."""
+    where = area or "every area"
+    changes = area_changes(cmp.table, area)
+    if changes.empty:
+        console.print(f"No value changed {'for ' + area if area else 'in any area'} between "
+                      f"{cmp.previous} and {cmp.current}.", highlight=False)
+    else:
+        show_table(changes, f"{cmp.previous} → {cmp.current}: what changed for {where} "
+                   f"({len(changes)} rows with a change, largest first)",
+                   list(changes.columns))
+    moves = cmp.redistribution
+    if moves is not None and len(moves):
+        total = moves.iloc[-1]
+        if moves["Change"].any():
+            shown = moves[(moves["Change"] != 0) | (moves["School"] == total["School"])]
+            show_table(shown, f"Posts to move (sum of positive gaps) for {where}: the "
+                       "specialties that changed", list(moves.columns))
+        else:
+            console.print(f"Posts to move (sum of positive gaps) for {where}: "
+                          f"{total['Current']:,}, unchanged.")
+    if summary and not cmp.by_school.empty:
+        if cmp.by_school["Change"].any():
+            show_table(cmp.by_school, f"{summary} by school for {where}",
+                       list(cmp.by_school.columns))
+        else:
+            console.print(f"{summary.capitalize()}s by school for {where}: unchanged (posts "
+                          "moved between areas, national totals the same).")
     if cmp.explanation:
         console.print("[bold]What changed:[/]")
         for line in cmp.explanation:
             console.print(f"  - {line}")
     else:
         console.print("no differences in scenario, inputs, data or version")
-    if out is not None:
-        files = [write_csv(df, out / f"{name}.csv") for name, df in cmp.tables().items()]
-        console.print("wrote " + ", ".join(str(f) for f in files))
-    if xlsx is not None:
-        national = cmp.redistribution if area is None else None
-        _impact_workbook(s, previous, current, xlsx, area, cmp.explanation, national)
+
+
+def _comparison_meta(cmp: Comparison, previous: dict[str, Any],
+                     current: dict[str, Any]) -> dict[str, Any]:
+    """run.json of a comparison: both runs' metadata and what explains the difference."""
+    def name(meta: dict[str, Any]) -> str:
+        sc = meta.get("scenario")
+        return str(sc.get("name", "")) if isinstance(sc, dict) else ""
+
+    basis = {str(previous.get("establishment")), str(current.get("establishment"))}
+    return {"created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "compared": {"previous": cmp.previous, "current": cmp.current},
+            "establishment": " | ".join(sorted(basis)),
+            "scenario": {"name": f"{name(previous)} -> {name(current)}"},
+            "scenario_digest": f"{previous.get('scenario_digest')} -> "
+                               f"{current.get('scenario_digest')}",
+            "what_changed": cmp.explanation,
+            "previous_run": previous, "current_run": current}
 
 
 def _impact_workbook(s: RunStore, previous: str, current: str | None, path: Path,

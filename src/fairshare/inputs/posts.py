@@ -7,7 +7,6 @@ one message listing every problem by file, row and column: a planner fixes the f
 
 from __future__ import annotations
 
-import difflib
 import io
 import re
 import warnings
@@ -19,6 +18,7 @@ import pandas as pd
 
 from fairshare.errors import InputError, Problem, quote
 from fairshare.io import read_bytes, regular_file
+from fairshare.names import did_you_mean
 
 AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
 FUNDING_MOVED = "tariff"
@@ -30,8 +30,8 @@ def _normalise(name: object) -> str:
 
 
 def suggest(value: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """A "did you mean" hint, matched as every flag matches names (``fairshare.names``)."""
+    return did_you_mean(value, choices)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

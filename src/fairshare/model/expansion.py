@@ -18,6 +18,27 @@ mental health, ...) is
    ones. With ``below_target_only=False`` the same rule keeps placing posts after every area
    is at target, roughly in proportion to target, for when the national numbers must be used.
 
+Two modes (``mode``):
+
+* ``under_served`` (default): the rule above. With ``grow_targets`` (what the pipeline uses)
+  each area's target grows with the expansion: expansion raises the specialty's national total,
+  so an area's yardstick is its share of the enlarged total (target + its share × posts in
+  post nationally), not of today's. Areas giving the specialty away already hold more than
+  their share, so the shares are taken over the other areas, and a giving area (target below
+  its posts at the start of the plan) never receives expansion posts in this mode. Without the
+  growth, once redistribution has closed the gaps no area is "below target" and most national
+  posts cannot be placed (most of the illustrative 1,000 posts were left unplaced; what remains
+  unplaced now is for want of supervision capacity in the areas below target).
+  The priority's posts are split across its specialties by size (total target); what one
+  cannot take goes to the others, largest first.
+* ``offset_losses``: programme practice (London 2023, Cardiology −6 by redistribution, +2 by
+  expansion): expansion posts go to the areas giving posts away that year, in proportion to
+  what each gives, never more than ``offset_share`` of it (whole posts, rounded down), so a
+  giving area's loss is cushioned while it adjusts but still happens. No capacity check: the
+  posts are ones the area was training in. Posts beyond that are not placed and are reported.
+
+``compare_modes`` runs both so the tables can show them side by side.
+
 "Remaining gap" is the plan's gap after redistribution less the expansion posts already in post
 that year: a trainee in a time-limited post keeps it for the whole programme, so a post created in
 year y counts in years y .. y + programme_years − 1 and the next year's posts go elsewhere first.
@@ -29,7 +50,7 @@ take (no capacity left, or no area below target) are not forced anywhere; they a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -39,9 +60,11 @@ import pandas as pd
 from fairshare.apportionment import apportion
 from fairshare.errors import FairshareError
 
-__all__ = ["allocate_expansion"]
+__all__ = ["MODE_COLUMNS", "allocate_expansion", "compare_modes"]
 
 UNLIMITED = -1
+#: Columns ``compare_modes`` adds: new posts per year under each mode.
+MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset"}
 
 
 def _check_priorities(national: pd.DataFrame, priorities: pd.DataFrame) -> None:
@@ -79,16 +102,25 @@ class _Cell:
     """One area × specialty in one year, as the greedy sees it."""
 
     area: str
-    gap: int  # remaining gap less expansion already in post
-    target: int
+    gap: Fraction  # remaining gap less expansion already in post
+    target: Fraction
     room: int  # capacity left this year, UNLIMITED if none given
+    share: Fraction = Fraction(0)  # its share of the national target: growth per national post
+    giver: bool = False  # gives posts away in this specialty: never receives (under-served)
 
-    def key(self) -> tuple[Fraction, int, str]:
-        """Sort key: furthest below target relative to target, then larger gap, then name."""
-        return (-Fraction(self.gap, max(self.target, 1)), -self.gap, self.area)
+    def key(self, grown: Fraction = Fraction(0)) -> tuple[Fraction, Fraction, str]:
+        """Sort key: furthest below target relative to target, then larger gap, then name.
+
+        ``grown``: national expansion posts in post, by which targets have grown.
+        """
+        gap, target = self.gap_at(grown), self.target + self.share * grown
+        return (-gap / max(target, Fraction(1)), -gap, self.area)
+
+    def gap_at(self, grown: Fraction = Fraction(0)) -> Fraction:
+        return self.gap + self.share * grown
 
     def can_take(self) -> bool:
-        return self.room == UNLIMITED or self.room > 0
+        return not self.giver and (self.room == UNLIMITED or self.room > 0)
 
     def take(self, n: int = 1) -> None:
         self.gap -= n
@@ -99,7 +131,9 @@ class _Cell:
 def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
                        specialties: pd.DataFrame, capacity: pd.DataFrame | None = None, *,
                        minimum_per_area: int = 0,
-                       below_target_only: bool = True) -> pd.DataFrame:
+                       below_target_only: bool = True, mode: str = "under_served",
+                       grow_targets: bool = False,
+                       offset_share: float = 1.0) -> pd.DataFrame:
     """Place each year's national expansion posts by priority, specialty and area.
 
     gaps: area, specialty, year, remaining_gap (after redistribution; positive = below target),
@@ -112,6 +146,10 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     minimum_per_area: posts each area below target gets first (while posts and capacity last).
     below_target_only: place posts only while an area is below target (default), else keep
         placing by the same rule after targets are met.
+    mode: ``under_served`` or ``offset_losses`` (module docstring); offset needs a
+        ``redistribution`` column in ``gaps``.
+    grow_targets: targets grow with the expansion in post (under-served mode).
+    offset_share: offset mode: most of an area's loss in a year that may be offset.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -124,6 +162,10 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     _require(specialties, ["specialty", "programme_years"], "specialties")
     if minimum_per_area < 0:
         raise ValueError("minimum_per_area must be >= 0")
+    if mode not in MODE_COLUMNS:
+        raise ValueError(f"expansion mode must be one of {sorted(MODE_COLUMNS)}, not {mode!r}")
+    if mode == "offset_losses":
+        _require(gaps, ["redistribution"], "gaps")
     _check_priorities(national, priorities)
     table = gaps.sort_values(["area", "specialty", "year"], kind="stable").reset_index(drop=True)
     years = sorted(int(y) for y in table["year"].unique())
@@ -139,6 +181,11 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
               zip(table["area"], table["specialty"], table["year"], table["posts"],
                   table["remaining_gap"], strict=True)}
     room = _capacity_left(table, capacity)
+    givers = _givers(table)
+    most = Fraction(offset_share).limit_denominator(1000)
+    loss = ({(a, s, int(y)): int(max(-int(r), 0) * most) for a, s, y, r in
+             zip(table["area"], table["specialty"], table["year"], table["redistribution"],
+                 strict=True)} if mode == "offset_losses" else {})
     areas_of: dict[str, list[str]] = {}
     for a, s in table[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         areas_of.setdefault(s, []).append(a)
@@ -163,24 +210,22 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": posts, "reason": reason})
             continue
-        cells = {s: [_Cell(a, gap[(a, s, year)] - in_post(a, s, year), target[(a, s, year)],
-                           room[(a, s, year)]) for a in areas_of[s]] for s in specs}
-        weights = [sum(max(c.gap, 0) for c in cells[s]) for s in specs]
-        if sum(weights) == 0:
-            weights = [sum(max(c.target, 0) for c in cells[s]) for s in specs]
-        maxima = [_most(cells[s], below_target_only) for s in specs]
-        shares, left = _split(weights, posts, maxima)
+        if mode == "offset_losses":
+            placed_by, left = _offset(specs, areas_of, loss, year, posts)
+            reason = ("more than the offsettable share of this year's losses in giving areas"
+                      f" ({float(most):.0%})")
+        else:
+            placed_by, left, blocked = _under_served(
+                specs, areas_of, gap, target, room, year, posts, in_post, givers,
+                minimum_per_area, below_target_only, grow_targets)
+            reason = ("areas below target have no supervision capacity left" if blocked
+                      else "no area below target (outside giving areas)" if below_target_only
+                      else "no capacity left outside giving areas")
         if left:
-            reason = ("no area below target with capacity left" if below_target_only
-                      else "no capacity left")
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": left, "reason": f"{reason} in the priority's specialties"})
-        for spec, share in zip(specs, shares, strict=True):
-            placed = _place(cells[spec], share, minimum_per_area, below_target_only)
-            for cell in cells[spec]:
-                room[(cell.area, spec, year)] = cell.room
-            for area, n in placed.items():
-                created[(area, spec, year)] = created.get((area, spec, year), 0) + n
+        for (area, spec), n in placed_by.items():
+            created[(area, spec, year)] = created.get((area, spec, year), 0) + n
 
     expansion = np.array([created.get((a, s, int(y)), 0) for a, s, y in
                           zip(table["area"], table["specialty"], table["year"], strict=True)],
@@ -197,11 +242,127 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     return out
 
 
+Key = tuple[str, str, int]
+
+
+def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
+    """(area, specialty) pairs whose target is below their posts before the plan's first year.
+
+    Posts before the first year are that year's posts less its redistribution when the table
+    has it (a plan table), else the first year's posts.
+    """
+    first = table[table.groupby(["area", "specialty"])["year"].transform("min") == table["year"]]
+    gap = first["remaining_gap"]
+    if "redistribution" in first.columns:
+        gap = gap + first["redistribution"]
+    return {(a, s) for a, s, g in zip(first["area"], first["specialty"], gap, strict=True)
+            if g < 0}
+
+
+def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
+                  specialties: pd.DataFrame, *, mode: str = "under_served",
+                  minimum_per_area: int = 0, below_target_only: bool = True,
+                  offset_share: float = 1.0) -> pd.DataFrame:
+    """Both modes side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
+    posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
+    ``attrs["unplaced_by_mode"]`` both modes'.
+
+    Targets grow with the expansion in the under-served mode (module docstring).
+    """
+    runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
+                                  minimum_per_area=minimum_per_area,
+                                  below_target_only=below_target_only, mode=m,
+                                  grow_targets=True, offset_share=offset_share)
+            for m in MODE_COLUMNS}
+    out = runs[mode].copy()
+    for m, column in MODE_COLUMNS.items():
+        out[column] = runs[m]["expansion"].to_numpy()
+    unplaced = [runs[m].attrs["unplaced"].assign(mode=m) for m in MODE_COLUMNS]
+    out.attrs["unplaced"] = runs[mode].attrs["unplaced"].assign(mode=mode)
+    out.attrs["unplaced_by_mode"] = pd.concat(
+        [u for u in unplaced if not u.empty] or [unplaced[0]], ignore_index=True)
+    return out
+
+
+def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Key, int],
+                  target: dict[Key, int], room: dict[Key, int], year: int, posts: int,
+                  in_post: Callable[[str, str, int], int], givers: set[tuple[str, str]],
+                  minimum_per_area: int, below_target_only: bool,
+                  grow: bool) -> tuple[dict[tuple[str, str], int], int, bool]:
+    """One priority's posts for one year to the most under-served areas (room updated).
+
+    Returns the posts per area and specialty, the posts left, and whether an area still below
+    target was left without them for want of capacity.
+    """
+    cells = {}
+    for s in specs:
+        # givers already hold more than their share: the growth is shared by the others
+        total = sum(target[(a, s, year)] for a in areas_of[s] if (a, s) not in givers)
+        cells[s] = [_Cell(a, Fraction(gap[(a, s, year)] - in_post(a, s, year)),
+                          Fraction(target[(a, s, year)]), room[(a, s, year)],
+                          Fraction(target[(a, s, year)], total)
+                          if grow and total and (a, s) not in givers else Fraction(0),
+                          (a, s) in givers) for a in areas_of[s]]
+    def positive(values: list[Fraction]) -> int:
+        return int(sum(v for v in values if v > 0))
+
+    if grow:
+        weights = [positive([c.target for c in cells[s]]) for s in specs]
+    else:
+        weights = [positive([c.gap for c in cells[s]]) for s in specs]
+        if sum(weights) == 0:
+            weights = [positive([c.target for c in cells[s]]) for s in specs]
+    maxima = [_most(cells[s], below_target_only and not grow) for s in specs]
+    shares, left = _split(weights, posts, maxima)
+    placed: dict[tuple[str, str], int] = {}
+    grown = {s: sum(in_post(c.area, s, year) for c in cells[s]) if grow else 0 for s in specs}
+
+    def take(spec: str, n: int, minimum: int) -> int:
+        """Place n posts of a specialty; return those no area of it could take."""
+        got, rest = _place(cells[spec], n, minimum, below_target_only, Fraction(grown[spec]))
+        for area, k in got.items():
+            placed[(area, spec)] = placed.get((area, spec), 0) + k
+            grown[spec] += k if grow else 0
+        return rest
+
+    # by quota first; what a specialty could not take then goes to the others, largest first
+    for spec, share in zip(specs, shares, strict=True):
+        left += take(spec, share, minimum_per_area)
+    for spec, _ in sorted(zip(specs, weights, strict=True), key=lambda sw: -sw[1]):
+        if left:
+            left = take(spec, left, 0)
+    for spec in specs:
+        for cell in cells[spec]:
+            room[(cell.area, spec, year)] = cell.room
+    after = {s: Fraction(grown[s] + 1) for s in specs}  # targets the next post would meet
+    blocked = any(not c.giver and c.room == 0 and c.gap_at(after[s]) > 0
+                  for s in specs for c in cells[s])
+    return placed, left, blocked
+
+
+def _offset(specs: list[str], areas_of: dict[str, list[str]], loss: dict[Key, int],
+            year: int, posts: int) -> tuple[dict[tuple[str, str], int], int]:
+    """One priority's posts for one year to the areas giving posts away, up to their loss."""
+    losses = {s: [loss.get((a, s, year), 0) for a in areas_of[s]] for s in specs}
+    totals = [sum(v) for v in losses.values()]
+    shares, left = _split(totals, posts, totals)
+    placed: dict[tuple[str, str], int] = {}
+    for spec, share in zip(specs, shares, strict=True):
+        if share:
+            got = apportion(losses[spec], share, "hamilton", maximum=losses[spec])
+            for area, n in zip(areas_of[spec], got, strict=True):
+                if n:
+                    placed[(area, spec)] = n
+    return placed, left
+
+
 def _most(cells: list[_Cell], below_target_only: bool) -> int | None:
     """Most posts a specialty's areas can take this year (None: no limit)."""
     total = 0
     for c in cells:
-        limit = max(c.gap, 0) if below_target_only else None
+        if c.giver:
+            continue
+        limit = max(int(c.gap), 0) if below_target_only else None
         if c.room != UNLIMITED:
             limit = c.room if limit is None else min(limit, c.room)
         if limit is None:
@@ -210,31 +371,39 @@ def _most(cells: list[_Cell], below_target_only: bool) -> int | None:
     return total
 
 
-def _place(cells: list[_Cell], posts: int, minimum_per_area: int,
-           below_target_only: bool) -> dict[str, int]:
-    """Place a specialty's posts for one year: minimum first, then furthest below target."""
+def _place(cells: list[_Cell], posts: int, minimum_per_area: int, below_target_only: bool,
+           grown: Fraction = Fraction(0)) -> tuple[dict[str, int], int]:
+    """Place a specialty's posts for one year: minimum first, then furthest below target.
+
+    ``grown``: national posts of the specialty already in post (targets grow by each area's
+    share of every post placed when the cells carry a share). Returns the posts per area and
+    the posts no area could take.
+    """
     placed: dict[str, int] = {}
+    done = 0
 
     def give(cell: _Cell, n: int) -> None:
-        nonlocal posts
+        nonlocal posts, done
         cell.take(n)
         posts -= n
+        done += n
         placed[cell.area] = placed.get(cell.area, 0) + n
 
     if minimum_per_area:
-        for cell in sorted((c for c in cells if c.gap > 0), key=_Cell.key):
+        for cell in sorted((c for c in cells if c.gap_at(grown) > 0 and c.can_take()),
+                           key=lambda c: c.key(grown)):
             n = min(minimum_per_area, posts,
                     minimum_per_area if cell.room == UNLIMITED else cell.room)
             if n > 0:
                 give(cell, n)
     while posts > 0:
-        open_cells = [c for c in cells if c.can_take() and (c.gap > 0 or not below_target_only)]
+        now = grown + done + 1
+        open_cells = [c for c in cells if c.can_take()
+                      and (c.gap_at(now) > 0 or not below_target_only)]
         if not open_cells:
             break
-        give(min(open_cells, key=_Cell.key), 1)
-    if posts:
-        raise AssertionError("a specialty's share exceeded its capacity")  # by construction
-    return placed
+        give(min(open_cells, key=lambda c: c.key(now)), 1)
+    return placed, posts
 
 
 def _capacity_left(table: pd.DataFrame, capacity: pd.DataFrame | None,

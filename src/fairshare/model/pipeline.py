@@ -14,6 +14,7 @@ import pandas as pd
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.minimums import min_posts_table
+from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
@@ -26,16 +27,31 @@ PLAN_COLUMNS = [
 ]
 
 
+FINDING_COLUMNS = ["kind", "area", "specialty", "year", "size", "message"]
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Findings as a tidy table like every other result: one row per finding."""
+    df = pd.DataFrame([{c: getattr(f, c) for c in FINDING_COLUMNS} for f in findings],
+                      columns=FINDING_COLUMNS)
+    return df.astype({"year": "Int64", "size": "int64"})
+
+
 @dataclass(frozen=True)
 class PlanOutput:
-    """Targets, the plan, and everything a planner needs to trust or question it."""
+    """Targets, the plan, and everything a planner needs to trust or question it.
+
+    ``findings`` is a tidy table (kind, area, specialty, year, size, message);
+    ``finding_list`` holds the same findings as objects.
+    """
 
     targets: pd.DataFrame
     plan: pd.DataFrame
-    findings: list[Finding]
+    findings: pd.DataFrame
     status: str
     stats: dict[str, Any] = field(default_factory=dict)
     unplaced: pd.DataFrame = field(default_factory=pd.DataFrame)
+    finding_list: list[Finding] = field(default_factory=list)
 
 
 def plan_options(scenario: Scenario) -> PlanOptions:
@@ -118,9 +134,12 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     table["school"] = table["specialty"].map(spec["school"])
     table["phase"] = table["specialty"].map(spec["phase"])
     table["net"] = table["redistribution"] + table["expansion"]
-    table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"]).reset_index(drop=True)
-    return PlanOutput(targets=tgt, plan=table, findings=list(result.findings),
-                      status=result.status, stats=dict(result.stats), unplaced=unplaced)
+    modes = [c for c in MODE_COLUMNS.values() if c in table.columns]  # both expansion modes
+    table = table[PLAN_COLUMNS + modes].sort_values(["specialty", "area", "year"])
+    table = table.reset_index(drop=True)
+    return PlanOutput(targets=tgt, plan=table, findings=findings_frame(list(result.findings)),
+                      status=result.status, stats=dict(result.stats), unplaced=unplaced,
+                      finding_list=list(result.findings))
 
 
 def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
@@ -131,23 +150,27 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
     if not scenario.expansion:
         return table, pd.DataFrame()
     from fairshare.inputs.bundle import load_priorities
-    from fairshare.model.expansion import allocate_expansion
+    from fairshare.model.expansion import compare_modes
 
     national = pd.DataFrame([t.model_dump() for t in scenario.expansion])
-    # Expansion fills what supervision capacity redistribution left unused that year.
-    alloc = allocate_expansion(
+    # Expansion fills what supervision capacity redistribution left unused that year; both
+    # modes are computed so the tables can show them side by side.
+    alloc = compare_modes(
         table[["area", "specialty", "year", "remaining_gap", "posts", "capacity",
-               "capacity_used"]],
+               "capacity_used", "redistribution"]],
         national,
         load_priorities(),
         bundle.specialties[["specialty", "programme_years"]],
+        mode=scenario.expansion_mode,
+        offset_share=scenario.expansion_offset_share,
         minimum_per_area=scenario.expansion_minimum_per_area,
         below_target_only=not scenario.expansion_beyond_target,
     )
     unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
     merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(
-        alloc[["area", "specialty", "year", "expansion", "expansion_in_post"]],
+        alloc[["area", "specialty", "year", "expansion", "expansion_in_post",
+               *MODE_COLUMNS.values()]],
         on=["area", "specialty", "year"], how="left")
-    for col in ("expansion", "expansion_in_post"):
+    for col in ("expansion", "expansion_in_post", *MODE_COLUMNS.values()):
         merged[col] = merged[col].fillna(0).astype("int64")
     return merged, unplaced

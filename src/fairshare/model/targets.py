@@ -19,7 +19,14 @@ import pandas as pd
 from fairshare.apportionment import apportion, controlled_round
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
-from fairshare.model.need import NeedShares, need_shares, specialised_shares, specialty_weights
+from fairshare.model.convergence import with_aim
+from fairshare.model.need import (
+    NeedShares,
+    effective_deprivation_weight,
+    need_shares,
+    specialised_shares,
+    specialty_weights,
+)
 from fairshare.scenario import Level, Scenario
 
 WATERFALL = [
@@ -174,15 +181,20 @@ def _waterfall(inp: Inputs, delta: float) -> dict[str, np.ndarray]:
 
 
 def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> pd.DataFrame:
-    """The targets table at a level: current, fair share, target, gap, distance, waterfall."""
+    """The targets table at a level: current, fair share, target, gap, distance, waterfall,
+    the convergence aim, and the deprivation weight each specialty's target really carries."""
     inp = prepare(bundle, scenario)
-    table = local_office_table(bundle, scenario, inp)
+    effective = dict(zip(inp.need.specialties, effective_deprivation_weight(
+        inp.weights, scenario.deprivation_weight), strict=True))
+    table = with_aim(local_office_table(bundle, scenario, inp), scenario)
+    table["effective_deprivation_weight"] = table["specialty"].map(effective)
     level = level or scenario.level
-    if level == "local_office":
-        return table
-    if level == "region":
+    if level == "region":  # region aims are sums of local office aims, like every column
         return aggregate_regions(table)
-    return icb_table(bundle, scenario, inp, table)
+    if level == "icb":
+        table = with_aim(icb_table(bundle, scenario, inp, table), scenario)
+        table["effective_deprivation_weight"] = table["specialty"].map(effective)
+    return table
 
 
 def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.DataFrame:
@@ -255,10 +267,14 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     """Region rows as sums of their local offices (so the two levels always agree)."""
     keys = ["scenario", "region_code", "region", "specialty", "school", "phase",
             "specialised_share", "method", "basis"]
-    out = table.groupby(keys, as_index=False, sort=False)[_SUMMED].sum()
+    keys += [c for c in ("convergence", "effective_deprivation_weight") if c in table.columns]
+    summed = _SUMMED + (["aim"] if "aim" in table.columns else [])
+    out = table.groupby(keys, as_index=False, sort=False)[summed].sum()
     out = out.rename(columns={"region_code": "area_code", "region": "area"})
     out["region_code"], out["region"] = out["area_code"], out["area"]
     out["level"] = "region"
+    if "aim" in out.columns:
+        out["aim_gap"] = out["aim"] - out["current"]
     return with_gap(out[table.columns.drop(["gap", "distance"])])
 
 

@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ from fairshare import __version__
 from fairshare.io import write_with
 from fairshare.publish import excel_style as style
 from fairshare.publish.labels import RunLabel, run_label
-from fairshare.publish.tables import is_total_label, one_year, pace_of_change
+from fairshare.publish.tables import is_total_label, one_year, pace_of_change, year_to_show
+from fairshare.training_year import first_year_to_come
 
 __all__ = ["DEMO_NOTE", "DEMO_WARNING", "SIGN_NOTE", "default_year", "sheet_name",
            "workbook_bytes", "write_workbook"]
@@ -91,18 +92,13 @@ def _save(tmp: Path, data: bytes) -> None:
 
 
 def default_year(plan: pd.DataFrame) -> int:
-    """The first plan year with any move (redistribution or new expansion), else the first year.
+    """The one-year sheets' year: the first year still to come with a move (years whose
+    recruitment is past are a reconstruction), else the first year with any move.
 
     Early plan years are often empty (a specialty moves nothing before its phase starts), and an
     all-zero one-year table is not the one a planner wants to see first.
     """
-    if plan.empty:
-        raise ValueError("the plan table is empty")
-    moved = plan["redistribution"] != 0
-    if "expansion" in plan.columns:
-        moved |= plan["expansion"] != 0
-    years = plan.loc[moved, "year"] if moved.any() else plan["year"]
-    return int(years.min())
+    return year_to_show(plan, first_year_to_come(date.today()))
 
 
 def sheet_name(label: str, suffix: str, *, code: str | None = None,

@@ -30,6 +30,7 @@ __all__ = [
     "one_year",
     "pace_of_change",
     "phase_impact",
+    "year_to_show",
 ]
 
 #: Label of the grand-total row in every layout.
@@ -40,6 +41,9 @@ SPECIALTY_PHASE = "Specialty (phase)"
 FAIR_SHARE_GAP = "Fair-share gap (guided distribution)"
 TOTAL_MOVED = "Total moved"
 PHASE_IMPACT_COLUMNS = ["School", "Specialty", "Phase", "Previous", "Current", "Change"]
+#: The two expansion modes, shown beside the chosen one when the plan carries both.
+EXPANSION_MODE_COLUMNS = {"expansion_under_served": "Expansion if to under-served",
+                          "expansion_offset": "Expansion if offsetting losses"}
 
 #: Plan columns that add up across areas (remaining_gap is not listed: it is recomputed as
 #: target − posts after aggregation, so it can never disagree with the columns it comes from).
@@ -51,6 +55,25 @@ PLAN_ADDITIVE = ["redistribution", "expansion", "expansion_in_post", "net", "cum
 _PLAN_STOCKS = {"posts", "target", "remaining_gap", "cumulative", "expansion_in_post"}
 
 _KEYS = ["school", "specialty", "phase"]
+
+
+def year_to_show(plan: pd.DataFrame, first_to_come: int) -> int:
+    """The one-year table's default year: the first year still to come with a move (else the
+    first year to come); if every plan year is past, the first year with a move.
+
+    A year whose recruitment is past is a reconstruction, so a planner asking "what moves
+    next" is shown the first year still to come, never a past year dressed as a move to make.
+    """
+    if plan.empty:
+        raise ValueError("the plan table is empty")
+    moved = plan["redistribution"] != 0
+    if "expansion" in plan.columns:
+        moved |= plan["expansion"] != 0
+    coming = plan["year"] >= first_to_come
+    for rows in (moved & coming, coming, moved):
+        if rows.any():
+            return int(plan.loc[rows, "year"].min())
+    return int(plan["year"].min())
 
 
 def is_total_label(label: object) -> bool:
@@ -71,17 +94,19 @@ def one_year(plan: pd.DataFrame, area: str, year: int, *, keep_zeros: bool = Fal
 
     "Time-limited expansion" is the new time-limited posts starting that year (``expansion``), so
     Net gain/loss = Redistribution + Time-limited expansion, exactly as the plan's ``net``. A plan
-    made without expansion may leave those columns out; they then count as zero.
+    made without expansion may leave those columns out; they then count as zero. A plan with
+    expansion carries both modes (under-served, offsetting losses): they follow, side by side.
     """
     plan = _with_flows(plan)
     _require(plan, ["area", "year", *_KEYS, "redistribution"], "plan")
     rows = _select(plan, area=area, year=year)
+    modes = [c for c in EXPANSION_MODE_COLUMNS if c in rows.columns]
     body = (rows.groupby(_KEYS, as_index=False, sort=False, dropna=False)
-            [["redistribution", "expansion", "net"]].sum())
+            [["redistribution", "expansion", "net", *modes]].sum())
     if not keep_zeros:
-        body = body[(body[["redistribution", "expansion", "net"]] != 0).any(axis=1)]
+        body = body[(body[["redistribution", "expansion", "net", *modes]] != 0).any(axis=1)]
     body = _sort(body)
-    body.columns = ONE_YEAR_COLUMNS
+    body.columns = ONE_YEAR_COLUMNS + [EXPANSION_MODE_COLUMNS[c] for c in modes]
     return _with_total(body, label_column="School", blank=["Specialty", "Phase"])
 
 

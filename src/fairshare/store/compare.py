@@ -47,7 +47,72 @@ INPUT_LABELS = {
     "icb_local_office": "ICB to local office mapping",
     "profiles": "utilisation profiles",
     "specialties": "specialty catalogue",
+    "capacity": "supervision capacity (--capacity)",
+    "cohorts": "trainee cohorts (--cohorts)",
+    "min_posts": "minimum programme sizes (--min-posts)",
+    "impact_metrics": "impact metrics",
+    "calibration": "published figures for calibration",
 }
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one stored result table is compared: its row keys, its values, and the value the
+    school summary totals (None: no school summary, as for equity)."""
+
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    summary: str | None
+
+
+#: The tables `compare --table` accepts; any other is refused with this list.
+COMPARABLE = {
+    "targets": TableSpec(("area", "specialty"), ("current", "target", "gap"), "target"),
+    "plan": TableSpec(("area", "specialty", "year"), ("posts", "redistribution", "remaining_gap"),
+                      None),
+    "equity": TableSpec(("specialty", "stage", "year"), ("gini", "cv", "share_within_5pct"),
+                        None),
+}
+
+
+def table_spec(table: str) -> TableSpec:
+    """The comparison rules of a table, or an error listing what can be compared."""
+    if table not in COMPARABLE:
+        raise CompareError(f"--table {table!r} cannot be compared; choose one of: "
+                           f"{', '.join(COMPARABLE)} (findings are sentences: read them "
+                           "with `fairshare runs show`/`runs export`)")
+    return COMPARABLE[table]
+
+
+def area_changes(table: pd.DataFrame, area: str | None = None) -> pd.DataFrame:
+    """Per-area change (or, for one area, per-specialty change) from a ``compare_tables``
+    result: the values summed over specialties, only rows where something changed, the
+    largest changes first. Plan comparisons are read at their last year."""
+    if "area" not in table.columns:
+        return table[_changed(table)].reset_index(drop=True)
+    work = table
+    if "year" in work.columns:
+        work = work[work["year"] == work["year"].max()]
+    if area is not None:
+        work = work[work["area"] == area]
+    by = "specialty" if area is not None else "area"
+    cols = [c for c in work.columns if c.endswith(("_previous", "_current", "_change"))]
+    view = work.groupby(by, as_index=False, sort=True)[cols].sum()
+    view = view[_changed(view)]
+    moved = [c.removesuffix("_change") for c in cols
+             if c.endswith("_change") and view[c].any()]
+    keep = [f"{v}_{side}" for v in moved for side in ("previous", "current", "change")]
+    if keep:
+        view, cols = view[[by, *keep]], keep
+    change = next((c for c in cols if c.startswith("target") and c.endswith("_change")),
+                  next(c for c in cols if c.endswith("_change")))
+    return view.reindex(view[change].abs().sort_values(ascending=False, kind="stable").index
+                        ).reset_index(drop=True)
+
+
+def _changed(table: pd.DataFrame) -> pd.Series:
+    changes = [c for c in table.columns if c.endswith("_change")]
+    return (table[changes].fillna(0) != 0).any(axis=1)
 
 
 class CompareError(FairshareError):
@@ -63,12 +128,14 @@ class Comparison:
     table: pd.DataFrame
     by_school: pd.DataFrame
     explanation: list[str]
-    value: str = "target"
+    value: str | None = "target"
     redistribution: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The comparison's tables by file name, ready for ``outputs.write_csv`` or Excel."""
-        out = {"comparison": self.table, "by_school": self.by_school}
+        out = {"comparison": self.table}
+        if not self.by_school.empty:
+            out["by_school"] = self.by_school
         if self.redistribution is not None:
             out["redistribution"] = self.redistribution
         out["explanation"] = pd.DataFrame({"change": self.explanation}, dtype=object)
@@ -289,7 +356,7 @@ def compare_results(previous: pd.DataFrame, current: pd.DataFrame,
                     previous_label: str = "previous", current_label: str = "current",
                     keys: Sequence[str] = DEFAULT_KEYS,
                     values: Sequence[str] | None = None,
-                    value: str = "target") -> Comparison:
+                    value: str | None = "target") -> Comparison:
     """Compare two result tables with their metadata (a stored run against a fresh calculation).
 
     ``values`` defaults to those of current, target and gap present in both tables. ``value``
@@ -306,7 +373,7 @@ def compare_results(previous: pd.DataFrame, current: pd.DataFrame,
         previous=previous_label,
         current=current_label,
         table=table,
-        by_school=school_table(table, value),
+        by_school=school_table(table, value) if value else pd.DataFrame(columns=SCHOOL_COLUMNS),
         explanation=explain(previous_meta, current_meta),
         value=value,
         redistribution=school_table(table, "gap", positive_only=True)
@@ -315,9 +382,14 @@ def compare_results(previous: pd.DataFrame, current: pd.DataFrame,
 
 
 def compare_runs(store: RunStore, previous: str, current: str, *, table: str = "targets",
-                 keys: Sequence[str] = DEFAULT_KEYS, values: Sequence[str] | None = None,
-                 value: str = "target") -> Comparison:
-    """Compare one table of two stored runs (each given by id, id prefix or name)."""
+                 keys: Sequence[str] | None = None, values: Sequence[str] | None = None,
+                 value: str | None = None) -> Comparison:
+    """Compare one table of two stored runs (each given by id, id prefix or name); keys and
+    values default to the table's rules in ``COMPARABLE``."""
+    spec = table_spec(table)
+    keys = spec.keys if keys is None else keys
+    values = spec.values if values is None else values
+    value = spec.summary if value is None else value
     a, b = store.get(previous), store.get(current)
     return compare_results(
         store.load_table(a.id, table), store.load_table(b.id, table),

@@ -49,7 +49,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fairshare.errors import FairshareError
-from fairshare.io import write_text
 
 try:  # POSIX advisory locks; on other platforms saves and cleanup simply do not coordinate.
     import fcntl
@@ -199,8 +198,14 @@ def _test_pause(stage: str) -> None:
         time.sleep(float(seconds or 60))
 
 
-def table_bytes(df: pd.DataFrame, name: str = "table") -> bytes:
-    """A table as Parquet bytes, identical for identical DataFrames (index not kept)."""
+def table_bytes(df: pd.DataFrame, name: str = "table",
+                labels: Mapping[str, str] | None = None) -> bytes:
+    """A table as Parquet bytes, identical for identical DataFrames (index not kept).
+
+    ``labels`` (basis, scenario, scenario digest) go into the file's key-value metadata as
+    ``fairshare_<key>``, so a stored table copied out of the store still says what it rests
+    on; they hold no time, so equal runs still give equal bytes.
+    """
     if not isinstance(df, pd.DataFrame):
         raise RunStoreError(f"table '{name}' is a {type(df).__name__}, not a pandas DataFrame")
     bad = [c for c in df.columns if not isinstance(c, str)]
@@ -213,9 +218,20 @@ def table_bytes(df: pd.DataFrame, name: str = "table") -> bytes:
         arrow = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise RunStoreError(f"table '{name}' cannot be stored: {exc}") from exc
+    if labels:
+        extra = {f"fairshare_{k}".encode(): str(v).encode() for k, v in sorted(labels.items())}
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
     buf = io.BytesIO()
     pq.write_table(arrow, buf, **_PARQUET_OPTIONS)
     return buf.getvalue()
+
+
+def _labels(meta: Mapping[str, Any]) -> dict[str, str]:
+    """What every stored table says it rests on: basis of the numbers and scenario."""
+    scenario = meta.get("scenario")
+    return {"basis": str(meta.get("establishment", "")),
+            "scenario": str(scenario.get("name", "")) if isinstance(scenario, Mapping) else "",
+            "scenario_digest": str(meta.get("scenario_digest", ""))}
 
 
 def _from_parquet(data: bytes) -> pd.DataFrame:
@@ -368,7 +384,8 @@ class RunStore:
         except (TypeError, ValueError) as exc:
             raise RunStoreError(f"run metadata cannot be stored as JSON: {exc}") from exc
         meta = json.loads(meta_text)
-        blobs = {t: table_bytes(tables[t], t) for t in sorted(tables)}
+        labels = _labels(meta)
+        blobs = {t: table_bytes(tables[t], t, labels) for t in sorted(tables)}
         manifest: dict[str, dict[str, Any]] = {
             t: {"file": f"{t}.parquet", "sha256": hashlib.sha256(b).hexdigest(),
                 "rows": len(tables[t]), "columns": [str(c) for c in tables[t].columns]}
@@ -582,24 +599,20 @@ class RunStore:
                              "was touched; restore the registry from a backup")
         return path
 
-    def export(self, ref: str, folder: Path | str) -> builtins.list[Path]:
-        """Write a run's tables as CSV plus its ``run.json`` into ``folder`` (each file atomic).
+    def export(self, ref: str, out: Path | str | None) -> builtins.list[Path]:
+        """Write a run's tables, labelled, with its ``run.json`` and ``columns.csv``.
 
-        The layout matches ``publish.outputs.write_results``, so an exported run reads like
-        the output folder of the command that made it.
+        The rules are ``publish.outputs.write_output``'s (a folder, one file, or by default a
+        new dated folder under results/), so an exported run reads like the output of the
+        command that made it.
         """
-        from fairshare.publish.outputs import (
-            write_csv,  # the CLI's CSV format; heavy import, so late
-        )
+        from fairshare.publish.outputs import write_output  # heavy import, so late
 
         record = self.get(ref)
-        folder = Path(folder)
         tables = {t: self.load_table(record.id, t) for t in record.tables}
-        written = [write_csv(df, folder / f"{t}.csv") for t, df in tables.items()]
-        meta = {**self.metadata(record.id), "run_id": record.id, "run_name": record.name,
-                "tables": list(record.tables)}
-        written.append(write_text(folder / RUN_JSON, _dumps(meta)))
-        return written
+        meta = {**self.metadata(record.id), "run_id": record.id, "run_name": record.name}
+        return write_output(None if out is None else Path(out), tables, meta,
+                            command="export", name=record.name)
 
     def orphans(self) -> builtins.list[Path]:
         """Folders under ``runs/`` that belong to no registered run (interrupted saves/deletes)."""

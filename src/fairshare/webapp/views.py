@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from fairshare import training_year
 from fairshare.analysis import equity
 from fairshare.errors import FairshareError
 from fairshare.webapp import figures
@@ -67,9 +68,9 @@ class ViewError(Exception):
 
 
 def first_year_to_come(today: date | None = None) -> int:
-    """The first recruitment round still to come: this year's until August, else next year's."""
-    today = today or date.today()
-    return today.year + (1 if today.month >= 8 else 0)
+    """The first recruitment round still to come: this year's until August, else next year's
+    (one rule with every output: ``fairshare.training_year``)."""
+    return training_year.first_year_to_come(today or date.today())
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def plan_view(engine: Engine, state: dict[str, Any], today: date | None = None
     start_gap = int((first["target"] - first["posts"] + first["net"]).sum())
     moved = int(by_year["redistribution"].sum())
     what = "all specialties added up" if spec == ALL else spec
-    findings = [f for f in getattr(result, "findings", [])
+    findings = [f for f in getattr(result, "finding_list", getattr(result, "findings", []))
                 if f.area in (area, "England") and (spec == ALL or f.specialty == spec)]
     return {"figure": figures.plan_chart(by_year, f"{area}: {what}, moves per year and the gap "
                                                   "still open"),
@@ -388,12 +389,13 @@ def deanery_view(engine: Engine, state: dict[str, Any], today: date | None = Non
     try:
         if spec == ALL:
             out = engine.full_plan(scenario)
-            plan, targets, status, found = out.plan, out.targets, out.status, out.findings
+            plan, targets, status, found = (out.plan, out.targets, out.status,
+                                             out.finding_list)
         else:
             plan, result = engine.specialty_plan(scenario, spec)
             targets = engine.targets(scenario, "local_office", spec)
             status = str(getattr(result, "status", ""))
-            found = getattr(result, "findings", [])
+            found = getattr(result, "finding_list", getattr(result, "findings", []))
         years = sorted(int(y) for y in plan["year"].unique())
         year = int(state["year"]) or next((y for y in years if y >= first_year_to_come(today)),
                                           years[-1])

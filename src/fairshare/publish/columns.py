@@ -1,0 +1,293 @@
+"""The results data dictionary: what every output column means, its unit and sign convention.
+
+Each output folder carries ``columns.csv`` built from this table, and every written number is
+formatted from its unit: years and counts as whole numbers (never ``2031.000000``), shares at 4
+decimals, fractional posts at 3, other quantities at 4, so a file reads as what it holds and
+re-runs are byte-identical.
+
+Sign convention, one for every gap-like column: **positive means the area is below its fair
+share and gains posts** (gap, remaining gap, redistribution, net, change in a target);
+**negative means it is above and gives**. Distance is NHS England's published "distance from
+target", (current − target) / target, so it is stated separately on its row: positive means
+above target. See docs/outputs.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+GAP_SIGN = "positive: area below its target, gains posts; negative: above target, gives posts"
+DISTANCE_SIGN = "positive: area above its target (gives); negative: below (receives)"
+CHANGE_SIGN = "current minus previous: positive means higher in the current run"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the data dictionary."""
+
+    meaning: str
+    unit: str = "posts"
+    sign: str = ""
+    decimals: int | None = None  # None: whole numbers (or text); else a fixed precision
+
+
+TEXT = "text"
+WHOLE_UNITS = {"posts", "year", "count", "rank", "people"}
+_FRACTION = Column("", "posts (fractional)", decimals=3)
+
+
+def _text(meaning: str) -> Column:
+    return Column(meaning, TEXT)
+
+
+def _share(meaning: str, sign: str = "") -> Column:
+    return Column(meaning, "share (0-1)", sign, decimals=4)
+
+
+def _posts_f(meaning: str, sign: str = "") -> Column:
+    return Column(meaning, "posts (fractional)", sign, decimals=3)
+
+
+COLUMNS: dict[str, Column] = {
+    # labels on every row
+    "basis": _text("What the numbers rest on: the establishment (public baseline, modelled rows "
+                   "or the user's file named here) the run started from"),
+    "scenario": _text("Name of the scenario the run used"),
+    "scenario_digest": _text("Digest of the fully resolved scenario (equal digests, equal "
+                             "parameters); run.json lists every parameter"),
+    "year_status": _text("'reconstruction' for a plan year already past at the run date (what "
+                         "the plan would have done, not a move still to make); 'to come' else"),
+    # keys
+    "level": _text("Geography of the row: local_office, region or icb"),
+    "area_code": _text("Code of the area (local office, region or ICB)"),
+    "area": _text("Area name (local office, region or ICB, as the level says)"),
+    "region_code": _text("ONS code of the NHS England region"),
+    "region": _text("NHS England region"),
+    "specialty": _text("Training programme (catalogue name; `fairshare specialties`)"),
+    "school": _text("Postgraduate school the programme belongs to"),
+    "phase": _text("Phase of the national distribution programme the specialty joins"),
+    "year": Column("Training year (recruitment in August of that year)", "year"),
+    "stage": _text("Before or after the plan (equity) "),
+    "method": _text("Apportionment method that rounds fair shares to whole posts"),
+    # targets
+    "current": Column("Centrally funded posts today in the establishment the run started from"),
+    "fair_share": _posts_f("Unrounded needs-based share of the specialty's national posts"),
+    "target_fractional": _posts_f("Fair share after the specialised-services adjustment, "
+                                  "before rounding"),
+    "target": Column("Whole-post target: the fair share rounded by the apportionment method"),
+    "population_share_posts": _posts_f("Posts a plain resident-population share would give"),
+    "effect_need": _posts_f("Change from the population share due to need weighting", GAP_SIGN),
+    "effect_projection": _posts_f("Change due to projected population growth", GAP_SIGN),
+    "effect_deprivation": _posts_f("Change due to the deprivation weight", GAP_SIGN),
+    "effect_specialised": _posts_f("Change due to specialised services held in the area",
+                                   GAP_SIGN),
+    "effect_rounding": _posts_f("Change due to rounding to whole posts", GAP_SIGN),
+    "specialised_share": _share("Share of the specialty's posts kept for specialised services"),
+    "baseline": _text("Establishment label (older name of basis)"),
+    "other_funded": Column("Posts funded other than by tariff: shown, never moved"),
+    "gap": Column("target - current", sign=GAP_SIGN),
+    "aim": Column("The area's target after the convergence policy (equal to target by "
+                  "default): what the plan moves toward"),
+    "aim_gap": Column("aim - current", sign=GAP_SIGN),
+    "current_basis": _text("How the row's current posts are known (as given, or estimated)"),
+    "fte": Column("Full-time equivalent staff in post the whole posts come from", "FTE",
+                  decimals=2),
+    "min_posts": Column("Minimum viable programme size in the area"),
+    "expansion_under_served": Column("Expansion posts placed that year if given to the most "
+                                     "under-served areas"),
+    "expansion_offset": Column("Expansion posts placed that year if used to offset the "
+                               "losses of giving areas"),
+    "distance": Column("(current - target) / target, NHS England's distance from target",
+                       "share of target", DISTANCE_SIGN, decimals=4),
+    # plan
+    "redistribution": Column("Posts moved into (+) or out of (-) the area that year",
+                             sign=GAP_SIGN),
+    "expansion": Column("New time-limited expansion posts placed that year"),
+    "expansion_in_post": Column("Expansion posts still running that year"),
+    "net": Column("redistribution + expansion that year", sign=GAP_SIGN),
+    "cumulative": Column("Net posts gained since the plan began (end of year)", sign=GAP_SIGN),
+    "posts": Column("Posts in the area at the end of the year (after moves)"),
+    "remaining_gap": Column("target - posts at the end of the year", sign=GAP_SIGN),
+    "vacancies": Column("Posts falling vacant as trainees complete (posts that can move)"),
+    "vacancies_used": Column("Vacancies released to other areas that year"),
+    "capacity": Column("Supervision capacity: most posts the area can hold that year"),
+    "capacity_used": Column("Posts held against that capacity"),
+    "priority": _text("Priority group of the expansion tranche (e.g. cancer and diagnostics)"),
+    "reason": _text("Why the expansion posts could not be placed"),
+    # findings
+    "kind": _text("What kind of binding constraint or problem the finding reports"),
+    "size": Column("Posts involved (shortfall, relaxation, ...)"),
+    "message": _text("The finding in a planner's words"),
+    # equity
+    "gini": _share("Gini coefficient of posts per fair share across areas (0 = equal)"),
+    "cv": Column("Coefficient of variation of posts per fair share across areas", "ratio",
+                 decimals=4),
+    "max_distance": Column("Largest distance from target across areas", "share of target",
+                           DISTANCE_SIGN, decimals=4),
+    "min_distance": Column("Smallest distance from target across areas", "share of target",
+                           DISTANCE_SIGN, decimals=4),
+    "share_within_5pct": _share("Share of areas within 5% of target"),
+    "areas": Column("Number of areas", "count"),
+    # uncertainty
+    "target_mean": _posts_f("Mean target over the Monte Carlo draws"),
+    "target_sd": _posts_f("Standard deviation of the target over the draws"),
+    "p_gives": _share("Probability the area is above target (gives posts)"),
+    "p_receives": _share("Probability the area is below target (receives posts)"),
+    "p_at_target": _share("Probability the area is at target by the horizon"),
+    "draws": Column("Monte Carlo draws", "count"),
+    "seed": Column("Random seed (same seed, same answer)", "count"),
+    # sensitivity
+    "rank": Column("Rank by influence (1 = most)", "rank"),
+    "parameter": _text("Scenario parameter varied"),
+    "low": Column("Lowest value tried", "parameter units", decimals=4),
+    "high": Column("Highest value tried", "parameter units", decimals=4),
+    "mu_star_total": _posts_f("Morris mu*: mean absolute effect on targets, summed"),
+    "mu_star_max": _posts_f("Largest mu* on one area and specialty"),
+    "mu_star": _posts_f("Morris mu*: mean absolute elementary effect on the target"),
+    "mu": _posts_f("Morris mu: mean elementary effect on the target", GAP_SIGN),
+    "sigma": _posts_f("Morris sigma: spread of the elementary effects"),
+    "mu_star_conf": _posts_f("Bootstrap confidence half-width of mu*"),
+    "affected_targets": _text("Targets moved most by the parameter"),
+    "affected_specialties": _text("Specialties moved most by the parameter"),
+    "affected_areas": _text("Areas moved most by the parameter"),
+    # calibration
+    "start": Column("Value the fit started from", "parameter units", decimals=4),
+    "fitted": Column("Value that best reproduces the published figures", "parameter units",
+                     decimals=4),
+    "std_error": Column("Standard error of the fitted value", "parameter units", decimals=4),
+    "identified": _text("Whether the published figures pin the parameter down"),
+    "published_gap": Column("Gap the programme published", sign=GAP_SIGN),
+    "gap_before": Column("Modelled gap before calibration", sign=GAP_SIGN),
+    "gap_after": Column("Modelled gap after calibration", sign=GAP_SIGN),
+    "residual_after": Column("gap_after - published_gap", sign="positive: model above "
+                             "the published gap"),
+    # outcome
+    "programme_years": Column("Programme length in years", "count"),
+    "need_share": _share("Area's share of the specialty's weighted need"),
+    "weighted_population": Column("Weighted population (need)", "people", decimals=1),
+    "posts_in_training": _posts_f("Posts in training that year"),
+    "completing": _posts_f("Trainees expected to complete that year"),
+    "settling_here": _posts_f("Completers settling where they trained"),
+    "settling_from_elsewhere": _posts_f("Completers from other areas settling here"),
+    "new_specialists": _posts_f("New specialists settling in the area that year"),
+    "new_specialists_cumulative": _posts_f("New specialists since the first year"),
+    "new_specialists_per_100k_need": Column("Cumulative new specialists per 100,000 weighted "
+                                            "need", "per 100,000 need", decimals=3),
+    "per_100k_need": Column("New specialists per 100,000 weighted need", "per 100,000 need",
+                            decimals=3),
+    "effect": _posts_f("Plan minus status quo", "positive: more with the plan"),
+    "effect_per_100k_need": Column("Plan minus status quo per 100,000 weighted need",
+                                   "per 100,000 need", "positive: more with the plan", 3),
+    "gini_plan": _share("Gini of new specialists per need with the plan"),
+    "gini_status_quo": _share("Gini of new specialists per need with no moves"),
+    "change": Column("Difference the table is about (see its own row in columns.csv)",
+                     "as the row", decimals=4),
+    # monitoring
+    "metric": _text("Impact metric name"),
+    "value": Column("Value of the metric", "metric units", decimals=4),
+    "good_direction": _text("Whether up or down is better for the metric"),
+    "baseline_year": Column("Year the metric is compared with", "year"),
+    "percent_change": _share("(value - baseline) / baseline", "positive: higher than baseline"),
+    "direction": _text("better, worse, no change or unknown"),
+    "worse_than_baseline": _text("True when worse than baseline by more than the threshold"),
+    "posts_moved_cumulative": Column("Posts moved into (+) or out of (-) the area so far",
+                                     sign=GAP_SIGN),
+    "note": _text("Why a value could not be judged"),
+    # compare
+    "presence": _text("both, previous only or current only (a missing row counts as 0)"),
+    # deanery layouts
+    "School": _text("Postgraduate school (or a total row)"),
+    "Specialty": _text("Training programme"),
+    "Phase": _text("Programme phase"),
+    "Previous": Column("Value in the previous run", sign=GAP_SIGN),
+    "Current": Column("Value in the current run", sign=GAP_SIGN),
+    "Change": Column("Current - Previous", sign=CHANGE_SIGN),
+    "Redistribution": Column("Posts moved in (+) or out (-) that year", sign=GAP_SIGN),
+    "Time-limited expansion": Column("Expansion posts placed that year"),
+    "Net gain/loss": Column("Redistribution + expansion", sign=GAP_SIGN),
+    "Specialty (phase)": _text("Programme and its phase"),
+    "Fair-share gap (guided distribution)": Column("target - current", sign=GAP_SIGN),
+    "Total moved": Column("Posts moved over the whole plan", sign=GAP_SIGN),
+    "previous_run": _text("The run compared from"),
+    "current_run": _text("The run compared with"),
+}
+
+#: Columns whose meaning depends on the table they are in.
+TABLE_COLUMNS: dict[tuple[str, str], Column] = {
+    ("outcome_equity", "change"): Column("gini_plan - gini_status_quo", "Gini points",
+                                         "negative: fairer with the plan", decimals=4),
+    ("impact", "change"): Column("value - baseline", "metric units",
+                                 "positive: higher than baseline", decimals=4),
+    ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
+                                     "version that differs between the two runs"),
+}
+
+_SUFFIXES = {"_mean": "mean over the Monte Carlo draws",
+             "_previous": "in the previous run", "_current": "in the current run",
+             "_change": "current minus previous", "_status_quo": "with no moves (status quo)"}
+_PERCENTILE = re.compile(r"^(?P<base>.+)_p(?P<p>\d+)$")
+
+
+def describe(name: object) -> Column | None:
+    """The dictionary entry of a column, including derived names (gap_p5, target_change)."""
+    text = str(name)
+    if text in COLUMNS:
+        return COLUMNS[text]
+    if re.fullmatch(r"\d{4}", text):
+        return Column(f"Posts moved in {text} (in + / out -)", sign=GAP_SIGN)
+    found = _PERCENTILE.match(text)
+    if found and (base := describe(found["base"])) is not None:
+        return Column(f"{found['p']}th percentile over the draws of: {base.meaning}",
+                      base.unit if base.unit not in WHOLE_UNITS else "posts (fractional)",
+                      base.sign, 3 if base.decimals is None else base.decimals)
+    for suffix, what in _SUFFIXES.items():
+        if text.endswith(suffix) and (base := describe(text[: -len(suffix)])) is not None:
+            sign = CHANGE_SIGN if suffix == "_change" else base.sign
+            return Column(f"{base.meaning}, {what}", base.unit, sign, base.decimals)
+    return None
+
+
+def dictionary(columns: Iterable[object], table: str = "") -> pd.DataFrame:
+    """Dictionary rows (table, column, meaning, unit, sign convention) for one table."""
+    rows = []
+    for name in columns:
+        col = TABLE_COLUMNS.get((table, str(name))) or describe(name) \
+            or Column("(not described)", "")
+        rows.append({"table": table, "column": str(name), "meaning": col.meaning,
+                     "unit": col.unit, "sign_convention": col.sign})
+    return pd.DataFrame(rows, columns=["table", "column", "meaning", "unit", "sign_convention"])
+
+
+def dictionary_of(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``columns.csv`` of an output folder: every column of every table it holds."""
+    return pd.concat([dictionary(df.columns, name) for name, df in tables.items()],
+                     ignore_index=True)
+
+
+def formatted(df: pd.DataFrame, *, as_text: bool = True) -> pd.DataFrame:
+    """Numbers as what they are: whole numbers as integers, the rest at a fixed precision.
+
+    ``as_text`` writes the fixed precision as text (CSV: trailing zeros kept, byte-stable);
+    otherwise the values are rounded numbers (JSON).
+    """
+    out = df.copy()
+    for name in out.columns:
+        series = out[name]
+        if not pd.api.types.is_float_dtype(series):
+            continue
+        col = describe(name)
+        whole = series.dropna()
+        is_whole = bool(((whole % 1) == 0).all()) if len(whole) else True
+        if (col is None or col.decimals is None) and is_whole:
+            out[name] = series.round().astype("Int64")
+            continue
+        decimals = col.decimals if col is not None and col.decimals is not None else (
+            3 if col is not None and col.unit == "posts" else 4)
+        rounded = series.round(decimals) + 0.0  # no "-0.000"
+        out[name] = rounded.map(lambda v, d=decimals: "" if pd.isna(v) else f"{v:.{d}f}") \
+            if as_text else rounded
+    return out

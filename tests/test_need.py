@@ -1,0 +1,187 @@
+"""Need counted once (issue 9, defects 2-4 and 7): one population base, age once, and checks
+against figures the code did not produce (ONS avoidable mortality, earlier NHS England
+allocation years, the highest and lowest ICBs named by the House of Commons Library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairshare import Scenario, load_england, targets
+from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.schemas import AGE_BANDS, SEXES
+from fairshare.model.need import (
+    AGE_STANDARDISED,
+    age_standardised,
+    effective_deprivation_weight,
+    need_shares,
+)
+from tests.toy import LOS, toy_bundle
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "fairshare" / "data"
+CORE_ONLY = {"core": 1.0, "specialty": 0.0, "future": 0.0}
+
+
+@pytest.fixture(scope="module")
+def england() -> Bundle:
+    return load_england()
+
+
+def _registered_toy() -> Bundle:
+    """The toy with registered lists 200, 200, 600 against ONS residents 100, 200, 700."""
+    b = toy_bundle()
+    wp = b.weighted_population.copy()
+    wp["population"] = [200.0, 200.0, 600.0]
+    return Bundle(**{**b.__dict__, "weighted_population": wp})
+
+
+def test_population_base_hand_case() -> None:
+    # core 300, 300, 400 on registered 200, 200, 600: index 1.5, 1.5, 0.667 (England 1.0).
+    # ONS base: 1.5 x 100, 1.5 x 200, 0.667 x 700 = 150, 300, 466.7 of 916.7.
+    b = _registered_toy()
+    sc = Scenario(deprivation_weight=0.0, weights=CORE_ONLY)
+    ons = targets(b, sc).set_index("area").loc[LOS, "fair_share"]
+    reg = targets(b, sc.with_overrides(population_base="registered"))
+    reg = reg.set_index("area").loc[LOS, "fair_share"]
+    total = 150 + 300 + 400 / 600 * 700
+    assert list(ons) == pytest.approx([100 * 150 / total, 100 * 300 / total,
+                                       100 * (400 / 600 * 700) / total])
+    assert list(reg) == pytest.approx([30.0, 30.0, 40.0])
+
+
+def test_population_base_rescales_age_drivers_on_registered_lists() -> None:
+    # age:all is the resident population 100, 200, 700; on registered lists it becomes
+    # 100 x 200/100, 200 x 200/200, 700 x 600/700 = 200, 200, 600.
+    b = _registered_toy()
+    b = Bundle(**{**b.__dict__, "specialties": b.specialties.assign(driver="age:all")})
+    sc = Scenario(deprivation_weight=0.0, weights={"core": 0, "specialty": 1, "future": 0},
+                  population_base="registered")
+    df = targets(b, sc).set_index("area").loc[LOS, "fair_share"]
+    assert list(df) == pytest.approx([20.0, 20.0, 60.0])
+
+
+def test_london_share_moves_with_the_base(england: Bundle) -> None:
+    """London is 17.4% of registered patients but 15.5% of ONS residents (issue 9)."""
+    wp = england.weighted_population
+    london = set(england.icbs.loc[england.icbs["region_name"] == "London", "icb_code"])
+    is_lon = wp["icb_code"].isin(london)
+    pop = england.population.groupby("icb_code")["population"].sum()
+    assert wp.loc[is_lon, "population"].sum() / wp["population"].sum() == pytest.approx(
+        0.174, abs=0.0015)
+    assert pop[list(london)].sum() / pop.sum() == pytest.approx(0.155, abs=0.0015)
+    share = {}
+    for base in ("ons_resident", "registered"):
+        ns = need_shares(england, Scenario(population_base=base))
+        share[base] = ns.core[[ns.icbs.index(c) for c in london]].sum()
+    # the core share falls by about the ratio of the two bases (15.5 / 17.4)
+    assert share["ons_resident"] / share["registered"] == pytest.approx(0.155 / 0.174, abs=0.01)
+
+
+def test_age_standardised_removes_a_known_elasticity() -> None:
+    rng = np.random.default_rng(3)
+    age = np.exp(rng.normal(0, 0.1, 40))
+    people = rng.uniform(1, 3, 40)
+    other = np.exp(rng.normal(0, 0.05, 40))
+    # make ``other`` exactly orthogonal to log(age) under the population weights
+    w = people / people.sum()
+    x, y = np.log(age) - w @ np.log(age), np.log(other)
+    y = y - (w @ (x * y)) / (w @ (x * x)) * x
+    index = age**0.6 * np.exp(y)
+    out, beta = age_standardised(index, age, people)
+    assert beta == pytest.approx(0.6)
+    np.testing.assert_allclose(out, np.exp(y))
+    # an index falling with age has no age to remove; one rising faster keeps the excess
+    assert age_standardised(age**-0.5, age, people)[1] == 0.0
+    assert age_standardised(age**1.7, age, people)[1] == 1.0
+
+
+def _elasticity(share: np.ndarray, age_index: np.ndarray, people: np.ndarray) -> float:
+    w = people / people.sum()
+    x, y = np.log(age_index), np.log(share / (people / people.sum()))
+    x = x - w @ x
+    return float(w @ (x * (y - w @ y)) / (w @ (x * x)))
+
+
+def test_no_driver_squares_the_age_effect(england: Bundle) -> None:
+    """Each age x index driver's elasticity to its age index is no more than its larger part's.
+
+    The age index and the raw need index are computed here from the embedded inputs, not by
+    the model; before the fix, medical and surgical drivers had elasticity 1 + beta (about 2).
+    """
+    ns = need_shares(england, Scenario())
+    pop = england.population.pivot_table(index="icb_code", columns=["sex", "age_band"],
+                                         values="population", aggfunc="sum")
+    pop = pop.reindex(index=ns.icbs, columns=pd.MultiIndex.from_product([SEXES, AGE_BANDS]))
+    prof = england.profiles.pivot_table(index="profile", columns=["sex", "age_band"],
+                                        values="weight", aggfunc="sum")
+    prof = prof.reindex(columns=pop.columns).fillna(0.0)
+    people = pop.sum(axis=1).to_numpy()
+    wp = england.weighted_population.set_index("icb_code").loc[ns.icbs]
+    checked = 0
+    for i, driver in enumerate(england.specialties["driver"]):
+        profile, _, component = driver.partition(":")[2].partition("*")
+        if not component:
+            continue
+        by_age = pop.to_numpy() @ prof.loc[profile].to_numpy()
+        age_index = (by_age / people) / (by_age.sum() / people.sum())
+        if np.ptp(age_index) < 1e-9:
+            continue
+        raw = (wp[component] / wp["population"]).to_numpy()
+        e_age, e_raw = 1.0, _elasticity(raw * people, age_index, people)
+        e_driver = _elasticity(ns.specialty[i], age_index, people)
+        assert e_driver <= max(e_age, e_raw) + 1e-6, driver
+        if component not in AGE_STANDARDISED and e_raw > 0.05:
+            assert e_driver < e_age + e_raw - 0.05, driver
+        checked += 1
+    assert checked >= 30
+
+
+def test_effective_deprivation_weight_adds_what_core_carries() -> None:
+    # δ 0.2 on top of a core weight 0.5 that carries a 10% health-inequalities adjustment:
+    # 0.2 + 0.8 x 0.5 x 0.10 = 0.24; with no core weight it is δ itself.
+    w = np.array([[0.5, 0.25, 0.25], [0.0, 0.5, 0.5]])
+    assert effective_deprivation_weight(w, 0.2) == pytest.approx([0.24, 0.2])
+
+
+def _checks() -> pd.DataFrame:
+    """Reference figures built from sources the model does not use (data/need_checks.csv)."""
+    return pd.read_csv(DATA / "need_checks.csv").set_index("icb_code")
+
+
+def test_deprivation_term_tracks_ons_avoidable_mortality(england: Bundle) -> None:
+    """ONS Health Index avoidable mortality (2021, lower = worse) by ICB, a separate source."""
+    ns = need_shares(england, Scenario())
+    ours = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
+    both = pd.concat([ours, _checks()["ons_avoidable_mortality_2021"]], axis=1).dropna()
+    assert len(both) >= 38
+    assert both.corr(method="spearman").iloc[0, 1] < -0.9
+
+
+@pytest.mark.parametrize("year", ["2023_24", "2024_25"])
+def test_need_matches_earlier_allocation_years(england: Bundle, year: str) -> None:
+    """NHS England's published ICB need indices for earlier years give nearly the same need."""
+    ns = need_shares(england, Scenario())
+    ref = _checks()
+    core = pd.Series(ns.core / ns.population, index=ns.icbs)
+    dep = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
+    assert core.corr(ref[f"nhse_final_need_index_{year}"]) > 0.98
+    assert dep.corr(ref[f"nhse_health_ineq_need_index_{year}"]) > 0.98
+    # the published index is per registered patient, ours per resident: compare the top
+    assert core.idxmax() == ref[f"nhse_final_need_index_{year}"].idxmax()
+
+
+@pytest.mark.parametrize("base", ["ons_resident", "registered"])
+def test_highest_and_lowest_need_icbs_match_published_commentary(england: Bundle,
+                                                                 base: str) -> None:
+    """House of Commons Library CBP-10031 (2024/25 core allocations per patient): highest NHS
+    Cheshire and Merseyside, lowest NHS Buckinghamshire, Oxfordshire and Berkshire West."""
+    ns = need_shares(england, Scenario(population_base=base))
+    wp = england.weighted_population.set_index("icb_code").loc[ns.icbs, "population"]
+    head = ns.population if base == "ons_resident" else (wp / wp.sum()).to_numpy()
+    per_head = pd.Series(ns.core / head, index=ns.icbs)
+    names = england.icbs.set_index("icb_code")["icb_name"]
+    assert "Cheshire and Merseyside" in names[per_head.idxmax()]
+    assert "Buckinghamshire, Oxfordshire and Berkshire" in names[per_head.idxmin()]
