@@ -29,9 +29,8 @@ pytest.importorskip("playwright.sync_api", reason="the end-to-end tests need pla
                     "(pip install playwright; the browser is Debian's chromium)")
 pytest.importorskip("axe_playwright_python", reason="the accessibility audit needs "
                     "axe-playwright-python (the dev extras)")
-if not CHROMIUM.exists() and shutil.which("chromium") is None:
-    pytest.skip("the end-to-end tests need Chromium at /usr/bin/chromium (apt install chromium)",
-                allow_module_level=True)
+# Without Chromium every test here is reported as not run, one by one (tests/conftest.py).
+_NO_CHROMIUM = not CHROMIUM.exists() and shutil.which("chromium") is None
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -48,8 +47,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 TIMEOUT = 30_000  # ms, for anything that waits on the server
 
 # Dash's threaded dev server and Chromium's pipes may leave sockets to the garbage collector.
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
-                                        "ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning",
+                               "ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.skipif(_NO_CHROMIUM, reason="the end-to-end tests need Chromium at "
+                       "/usr/bin/chromium (apt install chromium)"),
+]
 
 
 class _Quiet(WSGIRequestHandler):

@@ -6,11 +6,26 @@ expected, so that the CLI can print it instead of a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
 class FairshareError(Exception):
     """Base class for errors the CLI reports as a clear message (exit code 2)."""
+
+
+#: A message quotes at most this many characters of a user's value: a 50 MB cell must not
+#: become 50 MB of error text.
+MAX_QUOTE = 80
+#: An error lists at most this many problems; the rest are counted by column and kind.
+MAX_LISTED = 20
+
+
+def quote(value: object, limit: int = MAX_QUOTE) -> str:
+    """A user's value for a message: shortened, with unprintable characters escaped."""
+    text = str(value)
+    short = text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    return short.encode("unicode_escape").decode("ascii") if not short.isprintable() else short
 
 
 @dataclass(frozen=True)
@@ -28,7 +43,16 @@ class Problem:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
+        message = self.message
+        if len(message) > 4 * MAX_QUOTE:
+            message = quote(message, 4 * MAX_QUOTE)
+        return f"{', '.join(where)}: {message}"
+
+    @property
+    def kind(self) -> str:
+        """The problem without the row's own value: problems of one kind share it."""
+        generic = re.sub(r"'[^']*'", "'…'", self.message.split(" (did you mean")[0])
+        return re.sub(r"-?\d[\d,.e+]*", "#", generic)
 
 
 class InputError(FairshareError):
@@ -37,8 +61,23 @@ class InputError(FairshareError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         count = len(problems)
-        head = f"{count} problem{'s' if count != 1 else ''} found"
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        head = f"{count:,} problem{'s' if count != 1 else ''} found"
+        lines = [f"  - {p}" for p in problems[:MAX_LISTED]]
+        if count > MAX_LISTED:
+            lines.append(f"  ... and {count - MAX_LISTED:,} more: " + _summary(
+                problems[MAX_LISTED:]))
+        super().__init__(head + ":\n" + "\n".join(lines))
+
+
+def _summary(problems: list[Problem]) -> str:
+    """Repeated problems counted by column and kind, most frequent first (at most 10 kinds)."""
+    counts: dict[str, int] = {}
+    for p in problems:
+        key = (f"column '{p.column}': " if p.column else "") + quote(p.kind, 100)
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    text = "; ".join(f"{n:,} × {key}" for key, n in ranked[:10])
+    return text + (f"; {len(ranked) - 10:,} other kinds" if len(ranked) > 10 else "")
 
 
 class ScenarioError(FairshareError):

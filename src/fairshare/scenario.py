@@ -17,8 +17,19 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fairshare.errors import ScenarioError
+from fairshare.errors import InputError, ScenarioError, quote
+from fairshare.io import read_bytes
 from fairshare.vocabulary import DEFAULT_VARIANTS, ApportionmentMethod, Level, ProjectionVariant
+
+#: Sane limits: no count of posts in a scenario exceeds all of England's training posts; a
+#: name fits on a line; a pace cap below 0.1% a year would take over a thousand years.
+MAX_COUNT = 100_000
+MAX_NAME = 200
+MAX_DESCRIPTION = 10_000
+MIN_PACE_CAP = 0.001
+#: Lists and tables in a scenario (expansion tranches, per-specialty values) hold at most this
+#: many entries: 65 specialties, or 39 years x a few priorities, need far fewer.
+MAX_ITEMS = 1000
 
 
 class _Strict(BaseModel):
@@ -175,14 +186,16 @@ class ExpansionTranche(_Strict):
 
     year: int = Field(ge=2022, le=2060)
     priority: str = Field(min_length=1)
-    posts: int = Field(ge=0)
+    posts: int = Field(ge=0, le=MAX_COUNT)
 
 
 class Scenario(_Strict):
     """Every parameter of a run, with the defaults of METHOD.md."""
 
-    name: str = Field("default", min_length=1, description="Short name shown in outputs.")
-    description: str = Field("", description="Free-text description of the scenario.")
+    name: str = Field("default", min_length=1, max_length=MAX_NAME,
+                      description="Short name shown in outputs.")
+    description: str = Field("", max_length=MAX_DESCRIPTION,
+                             description="Free-text description of the scenario.")
 
     # Need and fair share (METHOD §2)
     deprivation_weight: float = Field(
@@ -192,13 +205,14 @@ class Scenario(_Strict):
         None, description="Replace the catalogue's component weights for every specialty."
     )
     specialty_weights: dict[str, Weights] = Field(
-        default_factory=dict, description="Component weights for named specialties."
+        default_factory=dict, max_length=MAX_ITEMS,
+        description="Component weights for named specialties."
     )
     specialised_share: float | None = Field(
         None, ge=0, le=1, description="σ for every specialty (None: the catalogue's σ)."
     )
     specialty_specialised_share: dict[str, float] = Field(
-        default_factory=dict, description="σ for named specialties."
+        default_factory=dict, max_length=MAX_ITEMS, description="σ for named specialties."
     )
     base_year: Literal[2022] = Field(2022, description="Population base year (ONS mid-2022).")
     projection_year: int | None = Field(
@@ -223,7 +237,8 @@ class Scenario(_Strict):
     controlled_rounding: bool = Field(
         False, description="Also fix each area's total across specialties (controlled rounding)."
     )
-    minimum_posts: int = Field(0, ge=0, description="Smallest whole target per local office.")
+    minimum_posts: int = Field(0, ge=0, le=MAX_COUNT,
+                               description="Smallest whole target per local office.")
     level: Level = Field("local_office", description="Geography the targets are reported at.")
     convergence: Convergence = Field(
         default_factory=Convergence,
@@ -234,14 +249,16 @@ class Scenario(_Strict):
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
     horizon: int = Field(2031, ge=2022, le=2060, description="Last plan year (inclusive).")
-    pace_cap: float | None = Field(None, gt=0, le=1, description="Max share of gap moved a year.")
+    pace_cap: float | None = Field(
+        None, ge=MIN_PACE_CAP, le=1,
+        description="Max share of gap moved a year (at least 0.001: 0.1% a year).")
     discount: float = Field(0.9, gt=0, le=1, description="Weight of each later year's distance.")
     capacity_headroom: float = Field(
         0.10, ge=0, le=10, description="Default receiving capacity a year, as a share of posts."
     )
     min_viable_posts: int = Field(
-        0, ge=0, description="A giving area never falls below this (raises the per-specialty "
-        "minimum programme size where higher).")
+        0, ge=0, le=MAX_COUNT, description="A giving area never falls below this (raises the "
+        "per-specialty minimum programme size where higher).")
     pace: Literal["glide", "fastest"] = Field(
         "glide", description="glide: each gap spread evenly to glide_until (the programme's "
         "published pace); fastest: as fast as vacancies, capacity and minimums allow.")
@@ -268,7 +285,7 @@ class Scenario(_Strict):
         description="Every phased area must be at target by this year (can be infeasible).",
     )
     expansion: list[ExpansionTranche] = Field(
-        default_factory=list,
+        default_factory=list, max_length=MAX_ITEMS,
         description="Time-limited expansion posts funded nationally (year, priority, posts).",
     )
     expansion_mode: Literal["under_served", "offset_losses"] = Field(
@@ -284,7 +301,8 @@ class Scenario(_Strict):
         "and got 2 back by expansion).",
     )
     expansion_minimum_per_area: int = Field(
-        0, ge=0, description="Expansion posts each eligible area gets first, before need order."
+        0, ge=0, le=MAX_COUNT,
+        description="Expansion posts each eligible area gets first, before need order."
     )
     expansion_beyond_target: bool = Field(
         False, description="Keep placing expansion posts (by need) once areas reach target."
@@ -332,6 +350,95 @@ def _explain(err: ValidationError, source: str) -> ScenarioError:
     return ScenarioError("invalid scenario:\n" + "\n".join(lines))
 
 
+#: A scenario is a few hundred bytes of YAML (1,000 expansion tranches are 50 KB); these limits
+#: stop a wrong or hostile file (a 100 MB string, an endless stream, 100,000-deep nesting) early
+#: with a clear message.
+MAX_SCENARIO_BYTES = 128 * 1024  # pure-Python YAML reads this in well under a second
+MAX_DEPTH = 20
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML that refuses what a scenario never needs and a typo often causes: a key given
+    twice (YAML keeps the last silently), aliases (``*x``, the "billion laughs" expansion) and
+    nesting deeper than ``MAX_DEPTH``."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _YamlRefusal(self.peek_event().start_mark, "YAML aliases (*name) are not "
+                               "allowed in a scenario: write the value out")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _YamlRefusal(self.peek_event().start_mark, f"nested more than {MAX_DEPTH} "
+                               "levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, list | dict):
+                raise _YamlRefusal(key_node.start_mark, "a key must be a plain name")
+            if key in seen:
+                raise _YamlRefusal(key_node.start_mark, f"'{key}' is given twice (first on "
+                                   f"line {seen[key]}): keep one")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _YamlRefusal(Exception):
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(f"line {mark.line + 1}: {message}")
+
+
+#: Parameters that are true/false; anywhere else a YAML true/false is a mistake, not 1.0 or 0.
+_BOOL_KEYS = frozenset(
+    name for model in (Scenario, UncertaintySpec, Weights, ExpansionTranche, Range)
+    for name, field in model.model_fields.items() if field.annotation is bool
+)
+
+
+def _bools_as_numbers(data: Any, source: str, where: str = "") -> None:
+    """Refuse true/false given for a number (pydantic would read ``true`` as 1.0)."""
+    items = (data.items() if isinstance(data, dict)
+             else enumerate(data) if isinstance(data, list) else ())
+    for key, value in items:
+        path = f"{where}.{key}" if where else str(key)
+        if isinstance(value, bool) and key not in _BOOL_KEYS:
+            raise ScenarioError(f"invalid scenario:\n  - {source}: '{path}': "
+                                f"{str(value).lower()} is not a number or a name; give a value "
+                                "(see `fairshare scenario --schema`)")
+        _bools_as_numbers(value, source, path)
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML in ``path`` (or standard input for ``-``), read within the limits above."""
+    source = str(path)
+    try:
+        raw = read_bytes(path, source, MAX_SCENARIO_BYTES, empty_ok=True)
+    except InputError as exc:
+        raise ScenarioError(f"scenario {exc.problems[0]}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(f"{source}, line {line}: not UTF-8 text; save the scenario as "
+                            "UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_ScenarioLoader)  # a SafeLoader subclass: no objects
+    except _YamlRefusal as exc:
+        raise ScenarioError(f"{source}, {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: not valid YAML: {quote(exc, 400)}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply to be a scenario") from None
+
+
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read a YAML (or JSON) override file onto the defaults; None gives the default scenario."""
     data: dict[str, Any] = {}
@@ -339,19 +446,17 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     if path is not None:
         p = Path(path)
         source = str(p)
-        if not p.exists():
+        if str(path) != "-" and not p.exists():
             raise ScenarioError(f"scenario file not found: {p}")
-        try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{p}: not valid YAML: {exc}") from exc
+        loaded = _read_yaml(p if str(path) != "-" else Path("-"))
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
             kind = type(loaded).__name__
             raise ScenarioError(f"{p}: expected a mapping of parameter: value, got {kind}")
+        _bools_as_numbers(loaded, source)
         data.update(loaded)
-        data.setdefault("name", p.stem)
+        data.setdefault("name", p.stem if str(path) != "-" else "stdin")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Scenario.model_validate(data)

@@ -33,9 +33,12 @@ from fairshare.publish.outputs import write_results
 @app.command(rich_help_panel="Analysis")
 @friendly
 def uncertainty(
-    draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same answer.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Local processes.")] = 1,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=1_000_000,
+                                       help="Monte Carlo draws.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1,
+                                      help="Seed: same seed, same answer.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Local processes.")] = 1,
     dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address "
                                              "(tcp://host:port) or 'local'.")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Plan every draw too: intervals on the "
@@ -91,9 +94,9 @@ def _dask_client(address: str | None) -> Any:
         return None
     try:
         from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise FairshareError("--dask needs the 'distributed' package: pip install "
-                             "'dask[distributed]'") from exc
+    except ImportError as exc:  # Dask is an optional extra: only --dask uses it
+        raise FairshareError("--dask needs Dask, an optional extra that is not installed: "
+                             "pip install 'fairshare[dask]' (or run without --dask)") from exc
     if address == "local":
         return Client(LocalCluster(processes=True, threads_per_worker=1))
     return Client(address)
@@ -103,8 +106,9 @@ def _dask_client(address: str | None) -> Any:
 @friendly
 def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol.")] = "morris",
-    n: Annotated[int | None, typer.Option("--n", help="Base sample size (SALib N).")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    n: Annotated[int | None, typer.Option("--n", min=1, max=100_000,
+                                          help="Base sample size (SALib N).")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1)] = 0,
     posts: PostsOpt = None,
     scenario: ScenarioOpt = None,
     out: OutOpt = None,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem
@@ -53,8 +54,9 @@ def _data_option(
 
 
 # A pipe or CI log is not 80 columns wide: give tables room instead of folding every cell.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+console = Console(width=None if sys.stdout.isatty() else 200, emoji=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200,
+                      emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,13 +92,15 @@ def friendly(func: F) -> F:
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except FairshareError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except ValueError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # a folder given for a file, no permission, disk full, ...
-            where = f" ({exc.filename})" if exc.filename else ""
+            where = f" ({escape(str(exc.filename))})" if exc.filename else ""
             err_console.print(f"[bold red]Error:[/] cannot read or write{where}: "
                               f"{exc.strerror or exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -207,7 +211,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = str(v) if col.lower() == "year" else _fmt(v, col)
+            text = escape(str(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
             cells.append(text)

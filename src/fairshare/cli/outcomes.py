@@ -51,7 +51,8 @@ def outcome(
     attrition: Annotated[float, typer.Option(
         "--attrition", min=0, max=1, help="Share of completers who leave the NHS.")] = 0.0,
     lag: Annotated[int | None, typer.Option(
-        "--lag", min=0, help="Years from recruitment to completion (default: each specialty's "
+        "--lag", min=0, max=30, help="Years from recruitment to completion (default: each "
+        "specialty's "
         "programme length; 0: each year's own posts).")] = None,
     include_core: Annotated[bool, typer.Option(
         "--include-core", help="Count core programmes too (their completers enter higher "

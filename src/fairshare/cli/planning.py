@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -24,6 +23,7 @@ from fairshare.cli.common import (
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.io import safe_filename
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
@@ -144,7 +144,7 @@ def tables(
     show_table(df, title, list(df.columns))
     if out is not None:
         kind = "pace" if pace else str(yr)
-        name = f"{re.sub(r'[^A-Za-z0-9]+', '_', match)}_{kind}"
+        name = f"{safe_filename(match)}_{kind}"
         meta = run_metadata(bundle, sc, plan_status=res.status, area=match)
         print_written(write_output(out, {name: df}, meta, command="tables", name=name))
 

@@ -28,6 +28,8 @@ import pandas as pd
 
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
+from fairshare.inputs.posts import MAX_DATA_BYTES
+from fairshare.io import regular_file
 
 STAFF_COLUMNS = ("DATE", "ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY", "FTE")
 TRAINING_GRADES = ("Specialty Registrar", "Core Training", "Foundation Doctor Year 1",
@@ -230,7 +232,9 @@ def read_staff(path: str | Path) -> pd.DataFrame:
     """An NHS Digital "medical staff" CSV, checked: the columns, dates and FTE values."""
     name = str(path)
     try:
-        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        # a regular file within the size limit: a pipe or /dev/zero would hang or fill memory
+        source = regular_file(path, name, MAX_DATA_BYTES)
+        df = pd.read_csv(source, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     except FileNotFoundError as exc:
         raise InputError([Problem(name, None, None, "file not found")]) from exc
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,

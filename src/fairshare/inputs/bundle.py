@@ -18,8 +18,15 @@ import pandas as pd
 from fairshare.apportionment import apportion
 from fairshare.errors import InputError, Problem
 from fairshare.inputs.baseline import basis_date, basis_label
-from fairshare.inputs.posts import Field, parse_area_rows, parse_posts, read_table
-from fairshare.io import file_digest
+from fairshare.inputs.posts import (
+    Field,
+    check_trainees_fit,
+    parse_area_rows,
+    parse_posts,
+    read_data_csv,
+    read_table,
+)
+from fairshare.io import display_name, file_digest
 
 BASELINE_FILE = "baseline_posts.csv"
 
@@ -83,7 +90,7 @@ class Bundle:
         """The same bundle with the establishment replaced by a user's file (validated)."""
         raw = read_table(path)
         posts, other, level = read_posts(path, self, raw)
-        basis = file_basis(raw, Path(path).name, self)
+        basis = file_basis(raw, display_name(path), self)
         pieces = pd.DataFrame()
         if level in ("icb", "piece"):
             pieces = posts
@@ -94,7 +101,7 @@ class Bundle:
             posts=posts,
             piece_posts=pieces,
             other_funded=other,
-            posts_label=f"{Path(path).name} ({level} level)" + _basis_note(basis),
+            posts_label=f"{display_name(path)} ({level} level)" + _basis_note(basis),
             basis=basis,
             posts_date=basis_date(set(basis.values())),
             digests={**self.digests, "posts": file_digest(path)},
@@ -133,9 +140,11 @@ def _read_table(folder: str, key: str) -> pd.DataFrame:
     """One input table; a user's file is validated, the embedded one is not (it is built and
     checked by scripts/build_data.py and tests/test_baseline.py, and its digest is recorded)."""
     fname, schema = _FILES[key]
-    df = _as_plain(pd.read_csv(Path(folder) / fname))
+    path = Path(folder) / fname
     if Path(folder).resolve() == data_dir().resolve():
-        return df
+        return _as_plain(pd.read_csv(path))
+    # a user's own file: read with guards (size, pipes, encoding, ragged rows, absurd numbers)
+    df = _as_plain(read_data_csv(path))
     return _validate(df, schema, str(Path(folder) / fname))
 
 
@@ -351,7 +360,11 @@ def read_capacity(path: str | Path, bundle: Bundle) -> pd.DataFrame:
 
 def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
     """Trainee cohorts: local_office, specialty, completion_year, trainees."""
-    return read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])
+    cohorts = read_area_file(path, bundle, [Field("completion_year", "year"), Field("trainees")])
+    held = [t[["local_office", "specialty", "posts"]] for t in (bundle.posts, bundle.other_funded)
+            if not t.empty]
+    check_trainees_fit(cohorts, pd.concat(held), str(path))
+    return cohorts
 
 
 def load_priorities() -> pd.DataFrame:

@@ -7,13 +7,17 @@ one message listing every problem by file, row and column: a planner fixes the f
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from fairshare.errors import InputError, Problem
+from fairshare.errors import InputError, Problem, quote
+from fairshare.io import read_bytes, regular_file
 from fairshare.names import did_you_mean
 
 AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
@@ -31,45 +35,206 @@ def suggest(value: str, choices: list[str]) -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Excel file as text columns; raise InputError for unreadable files."""
-    p = Path(path)
-    name = str(p)
-    if not p.exists():
-        raise InputError([Problem(name, None, None, "file not found")])
-    if p.stat().st_size == 0:
-        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(p, dtype=str, engine="openpyxl")
-        elif suffix in (".csv", ".txt", ""):
-            df = pd.read_csv(p, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
-        else:
-            raise InputError(
-                [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
-            )
-    except UnicodeDecodeError as exc:
-        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+    """Read a CSV or Excel file as text columns; raise InputError for unreadable files.
+
+    The file is read once, within ``MAX_FILE_BYTES``, and recognised by its content, not its
+    name: a CSV renamed .xlsx, a damaged workbook, a zip bomb, an XML entity, a pipe or a
+    device each get a message naming the file and what to do. ``-`` reads standard input.
+    """
+    name = "standard input" if str(path) == "-" else str(path)
+    data = read_bytes(path, name, MAX_FILE_BYTES)
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ""):
         raise InputError(
-            [
-                Problem(
-                    name,
-                    line,
-                    None,
-                    f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); "
-                    "save the file as 'CSV UTF-8'",
-                )
-            ]
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from exc
+            [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
+        )
+    if data.startswith(OLE2_MAGIC):
+        raise InputError([Problem(name, None, None, "an old-style .xls workbook: open it in "
+                                  "Excel and save it as .xlsx (or as CSV UTF-8)")])
+    if data.startswith(ZIP_MAGIC):
+        raw = _read_workbook(data, name)
+    elif suffix in (".xlsx", ".xlsm"):
+        raise InputError([Problem(name, None, None, "not an Excel workbook: the file holds "
+                                  "plain text (CSV?); rename it to .csv, or save it from Excel "
+                                  "as .xlsx")])
+    else:
+        raw = _read_csv(data, name)
+    return _with_header(raw, name)
+
+
+#: Limits on an input table: an establishment has at most about 11,000 rows (42 ICBs x 65
+#: specialties x 4 kinds of funding), so these leave room for any real file and stop a wrong
+#: or hostile one early instead of using minutes and gigabytes.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: A data folder's files (docs/own_data.md) are larger: growth factors for 5,000 areas x 38 age
+#: and sex groups x 22 years are about 4 million rows.
+MAX_DATA_BYTES = 512 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+#: The largest count accepted in one cell (all of England has fewer training posts).
+MAX_COUNT = 100_000
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+def read_data_csv(path: str | Path) -> pd.DataFrame:
+    """A data folder's table (population, geography, catalogue), typed by pandas, read with the
+    same guards as a user's file: size, pipes and devices, encoding, ragged rows; and no
+    number beyond ``MAX_DATA_VALUE``. Pandas reads the file itself, so a large country's
+    files are never copied whole into memory."""
+    name = str(path)
+    regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
+    try:
+        with warnings.catch_warnings():  # a longer first row would silently become an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return _plausible(pd.read_csv(regular, index_col=False, encoding="utf-8-sig"), name)
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(name, None, None, f"not UTF-8 text (byte "
+                                  f"{exc.object[exc.start]:#04x}); save the file as "
+                                  "'CSV UTF-8'")]) from None
+    except pd.errors.ParserWarning:
+        raise InputError([Problem(name, 2, None, "this row has more values than the header has "
+                                  "columns (a stray comma, or a missing column name?)")]) from None
+    except pd.errors.EmptyDataError:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
     except pd.errors.ParserError as exc:
-        raise InputError([_ragged(name, str(exc))]) from exc
-    except (ValueError, OSError) as exc:
-        raise InputError([Problem(name, None, None, f"cannot be read: {exc}")]) from exc
-    df.columns = [_normalise(c) for c in df.columns]
+        raise InputError([_ragged(name, str(exc))]) from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
+
+
+#: No population, weight, share, factor or year in a data folder comes near this (ten billion
+#: is more than the world's population): a larger or infinite value is a broken file, and one
+#: 1e308 would otherwise take the whole of a fair share without any error.
+MAX_DATA_VALUE = 1e10
+
+
+def _plausible(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Refuse infinite or absurdly large numbers, naming their rows and columns."""
+    problems = []
+    for col in df.columns:
+        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            values = df[col].astype("float64")
+            bad = values[values.abs() > MAX_DATA_VALUE]  # inf too; NaN (blank) is left to schemas
+            problems += [Problem(name, int(i) + 2, str(col), f"{v:g} is not a plausible value "
+                                 f"(more than {MAX_DATA_VALUE:,.0f})") for i, v in bad.items()]
+    if problems:
+        raise InputError(problems)
+    return _short_cells(df, name)
+
+
+def _check_text(data: bytes, name: str) -> None:
+    """UTF-8 text (a byte-order mark allowed) without NUL bytes, or a message naming the line
+    that is not."""
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError([Problem(name, line, None, f"not UTF-8 text (byte "
+                                  f"{data[exc.start]:#04x} at position {exc.start:,}); save the "
+                                  "file as 'CSV UTF-8'")]) from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputError([Problem(name, line, None, "holds NUL (zero) bytes: not a text file; "
+                                  "save it as 'CSV UTF-8'")])
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    _check_text(data, name)  # here for a message naming the line; pandas decodes again
+    try:
+        return pd.read_csv(io.BytesIO(data), dtype=str, header=None, skipinitialspace=True,
+                           nrows=MAX_ROWS + 2, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
+    except pd.errors.ParserError as exc:
+        raise InputError([_ragged(name, str(exc))]) from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
+
+
+def _read_workbook(data: bytes, name: str) -> pd.DataFrame:
+    """The first sheet of an .xlsx, after checking the zip is a sound, honest workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+            names = {m.filename for m in members}
+            if "xl/workbook.xml" not in names:
+                raise InputError([Problem(name, None, None, "a zip file but not an Excel "
+                                          "workbook (no xl/workbook.xml): save it from Excel "
+                                          "as .xlsx")])
+            unzipped = sum(m.file_size for m in members)
+            if unzipped > MAX_UNZIPPED_BYTES:
+                raise InputError([Problem(name, None, None, f"the workbook unpacks to "
+                                          f"{unzipped:,} bytes (limit {MAX_UNZIPPED_BYTES:,}): "
+                                          "too large, or a zip bomb")])
+            for m in members:
+                if m.filename.endswith((".xml", ".rels")):
+                    with zf.open(m) as part:
+                        head = part.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise InputError([Problem(name, None, None, f"the workbook part "
+                                                  f"{quote(m.filename)} declares XML entities, "
+                                                  "which Excel never writes: re-save the file "
+                                                  "from Excel")])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise InputError([Problem(name, None, None, f"not a readable Excel workbook (damaged "
+                                  f"or truncated: {quote(exc)}); save it again from Excel")]
+                         ) from None
+    try:
+        return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", header=None,
+                             nrows=MAX_ROWS + 2)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise InputError([Problem(name, None, None, f"not a readable Excel workbook "
+                                  f"({type(exc).__name__}: {quote(exc)}); save it again from "
+                                  "Excel")]) from None
+
+
+def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The first row as normalised column names; duplicated names and excess rows refused."""
+    if raw.empty:
+        raise InputError([Problem(name, None, None, "the file is empty (no header row)")])
+    header = [_normalise(c) if isinstance(c, str) and c.strip() else f"unnamed_{i + 1}"
+              for i, c in enumerate(raw.iloc[0])]
+    seen: dict[str, int] = {}
+    problems = []
+    for i, col in enumerate(header, start=1):
+        if col in seen:
+            problems.append(Problem(name, 1, col, f"column given twice (columns {seen[col]} and "
+                                    f"{i}): keep one"))
+        seen.setdefault(col, i)
+    if problems:
+        raise InputError(problems)
+    df = raw.iloc[1:].reset_index(drop=True)
+    df.columns = header
     if df.empty:
         raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
+    if len(df) > MAX_ROWS:
+        raise InputError([Problem(name, None, None, f"more than {MAX_ROWS:,} data rows: an "
+                                  "establishment has about 11,000 at most (42 ICBs x 65 "
+                                  "specialties x 4 kinds of funding); is this the right file?")])
+    return _short_cells(df, name)
+
+
+#: Reading stops after this many problems: they are summarised anyway, and a wrong file of
+#: 200,000 rows would otherwise spend a minute finding near names for each.
+MAX_PROBLEMS = 1000
+#: No name, code or number in an input is longer than this; a longer cell is a broken file,
+#: and matching it against names would take seconds and gigabytes.
+MAX_CELL_CHARS = 1000
+
+
+def _short_cells(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Refuse cells longer than ``MAX_CELL_CHARS``, naming their rows and columns."""
+    problems = []
+    for col in df.columns:
+        if pd.api.types.is_object_dtype(df[col]) or pd.api.types.is_string_dtype(df[col]):
+            lengths = df[col].str.len()
+            for i, n in lengths[lengths > MAX_CELL_CHARS].items():
+                problems.append(Problem(name, int(i) + 2, str(col), f"a cell of {int(n):,} "
+                                        f"characters: no name, code or number is that long "
+                                        f"(limit {MAX_CELL_CHARS:,})"))
+    if problems:
+        raise InputError(problems)
     return df
 
 
@@ -116,8 +281,13 @@ def parse_posts(
     pieces: set[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Check a raw establishment table; return (area, specialty, posts, funding; level)."""
-    return parse_area_rows(df, source, specialties, local_offices, icbs, [Field("posts")],
-                           funding=True, pieces=pieces)
+    clean, level = parse_area_rows(df, source, specialties, local_offices, icbs,
+                                   [Field("posts")], funding=True, pieces=pieces)
+    if clean.loc[clean["funding"] == FUNDING_MOVED, "posts"].sum() == 0:
+        raise InputError([Problem(source, None, "posts", "no centrally funded posts to "
+                                  "distribute: every row is 0 or funded otherwise (funding "
+                                  f"'{FUNDING_MOVED}' marks the posts fairshare moves)")])
+    return clean, level
 
 
 def parse_area_rows(
@@ -173,6 +343,10 @@ def parse_area_rows(
     seen: dict[tuple[object, ...], int] = {}
     for i, rec in enumerate(df.to_dict("records")):
         line = i + 2
+        if len(problems) >= MAX_PROBLEMS:  # a wrong file: say so now, not after minutes
+            problems.append(Problem(source, line, None, f"stopped reading here after "
+                                    f"{MAX_PROBLEMS:,} problems: is this the right file?"))
+            break
         raw_area = cell_text(rec.get(area_col))
         raw_spec = cell_text(rec.get("specialty"))
         area = area_map.get(raw_area.lower())
@@ -224,8 +398,8 @@ def parse_area_rows(
         if use_funding:
             kind = (cell_text(rec.get("funding")) or FUNDING_MOVED).lower()
             if kind not in FUNDING_VALUES:
-                problems.append(Problem(source, line, "funding",
-                                        f"'{kind}' is not one of {', '.join(FUNDING_VALUES)}"))
+                problems.append(Problem(source, line, "funding", f"'{quote(kind)}' is not one "
+                                        f"of {', '.join(FUNDING_VALUES)}"))
             row["funding"] = kind
         elif funding:
             row["funding"] = FUNDING_MOVED
@@ -274,7 +448,7 @@ def parse_year(raw: str) -> int | str:
         return "empty: expected a year such as 2027"
     value = parse_count(raw)
     if isinstance(value, str):
-        return f"'{raw}' is not a year (expected e.g. 2027)"
+        return f"'{quote(raw)}' is not a year (expected e.g. 2027)"
     if not 2000 <= value <= 2100:
         return f"{raw} is not a plausible year (expected e.g. 2027)"
     return value
@@ -287,11 +461,37 @@ def parse_count(raw: str) -> int | str:
     try:
         value = float(raw.replace(",", ""))
     except ValueError:
-        return f"'{raw}' is not a number: expected a whole number of posts"
+        return f"'{quote(raw)}' is not a number: expected a whole number of posts"
     if value != value or value in (float("inf"), float("-inf")):
-        return f"'{raw}' is not a number: expected a whole number of posts"
+        return f"'{quote(raw)}' is not a number: expected a whole number of posts"
     if value < 0:
-        return f"{raw} is negative: posts cannot be below 0"
+        return f"{quote(raw)} is negative: posts cannot be below 0"
     if value != int(value):
-        return f"{raw} is not a whole number: posts are counted in whole posts"
+        return f"{quote(raw)} is not a whole number: posts are counted in whole posts"
+    if value > MAX_COUNT:
+        return (f"{quote(raw)} is too large: at most {MAX_COUNT:,} in one area and specialty "
+                "(all of England has fewer training posts)")
     return int(value)
+
+
+#: Trainees in an area and specialty can exceed its posts only through less-than-full-time
+#: working (two half-time trainees share a post), so more than this many per post is an error.
+MAX_TRAINEES_PER_POST = 2
+
+
+def check_trainees_fit(cohorts: pd.DataFrame, posts: pd.DataFrame, source: str) -> None:
+    """Trainees (summed over completion years) must fit the posts of their area and specialty:
+    a million trainees in an area with 157 posts would show a million vacancies."""
+    keys = ["local_office", "specialty"]
+    held = posts.groupby(keys)["posts"].sum()
+    trainees = cohorts.groupby(keys)["trainees"].sum()
+    joined = trainees.to_frame().join(held, how="left").fillna({"posts": 0})
+    over = joined[joined["trainees"] > MAX_TRAINEES_PER_POST * joined["posts"]]
+    problems = [
+        Problem(source, None, "trainees", f"{area}, {spec}: {int(row.trainees):,} trainees but "
+                f"{int(row.posts):,} posts; more than {MAX_TRAINEES_PER_POST} per post even with "
+                "every trainee half time: is this the right file, or the right --posts?")
+        for (area, spec), row in over.iterrows()
+    ]
+    if problems:
+        raise InputError(problems)

@@ -58,12 +58,24 @@ import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion
+from fairshare.errors import FairshareError
 
 __all__ = ["MODE_COLUMNS", "allocate_expansion", "compare_modes"]
 
 UNLIMITED = -1
 #: Columns ``compare_modes`` adds: new posts per year under each mode.
 MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset"}
+
+
+def _check_priorities(national: pd.DataFrame, priorities: pd.DataFrame) -> None:
+    """Every funded priority must be a known one: an unknown name (a typo) would otherwise
+    leave all its posts unplaced with a reason that hides the typo."""
+    known = sorted(set(priorities["priority"]))
+    unknown = sorted(set(national["priority"]) - set(known))
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        raise FairshareError(f"scenario 'expansion': unknown priority {names}; the priorities "
+                             f"are: {', '.join(known)}")
 
 
 def _split(weights: Sequence[int], seats: int,
@@ -154,6 +166,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         raise ValueError(f"expansion mode must be one of {sorted(MODE_COLUMNS)}, not {mode!r}")
     if mode == "offset_losses":
         _require(gaps, ["redistribution"], "gaps")
+    _check_priorities(national, priorities)
     table = gaps.sort_values(["area", "specialty", "year"], kind="stable").reset_index(drop=True)
     years = sorted(int(y) for y in table["year"].unique())
     length = specialties.drop_duplicates("specialty").set_index("specialty")["programme_years"]

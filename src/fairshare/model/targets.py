@@ -122,6 +122,7 @@ def whole_targets(frac: np.ndarray, totals: np.ndarray, scenario: Scenario,
     """Whole posts per specialty x local office preserving each specialty's total exactly."""
     method, minimum = scenario.apportionment, scenario.minimum_posts
     n_areas = frac.shape[1]
+    _check_minimum(minimum, n_areas, totals)
     rows = []
     for i in range(frac.shape[0]):
         total = int(totals[i])
@@ -140,6 +141,20 @@ def whole_targets(frac: np.ndarray, totals: np.ndarray, scenario: Scenario,
         whole = np.array(controlled_round(frac.tolist(), [int(t) for t in totals], area_totals),
                          dtype=np.int64)
     return whole
+
+
+def _check_minimum(minimum: int, n_areas: int, totals: np.ndarray) -> None:
+    """A minimum no specialty can give every area is a mistake, not something to ignore.
+
+    (A specialty too small for the minimum keeps its plain targets, as METHOD says; but when
+    that is every specialty, the parameter would silently do nothing.)
+    """
+    largest = int(totals.max()) if totals.size else 0
+    if minimum > 0 and largest < minimum * n_areas:
+        raise FairshareError(
+            f"scenario 'minimum_posts': {minimum:,} posts in each of {n_areas} areas needs "
+            f"{minimum * n_areas:,} posts in a specialty, but the largest has {largest:,}: "
+            "no specialty can meet it; lower minimum_posts")
 
 
 def _waterfall(inp: Inputs, delta: float) -> dict[str, np.ndarray]:

@@ -167,7 +167,34 @@ def basis_source(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """A CSV written atomically, each column formatted as what it is (docs/outputs.md)."""
-    return write_with(path, lambda tmp: formatted(df).to_csv(tmp, index=False))
+    return write_with(path, lambda tmp: defuse_formulas(formatted(df)).to_csv(tmp, index=False))
+
+
+#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*)?\.?\d+%?")
+
+
+def _is_formula(value: object) -> bool:
+    return (isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _PLAIN_NUMBER.fullmatch(value))
+
+
+def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as formulas: an area name or scenario text such as
+    ``=HYPERLINK(...)`` gets a leading apostrophe, which spreadsheets show as plain text.
+    Numbers and numeric columns are untouched; the Excel export is safe by construction."""
+    out = df
+    for col in df.columns:
+        column = df[col]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = column.astype(object)
+        risky = values.map(_is_formula).astype(bool)
+        if risky.any():
+            out = out.copy() if out is df else out
+            out[col] = values.where(~risky, "'" + values.astype(str))
+    return out
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any],

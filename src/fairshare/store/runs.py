@@ -62,6 +62,10 @@ FORMAT = 1  # registry schema / run.json layout version
 TMP_PREFIX = ".tmp-"
 DEL_PREFIX = ".del-"
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: A run id is one plain folder name (made as ``YYYYmmddHHMMSS-xxxxxx``); a registry entry
+#: edited to anything else (``../x``, ``/etc``) must never lead a delete outside the store.
+MAX_RUN_NAME = 200  # a name fits on a line of `fairshare runs`
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 # Fixed Parquet options: any change in them would change the bytes of every artefact, so they
 # are spelled out rather than left to pyarrow's defaults (which may move between releases).
@@ -437,6 +441,9 @@ class RunStore:
         if not isinstance(name, str) or not name.strip():
             raise RunStoreError("a run name cannot be empty (leave it out to use the "
                                 "scenario's name)")
+        if len(name) > MAX_RUN_NAME:
+            raise RunStoreError(f"a run name is at most {MAX_RUN_NAME} characters; this one has "
+                                f"{len(name):,} ({name[:40]!r}…)")
         if any(ord(ch) < 32 for ch in name):
             raise RunStoreError(f"a run name cannot hold control characters: {name!r}")
         return name.strip()
@@ -530,7 +537,10 @@ class RunStore:
         if table not in record.tables:
             raise RunStoreError(f"run {record.label} has no table '{table}'; it has: "
                                 f"{', '.join(record.tables)}")
-        path = record.path / f"{table}.parquet"
+        if not _TABLE_NAME.fullmatch(table):
+            raise RunCorrupt(f"run {record.label}: the registry names a table {table!r}, which "
+                             "is not a table name (the registry was edited outside fairshare)")
+        path = self._contained(record) / f"{table}.parquet"
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
@@ -561,6 +571,7 @@ class RunStore:
         ``cleanup()`` removes; the registry never points at half-deleted files.
         """
         record = self.get(ref)
+        path = self._contained(record)
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -569,14 +580,24 @@ class RunStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        if record.path.exists():
+        if path.exists():
             doomed = self.runs_dir / f"{DEL_PREFIX}{record.id}"
             try:
-                os.rename(record.path, doomed)
+                os.rename(path, doomed)
             except OSError:
-                doomed = record.path
+                doomed = path
             shutil.rmtree(doomed, ignore_errors=True)
         return record
+
+    def _contained(self, record: RunRecord) -> Path:
+        """The run's folder, refusing a registry id that is not one plain name inside the store."""
+        path = self.runs_dir / record.id
+        if not _RUN_ID.fullmatch(record.id) or path.parent != self.runs_dir:
+            shown = record.id if len(record.id) <= 80 else record.id[:80] + "…"
+            raise RunCorrupt(f"the run registry {self.registry_path} holds the id {shown!r}, "
+                             "which is not a run id (it was edited outside fairshare): no file "
+                             "was touched; restore the registry from a backup")
+        return path
 
     def export(self, ref: str, out: Path | str | None) -> builtins.list[Path]:
         """Write a run's tables, labelled, with its ``run.json`` and ``columns.csv``.
