@@ -11,6 +11,7 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -56,7 +57,10 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
         pid = path.name[len(target.name) + 2:].split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
-                path.unlink()
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
                 removed.append(path)
     return removed
 
@@ -97,12 +101,17 @@ def file_digest(path: str | Path) -> str:
     """SHA-256 of a file, recorded with every run so inputs can be traced."""
     if str(path) in _STDIN and _stdin_read() is not None:
         return hashlib.sha256(_stdin_read() or b"").hexdigest()
+    # Pipes, devices and endless streams are refused with a clear message, not hashed forever.
+    path = regular_file(path, str(path), DIGEST_LIMIT)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
+
+#: Largest input file digested (a user file larger than this is refused when read anyway).
+DIGEST_LIMIT = 2 * 1024**3
 
 #: Names that mean standard input (a file piped in).
 _STDIN = ("-", "/dev/stdin")

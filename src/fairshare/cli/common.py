@@ -88,7 +88,8 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            err_console.print(f"[bold red]Error:[/] {summarise(exc.problems)}", highlight=False,
+            err_console.print(f"[bold red]Error:[/] {escape(summarise(exc.problems))}",
+                              highlight=False,
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except FairshareError as exc:

@@ -38,7 +38,13 @@ import pandas as pd
 from fairshare import __version__
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
-from fairshare.io import file_digest, pause_for_test, write_text, write_with
+from fairshare.io import (
+    file_digest,
+    pause_for_test,
+    remove_stale_temporaries,
+    write_text,
+    write_with,
+)
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
@@ -289,7 +295,9 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
     """Build the whole folder beside ``folder``, then swap it into place."""
     _check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    remove_stale_temporaries(folder)  # what a killed earlier write of this folder left
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp",
+                                dir=folder.parent))
     try:
         for table, df in tables.items():
             write_csv(df, tmp / f"{table}.csv")
