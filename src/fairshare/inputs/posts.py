@@ -7,10 +7,12 @@ one message listing every problem by file, row and column: a planner fixes the f
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,10 +86,23 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
     files are never copied whole into memory."""
     name = str(path)
     regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
+    with _csv_problems(name), warnings.catch_warnings():
+        # a longer first row would silently become an index
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return _plausible(pd.read_csv(regular, index_col=False, encoding="utf-8-sig"), name)
+
+
+#: No population, weight, share, factor or year in a data folder comes near this (ten billion
+#: is more than the world's population): a larger or infinite value is a broken file, and one
+#: 1e308 would otherwise take the whole of a fair share without any error.
+MAX_DATA_VALUE = 1e10
+
+
+@contextlib.contextmanager
+def _csv_problems(name: str) -> Iterator[None]:
+    """pandas' reading errors as a planner's messages naming the file (and row where known)."""
     try:
-        with warnings.catch_warnings():  # a longer first row would silently become an index
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            return _plausible(pd.read_csv(regular, index_col=False, encoding="utf-8-sig"), name)
+        yield
     except UnicodeDecodeError as exc:
         raise InputError([Problem(name, None, None, f"not UTF-8 text (byte "
                                   f"{exc.object[exc.start]:#04x}); save the file as "
@@ -101,12 +116,6 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
         raise InputError([_ragged(name, str(exc))]) from None
     except (ValueError, OverflowError, MemoryError) as exc:
         raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
-
-
-#: No population, weight, share, factor or year in a data folder comes near this (ten billion
-#: is more than the world's population): a larger or infinite value is a broken file, and one
-#: 1e308 would otherwise take the whole of a fair share without any error.
-MAX_DATA_VALUE = 1e10
 
 
 def _plausible(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -141,15 +150,9 @@ def _check_text(data: bytes, name: str) -> None:
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     _check_text(data, name)  # here for a message naming the line; pandas decodes again
-    try:
+    with _csv_problems(name):
         return pd.read_csv(io.BytesIO(data), dtype=str, header=None, skipinitialspace=True,
                            nrows=MAX_ROWS + 2, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError([Problem(name, None, None, "the file is empty (no header row)")]) from None
-    except pd.errors.ParserError as exc:
-        raise InputError([_ragged(name, str(exc))]) from None
-    except (ValueError, OverflowError, MemoryError) as exc:
-        raise InputError([Problem(name, None, None, f"cannot be read: {quote(exc)}")]) from None
 
 
 def _read_workbook(data: bytes, name: str) -> pd.DataFrame:
