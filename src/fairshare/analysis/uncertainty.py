@@ -37,8 +37,10 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -46,9 +48,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from fairshare.apportionment import apportion
-from fairshare.scenario import Range, UncertaintySpec
+from fairshare.scenario import SIGMA_TIERS, Range, StructuralChoice, UncertaintySpec
 from fairshare.vocabulary import DEFAULT_VARIANTS, ProjectionVariant
 
 if TYPE_CHECKING:  # imported where used, so fairshare.scenario can import UncertaintySpec
@@ -62,11 +65,14 @@ __all__ = [
     "DRAW_BLOCK",
     "FAMILIES",
     "Draws",
+    "Intervals",
     "ProgressCallback",
     "ProjectionVariant",
     "Range",
     "UncertaintySpec",
+    "coverage",
     "draw_parameters",
+    "monte_carlo_intervals",
     "monte_carlo_plan",
     "monte_carlo_targets",
     "plan_options",
@@ -76,7 +82,7 @@ __all__ = [
 #: appended, so existing families keep their streams (child i of a SeedSequence does not depend on
 #: how many children are spawned).
 FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
-                             "projection_variant")
+                             "projection_variant", "specialised_share_tier", "structure")
 
 
 #: Draws are generated in blocks of this many, each block from its own seed (see
@@ -114,6 +120,8 @@ class Draws:
     specialised_share: np.ndarray  # (n, spec), clipped to [0, 1]
     variant: np.ndarray  # (n,) int64
     variants: tuple[str, ...]
+    tier_shift: np.ndarray  # (n, spec) int64: -1 one σ tier lower, +1 one higher, 0 as set
+    structure: np.ndarray  # (n,) int64: index of the draw's structural combination
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -129,7 +137,18 @@ class Draws:
             specialised_share_multiplier=self.specialised_share_multiplier[s],
             specialised_share=self.specialised_share[s],
             variant=self.variant[s],
+            tier_shift=self.tier_shift[s],
+            structure=self.structure[s],
         )
+
+    def select(self, rows: np.ndarray) -> Draws:
+        """The draws at positions ``rows`` (e.g. those of one structural combination)."""
+        return replace(
+            self, index=self.index[rows], deprivation_weight=self.deprivation_weight[rows],
+            weights=self.weights[rows],
+            specialised_share_multiplier=self.specialised_share_multiplier[rows],
+            specialised_share=self.specialised_share[rows], variant=self.variant[rows],
+            tier_shift=self.tier_shift[rows], structure=self.structure[rows])
 
     def variant_names(self) -> list[str]:
         """The projection variant of each draw, by name."""
@@ -149,7 +168,46 @@ def _concat(parts: Sequence[Draws]) -> Draws:
             [p.specialised_share_multiplier for p in parts]),
         specialised_share=np.concatenate([p.specialised_share for p in parts]),
         variant=np.concatenate([p.variant for p in parts]),
+        tier_shift=np.concatenate([p.tier_shift for p in parts]),
+        structure=np.concatenate([p.structure for p in parts]),
     )
+
+
+def _tiered(sigma: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(n, spec) σ moved one tier down (shift -1) or up (+1) from each specialty's σ.
+
+    A σ between tiers (a scenario override) moves to the nearest tier below or above it; at
+    the lowest or highest tier it stays.
+    """
+    tiers = np.asarray(SIGMA_TIERS)
+    below = np.array([tiers[tiers < x - 1e-12].max(initial=-1.0) for x in sigma])
+    above = np.array([tiers[tiers > x + 1e-12].min(initial=2.0) for x in sigma])
+    below = np.where(below < 0, sigma, below)  # already at the lowest tier
+    above = np.where(above > 1, sigma, above)  # already at the highest
+    return np.where(shift < 0, below[None, :], np.where(shift > 0, above[None, :],
+                                                         sigma[None, :]))
+
+
+def _choice_key(choice: StructuralChoice) -> int:
+    """A stream key from the parameter's name: adding or removing another choice leaves this
+    one's draws unchanged (common random numbers across specs)."""
+    return zlib.crc32(choice.parameter.encode())
+
+
+def _structure(spec: UncertaintySpec, seed: int, block: int, n: int) -> np.ndarray:
+    """(n,) index of each draw's combination of structural options (mixed radix, first
+    choice fastest), each option picked by inverse CDF of its own uniform stream."""
+    fam = FAMILIES.index("structure")
+    out = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for choice in spec.structural:
+        seq = np.random.SeedSequence(seed, spawn_key=(fam, block, _choice_key(choice)))
+        u = np.random.default_rng(seq).random(n)
+        cum = np.cumsum(choice.weights())
+        pick = np.minimum(np.searchsorted(cum, u, side="right"), len(choice.options) - 1)
+        out += radix * pick
+        radix *= len(choice.options)
+    return out
 
 
 def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
@@ -162,7 +220,7 @@ def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, s
     their draws instead of receiving them).
     """
     rng = {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(f, block)))
-           for f, name in enumerate(FAMILIES)}
+           for f, name in enumerate(FAMILIES[:5])}
     n, n_spec = DRAW_BLOCK, weights.shape[0]
 
     delta = spec.deprivation_weight.ppf(rng["deprivation_weight"].random(n))
@@ -177,10 +235,13 @@ def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, s
 
     m = spec.specialised_share_multiplier
     mult = m.ppf(rng["specialised_share"].random(n))
-    if m.low == m.high == 1.0:
-        sig = np.broadcast_to(np.asarray(sigma, dtype=float), (n, n_spec)).copy()
-    else:
-        sig = np.clip(mult[:, None] * sigma[None, :], 0.0, 1.0)
+    p = spec.specialised_share_tier_shift
+    shift = np.zeros((n, n_spec), dtype=np.int64)
+    if p > 0:
+        u = rng["specialised_share_tier"].random((n, n_spec))
+        shift = np.where(u < p, -1, np.where(u >= 1 - p, 1, 0)).astype(np.int64)
+    base = _tiered(np.asarray(sigma, dtype=float), shift)
+    sig = base if m.low == m.high == 1.0 else np.clip(mult[:, None] * base, 0.0, 1.0)
 
     n_var = len(spec.projection_variants)
     variant = np.minimum((rng["projection_variant"].random(n) * n_var).astype(np.int64),
@@ -189,7 +250,8 @@ def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, s
     return Draws(seed=seed, index=np.arange(first, first + n, dtype=np.int64),
                  deprivation_weight=delta, weights=w, specialised_share_multiplier=mult,
                  specialised_share=sig, variant=variant,
-                 variants=tuple(spec.projection_variants))
+                 variants=tuple(spec.projection_variants), tier_shift=shift,
+                 structure=_structure(spec, seed, block, n))
 
 
 def _draw_range(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
@@ -421,13 +483,192 @@ def _whole(k: _Kernel, draws: Draws) -> np.ndarray:
     return whole
 
 
-def _target_chunk(bounds: tuple[int, int], kernel: _Kernel) -> tuple[np.ndarray, np.ndarray]:
-    """Worker task: exact counts of each (cell, whole target) value, as sparse (index, count)."""
-    whole = _whole(kernel, kernel.draws(*bounds))
-    flat = (kernel.offsets[None, :, :] + whole).ravel()
-    counts = np.bincount(flat, minlength=kernel.size)
-    idx = np.flatnonzero(counts)
-    return idx.astype(np.int64), counts[idx].astype(np.int64)
+# --------------------------------------------------------------------------------------------
+# Structural choices: one kernel per combination of options
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Hist:
+    """Exact value counts per (spec, lo) cell: cell c holds values low[c] .. low[c] + width[c] - 1
+    at positions offsets[c] .. offsets[c] + width[c] - 1 of one count vector."""
+
+    low: np.ndarray  # (spec, lo) int64
+    width: np.ndarray  # (spec, lo) int64
+    offsets: np.ndarray  # (spec, lo) int64
+    size: int
+
+    @classmethod
+    def make(cls, low: np.ndarray, high: np.ndarray) -> _Hist:
+        width = (high - low + 1).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(width.ravel())[:-1]]).astype(np.int64)
+        return cls(low=low.astype(np.int64), width=width,
+                   offsets=starts.reshape(low.shape), size=int(width.sum()))
+
+    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse (index, count) of (draw, spec, lo) values."""
+        flat = (self.offsets[None] + values - self.low[None]).ravel()
+        counts = np.bincount(flat, minlength=self.size)
+        idx = np.flatnonzero(counts)
+        return idx.astype(np.int64), counts[idx].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Structured:
+    """One target kernel per structural combination, and the draws that pick among them."""
+
+    parts: tuple[_Kernel, ...]  # combination i: mixed-radix index of its options
+    labels: tuple[str, ...]
+    spec: UncertaintySpec
+    seed: int
+    weights: np.ndarray  # the scenario's weights (centre of the Dirichlet)
+    sigma: np.ndarray  # the scenario's σ
+    target: _Hist
+    gap: _Hist
+    with_aim: bool  # some combination's convergence is not full: count aim − current too
+
+    def draws(self, start: int, stop: int) -> Draws:
+        return _draw_range(self.spec, self.weights, self.sigma, self.seed, start, stop)
+
+    def evaluate(self, draws: Draws) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(draw, spec, lo) whole targets, the draw's current posts and its whole aims."""
+        n = len(draws)
+        shape = (n, *self.parts[0].current.shape)
+        target = np.zeros(shape, dtype=np.int64)
+        current = np.zeros(shape, dtype=np.int64)
+        aim = target if not self.with_aim else np.zeros(shape, dtype=np.int64)
+        for c in np.unique(draws.structure):
+            rows = np.flatnonzero(draws.structure == c)
+            part = self.parts[int(c)]
+            whole = _whole(part, draws.select(rows))
+            target[rows] = whole
+            current[rows] = part.current
+            if self.with_aim:
+                aim[rows] = _aims(part, whole)
+        return target, current, aim
+
+
+def _aims(k: _Kernel, whole: np.ndarray) -> np.ndarray:
+    """(draw, spec, lo) whole aims of the kernel's convergence policy, as ``whole_aims``."""
+    from fairshare.model.convergence import whole_aims
+
+    policy, method = k.scenario.convergence, k.scenario.apportionment
+    if policy.policy == "full":
+        return whole
+    out = np.zeros_like(whole)
+    if policy.policy == "share" and method == "hamilton" and _dyadic(policy.share):
+        frac = k.current[None] + policy.share * (whole - k.current[None])
+        return _hamilton_exact(frac, k.totals)
+    if policy.policy == "share" and method == "hamilton":
+        frac = k.current[None] + policy.share * (whole - k.current[None])
+        out, bad = _hamilton(np.clip(frac, 0, None), k.totals, 0)
+    else:
+        bad = np.broadcast_to(k.totals[None, :] > 0, whole.shape[:2])
+    for d, s in zip(*np.nonzero(bad), strict=True):
+        out[d, s] = whole_aims(k.current[s], whole[d, s], policy, method)
+    return out
+
+
+def _dyadic(share: float) -> bool:
+    """A share with at most ten binary digits (0.5, 0.25, ...): current + share · (target −
+    current) is then exact in floating point, so ties are exact and decided vectorised."""
+    return float(share * 1024).is_integer()
+
+
+def _hamilton_exact(frac: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Largest remainders with ``apportion``'s tie rule (larger weight, then earlier unit) for
+    (draw, spec, area) weights that already add up exactly to each row's total (the quotas
+    are then the weights themselves, with no rounding error)."""
+    fl = np.floor(frac)
+    r = frac - fl
+    left = totals[None, :] - fl.sum(axis=-1).astype(np.int64)
+    unit = np.broadcast_to(np.arange(frac.shape[-1]), frac.shape)
+    order = np.lexsort((unit, -frac, -r), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(frac.shape[-1]), frac.shape),
+                      axis=-1)
+    return fl.astype(np.int64) + (rank < left[..., None])
+
+
+def _combinations(spec: UncertaintySpec) -> list[dict[str, Any]]:
+    """Every combination of structural options, first choice varying fastest."""
+    combos: list[dict[str, Any]] = [{}]
+    for choice in spec.structural:
+        combos = [{**c, choice.parameter: o} for o in choice.options for c in combos]
+    return combos
+
+
+def _label(spec: UncertaintySpec, combo: dict[str, Any]) -> str:
+    return "; ".join(f"{c.name()} = {_option_text(combo[c.parameter])}"
+                     for c in spec.structural)
+
+
+def _option_text(option: Any) -> str:
+    if isinstance(option, dict):
+        return " ".join(str(v) for v in option.values())
+    return str(option)
+
+
+def _build_structured(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+                      seed: int) -> tuple[_Structured, Inputs]:
+    """A kernel per structural combination (each prepared on its own scenario) and the
+    histograms wide enough for every combination's targets and gaps."""
+    base, inp = _build_kernel(bundle, scenario, spec, seed)
+    built = {_targets_key(scenario): base}
+    parts, labels = [], []
+    for combo in _combinations(spec):
+        sc = scenario.with_structure(combo) if combo else scenario
+        key = _targets_key(sc)
+        if key not in built:
+            built[key] = _build_kernel(bundle, sc, spec, seed)[0]
+        part = replace(built[key], scenario=sc)
+        _check_part(base, part, combo)
+        parts.append(part)
+        labels.append(_label(spec, combo))
+    top = np.max([np.broadcast_to(p.totals[:, None], p.current.shape) for p in parts], axis=0)
+    most = np.max([p.current for p in parts], axis=0)
+    zero = np.zeros_like(top)
+    kernel = _Structured(
+        parts=tuple(parts), labels=tuple(labels), spec=spec, seed=seed, weights=inp.weights,
+        sigma=inp.sigma, target=_Hist.make(zero, top), gap=_Hist.make(-most, top),
+        with_aim=any(p.scenario.convergence.policy != "full" for p in parts))
+    return kernel, inp
+
+
+#: Parameters that change the aim, not the targets: combinations differing only in these share
+#: one prepared kernel.
+_AIM_ONLY = frozenset({"convergence", "uncertainty", "name", "description"})
+
+
+def _targets_key(scenario: Scenario) -> str:
+    dump = {k: v for k, v in scenario.resolved().items() if k not in _AIM_ONLY}
+    return json.dumps(dump, sort_keys=True)
+
+
+def _check_part(base: _Kernel, part: _Kernel, combo: dict[str, Any]) -> None:
+    """Structural choices change need and posts, never the drawn families' centres."""
+    same = (base.need.specialties == part.need.specialties
+            and base.geo.local_offices == part.geo.local_offices
+            and np.array_equal(base.weights, part.weights)
+            and np.array_equal(base.sigma, part.sigma))
+    if not same:
+        raise ValueError(f"structural option {combo} changes the specialties, areas, weights "
+                         "or σ: those are drawn by their own families, not as a structural "
+                         "choice")
+
+
+def _target_chunk(bounds: tuple[int, int], kernel: _Structured) -> dict[str, Any]:
+    """Worker task: exact counts of each (cell, value) of target, gap (and aim − current),
+    as sparse (index, count), and each draw's net gap per area (rows by draw number)."""
+    target, current, aim = kernel.evaluate(kernel.draws(*bounds))
+    gap = target - current
+    out = {"target": kernel.target.count(target), "gap": kernel.gap.count(gap),
+           "area_gap": gap.sum(axis=1)}
+    if kernel.with_aim:
+        aim_gap = aim - current
+        out["aim_gap"] = kernel.gap.count(aim_gap)
+        out["area_aim_gap"] = aim_gap.sum(axis=1)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,7 +758,8 @@ def _auto_chunk(n: int, workers: int) -> int:
 
 def _percentile_from_counts(counts: np.ndarray, offsets: np.ndarray, n: int,
                             q: float) -> np.ndarray:
-    """Per-cell percentile (numpy's default linear interpolation) from exact value counts."""
+    """Per-cell percentile (numpy's default linear interpolation) from exact value counts,
+    as a position within the cell's block (add the cell's lowest value)."""
     cum = np.cumsum(counts)
     start = offsets.ravel()
     base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
@@ -531,26 +773,37 @@ def _percentile_from_counts(counts: np.ndarray, offsets: np.ndarray, n: int,
     return (v_lo + (pos - lo) * (v_hi - v_lo)).reshape(offsets.shape)
 
 
-def _summaries(counts: np.ndarray, k: _Kernel, n: int,
-               percentiles: Sequence[float]) -> dict[str, np.ndarray]:
-    """Mean, sd, percentiles and give/receive probabilities per (spec, lo) from exact counts."""
-    n_spec, n_area = k.offsets.shape
-    widths = np.repeat(k.totals + 1, n_area)
-    cell = np.repeat(np.arange(n_spec * n_area), widths)
-    value = np.arange(k.size) - np.repeat(k.offsets.ravel(), widths)
-    c = counts.astype(float)
-    mean = np.bincount(cell, weights=c * value, minlength=n_spec * n_area) / n
-    sq = np.bincount(cell, weights=c * (value - mean[cell]) ** 2, minlength=n_spec * n_area)
-    out = {"target_mean": mean.reshape(n_spec, n_area),
-           "target_sd": np.sqrt(sq / n).reshape(n_spec, n_area)}
+def _values(h: _Hist) -> tuple[np.ndarray, np.ndarray]:
+    """(cell of each count position, value at each count position)."""
+    cell = np.repeat(np.arange(h.low.size), h.width.ravel())
+    value = np.arange(h.size) - np.repeat(h.offsets.ravel(), h.width.ravel()) + h.low.ravel()[cell]
+    return cell, value
+
+
+def _summaries(counts: np.ndarray, h: _Hist, n: int, name: str,
+               percentiles: Sequence[float], moments: bool) -> dict[str, np.ndarray]:
+    """Percentiles (and mean, sd) of one quantity per (spec, lo) from exact counts."""
+    out: dict[str, np.ndarray] = {}
+    if moments:
+        cell, value = _values(h)
+        c = counts.astype(float)
+        mean = np.bincount(cell, weights=c * value, minlength=h.low.size) / n
+        sq = np.bincount(cell, weights=c * (value - mean[cell]) ** 2, minlength=h.low.size)
+        out[f"{name}_mean"] = mean.reshape(h.low.shape)
+        out[f"{name}_sd"] = np.sqrt(sq / n).reshape(h.low.shape)
     for p in percentiles:
-        out[f"target_p{p:g}"] = _percentile_from_counts(counts, k.offsets, n, p)
-    cur = k.current.ravel()
-    below = np.bincount(cell, weights=c * (value < cur[cell]), minlength=n_spec * n_area)
-    above = np.bincount(cell, weights=c * (value > cur[cell]), minlength=n_spec * n_area)
-    out["p_gives"] = (below / n).reshape(n_spec, n_area)
-    out["p_receives"] = (above / n).reshape(n_spec, n_area)
+        out[f"{name}_p{p:g}"] = _percentile_from_counts(counts, h.offsets, n, p) + h.low
     return out
+
+
+def _sides(counts: np.ndarray, h: _Hist, n: int) -> dict[str, np.ndarray]:
+    """Share of draws in which each cell's gap is below and above zero."""
+    cell, value = _values(h)
+    c = counts.astype(float)
+    below = np.bincount(cell, weights=c * (value < 0), minlength=h.low.size)
+    above = np.bincount(cell, weights=c * (value > 0), minlength=h.low.size)
+    return {"p_gives": (below / n).reshape(h.low.shape),
+            "p_receives": (above / n).reshape(h.low.shape)}
 
 
 def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, np.ndarray],
@@ -587,7 +840,141 @@ def _notes(scenario: Scenario, spec: UncertaintySpec) -> list[str]:
     if scenario.projection_variant not in spec.projection_variants:
         notes.append(f"the scenario's projection variant '{scenario.projection_variant}' is not "
                      f"among the variants drawn")
+    for choice in spec.structural:
+        own = getattr(scenario, choice.parameter)
+        own = own.model_dump() if isinstance(own, BaseModel) else own
+        drawn = [scenario.with_structure({choice.parameter: o}) for o in choice.options]
+        if all(getattr(d, choice.parameter) != getattr(scenario, choice.parameter)
+               for d in drawn):
+            notes.append(f"the scenario's {choice.name()} ({_option_text(own)}) is not among "
+                         "the options drawn")
     return notes
+
+
+def _level(percentiles: Sequence[float]) -> str:
+    low, high = min(percentiles), max(percentiles)
+    return f"{high - low:g}% interval ({low:g}th to {high:g}th percentile)"
+
+
+def coverage(spec: UncertaintySpec, draws: int,
+             percentiles: Sequence[float] = PERCENTILES) -> str:
+    """What an interval covers and what it does not, in one sentence for every output."""
+    drawn: list[str] = []
+    fixed: list[str] = []
+    d = spec.deprivation_weight
+    (drawn if d.high > d.low else fixed).append(
+        f"δ {d.distribution} on [{d.low:g}, {d.high:g}]" if d.high > d.low else f"δ = {d.low:g}")
+    if spec.weight_concentration is None:
+        fixed.append("component weights")
+    else:
+        drawn.append(f"component weights (Dirichlet, concentration {spec.weight_concentration:g})")
+    m = spec.specialised_share_multiplier
+    if m.high > m.low:
+        drawn.append(f"σ × {m.distribution} [{m.low:g}, {m.high:g}]")
+    p = spec.specialised_share_tier_shift
+    if p > 0:
+        drawn.append(f"each specialty's σ tier one lower or higher ({p:.0%} each)")
+    if m.high == m.low and p == 0:
+        fixed.append("σ")
+    v = spec.projection_variants
+    (drawn if len(v) > 1 else fixed).append(f"ONS projection variant ({len(v)})" if len(v) > 1
+                                            else f"projection variant {v[0]}")
+    for choice in spec.structural:
+        parts = ", ".join(f"{_option_text(o)} {w:.0%}"
+                          for o, w in zip(choice.options, choice.weights(), strict=True))
+        drawn.append(f"{choice.name()} ({parts})")
+    text = f"{_level(percentiles)} of {draws:,} draws over: " + "; ".join(drawn)
+    if fixed:
+        text += ". Held fixed: " + ", ".join(fixed)
+    return text + (". Not covered: the establishment's own counting error (staff in post is "
+                   "not funded posts), error in the need and population data, and the form of "
+                   "the model.")
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Monte Carlo intervals: per local office x specialty, per local office, and what they cover.
+
+    ``cells`` is :func:`monte_carlo_targets`'s table. ``areas`` has one row per local office
+    with its net gap over all specialties (sum of target − current; negative: the area gives)
+    and its own percentiles over draws (not sums of per-specialty percentiles).
+    """
+
+    cells: pd.DataFrame
+    areas: pd.DataFrame
+    coverage: str
+    notes: list[str]
+
+
+def _area_frame(scenario: Scenario, cells: pd.DataFrame, inp: Inputs, per_draw: dict[str, Any],
+                n: int, percentiles: Sequence[float], text: str) -> pd.DataFrame:
+    geo = inp.geo
+    gap = cells.assign(gap=cells["target"] - cells["current"]).groupby("area")
+    df = pd.DataFrame({"scenario": scenario.name, "area_code": geo.lo_codes,
+                       "area": geo.local_offices})
+    df["current"] = df["area"].map(gap["current"].sum()).fillna(0).astype(np.int64)
+    df["gap"] = df["area"].map(gap["gap"].sum()).fillna(0).astype(np.int64)
+    for name, values in per_draw.items():
+        df[f"{name}_mean"] = values.mean(axis=0)
+        for p in percentiles:
+            df[f"{name}_p{p:g}"] = np.percentile(values, p, axis=0)
+    df["draws"] = n
+    df["interval_covers"] = text
+    return df
+
+
+def monte_carlo_intervals(
+    bundle: Bundle,
+    scenario: Scenario,
+    spec: UncertaintySpec | None = None,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+    chunk: int | None = None,
+    progress: ProgressCallback | None = None,
+    dask_client: Any = None,
+    executor: Executor | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+) -> Intervals:
+    """Intervals on whole-post targets and gaps, per local office x specialty and per area.
+
+    Each draw takes δ, weights, σ (multiplier and tier), a projection variant and one option of
+    every structural choice (population base, convergence, ...); its targets are the model's
+    whole targets on the scenario with those options. See :func:`monte_carlo_targets`.
+    """
+    if draws < 1:
+        raise ValueError(f"need at least one draw, got {draws}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    spec = spec or UncertaintySpec()
+    kernel, inp = _build_structured(bundle, scenario, spec, seed)
+    size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
+    counts = {"target": np.zeros(kernel.target.size, dtype=np.int64),
+              "gap": np.zeros(kernel.gap.size, dtype=np.int64)}
+    if kernel.with_aim:
+        counts["aim_gap"] = np.zeros(kernel.gap.size, dtype=np.int64)
+    n_area = inp.current.shape[1]
+    per_draw = {name: np.zeros((draws, n_area), dtype=np.int64)
+                for name in (("gap", "aim_gap") if kernel.with_aim else ("gap",))}
+    for (a, b), out in _run_chunks(_target_chunk, kernel, draws, size, workers, executor,
+                                   dask_client, progress):
+        for name, total in counts.items():
+            idx, cnt = out[name]
+            total[idx] += cnt
+        for name, values in per_draw.items():
+            values[a:b] = out[f"area_{name}"]
+    stats = _summaries(counts["target"], kernel.target, draws, "target", percentiles, True)
+    stats |= _summaries(counts["gap"], kernel.gap, draws, "gap", percentiles, False)
+    stats |= _sides(counts["gap"], kernel.gap, draws)
+    if kernel.with_aim:
+        stats |= _summaries(counts["aim_gap"], kernel.gap, draws, "aim_gap", percentiles, False)
+    text = coverage(spec, draws, percentiles)
+    cells = _frame(bundle, scenario, inp, stats, draws, seed)
+    cells["interval_covers"] = text
+    notes = _notes(scenario, spec)
+    areas = _area_frame(scenario, cells, inp, per_draw, draws, percentiles, text)
+    return Intervals(cells=cells, areas=areas, coverage=text, notes=notes)
 
 
 def monte_carlo_targets(
@@ -609,35 +996,25 @@ def monte_carlo_targets(
     Each draw's fractional targets are made whole with the scenario's apportionment method, so
     every draw preserves each specialty's national total exactly. Columns: scenario, area_code,
     area, specialty, current, target (the scenario's own whole target), target_mean, target_sd,
-    target_p5/p50/p95, gap_p5/p50/p95 (gap = target − current; negative gives), p_gives and
-    p_receives (share of draws with gap < 0 and > 0), draws, seed, method.
+    target_p5/p50/p95, gap_p5/p50/p95 (gap = target − the draw's current posts; negative
+    gives), p_gives and p_receives (share of draws with gap < 0 and > 0), aim_gap_p5/p50/p95
+    when a convergence policy other than full is drawn (the aim's change from today), draws,
+    seed, method, interval_covers (what the interval covers and what it does not).
 
     ``workers > 1`` runs chunks in a local process pool (or pass a running ``executor`` to reuse
     one); a ``dask_client`` (``distributed.Client``) runs the same chunk function on its cluster
     instead. Each chunk regenerates its own draws from ``(seed, draw numbers)``, so results are
     identical whichever way and in whatever chunks the run is made. ``progress(done, total)`` is
     called as chunks finish. Notes (e.g. the scenario's δ outside the drawn range) are in
-    ``df.attrs["notes"]``.
+    ``df.attrs["notes"]``, the coverage statement in ``df.attrs["coverage"]``.
     """
-    if draws < 1:
-        raise ValueError(f"need at least one draw, got {draws}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    spec = spec or UncertaintySpec()
-    kernel, inp = _build_kernel(bundle, scenario, spec, seed)
-    size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
-    counts = np.zeros(kernel.size, dtype=np.int64)
-    for _, (idx, cnt) in _run_chunks(_target_chunk, kernel, draws, size, workers, executor,
-                                     dask_client, progress):
-        counts[idx] += cnt
-    stats = _summaries(counts, kernel, draws, percentiles)
-    for p in percentiles:
-        stats[f"gap_p{p:g}"] = stats[f"target_p{p:g}"] - kernel.current
-    order = ["target_mean", "target_sd", *[f"target_p{p:g}" for p in percentiles],
-             *[f"gap_p{p:g}" for p in percentiles], "p_gives", "p_receives"]
-    df = _frame(bundle, scenario, inp, {c: stats[c] for c in order}, draws, seed)
-    df.attrs["notes"] = _notes(scenario, spec)
-    df.attrs["spec"] = spec.model_dump(mode="json")
+    res = monte_carlo_intervals(bundle, scenario, spec, draws=draws, seed=seed, workers=workers,
+                                chunk=chunk, progress=progress, dask_client=dask_client,
+                                executor=executor, percentiles=percentiles)
+    df = res.cells
+    df.attrs["notes"] = res.notes
+    df.attrs["coverage"] = res.coverage
+    df.attrs["spec"] = (spec or UncertaintySpec()).model_dump(mode="json")
     return df
 
 
@@ -655,7 +1032,7 @@ def plan_options(scenario: Scenario) -> Any:
 
 @dataclass(frozen=True)
 class _PlanKernel:
-    targets: _Kernel
+    targets: _Structured
     rows: np.ndarray  # specialty indices present in the establishment
     specialties: pd.DataFrame  # specialty, programme_years, phase_start
     options: Any  # PlanOptions
@@ -668,18 +1045,18 @@ def _plan_chunk(bounds: tuple[int, int], kernel: _PlanKernel) -> tuple[np.ndarra
 
     k = kernel.targets
     draws = k.draws(*bounds)
-    whole = _whole(k, draws)
-    geo = k.geo
+    _, current, aim = k.evaluate(draws)  # the plan moves toward the aim
+    geo = k.parts[0].geo
     n_area = len(geo.local_offices)
-    names = [k.need.specialties[s] for s in kernel.rows]
+    names = [k.parts[0].need.specialties[s] for s in kernel.rows]
     out = np.zeros((len(draws), len(kernel.rows), n_area), dtype=np.int64)
     statuses = []
     for i in range(len(draws)):
         posts = pd.DataFrame({
             "area": np.tile(geo.local_offices, len(names)),
             "specialty": np.repeat(names, n_area),
-            "current": k.current[kernel.rows].ravel(),
-            "target": whole[i, kernel.rows].ravel(),
+            "current": current[i, kernel.rows].ravel(),
+            "target": aim[i, kernel.rows].ravel(),
         })
         result = plan(PlanProblem(posts=posts, specialties=kernel.specialties, **kernel.extra),
                       kernel.options)
@@ -714,8 +1091,9 @@ def monte_carlo_plan(
     Each draw's whole targets (the same draws as :func:`monte_carlo_targets` for the same seed)
     go through ``model.plan.plan``; this is the heavy, solver-bound Monte Carlo that a Dask
     cluster is for. Columns: scenario, area_code, area, specialty, current, target,
-    remaining_gap_mean, remaining_gap_p5/p50/p95 (target − posts at the horizon), p_at_target
-    (share of draws in which the area reaches its target by the horizon), draws, seed, method.
+    remaining_gap_mean, remaining_gap_p5/p50/p95 (the draw's aim − posts at the horizon; the
+    aim is the target under full convergence), p_at_target (share of draws in which the area
+    reaches its aim by the horizon), draws, seed, method, interval_covers.
     ``df.attrs["statuses"]`` counts plan statuses (optimal / elastic / infeasible).
     """
     from fairshare.model.plan import PlanOptions
@@ -725,7 +1103,7 @@ def monte_carlo_plan(
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     spec = spec or UncertaintySpec()
-    tk, inp = _build_kernel(bundle, scenario, spec, seed)
+    tk, inp = _build_structured(bundle, scenario, spec, seed)
     present = set(bundle.posts["specialty"])
     rows = np.array([i for i, s in enumerate(inp.need.specialties) if s in present],
                     dtype=np.int64)
@@ -753,6 +1131,8 @@ def monte_carlo_plan(
         cols[f"remaining_gap_p{p:g}"] = np.percentile(full, p, axis=0)
     cols["p_at_target"] = (full == 0).mean(axis=0)
     df = _frame(bundle, scenario, inp, cols, draws, seed)
+    df["interval_covers"] = coverage(spec, draws, percentiles)
     df.attrs["statuses"] = {str(k): int(v) for k, v in pd.Series(statuses).value_counts().items()}
     df.attrs["notes"] = _notes(scenario, spec)
+    df.attrs["coverage"] = df["interval_covers"].iloc[0] if len(df) else ""
     return df

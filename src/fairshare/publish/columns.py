@@ -141,7 +141,9 @@ COLUMNS: dict[str, Column] = {
     "target_sd": _posts_f("Standard deviation of the target over the draws"),
     "p_gives": _share("Probability the area is above target (gives posts)"),
     "p_receives": _share("Probability the area is below target (receives posts)"),
-    "p_at_target": _share("Probability the area is at target by the horizon"),
+    "p_at_target": _share("Probability the area is at its aim by the horizon"),
+    "interval_covers": _text("What the interval covers (sources of uncertainty drawn, their "
+                             "ranges, the level) and what it does not"),
     "draws": Column("Monte Carlo draws", "count"),
     "seed": Column("Random seed (same seed, same answer)", "count"),
     # sensitivity
