@@ -161,6 +161,7 @@ COLUMNS: dict[str, Column] = {
     "affected_specialties": _text("Specialties moved most by the parameter"),
     "affected_areas": _text("Areas moved most by the parameter"),
     # calibration
+    "meaning": _text("What the parameter means"),
     "start": Column("Value the fit started from", "parameter units", decimals=4),
     "fitted": Column("Value that best reproduces the published figures", "parameter units",
                      decimals=4),
@@ -171,6 +172,12 @@ COLUMNS: dict[str, Column] = {
     "gap_after": Column("Modelled gap after calibration", sign=GAP_SIGN),
     "residual_after": Column("gap_after - published_gap", sign="positive: model above "
                              "the published gap"),
+    "model": _text("Model checked: the base scenario, one scale factor on its gaps, or the "
+                   "calibrated fit"),
+    "parameters": Column("Parameters fitted to the published figures", "count"),
+    "rmse_in_sample": _posts_f("Root mean square error on the rows the model was fitted to"),
+    "rmse_leave_one_out": _posts_f("Root mean square error predicting each row after "
+                                   "refitting without it (out of sample)"),
     # outcome
     "programme_years": Column("Programme length in years", "count"),
     "need_share": _share("Area's share of the specialty's weighted need"),
