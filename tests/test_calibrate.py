@@ -195,7 +195,7 @@ def test_a_parameter_at_its_bound_is_not_an_estimate(england: Bundle) -> None:
 
 
 def test_the_fit_is_checked_out_of_sample_against_one_scale_factor(recovered) -> None:  # type: ignore[no-untyped-def]
-    published, fit = recovered
+    _, fit = recovered
     checks = fit.checks.set_index("parameters")
     assert list(checks.index) == [0, 1, len(NAMES)]
     # figures made by the model's structure: the fit predicts held-out rows far better
