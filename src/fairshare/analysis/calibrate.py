@@ -21,8 +21,8 @@ parameter's range) and the singular values of the range-scaled Jacobian. A param
 standard error is more than a quarter of its range, or that moves the fitted gaps by less than
 a tenth of a post over its whole range, is reported as not identified; so is one that ends at a
 bound of its range, or within two standard errors of it (the best fit may lie beyond it). Only
-identified values are written into the calibrated scenario: every other parameter keeps the base scenario's value, and the
-scenario's description says which is which.
+identified values are written into the calibrated scenario: every other parameter keeps the
+base scenario's value, and the scenario's description says which is which.
 
 Every fit is checked out of sample beside the simplest rival, one scale factor k on the base
 scenario's gaps (modelled gap = k · (target − current), k by least squares): each row is left
