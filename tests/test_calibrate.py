@@ -205,3 +205,19 @@ def test_the_fit_is_checked_out_of_sample_against_one_scale_factor(recovered) ->
     assert checks.loc[0, "rmse_in_sample"] == checks.loc[0, "rmse_leave_one_out"]
     # out of sample is never better than in sample for the scale factor (least squares)
     assert checks.loc[1, "rmse_leave_one_out"] >= checks.loc[1, "rmse_in_sample"]
+
+
+def test_the_real_example_matches_its_sources_and_identifies_nothing(england: Bundle) -> None:
+    """examples/calibration_published_real.csv: entry posts add up to the totals printed in
+    the sources (T&O ST3 143 + 153, Paediatrics ST1 417 + 412, England's 525 Core Surgery CT1
+    places in the Oriel extract); calibrated, no parameter is identified, nothing is written,
+    and the fit does not beat one scale factor out of sample."""
+    path = EXAMPLES / "calibration_published_real.csv"
+    raw = pd.read_csv(path)
+    totals = raw.groupby("specialty")["entry_posts"].sum()
+    assert totals.to_dict() == {"Trauma and Orthopaedic Surgery": 143 + 153,
+                                "Paediatrics": 417 + 412, "Core Surgery": 525}
+    assert raw["basis"].str.startswith("derived, not published").all()
+    fit = calibrate(england, Scenario(), read_published(str(path), england))
+    assert fit.written == [] and not fit.beats_scale_factor
+    _unchanged(Scenario(), fit.scenario, fit.written)
