@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from fairshare import Scenario, load_england
 from fairshare.analysis.uncertainty import (
     DRAW_BLOCK,
+    KernelCache,
     Range,
     UncertaintySpec,
     _build_structured,
@@ -361,3 +362,12 @@ def test_structural_choices_are_validated() -> None:
     with pytest.raises(ValidationError, match="sum to 1"):
         Scenario.model_validate(spec(parameter="population_base", options=["registered"],
                                      probabilities=[0.5]))
+
+
+def test_a_kernel_cache_gives_the_same_intervals(england: Bundle) -> None:
+    """Need arrays cached across δ changes (the web app): identical to a fresh run."""
+    cache = KernelCache(size=2)
+    monte_carlo_targets(england, Scenario(), draws=60, seed=1, cache=cache)
+    sc = Scenario(deprivation_weight=0.3, specialised_share=0.2)
+    cached = monte_carlo_targets(england, sc, draws=60, seed=1, cache=cache)
+    pd.testing.assert_frame_equal(cached, monte_carlo_targets(england, sc, draws=60, seed=1))

@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -66,6 +67,7 @@ __all__ = [
     "FAMILIES",
     "Draws",
     "Intervals",
+    "KernelCache",
     "ProgressCallback",
     "ProjectionVariant",
     "Range",
@@ -314,12 +316,54 @@ class _Kernel:
         return _draw_range(self.spec, self.weights, self.sigma, self.seed, start, stop)
 
 
-def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
-                  seed: int = 0) -> tuple[_Kernel, Inputs]:
-    """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
-    from fairshare.model.need import need_shares
+#: Scenario parameters applied after the need shares are made (drawn, or in the aim): scenarios
+#: that differ only in these share the prepared need arrays of a :class:`KernelCache`.
+_AFTER_NEED = frozenset({"name", "description", "deprivation_weight", "weights",
+                         "specialty_weights", "specialised_share", "specialty_specialised_share",
+                         "convergence", "uncertainty"})
+
+
+class KernelCache:
+    """The prepared need arrays of the last few scenarios (one bundle only), so a caller that
+    asks for intervals again after changing δ, weights or σ (the web app) skips the expensive
+    part. Keyed by every scenario parameter that can change need or posts."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: dict[str, tuple[Inputs, np.ndarray]] = {}
+        self._lock = threading.Lock()  # a web server asks from several threads
+
+    def get(self, key: str) -> tuple[Inputs, np.ndarray] | None:
+        with self._lock:
+            hit = self._items.pop(key, None)
+            if hit is not None:
+                self._items[key] = hit  # most recently used last
+            return hit
+
+    def put(self, key: str, value: tuple[Inputs, np.ndarray]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+
+
+def _need_key(scenario: Scenario, spec: UncertaintySpec) -> str:
+    dump = {k: v for k, v in scenario.resolved().items() if k not in _AFTER_NEED}
+    return json.dumps([dump, list(spec.projection_variants)], sort_keys=True)
+
+
+def _prepared(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+              cache: KernelCache | None) -> tuple[Inputs, np.ndarray]:
+    """The scenario's prepared inputs and each drawn variant's future shares (cached)."""
+    from fairshare.model.need import need_shares, specialised_shares, specialty_weights
     from fairshare.model.targets import prepare
 
+    key = _need_key(scenario, spec)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        inp = replace(hit[0], weights=specialty_weights(bundle, scenario),
+                      sigma=specialised_shares(bundle, scenario))
+        return inp, hit[1]
     inp = prepare(bundle, scenario)
     known = {"principal", *bundle.growth_variants["variant"].unique()}
     missing = [v for v in spec.projection_variants if v not in known]
@@ -335,11 +379,20 @@ def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
         else:
             variant = scenario.with_overrides(projection_variant=v)
             futures.append(need_shares(bundle, variant).future)
+    future = np.stack(futures)
+    if cache is not None:
+        cache.put(key, (inp, future))
+    return inp, future
+
+
+def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+                  seed: int = 0, cache: KernelCache | None = None) -> tuple[_Kernel, Inputs]:
+    """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
+    inp, future = _prepared(bundle, scenario, spec, cache)
     totals = inp.current.sum(axis=1).astype(np.int64)
     n_area = inp.current.shape[1]
     widths = np.repeat(totals + 1, n_area)
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-    future = np.stack(futures)
     geo = inp.geo
 
     def lo(x: np.ndarray) -> np.ndarray:
@@ -610,17 +663,17 @@ def _option_text(option: Any) -> str:
 
 
 def _build_structured(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
-                      seed: int) -> tuple[_Structured, Inputs]:
+                      seed: int, cache: KernelCache | None = None) -> tuple[_Structured, Inputs]:
     """A kernel per structural combination (each prepared on its own scenario) and the
     histograms wide enough for every combination's targets and gaps."""
-    base, inp = _build_kernel(bundle, scenario, spec, seed)
+    base, inp = _build_kernel(bundle, scenario, spec, seed, cache)
     built = {_targets_key(scenario): base}
     parts, labels = [], []
     for combo in _combinations(spec):
         sc = scenario.with_structure(combo) if combo else scenario
         key = _targets_key(sc)
         if key not in built:
-            built[key] = _build_kernel(bundle, sc, spec, seed)[0]
+            built[key] = _build_kernel(bundle, sc, spec, seed, cache)[0]
         part = replace(built[key], scenario=sc)
         _check_part(base, part, combo)
         parts.append(part)
@@ -936,19 +989,22 @@ def monte_carlo_intervals(
     dask_client: Any = None,
     executor: Executor | None = None,
     percentiles: Sequence[float] = PERCENTILES,
+    cache: KernelCache | None = None,
 ) -> Intervals:
     """Intervals on whole-post targets and gaps, per local office x specialty and per area.
 
     Each draw takes δ, weights, σ (multiplier and tier), a projection variant and one option of
     every structural choice (population base, convergence, ...); its targets are the model's
     whole targets on the scenario with those options. See :func:`monte_carlo_targets`.
+    ``cache`` (a :class:`KernelCache`, one per bundle) keeps the prepared need arrays between
+    calls.
     """
     if draws < 1:
         raise ValueError(f"need at least one draw, got {draws}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     spec = spec or UncertaintySpec()
-    kernel, inp = _build_structured(bundle, scenario, spec, seed)
+    kernel, inp = _build_structured(bundle, scenario, spec, seed, cache)
     size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
     counts = {"target": np.zeros(kernel.target.size, dtype=np.int64),
               "gap": np.zeros(kernel.gap.size, dtype=np.int64)}
@@ -990,6 +1046,7 @@ def monte_carlo_targets(
     dask_client: Any = None,
     executor: Executor | None = None,
     percentiles: Sequence[float] = PERCENTILES,
+    cache: KernelCache | None = None,
 ) -> pd.DataFrame:
     """Intervals on whole-post targets and gaps per local office x specialty.
 
@@ -1010,7 +1067,7 @@ def monte_carlo_targets(
     """
     res = monte_carlo_intervals(bundle, scenario, spec, draws=draws, seed=seed, workers=workers,
                                 chunk=chunk, progress=progress, dask_client=dask_client,
-                                executor=executor, percentiles=percentiles)
+                                executor=executor, percentiles=percentiles, cache=cache)
     df = res.cells
     df.attrs["notes"] = res.notes
     df.attrs["coverage"] = res.coverage
