@@ -50,7 +50,8 @@ def _office(name: str) -> str:
 
 def entry_posts(shared: Path) -> pd.DataFrame:
     """specialty, area, entry_posts, rounds: real entry posts by local office."""
-    table = pd.read_csv(shared / "workforce" / "training_posts_by_specialty_local_office_england.csv")
+    table = pd.read_csv(shared / "workforce"
+                        / "training_posts_by_specialty_local_office_england.csv")
     parts = []
     for specialty, level, years, source in PQ_ROWS:
         rows = table[(table["specialty"] == specialty) & (table["entry_level"] == level)
