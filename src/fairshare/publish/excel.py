@@ -66,9 +66,9 @@ def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFram
     Sheets, in order: "About this run"; "Targets" (the tidy targets table); "Plan" (the tidy plan,
     if given); for each of ``areas`` (default: every area in the plan) "<area> <year>" with the
     one-year table and "<area> pace" with the pace-of-change table; "Phase impact" (``impact``,
-    a ``tables.phase_impact`` layout, if given); "Intervals by area" and "Intervals" (``intervals``,
-    an ``analysis.uncertainty.Intervals``, if given), titled with what they cover. ``year`` defaults to the first plan year in which
-    anything moves anywhere, so every area sheet shows the same year. ``about`` is the run's
+    a ``tables.phase_impact`` layout, if given); "Intervals by area" and "Intervals"
+    (``intervals``, an ``analysis.uncertainty.Intervals``, if given), titled with what they
+    cover. ``year`` defaults to the first plan year in which anything moves anywhere, so every area sheet shows the same year. ``about`` is the run's
     metadata (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
     data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
