@@ -69,7 +69,8 @@ def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFram
     a ``tables.phase_impact`` layout, if given); "Intervals by area" and "Intervals"
     (``intervals``, an ``analysis.uncertainty.Intervals``, if given), titled with what they
     cover. ``year`` defaults to the first plan year in which anything moves anywhere, so every
-    area sheet shows the same year. ``about`` is the run's metadata (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
+    area sheet shows the same year. ``about`` is the run's metadata
+    (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
     data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
                           impact=impact, intervals=intervals)
