@@ -221,3 +221,14 @@ def test_the_real_example_matches_its_sources_and_identifies_nothing(england: Bu
     fit = calibrate(england, Scenario(), read_published(str(path), england))
     assert fit.written == [] and not fit.beats_scale_factor
     _unchanged(Scenario(), fit.scenario, fit.written)
+
+
+def test_one_figure_identifies_nothing(england: Bundle) -> None:
+    """One published figure cannot pin down five parameters (a hostile-input defect): none is
+    identified or written, and there is no out-of-sample check to make."""
+    published = pd.DataFrame({"area": ["London"], "specialty": ["Cardiology"],
+                              "published_gap": [-6.0], "year": [None]})
+    fit = calibrate(england, Scenario(), published)
+    assert not fit.parameters["identified"].any() and fit.written == []
+    assert fit.checks["rmse_leave_one_out"].iloc[1:].isna().all()
+    assert not fit.beats_scale_factor

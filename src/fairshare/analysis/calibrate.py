@@ -294,6 +294,15 @@ def _checks(model: _Model, y: np.ndarray, first: np.ndarray, theta: np.ndarray,
     g = model.gaps(full)  # the base scenario's target − current at the rows
     base = model.gaps(first)
     k = scale_factor(y, g)
+    if len(y) < 2:  # nothing left to fit on when the only row is held out
+        nan = float("nan")
+        return pd.DataFrame([
+            {"model": "base scenario (nothing fitted)", "parameters": 0,
+             "rmse_in_sample": _rmse(base - y), "rmse_leave_one_out": _rmse(base - y)},
+            {"model": f"one scale factor on the base gaps (k = {k:.3f})", "parameters": 1,
+             "rmse_in_sample": _rmse(k * g - y), "rmse_leave_one_out": nan},
+            {"model": "calibrated fit", "parameters": len(free),
+             "rmse_in_sample": _rmse(model.gaps(theta) - y), "rmse_leave_one_out": nan}])
     scale_loo = leave_one_out(y, lambda keep: scale_factor(y[keep], g[keep]),
                               lambda kk, i: float(kk) * g[i])  # type: ignore[arg-type]
     fit_loo = leave_one_out(
@@ -400,10 +409,12 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
     var = max(float(resid @ resid) / dof, 1e-6)
     se = np.zeros(len(theta))
     effect = np.zeros(len(theta))
+    loose = np.zeros(len(theta), dtype=bool)
     if free:
         cov = np.linalg.pinv(jac.T @ jac) * var
         se[free] = np.sqrt(np.clip(np.diag(cov), 0, None))  # in shares of the range
         effect[free] = np.abs(jac).max(axis=0)
+        loose[free] = _in_null_space(jac)
     rows = []
     for k, p in enumerate(PARAMETERS):
         note = ""
@@ -411,6 +422,11 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
             note = "fixed, not fitted"
         elif effect[k] < EFFECT_LIMIT:
             note = "moves no published gap: the data say nothing about it"
+        elif len(y) <= len(free):
+            note = (f"{len(y)} published figure(s) for {len(free)} free parameters: none is "
+                    "left to test the fit (fix some with --fix)")
+        elif loose[k]:
+            note = "the figures fix only a combination of it with other parameters"
         elif min(theta[k] - p.low, p.high - theta[k]) <= max(BOUND_LIMIT, 2 * se[k]) * width[k]:
             side = "lower" if theta[k] - p.low < p.high - theta[k] else "upper"
             note = (f"at the {side} bound of its range (or within two standard errors of "
@@ -422,6 +438,15 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
                      "std_error": float(se[k] * width[k]), "fixed": k not in free,
                      "identified": k in free and note == "", "note": note})
     return pd.DataFrame(rows)
+
+
+def _in_null_space(jac: np.ndarray, tol: float = 1e-6, share: float = 0.1) -> np.ndarray:
+    """Per column: whether the parameter moves along a direction that changes no fitted gap
+    (its unit vector has more than ``share`` of its length in J's null space)."""
+    _, sv, vt = np.linalg.svd(jac, full_matrices=True)
+    rank = int((sv > tol * max(sv.max(initial=0.0), 1e-300)).sum())
+    null = vt[rank:].T  # (free, free - rank)
+    return np.linalg.norm(null, axis=1) > share if null.size else np.zeros(jac.shape[1], bool)
 
 
 def _jacobian(model: _Model, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:

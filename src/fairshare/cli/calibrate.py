@@ -92,7 +92,10 @@ def _verdicts(result: Calibration) -> None:
                       + " (see the note column); they keep the base scenario's values")
     console.print("written into the calibrated scenario: "
                   + (", ".join(result.written) or "nothing (it is the base scenario)"))
-    if not result.beats_scale_factor:
+    if result.checks["rmse_leave_one_out"].isna().any():
+        console.print("[yellow]warning:[/] the out-of-sample check needs at least two "
+                      "published figures")
+    elif not result.beats_scale_factor:
         console.print("[yellow]warning:[/] out of sample the fit does no better than one scale "
                       "factor on the base scenario's gaps: the figures identify a scale, not "
                       "the model's structure")
