@@ -371,3 +371,18 @@ def test_a_kernel_cache_gives_the_same_intervals(england: Bundle) -> None:
     sc = Scenario(deprivation_weight=0.3, specialised_share=0.2)
     cached = monte_carlo_targets(england, sc, draws=60, seed=1, cache=cache)
     pd.testing.assert_frame_equal(cached, monte_carlo_targets(england, sc, draws=60, seed=1))
+
+
+def test_a_dotted_path_draws_one_switch_of_a_group(england: Bundle) -> None:
+    """``convergence.share`` draws the share alone (the policy stays the scenario's); a path
+    into something that is not a group is refused by name."""
+    sc = Scenario(convergence={"policy": "share", "share": 0.5})
+    choice = StructuralChoice(parameter="convergence.share", options=(0.25,))
+    assert sc.with_structure({"convergence.share": 0.25}).convergence.share == 0.25
+    df = monte_carlo_targets(england, sc, _only(sc, choice), draws=20, seed=0)
+    det = targets(england, sc.with_overrides(convergence={"policy": "share", "share": 0.25}))
+    det = det.set_index(["specialty", "area"]).loc[df.set_index(["specialty", "area"]).index]
+    assert (df["aim_gap_p50"].to_numpy() == (det["aim"] - det["current"]).to_numpy()).all()
+    with pytest.raises(ValidationError, match="not a group"):
+        Scenario.model_validate({"uncertainty": {"structural": [
+            {"parameter": "population_base.x", "options": [1]}]}})

@@ -107,7 +107,8 @@ class StructuralChoice(_Strict):
     """
 
     parameter: str = Field(min_length=1, max_length=MAX_NAME,
-                           description="A scenario parameter (a top-level name).")
+                           description="A scenario parameter: a top-level name, or a dotted "
+                           "path into a group (convergence.share, baseline_corrections.gim).")
     options: tuple[Any, ...] = Field(min_length=1, max_length=MAX_ITEMS,
                                      description="Values the parameter may take.")
     probabilities: tuple[float, ...] | None = Field(
@@ -118,7 +119,7 @@ class StructuralChoice(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> StructuralChoice:
-        if self.parameter in _DRAWN_FAMILIES:
+        if self.parameter.split(".")[0] in _DRAWN_FAMILIES:
             raise ValueError(f"'{self.parameter}' is drawn by its own family; a structural "
                              "choice draws a switch such as population_base or convergence")
         if self.probabilities is not None:
@@ -400,7 +401,7 @@ class Scenario(_Strict):
     def _check_structural(self) -> None:
         """Every drawn structural option must make a valid scenario (checked once, here)."""
         for choice in self.uncertainty.structural:
-            if choice.parameter not in Scenario.model_fields:
+            if choice.parameter.split(".")[0] not in Scenario.model_fields:
                 raise ValueError(f"uncertainty.structural: '{choice.parameter}' is not a "
                                  "scenario parameter (see `fairshare scenario --schema`)")
             for option in choice.options:
@@ -410,12 +411,33 @@ class Scenario(_Strict):
                     first = err.errors()[0]
                     raise ValueError(f"uncertainty.structural: {choice.parameter} = {option!r} "
                                      f"is not a valid value: {first['msg']}") from None
+                except ValueError as err:
+                    raise ValueError(f"uncertainty.structural: {err}") from None
 
     def with_structure(self, options: dict[str, Any]) -> Scenario:
-        """This scenario with structural options set (and no structural draws of its own)."""
-        spec = self.uncertainty.model_copy(update={"structural": ()})
-        return Scenario.model_validate({**self.model_dump(), **options,
-                                        "uncertainty": spec.model_dump()})
+        """This scenario with structural options set (and no structural draws of its own).
+
+        A key may be a dotted path into a group (``baseline_corrections.gim``)."""
+        data = self.model_dump()
+        for path, value in options.items():
+            *groups, last = path.split(".")
+            node = data
+            for name in groups:
+                if not isinstance(node.get(name), dict):
+                    raise ValueError(f"'{path}': '{name}' is not a group of parameters")
+                node = node[name]
+            if groups and last not in node:
+                raise ValueError(f"'{path}': '{last}' is not a parameter of '{groups[-1]}'")
+            node[last] = value
+        data["uncertainty"] = self.uncertainty.model_copy(update={"structural": ()}).model_dump()
+        return Scenario.model_validate(data)
+
+    def value_at(self, path: str) -> Any:
+        """A parameter's value by top-level name or dotted path."""
+        value: Any = self
+        for name in path.split("."):
+            value = getattr(value, name)
+        return value
 
     def resolved(self) -> dict[str, Any]:
         """Every parameter, defaults included, as plain JSON-able data."""

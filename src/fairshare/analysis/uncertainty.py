@@ -894,11 +894,10 @@ def _notes(scenario: Scenario, spec: UncertaintySpec) -> list[str]:
         notes.append(f"the scenario's projection variant '{scenario.projection_variant}' is not "
                      f"among the variants drawn")
     for choice in spec.structural:
-        own = getattr(scenario, choice.parameter)
-        own = own.model_dump() if isinstance(own, BaseModel) else own
+        own = scenario.value_at(choice.parameter)
         drawn = [scenario.with_structure({choice.parameter: o}) for o in choice.options]
-        if all(getattr(d, choice.parameter) != getattr(scenario, choice.parameter)
-               for d in drawn):
+        if all(d.value_at(choice.parameter) != own for d in drawn):
+            own = own.model_dump() if isinstance(own, BaseModel) else own
             notes.append(f"the scenario's {choice.name()} ({_option_text(own)}) is not among "
                          "the options drawn")
     return notes
