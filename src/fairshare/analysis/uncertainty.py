@@ -352,9 +352,19 @@ def _need_key(scenario: Scenario, spec: UncertaintySpec) -> str:
     return json.dumps([dump, list(spec.projection_variants)], sort_keys=True)
 
 
+def _same_need(a: NeedShares, b: NeedShares) -> bool:
+    return all(np.array_equal(getattr(a, f), getattr(b, f))
+               for f in ("core", "specialty", "future", "deprivation"))
+
+
 def _prepared(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
-              cache: KernelCache | None) -> tuple[Inputs, np.ndarray]:
-    """The scenario's prepared inputs and each drawn variant's future shares (cached)."""
+              cache: KernelCache | None,
+              seen: list[tuple[Inputs, np.ndarray]] | None = None) -> tuple[Inputs, np.ndarray]:
+    """The scenario's prepared inputs and each drawn variant's future shares (cached).
+
+    ``seen`` holds inputs already prepared in this run: a structural option that changes only
+    the posts (a baseline correction) has the same need, so its variants' future shares are
+    reused instead of recomputed (checked array by array)."""
     from fairshare.model.need import need_shares, specialised_shares, specialty_weights
     from fairshare.model.targets import prepare
 
@@ -372,23 +382,30 @@ def _prepared(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
             f"projection variants {missing} are not in the bundle's growth_variants "
             f"(available: {sorted(known)}); set UncertaintySpec.projection_variants"
         )
-    futures = []
-    for v in spec.projection_variants:
-        if v == scenario.projection_variant:
-            futures.append(inp.need.future)
-        else:
-            variant = scenario.with_overrides(projection_variant=v)
-            futures.append(need_shares(bundle, variant).future)
-    future = np.stack(futures)
+    same = next((f for other, f in seen or [] if _same_need(other.need, inp.need)), None)
+    if same is not None:
+        future = same
+    else:
+        futures = []
+        for v in spec.projection_variants:
+            if v == scenario.projection_variant:
+                futures.append(inp.need.future)
+            else:
+                variant = scenario.with_overrides(projection_variant=v)
+                futures.append(need_shares(bundle, variant).future)
+        future = np.stack(futures)
     if cache is not None:
         cache.put(key, (inp, future))
+    if seen is not None:
+        seen.append((inp, future))
     return inp, future
 
 
 def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
-                  seed: int = 0, cache: KernelCache | None = None) -> tuple[_Kernel, Inputs]:
+                  seed: int = 0, cache: KernelCache | None = None,
+                  seen: list[tuple[Inputs, np.ndarray]] | None = None) -> tuple[_Kernel, Inputs]:
     """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
-    inp, future = _prepared(bundle, scenario, spec, cache)
+    inp, future = _prepared(bundle, scenario, spec, cache, seen)
     totals = inp.current.sum(axis=1).astype(np.int64)
     n_area = inp.current.shape[1]
     widths = np.repeat(totals + 1, n_area)
@@ -666,14 +683,15 @@ def _build_structured(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
                       seed: int, cache: KernelCache | None = None) -> tuple[_Structured, Inputs]:
     """A kernel per structural combination (each prepared on its own scenario) and the
     histograms wide enough for every combination's targets and gaps."""
-    base, inp = _build_kernel(bundle, scenario, spec, seed, cache)
+    seen: list[tuple[Inputs, np.ndarray]] = []
+    base, inp = _build_kernel(bundle, scenario, spec, seed, cache, seen)
     built = {_targets_key(scenario): base}
     parts, labels = [], []
     for combo in _combinations(spec):
         sc = scenario.with_structure(combo) if combo else scenario
         key = _targets_key(sc)
         if key not in built:
-            built[key] = _build_kernel(bundle, sc, spec, seed, cache)[0]
+            built[key] = _build_kernel(bundle, sc, spec, seed, cache, seen)[0]
         part = replace(built[key], scenario=sc)
         _check_part(base, part, combo)
         parts.append(part)
