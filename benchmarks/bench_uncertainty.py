@@ -27,11 +27,11 @@ from fairshare.analysis.uncertainty import (
     KernelCache,
     UncertaintySpec,
     _build_kernel,
-    _pool_context,
     _whole,
     monte_carlo_plan,
     monte_carlo_targets,
 )
+from fairshare.analysis.uncertainty_runs import _pool_context
 from fairshare.inputs.bundle import Bundle
 
 

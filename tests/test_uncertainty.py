@@ -293,7 +293,7 @@ def test_a_certain_structural_option_gives_that_scenarios_targets(england: Bundl
 
 
 def test_structural_options_drawn_with_their_probabilities_and_own_streams() -> None:
-    from fairshare.analysis.uncertainty import _structure
+    from fairshare.analysis.uncertainty_draws import _structure
 
     base = StructuralChoice(parameter="population_base", options=("ons_resident", "registered"),
                             probabilities=(0.3, 0.7))
@@ -309,7 +309,7 @@ def test_structural_options_drawn_with_their_probabilities_and_own_streams() -> 
 
 
 def test_sigma_tiers_move_one_tier_by_hand() -> None:
-    from fairshare.analysis.uncertainty import _tiered
+    from fairshare.analysis.uncertainty_draws import _tiered
 
     sigma = np.array([0.0, 0.05, 0.2, 0.5, 0.15])
     down = _tiered(sigma, np.full((1, 5), -1))[0]

@@ -38,21 +38,36 @@ Design choices, and why:
 from __future__ import annotations
 
 import json
-import math
-import multiprocessing
 import threading
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
+from fairshare.analysis.uncertainty_counts import (
+    PERCENTILES,
+    _Hist,
+    _sides,
+    _summaries,
+)
+from fairshare.analysis.uncertainty_draws import (
+    DRAW_BLOCK,
+    FAMILIES,
+    Draws,
+    _draw_range,
+    draw_parameters,
+)
+from fairshare.analysis.uncertainty_runs import (
+    ProgressCallback,
+    _auto_chunk,
+    _run_chunks,
+)
+from fairshare.analysis.uncertainty_text import _notes, _option_text, coverage
 from fairshare.apportionment import apportion
-from fairshare.scenario import SIGMA_TIERS, Range, StructuralChoice, UncertaintySpec
+from fairshare.scenario import Range, UncertaintySpec
 from fairshare.vocabulary import DEFAULT_VARIANTS, ProjectionVariant
 
 if TYPE_CHECKING:  # imported where used, so fairshare.scenario can import UncertaintySpec
@@ -80,209 +95,8 @@ __all__ = [
     "plan_options",
 ]
 
-#: Parameter families, in the order their child seeds are spawned. New families are only ever
-#: appended, so existing families keep their streams (child i of a SeedSequence does not depend on
-#: how many children are spawned).
-FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
-                             "projection_variant", "specialised_share_tier", "structure")
-
-
-#: Draws are generated in blocks of this many, each block from its own seed (see
-#: :func:`draw_parameters`); chunks of a run are whole blocks where possible.
-DRAW_BLOCK = 256
-
-#: Percentiles reported by default.
-PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
-
-#: ``progress(done, total)``: called after each finished chunk with the number of draws done.
-ProgressCallback = Callable[[int, int], None]
-
 # Relative margin within which a float rounding decision is re-checked exactly.
 _TOL = 1e-9
-
-
-# --------------------------------------------------------------------------------------------
-# Draws
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Draws:
-    """The parameter values of ``n`` draws (arrays indexed by draw first).
-
-    ``index`` holds the global draw numbers, so a slice shipped to a worker knows where its
-    results belong. ``variant`` indexes ``variants``.
-    """
-
-    seed: int
-    index: np.ndarray  # (n,) int64
-    deprivation_weight: np.ndarray  # (n,)
-    weights: np.ndarray  # (n, spec, 3) core, specialty, future; rows sum to 1
-    specialised_share_multiplier: np.ndarray  # (n,)
-    specialised_share: np.ndarray  # (n, spec), clipped to [0, 1]
-    variant: np.ndarray  # (n,) int64
-    variants: tuple[str, ...]
-    tier_shift: np.ndarray  # (n, spec) int64: -1 one σ tier lower, +1 one higher, 0 as set
-    structure: np.ndarray  # (n,) int64: index of the draw's structural combination
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    def take(self, start: int, stop: int) -> Draws:
-        """Draws ``start`` to ``stop`` (positions in this object), e.g. one chunk for a worker."""
-        s = slice(start, stop)
-        return replace(
-            self,
-            index=self.index[s],
-            deprivation_weight=self.deprivation_weight[s],
-            weights=self.weights[s],
-            specialised_share_multiplier=self.specialised_share_multiplier[s],
-            specialised_share=self.specialised_share[s],
-            variant=self.variant[s],
-            tier_shift=self.tier_shift[s],
-            structure=self.structure[s],
-        )
-
-    def select(self, rows: np.ndarray) -> Draws:
-        """The draws at positions ``rows`` (e.g. those of one structural combination)."""
-        return replace(
-            self, index=self.index[rows], deprivation_weight=self.deprivation_weight[rows],
-            weights=self.weights[rows],
-            specialised_share_multiplier=self.specialised_share_multiplier[rows],
-            specialised_share=self.specialised_share[rows], variant=self.variant[rows],
-            tier_shift=self.tier_shift[rows], structure=self.structure[rows])
-
-    def variant_names(self) -> list[str]:
-        """The projection variant of each draw, by name."""
-        return [self.variants[i] for i in self.variant]
-
-
-def _concat(parts: Sequence[Draws]) -> Draws:
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    return replace(
-        first,
-        index=np.concatenate([p.index for p in parts]),
-        deprivation_weight=np.concatenate([p.deprivation_weight for p in parts]),
-        weights=np.concatenate([p.weights for p in parts]),
-        specialised_share_multiplier=np.concatenate(
-            [p.specialised_share_multiplier for p in parts]),
-        specialised_share=np.concatenate([p.specialised_share for p in parts]),
-        variant=np.concatenate([p.variant for p in parts]),
-        tier_shift=np.concatenate([p.tier_shift for p in parts]),
-        structure=np.concatenate([p.structure for p in parts]),
-    )
-
-
-def _tiered(sigma: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """(n, spec) σ moved one tier down (shift -1) or up (+1) from each specialty's σ.
-
-    A σ between tiers (a scenario override) moves to the nearest tier below or above it; at
-    the lowest or highest tier it stays.
-    """
-    tiers = np.asarray(SIGMA_TIERS)
-    below = np.array([tiers[tiers < x - 1e-12].max(initial=-1.0) for x in sigma])
-    above = np.array([tiers[tiers > x + 1e-12].min(initial=2.0) for x in sigma])
-    below = np.where(below < 0, sigma, below)  # already at the lowest tier
-    above = np.where(above > 1, sigma, above)  # already at the highest
-    return np.where(shift < 0, below[None, :], np.where(shift > 0, above[None, :],
-                                                         sigma[None, :]))
-
-
-def _choice_key(choice: StructuralChoice) -> int:
-    """A stream key from the parameter's name: adding or removing another choice leaves this
-    one's draws unchanged (common random numbers across specs)."""
-    return zlib.crc32(choice.parameter.encode())
-
-
-def _structure(spec: UncertaintySpec, seed: int, block: int, n: int) -> np.ndarray:
-    """(n,) index of each draw's combination of structural options (mixed radix, first
-    choice fastest), each option picked by inverse CDF of its own uniform stream."""
-    fam = FAMILIES.index("structure")
-    out = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for choice in spec.structural:
-        seq = np.random.SeedSequence(seed, spawn_key=(fam, block, _choice_key(choice)))
-        u = np.random.default_rng(seq).random(n)
-        cum = np.cumsum(choice.weights())
-        pick = np.minimum(np.searchsorted(cum, u, side="right"), len(choice.options) - 1)
-        out += radix * pick
-        radix *= len(choice.options)
-    return out
-
-
-def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
-                block: int) -> Draws:
-    """Draws ``block * DRAW_BLOCK`` to ``(block + 1) * DRAW_BLOCK - 1``.
-
-    Family ``f`` of block ``b`` comes from ``SeedSequence(seed, spawn_key=(f, b))`` -- the
-    ``b``-th child of the ``f``-th child of ``SeedSequence(seed)`` -- so each family has its own
-    stream (common random numbers) and any block can be made on its own (workers regenerate
-    their draws instead of receiving them).
-    """
-    rng = {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(f, block)))
-           for f, name in enumerate(FAMILIES[:5])}
-    n, n_spec = DRAW_BLOCK, weights.shape[0]
-
-    delta = spec.deprivation_weight.ppf(rng["deprivation_weight"].random(n))
-
-    centre = np.asarray(weights, dtype=float)
-    if spec.weight_concentration is None:
-        w = np.broadcast_to(centre, (n, n_spec, 3)).copy()
-    else:
-        alpha = spec.weight_concentration * centre
-        gam = rng["weights"].standard_gamma(np.broadcast_to(alpha, (n, n_spec, 3)))
-        w = gam / gam.sum(axis=-1, keepdims=True)
-
-    m = spec.specialised_share_multiplier
-    mult = m.ppf(rng["specialised_share"].random(n))
-    p = spec.specialised_share_tier_shift
-    shift = np.zeros((n, n_spec), dtype=np.int64)
-    if p > 0:
-        u = rng["specialised_share_tier"].random((n, n_spec))
-        shift = np.where(u < p, -1, np.where(u >= 1 - p, 1, 0)).astype(np.int64)
-    base = _tiered(np.asarray(sigma, dtype=float), shift)
-    sig = base if m.low == m.high == 1.0 else np.clip(mult[:, None] * base, 0.0, 1.0)
-
-    n_var = len(spec.projection_variants)
-    variant = np.minimum((rng["projection_variant"].random(n) * n_var).astype(np.int64),
-                         n_var - 1)
-    first = block * DRAW_BLOCK
-    return Draws(seed=seed, index=np.arange(first, first + n, dtype=np.int64),
-                 deprivation_weight=delta, weights=w, specialised_share_multiplier=mult,
-                 specialised_share=sig, variant=variant,
-                 variants=tuple(spec.projection_variants), tier_shift=shift,
-                 structure=_structure(spec, seed, block, n))
-
-
-def _draw_range(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
-                start: int, stop: int) -> Draws:
-    """Draws ``start`` to ``stop - 1`` from the blocks that hold them."""
-    parts = []
-    for block in range(start // DRAW_BLOCK, -(-stop // DRAW_BLOCK)):
-        first = block * DRAW_BLOCK
-        part = _draw_block(spec, weights, sigma, seed, block)
-        parts.append(part.take(max(start, first) - first, min(stop, first + DRAW_BLOCK) - first))
-    if not parts:
-        return _draw_block(spec, weights, sigma, seed, 0).take(0, 0)
-    return _concat(parts)
-
-
-def draw_parameters(spec: UncertaintySpec, inputs: Inputs, n: int, seed: int,
-                    start: int = 0) -> Draws:
-    """Draws ``start`` to ``start + n - 1`` around the scenario ``inputs`` were prepared for.
-
-    Draw *i* is a function of ``(seed, i)``, the spec and the scenario's centre values only: never
-    of ``n``, of ``start`` or of how a run is chunked. Each family has its own child seed, spawned
-    in the order of :data:`FAMILIES`, so runs whose specs differ in one family share the others'
-    draws exactly (common random numbers).
-    """
-    if n < 0:
-        raise ValueError(f"number of draws must be >= 0, got {n}")
-    if seed < 0 or start < 0:
-        raise ValueError(f"seed and start must be >= 0, got seed={seed}, start={start}")
-    return _draw_range(spec, inputs.weights, inputs.sigma, seed, start, start + n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,31 +373,6 @@ def _whole(k: _Kernel, draws: Draws) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Hist:
-    """Exact value counts per (spec, lo) cell: cell c holds values low[c] .. low[c] + width[c] - 1
-    at positions offsets[c] .. offsets[c] + width[c] - 1 of one count vector."""
-
-    low: np.ndarray  # (spec, lo) int64
-    width: np.ndarray  # (spec, lo) int64
-    offsets: np.ndarray  # (spec, lo) int64
-    size: int
-
-    @classmethod
-    def make(cls, low: np.ndarray, high: np.ndarray) -> _Hist:
-        width = (high - low + 1).astype(np.int64)
-        starts = np.concatenate([[0], np.cumsum(width.ravel())[:-1]]).astype(np.int64)
-        return cls(low=low.astype(np.int64), width=width,
-                   offsets=starts.reshape(low.shape), size=int(width.sum()))
-
-    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse (index, count) of (draw, spec, lo) values."""
-        flat = (self.offsets[None] + values - self.low[None]).ravel()
-        counts = np.bincount(flat, minlength=self.size)
-        idx = np.flatnonzero(counts)
-        return idx.astype(np.int64), counts[idx].astype(np.int64)
-
-
-@dataclass(frozen=True)
 class _Structured:
     """One target kernel per structural combination, and the draws that pick among them."""
 
@@ -673,12 +462,6 @@ def _label(spec: UncertaintySpec, combo: dict[str, Any]) -> str:
                      for c in spec.structural)
 
 
-def _option_text(option: Any) -> str:
-    if isinstance(option, dict):
-        return " ".join(str(v) for v in option.values())
-    return str(option)
-
-
 def _build_structured(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
                       seed: int, cache: KernelCache | None = None) -> tuple[_Structured, Inputs]:
     """A kernel per structural combination (each prepared on its own scenario) and the
@@ -743,138 +526,8 @@ def _target_chunk(bounds: tuple[int, int], kernel: _Structured) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------------------------
-# Running chunks: serial, process pool, Dask
-# --------------------------------------------------------------------------------------------
-
-
-def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
-    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
-
-
-def _pool_context() -> Any:
-    """forkserver where available (safe with threads, workers start from a clean process that
-    has fairshare already imported), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["fairshare.analysis.uncertainty"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def _run_chunks(fn: Callable[[tuple[int, int], Any], Any], kernel: Any, n: int, chunk: int,
-                workers: int, executor: Executor | None, dask_client: Any,
-                progress: ProgressCallback | None) -> Iterator[tuple[tuple[int, int], Any]]:
-    """Run ``fn((start, stop), kernel)`` over chunks of draw numbers; yield (bounds, result).
-
-    Results come in completion order; callers reduce them order-independently (exact counts, or
-    placing rows by draw number), which is what makes serial and parallel runs identical.
-    """
-    pieces = _chunks(n, chunk)
-    done = 0
-    if progress is not None:
-        progress(0, n)
-
-    def tick(bounds: tuple[int, int]) -> None:
-        nonlocal done
-        done += bounds[1] - bounds[0]
-        if progress is not None:
-            progress(done, n)
-
-    if dask_client is not None:
-        from distributed import as_completed
-
-        kfut = dask_client.scatter(kernel, broadcast=True, hash=False)
-        futures = dask_client.map(fn, pieces, kernel=kfut, pure=False)
-        where = {f.key: p for f, p in zip(futures, pieces, strict=True)}
-        for fut in as_completed(futures):
-            bounds = where[fut.key]
-            result = fut.result()
-            tick(bounds)
-            yield bounds, result
-        return
-    if executor is None and (workers <= 1 or len(pieces) <= 1):
-        for bounds in pieces:
-            result = fn(bounds, kernel)
-            tick(bounds)
-            yield bounds, result
-        return
-    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
-    try:
-        pending: dict[Future[Any], tuple[int, int]] = {pool.submit(fn, p, kernel): p
-                                                       for p in pieces}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                bounds = pending.pop(fut)
-                result = fut.result()
-                tick(bounds)
-                yield bounds, result
-    finally:
-        if executor is None:
-            pool.shutdown(cancel_futures=True)
-
-
-def _auto_chunk(n: int, workers: int) -> int:
-    """About four chunks per worker (load balance), in whole draw blocks, at most 2,048 draws
-    (bounded memory: a chunk's arrays are chunk x specialties x areas)."""
-    blocks = math.ceil(n / max(1, 4 * workers) / DRAW_BLOCK)
-    return DRAW_BLOCK * max(1, min(2048 // DRAW_BLOCK, blocks))
-
-
-# --------------------------------------------------------------------------------------------
 # Target-level Monte Carlo
 # --------------------------------------------------------------------------------------------
-
-
-def _percentile_from_counts(counts: np.ndarray, offsets: np.ndarray, n: int,
-                            q: float) -> np.ndarray:
-    """Per-cell percentile (numpy's default linear interpolation) from exact value counts,
-    as a position within the cell's block (add the cell's lowest value)."""
-    cum = np.cumsum(counts)
-    start = offsets.ravel()
-    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
-    pos = q / 100 * (n - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-
-    def value(rank: int) -> np.ndarray:
-        return np.searchsorted(cum, base + rank, side="right") - start
-
-    v_lo, v_hi = value(lo), value(hi)
-    return (v_lo + (pos - lo) * (v_hi - v_lo)).reshape(offsets.shape)
-
-
-def _values(h: _Hist) -> tuple[np.ndarray, np.ndarray]:
-    """(cell of each count position, value at each count position)."""
-    cell = np.repeat(np.arange(h.low.size), h.width.ravel())
-    value = np.arange(h.size) - np.repeat(h.offsets.ravel(), h.width.ravel()) + h.low.ravel()[cell]
-    return cell, value
-
-
-def _summaries(counts: np.ndarray, h: _Hist, n: int, name: str,
-               percentiles: Sequence[float], moments: bool) -> dict[str, np.ndarray]:
-    """Percentiles (and mean, sd) of one quantity per (spec, lo) from exact counts."""
-    out: dict[str, np.ndarray] = {}
-    if moments:
-        cell, value = _values(h)
-        c = counts.astype(float)
-        mean = np.bincount(cell, weights=c * value, minlength=h.low.size) / n
-        sq = np.bincount(cell, weights=c * (value - mean[cell]) ** 2, minlength=h.low.size)
-        out[f"{name}_mean"] = mean.reshape(h.low.shape)
-        out[f"{name}_sd"] = np.sqrt(sq / n).reshape(h.low.shape)
-    for p in percentiles:
-        out[f"{name}_p{p:g}"] = _percentile_from_counts(counts, h.offsets, n, p) + h.low
-    return out
-
-
-def _sides(counts: np.ndarray, h: _Hist, n: int) -> dict[str, np.ndarray]:
-    """Share of draws in which each cell's gap is below and above zero."""
-    cell, value = _values(h)
-    c = counts.astype(float)
-    below = np.bincount(cell, weights=c * (value < 0), minlength=h.low.size)
-    above = np.bincount(cell, weights=c * (value > 0), minlength=h.low.size)
-    return {"p_gives": (below / n).reshape(h.low.shape),
-            "p_receives": (above / n).reshape(h.low.shape)}
 
 
 def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, np.ndarray],
@@ -900,65 +553,6 @@ def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, n
                                              else "")
     present = set(bundle.posts["specialty"])
     return df[df["specialty"].isin(present)].reset_index(drop=True)
-
-
-def _notes(scenario: Scenario, spec: UncertaintySpec) -> list[str]:
-    d, r = scenario.deprivation_weight, spec.deprivation_weight
-    notes = []
-    if not r.low <= d <= r.high:
-        notes.append(f"the scenario's δ = {d:g} lies outside the drawn range "
-                     f"[{r.low:g}, {r.high:g}]: intervals describe the drawn range")
-    if scenario.projection_variant not in spec.projection_variants:
-        notes.append(f"the scenario's projection variant '{scenario.projection_variant}' is not "
-                     f"among the variants drawn")
-    for choice in spec.structural:
-        own = scenario.value_at(choice.parameter)
-        drawn = [scenario.with_structure({choice.parameter: o}) for o in choice.options]
-        if all(d.value_at(choice.parameter) != own for d in drawn):
-            own = own.model_dump() if isinstance(own, BaseModel) else own
-            notes.append(f"the scenario's {choice.name()} ({_option_text(own)}) is not among "
-                         "the options drawn")
-    return notes
-
-
-def _level(percentiles: Sequence[float]) -> str:
-    low, high = min(percentiles), max(percentiles)
-    return f"{high - low:g}% interval ({low:g}th to {high:g}th percentile)"
-
-
-def coverage(spec: UncertaintySpec, draws: int,
-             percentiles: Sequence[float] = PERCENTILES) -> str:
-    """What an interval covers and what it does not, in one sentence for every output."""
-    drawn: list[str] = []
-    fixed: list[str] = []
-    d = spec.deprivation_weight
-    (drawn if d.high > d.low else fixed).append(
-        f"δ {d.distribution} on [{d.low:g}, {d.high:g}]" if d.high > d.low else f"δ = {d.low:g}")
-    if spec.weight_concentration is None:
-        fixed.append("component weights")
-    else:
-        drawn.append(f"component weights (Dirichlet, concentration {spec.weight_concentration:g})")
-    m = spec.specialised_share_multiplier
-    if m.high > m.low:
-        drawn.append(f"σ × {m.distribution} [{m.low:g}, {m.high:g}]")
-    p = spec.specialised_share_tier_shift
-    if p > 0:
-        drawn.append(f"each specialty's σ tier one lower or higher ({p:.0%} each)")
-    if m.high == m.low and p == 0:
-        fixed.append("σ")
-    v = spec.projection_variants
-    (drawn if len(v) > 1 else fixed).append(f"ONS projection variant ({len(v)})" if len(v) > 1
-                                            else f"projection variant {v[0]}")
-    for choice in spec.structural:
-        parts = ", ".join(f"{_option_text(o)} {w:.0%}"
-                          for o, w in zip(choice.options, choice.weights(), strict=True))
-        drawn.append(f"{choice.name()} ({parts})")
-    text = f"{_level(percentiles)} of {draws:,} draws over: " + "; ".join(drawn)
-    if fixed:
-        text += ". Held fixed: " + ", ".join(fixed)
-    return text + (". Not covered: the establishment's own counting error (staff in post is "
-                   "not funded posts), error in the need and population data, and the form of "
-                   "the model.")
 
 
 @dataclass(frozen=True)
