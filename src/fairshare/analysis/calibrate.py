@@ -20,7 +20,8 @@ standard error of each parameter (from (JᵀJ)⁻¹ times the residual variance,
 parameter's range) and the singular values of the range-scaled Jacobian. A parameter whose
 standard error is more than a quarter of its range, or that moves the fitted gaps by less than
 a tenth of a post over its whole range, is reported as not identified; so is one that ends at a
-bound of its range, or within two standard errors of it (the best fit may lie beyond it). Only
+bound of its range (within 2% of the range or three standard errors of it: the best fit may lie
+beyond it). Only
 identified values are written into the calibrated scenario: every other parameter keeps the
 base scenario's value, and the scenario's description says which is which.
 
@@ -72,7 +73,7 @@ LOW = np.array([p.low for p in PARAMETERS])
 HIGH = np.array([p.high for p in PARAMETERS])
 SE_LIMIT = 0.25  # standard error above a quarter of the range: not identified
 EFFECT_LIMIT = 0.1  # moves no fitted gap by a tenth of a post over its range: not identified
-BOUND_LIMIT = 1e-3  # within a thousandth of the range (or 2 s.e.) of a bound: not identified
+BOUND_LIMIT = 0.02  # within 2% of the range (or 3 s.e.) of a bound: at the bound, not identified
 
 
 @dataclass(frozen=True)
@@ -427,10 +428,10 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
                     "left to test the fit (fix some with --fix)")
         elif loose[k]:
             note = "the figures fix only a combination of it with other parameters"
-        elif min(theta[k] - p.low, p.high - theta[k]) <= max(BOUND_LIMIT, 2 * se[k]) * width[k]:
+        elif min(theta[k] - p.low, p.high - theta[k]) <= max(BOUND_LIMIT, 3 * se[k]) * width[k]:
             side = "lower" if theta[k] - p.low < p.high - theta[k] else "upper"
-            note = (f"at the {side} bound of its range (or within two standard errors of "
-                    "it): the best fit may lie beyond it, so it is not an estimate")
+            note = (f"at the {side} bound of its range (within 2% of the range or three "
+                    "standard errors): the best fit may lie beyond it, so it is not an estimate")
         elif se[k] > SE_LIMIT:
             note = "trades off with other parameters: many values fit as well"
         rows.append({"parameter": p.name, "meaning": p.meaning, "low": p.low, "high": p.high,
