@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from fairshare.apportionment import apportion, controlled_round
+from fairshare.apportionment import apportion
 from fairshare.model.cohorts import base_vacancies, ceil_share
 
 TRUST_PLAN_COLUMNS = [
@@ -76,28 +75,25 @@ def split_completions(posts: np.ndarray, completing: np.ndarray) -> np.ndarray:
     """An area's completions per year shared over its trusts (trusts × years), whole posts.
 
     Each trust's share is its share of the area's posts. The completions to date are shared by
-    Webster's method, which is house-monotone (a larger total never takes a post from anyone),
-    so the yearly differences are never negative: every year's total is the area's exactly and
-    each trust's completions stay within a post of its share to date. Should ties ever break
-    monotonicity, controlled rounding (exact on both margins) is used instead.
+    Webster's method, seat by seat (the next completion goes to the trust with the highest
+    posts / (2 × completions so far + 1); ties to the first trust by ODS code). Adding seats one
+    at a time is house-monotone, so yearly differences are never negative: every year's total is
+    the area's exactly, and each trust's completions to date stay within a post of its share.
     """
     total_posts, total = int(posts.sum()), int(completing.sum())
+    out = np.zeros((len(posts), len(completing)), dtype=np.int64)
     if total_posts == 0 or total == 0:
-        return np.zeros((len(posts), len(completing)), dtype=np.int64)
+        return out
     if (posts > 0).sum() == 1:  # one trust holds every post: it has every completion
         return np.where(posts[:, None] > 0, completing[None, :], 0).astype(np.int64)
-    weights = [int(p) for p in posts]
-    cache: dict[int, list[int]] = {0: [0] * len(posts)}
-    for c in np.cumsum(completing):  # after the first cycle the totals repeat: cached
-        if int(c) not in cache:
-            cache[int(c)] = apportion(weights, int(c), method="webster")
-    to_date = np.array([cache[int(c)] for c in np.cumsum(completing)], dtype=np.int64).T
-    out = np.diff(to_date, axis=1, prepend=0)
-    if (out >= 0).all():
-        return out
-    rows = [int(r) for r in to_date[:, -1]]
-    cells = [[Fraction(int(p) * int(c), total_posts) for c in completing] for p in posts]
-    return np.array(controlled_round(cells, rows, [int(c) for c in completing]), dtype=np.int64)
+    weights = posts.astype(float)
+    seats = np.zeros(len(posts), dtype=np.int64)
+    for t, count in enumerate(completing):
+        for _ in range(int(count)):
+            pick = int(np.argmax(weights / (2 * seats + 1)))
+            seats[pick] += 1
+            out[pick, t] += 1
+    return out
 
 
 def scale_posts(posts: np.ndarray, current: int) -> np.ndarray:
@@ -172,20 +168,26 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
     plain = setting.trusts.astype({c: object for c in ("area", "specialty", "org_code",
                                                        "org_name", "icb_code",
                                                        "catchment_code")})
-    groups = {key: part.sort_values("org_code")
-              for key, part in plain.groupby(["specialty", "area"], sort=False)}
+    plain = plain.sort_values(["specialty", "area", "org_code"])
+    groups = {key: part for key, part in plain.groupby(["specialty", "area"], sort=False)}
+    by_spec = {str(k): g for k, g in plain.groupby("specialty", sort=False)}
+    icb_of = {str(k): g for k, g in setting.icbs.groupby("specialty", sort=False)}
+    icb_codes = sorted(set(setting.icbs["icb_code"]) | set(setting.catchment["icb_code"]))
     shares = {str(k): (g["icb_code"].to_numpy(object), g["share"].to_numpy(float))
               for k, g in setting.catchment.groupby("catchment_code", sort=False)}
     for spec, spec_plan in plan.groupby("specialty", sort=True):
         moving = spec_plan[spec_plan["redistribution"] != 0]
         if moving.empty:
             continue
-        state = _specialty_state(str(spec), plain, setting, shares)
+        state = _specialty_state(by_spec.get(str(spec), plain.iloc[:0]),
+                                 icb_of.get(str(spec), setting.icbs.iloc[:0]), icb_codes, shares)
         units = {}
-        for area, part in spec_plan[spec_plan["area"].isin(set(moving["area"]))].groupby(
-                "area", sort=True):  # only areas that move need their trusts' state
-            first = part.sort_values("year").iloc[0]
-            current = int(first["posts"] - first["cumulative"])
+        first_year = spec_plan[(spec_plan["year"] == years[0])
+                               & spec_plan["area"].isin(set(moving["area"]))]
+        for area, posts, cumulative in zip(first_year["area"], first_year["posts"],
+                                           first_year["cumulative"], strict=True):
+            # only areas that move need their trusts' state
+            current = int(posts - cumulative)
             years_c = np.array([comp.get((area, spec, y), 0) for y in years], dtype=np.int64)
             trusts = groups.get((spec, area), plain.iloc[:0])
             units[str(area)] = _unit(str(area), str(spec), current, years_c, trusts, setting,
@@ -209,14 +211,12 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
                            kind="stable").reset_index(drop=True)
 
 
-def _specialty_state(spec: str, plain: pd.DataFrame, setting: TrustSetting,
+def _specialty_state(trusts: pd.DataFrame, icbs: pd.DataFrame, codes: list[str],
                      shares: Mapping[str, tuple[np.ndarray, np.ndarray]],
                      ) -> tuple[_Specialty, dict[str, int]]:
     """The specialty's ICB state and the row of each trust (org_code) in its catchment matrix."""
-    icbs = setting.icbs[setting.icbs["specialty"] == spec]
-    codes = sorted(set(icbs["icb_code"]) | set(setting.catchment["icb_code"]))
     col = {c: j for j, c in enumerate(codes)}
-    trusts = plain[plain["specialty"] == spec].drop_duplicates("org_code")
+    trusts = trusts.drop_duplicates("org_code")
     orgs = sorted(set(trusts["org_code"]))
     row = {o: i for i, o in enumerate(orgs)}
     weights = np.zeros((len(orgs), len(codes)))
