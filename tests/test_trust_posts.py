@@ -143,6 +143,8 @@ def test_a_specialty_with_no_trust_figure_gets_one_row_saying_so():
     out = trust_plan(plan, comp, s)
     assert out["change"].tolist() == [-2] and out["org_code"].tolist() == [""]
     assert "no trust-level figure" in out["reason"].iat[0]
+    plan["redistribution"] = [3]
+    assert "no trust-level figure" in trust_plan(plan, comp, s)["reason"].iat[0]
 
 
 def test_completions_are_shared_over_trusts_keeping_both_totals():

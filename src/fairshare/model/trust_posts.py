@@ -121,6 +121,7 @@ class _Unit:
     base: np.ndarray  # trusts × years: posts falling vacant with no moves
     moves: np.ndarray  # trusts × years: + received, − released
     length: int
+    counted: bool  # the specialty has trust figures somewhere (not a modelled specialty)
 
     def vacancies(self, t: int) -> np.ndarray:
         """v_t = V_t + Σ_{k≥1} d_{t−kL}: a released post is not refilled, a received one is."""
@@ -192,6 +193,7 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
             trusts = groups.get((spec, area), plain.iloc[:0])
             units[str(area)] = _unit(str(area), str(spec), current, years_c, trusts, setting,
                                      state)
+            units[str(area)].counted = str(spec) in by_spec
         by_year = moving.sort_values(["year", "area"])
         for year, part in by_year.groupby("year", sort=True):
             t = int(year) - start
@@ -243,7 +245,7 @@ def _unit(area: str, spec: str, current: int, completing: np.ndarray, trusts: pd
                  index=np.array([state[1][o] for o in trusts["org_code"]], dtype=np.int64),
                  own_catchment=(trusts["catchment_code"] == "").to_numpy(),
                  posts=posts, minimum=trusts["min_posts"].to_numpy(np.int64), base=base,
-                 moves=np.zeros_like(base), length=length)
+                 moves=np.zeros_like(base), length=length, counted=True)
 
 
 def _give(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
@@ -306,7 +308,8 @@ def _receive(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
             for i in map(int, np.flatnonzero(got))]
     left = n - int(got.sum())
     if left:
-        why = (f"no trust in {unit.area} trains {unit.specialty} in the public data"
+        why = (_no_figure(unit) if not unit.counted else
+               f"no trust in {unit.area} trains {unit.specialty} in the public data"
                if not (before > 0).any() else
                f"the trusts' supervision capacity this round ({int(capacity.sum())}) is used up")
         rows.append(_unplaced(unit, year, left, setting, why + ": the local office chooses "
@@ -324,10 +327,17 @@ def _own(unit: _Unit, i: int) -> str:
         if unit.own_catchment[i] else ""
 
 
+def _no_figure(unit: _Unit) -> str:
+    return (f"no trust-level figure for {unit.specialty} in the public data (a modelled "
+            "specialty)")
+
+
 def _why_not_given(unit: _Unit, vacant: np.ndarray) -> str:
+    if not unit.counted:
+        return _no_figure(unit) + ": the local office chooses which posts"
     if not len(unit.org):
-        return (f"no trust-level figure for {unit.specialty} in the public data (a modelled "
-                "specialty): the local office chooses which posts")
+        return (f"no trust in {unit.area} trains {unit.specialty} in the public data: the "
+                "local office chooses which posts")
     held = int(((vacant > 0) & (unit.posts <= unit.minimum)).sum())
     return (f"no trust has another post falling vacant this round above its minimum unit "
             f"({int(vacant.sum())} fall vacant; {held} trust(s) with a vacancy are at their "
