@@ -22,7 +22,7 @@ def test_every_command_is_mapped_to_the_module_that_defines_it():
     for name, command in group.commands.items():
         callback = command.callback
         if isinstance(command, typer.core.TyperGroup):  # a group: where its commands live
-            callback = next(iter(command.commands.values()), command).callback
+            callback = next(iter(command.commands.values())).callback
         defined[name] = callback.__module__.removeprefix("fairshare.cli.")
     assert defined == cli.COMMANDS
 

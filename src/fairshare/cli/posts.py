@@ -96,6 +96,9 @@ def trust_basis(bundle: Bundle) -> dict[str, str]:
 def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,
           specialty: list[str] | None) -> None:
     """A summary per area, then the rows of one area (and specialties) if asked."""
+    if table.empty:
+        console.print("The plan moves no posts, so no trust gives or receives any.")
+        return
     placed = table[table["org_code"] != ""]
     summary = table.groupby("area", as_index=False).agg(
         gives=("change", lambda s: int(-s[s < 0].sum())),
@@ -131,3 +134,44 @@ def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,
     if len(view):
         console.print(f"e.g. {view['org_name'].iat[0]}, {view['year'].iat[0]}: "
                       f"{view['reason'].iat[0]}", highlight=False)
+
+
+@posts_app.command("import")
+@friendly
+def import_records(
+    posts_file: Annotated[Path, typer.Option("--posts-file", help="Posts in the TIS 'posts "
+                                             "(create)' bulk-upload layout (.xlsx or .csv).")],
+    placements: Annotated[Path, typer.Option("--placements", help="Placements in the TIS "
+                                             "'placements' bulk-upload layout.")],
+    out: OutOpt = None,
+) -> None:
+    """Establishment, cohorts and time-limited posts from the programme's own post records."""
+    from dataclasses import replace
+
+    from fairshare.inputs.bundle import load_data
+    from fairshare.inputs.tis import read_post_records
+    from fairshare.scenario import load_scenario
+
+    sc, bundle = load_scenario(None), load_data(None)
+    records = read_post_records(posts_file, placements, list(bundle.specialties["specialty"]))
+    basis = f"TIS post records {posts_file.name} + {placements.name}"
+    bundle = replace(with_file_digests(bundle, posts_file=posts_file, placements=placements),
+                     posts_label=basis, posts_date=None, basis={})
+    tables = {name: table.assign(basis=basis) for name, table in (
+        ("establishment", records.establishment), ("cohorts", records.cohorts),
+        ("establishment_by_grade", records.by_grade), ("time_limited", records.time_limited),
+        ("post_records", records.posts))}
+    est = records.establishment
+    for office, n in est.groupby("local_office")["posts"].sum().items():
+        console.print(f"  {office}: {int(n):,} posts", highlight=False)
+    held = int(records.cohorts["trainees"].sum())
+    console.print(f"{int(est['posts'].sum()):,} posts in {est['specialty'].nunique()} "
+                  f"specialties; {held:,} tariff posts held by a placement (their last Date To "
+                  f"gives the round they fall vacant); {len(records.time_limited):,} "
+                  "time-limited (a Funding End Date).", highlight=False)
+    files = write_results(out, tables, bundle, sc, command="posts-import",
+                          posts_file=str(posts_file), placements=str(placements))
+    print_written(files)
+    folder = files[0].parent
+    console.print(f"Plan from them: fairshare posts --posts {folder / 'establishment.csv'} "
+                  f"--cohorts {folder / 'cohorts.csv'}", highlight=False)

@@ -203,6 +203,20 @@ COLUMNS: dict[str, Column] = {
     "catchment_distance": _share("Share-weighted distance from fair share, (posts - fair "
                                  "target) / fair target, of the ICBs the trust's patients come "
                                  "from, at the start of the round", DISTANCE_SIGN),
+    # fairshare posts import (TIS post records, docs/posts.md)
+    "local_office": _text("Local office (NHS England postgraduate deanery; in TIS records the "
+                          "Owner, as ../shared/formats/tis/owners.csv maps it)"),
+    "funding": _text("Funding kind: tariff (redistributable), trust, research or defence "
+                     "(shown, never moved), from the record's Funding Type"),
+    "grade": _text("Approved grade of the post"),
+    "national_post_number": _text("The post's National Post Number (an identifier)"),
+    "completion_year": Column("Round the post falls vacant: its last placement's Date To "
+                              "(by 31 August: that year's round; later: the next)", "year"),
+    "trainees": Column("Posts held by a placement that fall vacant in that round", "count"),
+    "funding_end_date": _text("Funding End Date of a time-limited post (ISO date)"),
+    "funding_end_year": Column("Year the post's funding ends", "year"),
+    "last_date_to": _text("Last placement's Date To (ISO date; empty: no placement)"),
+    "vacant_round": Column("Round the post falls vacant (from last_date_to)", "year"),
     # monitoring
     "metric": _text("Impact metric name"),
     "value": Column("Value of the metric", "metric units", decimals=4),
@@ -249,6 +263,10 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                          "a year, or its cohorts, shared over trusts)"),
     ("trust_posts", "capacity"): Column("Receiving trust's supervision capacity that round: "
                                         "capacity_headroom x its posts, at least 1"),
+    ("establishment", "posts"): Column("Posts in the records of this local office, "
+                                       "specialty and funding"),
+    ("establishment_by_grade", "posts"): Column("Posts in the records of this local office, "
+                                                "specialty and approved grade"),
     ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
                                      "version that differs between the two runs"),
 }
