@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fairshare.errors import InputError, Problem, quote
-from fairshare.inputs.posts import cell_text, read_table
+from fairshare.inputs.posts import read_table
 from fairshare.names import did_you_mean
 from fairshare.training_year import ROUND_MONTH
 
@@ -137,53 +138,87 @@ def read_post_records(posts_file: str | Path, placements_file: str | Path,
     return build_records(posts, placements)
 
 
+def _cells(df: pd.DataFrame, cols: dict[str, str | None]) -> pd.DataFrame:
+    """The template's columns as stripped text ('' for empty or absent), one row per record."""
+    out = pd.DataFrame(index=df.index)
+    for want, col in cols.items():
+        text = df[col].fillna("").astype(str).str.strip() if col else pd.Series("", df.index)
+        out[want] = text.mask(text.str.lower() == "nan", "")
+    out["row"] = np.arange(2, len(df) + 2)
+    return out
+
+
+def _dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates of a column (datetime64, NaT where empty or bad) and the reason per bad cell.
+
+    The common dd/mm/yyyy text is parsed at once; other spellings (Excel dates, ISO, serial
+    numbers) and bad cells one distinct value at a time (``parse_day``)."""
+    days = pd.to_datetime(values, format="%d/%m/%Y", errors="coerce")
+    rest = days.isna() & (values != "")
+    why = pd.Series("", index=values.index)
+    parsed = {v: parse_day(v) for v in values[rest].unique()}
+    for v, day in parsed.items():
+        at = rest & (values == v)
+        if isinstance(day, date):
+            days[at] = pd.Timestamp(day)
+        else:
+            why[at] = day
+    return days, why
+
+
+def _problems(name: str, rows: pd.Series, column: str, messages: pd.Series | str) -> list[Problem]:
+    texts = messages if isinstance(messages, pd.Series) else pd.Series(messages, rows.index)
+    return [Problem(name, int(r), column, str(m)) for r, m in zip(rows, texts, strict=True)]
+
+
+def _named(values: pd.Series, known: dict[str, str]) -> pd.Series:
+    """Values matched to canonical names in any case (NaN where unknown)."""
+    return values.str.lower().map(known)
+
+
 def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
     df = read_table(path)
-    cols = _columns(df, name, POST_COLUMNS, REQUIRED_POST)
-    by_key = {s.lower(): s for s in specialties}
+    cell = _cells(df, _columns(df, name, POST_COLUMNS, REQUIRED_POST))
+    head = {w: f"{w}*" if w in REQUIRED_POST else w for w in POST_COLUMNS}
     problems: list[Problem] = []
-    rows: list[dict[str, object]] = []
-    seen: dict[str, int] = {}
-    for i, rec in enumerate(df.to_dict("records"), start=2):
-        cell = {w: cell_text(rec.get(c)) if c else "" for w, c in cols.items()}
-        npn, owner, spec = cell["National Post Number"], cell["Owner"], cell["Specialty"]
-        header = {w: f"{w}*" if w in REQUIRED_POST else w for w in cols}
-        for w in REQUIRED_POST:
-            if not cell[w]:
-                problems.append(Problem(name, i, header[w], "empty: a required column"))
-        if npn and npn in seen:
-            problems.append(Problem(name, i, header["National Post Number"],
-                                    f"{quote(npn)} is given twice (rows {seen[npn]} and {i}): "
-                                    "a National Post Number names one post"))
-        seen.setdefault(npn, i)
-        office = OWNERS.get(owner.lower()) if owner else None
-        if owner and office is None:
-            problems.append(Problem(name, i, header["Owner"], f"{quote(owner)} is not a local "
-                                    f"office owner{did_you_mean(owner, list(OWNERS))}"))
-        specialty = by_key.get(spec.lower()) if spec else None
-        if spec and specialty is None:
-            problems.append(Problem(name, i, header["Specialty"], f"{quote(spec)} is not a "
-                                    f"specialty{did_you_mean(spec, specialties)}; see "
-                                    "`fairshare specialties`"))
-        funding = _funding(cell["Funding Type"])
-        if cell["Funding Type"] and funding is None:
-            kind = quote(cell["Funding Type"])
-            problems.append(Problem(name, i, header["Funding Type"], f"{kind}: expected a "
-                                    "funding type naming tariff, HEE/NHSE, trust, "
-                                    "academic/research/university or military/defence"))
-        start = parse_day(cell["Funding Start Date"]) if cell["Funding Start Date"] else None
-        end = parse_day(cell["Funding End Date"]) if cell["Funding End Date"] else None
-        for w, value in (("Funding Start Date", start), ("Funding End Date", end)):
-            if isinstance(value, str):
-                problems.append(Problem(name, i, header[w], value))
-        if isinstance(start, date) and isinstance(end, date) and end < start:
-            problems.append(Problem(name, i, header["Funding End Date"], f"{end:%d/%m/%Y} is "
-                                    f"before the Funding Start Date {start:%d/%m/%Y}"))
-        rows.append({"national_post_number": npn, "local_office": office, "specialty": specialty,
-                     "grade": cell["Approved grade"], "funding": funding,
-                     "funding_end_date": end if isinstance(end, date) else None, "row": i})
-    return pd.DataFrame(rows), problems
+    for w in REQUIRED_POST:
+        empty = cell[w] == ""
+        problems += _problems(name, cell.loc[empty, "row"], head[w], "empty: a required column")
+    npn = cell["National Post Number"]
+    first = cell.groupby(npn)["row"].transform("min")
+    twice = (npn != "") & (first != cell["row"])
+    problems += _problems(name, cell.loc[twice, "row"], head["National Post Number"], [
+        f"{quote(v)} is given twice (rows {f} and {r}): a National Post Number names one post"
+        for v, f, r in zip(npn[twice], first[twice], cell.loc[twice, "row"], strict=True)])
+    office = _named(cell["Owner"], OWNERS)
+    bad = office.isna() & (cell["Owner"] != "")
+    problems += _problems(name, cell.loc[bad, "row"], head["Owner"], [
+        f"{quote(v)} is not a local office owner{did_you_mean(v, list(OWNERS))}"
+        for v in cell.loc[bad, "Owner"]])
+    spec = _named(cell["Specialty"], {s.lower(): s for s in specialties})
+    bad = spec.isna() & (cell["Specialty"] != "")
+    problems += _problems(name, cell.loc[bad, "row"], head["Specialty"], [
+        f"{quote(v)} is not a specialty{did_you_mean(v, specialties)}; see `fairshare "
+        "specialties`" for v in cell.loc[bad, "Specialty"]])
+    kinds = {v: _funding(v) for v in cell["Funding Type"].unique()}
+    funding = cell["Funding Type"].map(kinds)
+    bad = funding.isna() & (cell["Funding Type"] != "")
+    problems += _problems(name, cell.loc[bad, "row"], head["Funding Type"], [
+        f"{quote(v)}: expected a funding type naming tariff, HEE/NHSE, trust, "
+        "academic/research/university or military/defence" for v in cell.loc[bad, "Funding Type"]])
+    start, why_start = _dates(cell["Funding Start Date"])
+    end, why_end = _dates(cell["Funding End Date"])
+    for w, why in (("Funding Start Date", why_start), ("Funding End Date", why_end)):
+        problems += _problems(name, cell.loc[why != "", "row"], head[w], why[why != ""])
+    wrong = end < start
+    problems += _problems(name, cell.loc[wrong, "row"], head["Funding End Date"], [
+        f"{e:%d/%m/%Y} is before the Funding Start Date {s:%d/%m/%Y}"
+        for e, s in zip(end[wrong], start[wrong], strict=True)])
+    posts = pd.DataFrame({"national_post_number": npn, "local_office": office,
+                          "specialty": spec, "grade": cell["Approved grade"],
+                          "funding": funding, "funding_end_date": end, "row": cell["row"]})
+    return posts, sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
 def _funding(text: str) -> str | None:
@@ -194,64 +229,60 @@ def _funding(text: str) -> str | None:
 def _read_placements(path: str | Path, posts: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
     df = read_table(path)
-    cols = _columns(df, name, PLACEMENT_COLUMNS, PLACEMENT_COLUMNS)
-    known = sorted(set(posts["national_post_number"]) - {""}) if len(posts) else []
-    known_set = set(known)
-    problems: list[Problem] = []
-    rows = []
-    for i, rec in enumerate(df.to_dict("records"), start=2):
-        cell = {w: cell_text(rec.get(c)) for w, c in cols.items() if c}
-        npn = cell["National Post Number"]
-        if not npn:
-            problems.append(Problem(name, i, "National Post Number*", "empty: a required column"))
-        elif npn not in known_set:
-            problems.append(Problem(name, i, "National Post Number*", f"{quote(npn)} is not a "
-                                    f"post in the posts file{did_you_mean(npn, known)}"))
-        start, end = (parse_day(cell[w]) if cell[w] else "empty: a required column"
-                      for w in ("Date From", "Date To"))
-        for w, value in (("Date From", start), ("Date To", end)):
-            if isinstance(value, str):
-                problems.append(Problem(name, i, f"{w}*", value))
-        if isinstance(start, date) and isinstance(end, date) and end < start:
-            problems.append(Problem(name, i, "Date To*", f"{end:%d/%m/%Y} is before Date From "
-                                    f"{start:%d/%m/%Y}: the dates are the wrong way round"))
-        wte = pd.to_numeric(cell["WTE"], errors="coerce")
-        if pd.isna(wte) or not 0 < float(wte) <= 1:
-            problems.append(Problem(name, i, "WTE*", f"{quote(cell['WTE'])}: expected a whole-"
-                                    "time equivalent above 0 and at most 1 (e.g. 0.8)"))
-        rows.append({"national_post_number": npn, "date_from": start, "date_to": end,
-                     "wte": float(wte) if not pd.isna(wte) else 0.0, "row": i})
-    placements = pd.DataFrame(rows, columns=["national_post_number", "date_from", "date_to",
-                                             "wte", "row"])
+    cell = _cells(df, _columns(df, name, PLACEMENT_COLUMNS, PLACEMENT_COLUMNS))
+    known = posts["national_post_number"]
+    npn = cell["National Post Number"]
+    problems = _problems(name, cell.loc[npn == "", "row"], "National Post Number*",
+                         "empty: a required column")
+    unknown = (npn != "") & ~npn.isin(set(known))
+    choices = sorted(set(known) - {""})
+    problems += _problems(name, cell.loc[unknown, "row"], "National Post Number*", [
+        f"{quote(v)} is not a post in the posts file{did_you_mean(v, choices)}"
+        for v in npn[unknown]])
+    start, why_start = _dates(cell["Date From"])
+    end, why_end = _dates(cell["Date To"])
+    for w, why in (("Date From", why_start), ("Date To", why_end)):
+        why = why.mask(cell[w] == "", "empty: a required column")
+        problems += _problems(name, cell.loc[why != "", "row"], f"{w}*", why[why != ""])
+    wrong = end < start
+    problems += _problems(name, cell.loc[wrong, "row"], "Date To*", [
+        f"{e:%d/%m/%Y} is before Date From {s:%d/%m/%Y}: the dates are the wrong way round"
+        for e, s in zip(end[wrong], start[wrong], strict=True)])
+    wte = pd.to_numeric(cell["WTE"], errors="coerce")
+    bad = wte.isna() | (wte <= 0) | (wte > 1)
+    problems += _problems(name, cell.loc[bad, "row"], "WTE*", [
+        f"{quote(v)}: expected a whole-time equivalent above 0 and at most 1 (e.g. 0.8)"
+        for v in cell.loc[bad, "WTE"]])
+    placements = pd.DataFrame({"national_post_number": npn, "date_from": start,
+                               "date_to": end, "wte": wte, "row": cell["row"]})
     if not problems:
         problems += _overlaps(name, placements)
-    return placements, problems
+    return placements, sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
 def _overlaps(name: str, placements: pd.DataFrame) -> list[Problem]:
-    """Placements in one post at the same time whose WTE adds up to more than one post."""
-    problems = []
-    for npn, rows in placements.groupby("national_post_number", sort=True):
-        events = sorted([(r.date_from, 0, r.wte, r.row) for r in rows.itertuples()]
-                        + [(r.date_to + timedelta(days=1), -1, -r.wte, r.row)
-                           for r in rows.itertuples()])
-        held = 0.0
-        for _, _, change, row in events:
-            held += change
-            if held > 1 + 1e-9:
-                problems.append(Problem(name, int(row), "WTE*", f"placements in {quote(npn)} "
-                                        f"overlap with {held:g} WTE in the post at once: a post "
-                                        "holds at most 1 WTE"))
-                break
-    return problems
+    """Placements in one post at the same time whose WTE adds up to more than one post: a sweep
+    over each post's start (+WTE) and day-after-end (−WTE) events, ends first on a day."""
+    p = placements
+    events = pd.concat([
+        pd.DataFrame({"npn": p["national_post_number"], "day": p["date_from"], "order": 1,
+                      "wte": p["wte"], "row": p["row"]}),
+        pd.DataFrame({"npn": p["national_post_number"], "day": p["date_to"] + pd.Timedelta(days=1),
+                      "order": 0, "wte": -p["wte"], "row": p["row"]})], ignore_index=True)
+    events = events.sort_values(["npn", "day", "order", "row"], kind="stable")
+    events["held"] = events.groupby("npn", sort=False)["wte"].cumsum()
+    over = events[events["held"] > 1 + 1e-9].drop_duplicates("npn")
+    return [Problem(name, int(r.row), "WTE*", f"placements in {quote(r.npn)} overlap with "
+                    f"{r.held:g} WTE in the post at once: a post holds at most 1 WTE")
+            for r in over.itertuples(index=False)]
 
 
 def build_records(posts: pd.DataFrame, placements: pd.DataFrame) -> PostRecords:
     """The establishment, cohorts and time-limited posts from checked records."""
     last = placements.groupby("national_post_number")["date_to"].max()
     posts = posts.assign(last_date_to=posts["national_post_number"].map(last))
-    posts["vacant_round"] = [vacant_round(d) if isinstance(d, date) else None
-                             for d in posts["last_date_to"]]
+    day = posts["last_date_to"].dt
+    posts["vacant_round"] = (day.year + (day.month > ROUND_MONTH)).astype("Int64")
     keys = ["local_office", "specialty"]
     counted = posts[posts["local_office"].notna()]  # e.g. Defence: no local office
     est = counted.groupby([*keys, "funding"], as_index=False).size().rename(
@@ -264,8 +295,12 @@ def build_records(posts: pd.DataFrame, placements: pd.DataFrame) -> PostRecords:
     cohorts["completion_year"] = cohorts["completion_year"].astype("int64")
     limited = counted[counted["funding_end_date"].notna()][
         ["national_post_number", *keys, "funding_end_date"]].copy()
-    limited["funding_end_year"] = [d.year for d in limited["funding_end_date"]]
+    limited["funding_end_year"] = limited["funding_end_date"].dt.year.astype("int64")
     table = posts.drop(columns="row")
+    for frame, cols in ((table, ("funding_end_date", "last_date_to")),
+                        (limited, ("funding_end_date",))):
+        for col in cols:
+            frame[col] = frame[col].dt.strftime("%Y-%m-%d").fillna("")
     return PostRecords(posts=table.reset_index(drop=True), establishment=est,
                        by_grade=grade, cohorts=cohorts,
                        time_limited=limited.reset_index(drop=True))
