@@ -292,3 +292,19 @@ def test_the_command_refuses_a_bad_file_and_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert "row 2" in result.output and "org_code" in result.output
     assert not out.exists()
+
+
+def test_the_command_writes_a_dated_folder_with_every_column_described(tmp_path):
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["posts", "--horizon", "2024", "--area", "London",
+                                      "--specialty", "Cardiology", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "trust_posts.csv", keep_default_na=False)
+    assert {"org_code", "change", "reason", "basis", "year_status"} <= set(table.columns)
+    assert table["basis"].str.contains("modelled").all()
+    columns = pd.read_csv(out / "columns.csv")
+    assert "(not described)" not in set(columns["meaning"])
