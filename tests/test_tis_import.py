@@ -45,6 +45,9 @@ POSTS = [
     post("SYN/WMD/CAR/ST3/001", "Cardiology", WMD),
     post("SYN/WMD/CAR/ST3/002", "Cardiology", WMD, end=datetime(2029, 7, 31)),
     post("SYN/WMD/URO/ST3/001", "Urology", WMD, funding="Trust funded"),
+    post("SYN/TSD/URO/ST3/001", "Urology", "Defence Postgraduate Medical Deanery",
+         funding="Military"),
+    post("SYN/WES/URO/ST3/001", "Urology", "Wessex"),
 ]
 PLACEMENTS = [
     placement("SYN/LDN/CAR/ST3/001", "06/08/2025", "04/08/2027"),
@@ -76,7 +79,8 @@ def test_establishment_cohorts_and_time_limited_posts_counted_by_hand(tmp_path):
            for r in rec.establishment.itertuples(index=False)}
     assert est == {("London", "Cardiology", "tariff"): 2,
                    ("West Midlands", "Cardiology", "tariff"): 2,
-                   ("West Midlands", "Urology", "trust"): 1}
+                   ("West Midlands", "Urology", "trust"): 1,
+                   ("Wessex", "Urology", "tariff"): 1}  # the Defence post has no local office
     # Last Date To: 04/08/2027 -> 2027; 05/08/2028 -> 2028; 30/09/2026 (an Excel date, after
     # August) -> 2027; the time-limited post has no placement and is not in the cohorts.
     coh = {(r.local_office, r.completion_year): r.trainees
@@ -84,7 +88,8 @@ def test_establishment_cohorts_and_time_limited_posts_counted_by_hand(tmp_path):
     assert coh == {("London", 2027): 1, ("London", 2028): 1, ("West Midlands", 2027): 1}
     assert rec.time_limited[["national_post_number", "funding_end_year"]].values.tolist() == [
         ["SYN/WMD/CAR/ST3/002", 2029]]
-    assert rec.by_grade["posts"].sum() == 5
+    assert rec.by_grade["posts"].sum() == 6
+    assert len(rec.posts) == 7
 
 
 def test_dates_as_text_excel_dates_and_serial_numbers():
@@ -147,7 +152,7 @@ def test_the_command_writes_files_the_plan_reads_and_nothing_on_error(tmp_path):
     from fairshare.inputs.bundle import load_england, read_cohorts
 
     bundle = load_england(out / "establishment.csv")
-    assert int(bundle.posts["posts"].sum()) == 4  # the trust-funded post is shown, not moved
+    assert int(bundle.posts["posts"].sum()) == 5  # the trust-funded post is shown, not moved
     assert len(read_cohorts(out / "cohorts.csv", bundle)) == 3
     bad = tmp_path / "bad"
     workbook(placements_file, PLACEMENT_HEADER, [placement("SYN/NONE", "06/08/2025",

@@ -49,7 +49,14 @@ OWNERS = {
     "north west london": "London",
     "south london": "London",
     "kent, surrey and sussex": "Kent Surrey and Sussex",
+    **{office.lower(): office for office in (
+        "North East", "North West", "Yorkshire and the Humber", "East Midlands",
+        "West Midlands", "East of England", "London", "Kent Surrey and Sussex", "Thames Valley",
+        "Wessex", "South West")},
 }
+#: Owners with no local office of this project: their posts are read, shown in post_records
+#: and left out of the establishment and cohorts.
+NO_OFFICE = {"defence postgraduate medical deanery"}
 POST_COLUMNS = ("National Post Number", "Approved grade", "Specialty", "Owner", "Funding Type",
                 "Funding Start Date", "Funding End Date")
 PLACEMENT_COLUMNS = ("National Post Number", "Date From", "Date To", "WTE")
@@ -192,7 +199,7 @@ def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame,
         f"{quote(v)} is given twice (rows {f} and {r}): a National Post Number names one post"
         for v, f, r in zip(npn[twice], first[twice], cell.loc[twice, "row"], strict=True)])
     office = _named(cell["Owner"], OWNERS)
-    bad = office.isna() & (cell["Owner"] != "")
+    bad = office.isna() & (cell["Owner"] != "") & ~cell["Owner"].str.lower().isin(NO_OFFICE)
     problems += _problems(name, cell.loc[bad, "row"], head["Owner"], [
         f"{quote(v)} is not a local office owner{did_you_mean(v, list(OWNERS))}"
         for v in cell.loc[bad, "Owner"]])
