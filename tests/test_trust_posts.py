@@ -94,6 +94,27 @@ def test_a_trust_never_goes_below_its_minimum_unit():
     assert (out["posts_after"] >= out["min_unit"]).all()
 
 
+def test_two_trusts_with_equal_need_the_larger_gives_first_then_by_code():
+    # Both catchments stand at +100%: the tie goes to the trust with more posts it can give
+    # (T2: min(9 vacancies, 9 - 2) = 7 against T1's min(5, 5 - 2) = 3).
+    s = setting([("T1", "X", 5, 2), ("T2", "Y", 9, 2)], {"X": (10, 5), "Y": (10, 5)},
+                length=1)
+    out = trust_plan(*area_plan(14, [-1], [14]), s)
+    assert changes(out) == {"T2": -1}
+    # Equal posts too: the ODS code decides (T1 before T2).
+    s = setting([("T1", "X", 6, 2), ("T2", "Y", 6, 2)], {"X": (10, 5), "Y": (10, 5)},
+                length=1)
+    assert changes(trust_plan(*area_plan(12, [-1], [12]), s)) == {"T1": -1}
+
+
+def test_a_trust_with_one_post_never_gives():
+    # T1 holds one post (below the minimum of 2) and stands furthest above: T2 gives instead.
+    s = setting([("T1", "X", 1, 2), ("T2", "Y", 6, 2)], {"X": (1, 0.2), "Y": (6, 6)},
+                length=1)
+    out = trust_plan(*area_plan(7, [-1], [7]), s)
+    assert changes(out) == {"T2": -1}
+
+
 def test_a_trust_gives_only_posts_falling_vacant():
     # 10 posts, 5-year programme: 2 complete in the first year, shared 2:8 by Webster
     # (quotas 0.4 and 1.6 -> 0 and 2). T1 is furthest above but has no vacancy that year.
