@@ -149,6 +149,17 @@ def test_a_post_goes_to_the_trust_furthest_below_within_capacity():
                                                                 "capacity"]).all()
 
 
+def test_expansion_posts_use_the_capacity_redistribution_left():
+    # X 5/10 = -50% (T1), Y 9/10 = -10% (T2), capacity 1 each. Redistribution's one post goes
+    # to T1; the two expansion posts: T1 has no capacity left, T2 takes one, one is not placed.
+    s = setting([("T1", "X", 5, 2), ("T2", "Y", 9, 2)], {"X": (5, 10), "Y": (9, 10)})
+    plan, comp = area_plan(14, [1])
+    out = trust_plan(plan.assign(expansion=[2]), comp, s)
+    got = {(r.org_code, r.kind): r.change for r in out.itertuples(index=False)}
+    assert got == {("T1", "redistribution"): 1, ("T2", "expansion"): 1, ("", "expansion"): 1}
+    assert out["change"].sum() == 3
+
+
 def test_a_trust_without_the_specialty_never_receives():
     s = setting([("T1", "X", 0, 0), ("T2", "Y", 4, 0)], {"X": (0, 10), "Y": (4, 10)})
     out = trust_plan(*area_plan(4, [1]), s)
@@ -216,7 +227,7 @@ def test_trust_rows_add_up_to_the_area_plan_for_every_area_specialty_and_year(en
     plan, _, table = england
     # Recomputed from the plan table: the redistribution of every area, specialty and year,
     # with zero where the trust table has no row.
-    want = {(r.area, r.specialty, r.year): int(r.redistribution)
+    want = {(r.area, r.specialty, r.year): int(r.redistribution) + int(r.expansion)
             for r in plan.itertuples(index=False)}
     got: dict[tuple[str, str, int], int] = {}
     for r in table.itertuples(index=False):
@@ -229,7 +240,7 @@ def test_trust_rows_add_up_to_the_area_plan_for_every_area_specialty_and_year(en
 
 def test_each_trust_replays_from_its_posts_within_every_rule(england):
     _, trusts, table = england
-    placed = table[table["org_code"] != ""]
+    placed = table[(table["org_code"] != "") & (table["kind"] == "redistribution")]
     held = {(r.org_code, r.specialty): int(r.posts) for r in trusts.itertuples(index=False)}
     for (org, spec), rows in placed.sort_values("year").groupby(["org_code", "specialty"]):
         posts = held[(org, spec)]

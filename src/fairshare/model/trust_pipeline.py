@@ -56,7 +56,8 @@ def run_trust_plan(bundle: Bundle, scenario: Scenario, out: PlanOutput, trusts: 
     setting = TrustSetting(trusts=trusts, catchment=catchment, icbs=icb_fair(bundle, scenario),
                            lengths=lengths.to_dict(), headroom=scenario.capacity_headroom,
                            basis=basis)
-    plan = out.plan[["area", "specialty", "year", "redistribution", "posts", "cumulative"]]
+    plan = out.plan[["area", "specialty", "year", "redistribution", "expansion", "posts",
+                     "cumulative"]]
     result = trust_plan(plan, completions_table(bundle, scenario, out, cohorts, min_posts),
                         setting)
     result.insert(0, "scenario", scenario.name)

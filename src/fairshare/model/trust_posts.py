@@ -33,7 +33,8 @@ from fairshare.apportionment import apportion
 from fairshare.model.cohorts import base_vacancies, ceil_share
 
 TRUST_PLAN_COLUMNS = [
-    "area", "specialty", "year", "org_code", "org_name", "icb_code", "change", "posts_before",
+    "area", "specialty", "year", "org_code", "org_name", "icb_code", "change", "kind",
+    "posts_before",
     "posts_after", "vacancies", "capacity", "min_unit", "catchment_distance", "reason", "basis",
 ]
 NOT_PLACED = "(not placed at a trust)"
@@ -155,7 +156,9 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
                setting: TrustSetting) -> pd.DataFrame:
     """Per trust recommendations that add up to the area plan.
 
-    plan: area, specialty, year, redistribution (the area plan; current = posts − cumulative).
+    plan: area, specialty, year, redistribution (the area plan; current = posts − cumulative),
+        optionally expansion (time-limited posts placed that year: they go to the trusts
+        furthest below with supervision capacity left after the round's redistribution).
     completing: area, specialty, year, completing (today's trainees completing, the area plan's
         own vacancy model).
     Returns ``TRUST_PLAN_COLUMNS``: one row per trust, round and move, plus one row per post the
@@ -176,8 +179,10 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
     icb_codes = sorted(set(setting.icbs["icb_code"]) | set(setting.catchment["icb_code"]))
     shares = {str(k): (g["icb_code"].to_numpy(object), g["share"].to_numpy(float))
               for k, g in setting.catchment.groupby("catchment_code", sort=False)}
+    if "expansion" not in plan.columns:
+        plan = plan.assign(expansion=0)
     for spec, spec_plan in plan.groupby("specialty", sort=True):
-        moving = spec_plan[spec_plan["redistribution"] != 0]
+        moving = spec_plan[(spec_plan["redistribution"] != 0) | (spec_plan["expansion"] != 0)]
         if moving.empty:
             continue
         state = _specialty_state(by_spec.get(str(spec), plain.iloc[:0]),
@@ -202,8 +207,12 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
             for r in order:
                 unit = units[str(r.area)]
                 n = int(r.redistribution)
-                rows += (_give(unit, state[0], t, -n, int(year), setting) if n < 0
-                         else _receive(unit, state[0], t, n, int(year), setting))
+                if n:
+                    rows += (_give(unit, state[0], t, -n, int(year), setting) if n < 0
+                             else _receive(unit, state[0], t, n, int(year), setting))
+            for r in part[part["expansion"] > 0].sort_values("area").itertuples(index=False):
+                rows += _expand(units[str(r.area)], state[0], t, int(r.expansion), int(year),
+                                setting)
     out = pd.DataFrame(rows, columns=TRUST_PLAN_COLUMNS)
     out = out.astype({"year": "int64", "change": "int64"})
     for col in ("posts_before", "posts_after", "vacancies", "capacity", "min_unit"):
@@ -317,6 +326,39 @@ def _receive(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
     return rows
 
 
+def _expand(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
+            setting: TrustSetting) -> list[dict[str, object]]:
+    """Place n time-limited expansion posts: the trusts furthest below fair share first, within
+    the supervision capacity the round's redistribution left. They are not part of the
+    establishment the plan moves, so trust posts and vacancies stay as they are."""
+    held = unit.posts - unit.moves[:, t]  # posts at the start of the round
+    capacity = np.where(held > 0, np.maximum(ceil_share(held, setting.headroom), 1), 0)
+    left = np.maximum(capacity - np.maximum(unit.moves[:, t], 0), 0)
+    scores = spec.scores(unit.index)
+    got = np.zeros(len(held), dtype=np.int64)
+    for _ in range(n):
+        open_ = np.flatnonzero(got < left)
+        if not len(open_):
+            break
+        pick = open_[np.lexsort((unit.org[open_], -held[open_], scores[open_]))[0]]
+        got[pick] += 1
+    rows = []
+    for i in map(int, np.flatnonzero(got)):
+        row = _row(unit, i, year, int(got[i]), held, np.zeros_like(held), left, scores, setting,
+                   f"time-limited expansion: receives {got[i]}: its patients' ICBs stand "
+                   f"{scores[i]:+.0%} from their fair share, the furthest below among trusts "
+                   f"in {unit.area} with supervision capacity left this round ({left[i]})"
+                   f"{_own(unit, i)}")
+        row.update(kind="expansion", posts_before=pd.NA, posts_after=pd.NA, vacancies=pd.NA)
+        rows.append(row)
+    if rest := n - int(got.sum()):
+        why = (_no_figure(unit) if not unit.counted else
+               f"no trust in {unit.area} with supervision capacity left this round")
+        rows.append(_unplaced(unit, year, rest, setting, why + ": the local office chooses "
+                              "the host", kind="expansion"))
+    return rows
+
+
 def _record(unit: _Unit, t: int, change: np.ndarray) -> None:
     unit.moves[:, t] += change
     unit.posts += change
@@ -349,7 +391,7 @@ def _row(unit: _Unit, i: int, year: int, change: int, before: np.ndarray, vacant
          reason: str) -> dict[str, object]:
     return {"area": unit.area, "specialty": unit.specialty, "year": year,
             "org_code": unit.org[i], "org_name": unit.name[i], "icb_code": unit.icb[i],
-            "change": change, "posts_before": int(before[i]),
+            "change": change, "kind": "redistribution", "posts_before": int(before[i]),
             "posts_after": int(before[i]) + change, "vacancies": int(vacant[i]),
             "capacity": int(capacity[i]), "min_unit": int(unit.minimum[i]),
             "catchment_distance": float(scores[i]), "reason": reason,
@@ -357,9 +399,10 @@ def _row(unit: _Unit, i: int, year: int, change: int, before: np.ndarray, vacant
 
 
 def _unplaced(unit: _Unit, year: int, change: int, setting: TrustSetting,
-              why: str) -> dict[str, object]:
+              why: str, kind: str = "redistribution") -> dict[str, object]:
     return {"area": unit.area, "specialty": unit.specialty, "year": year, "org_code": "",
-            "org_name": NOT_PLACED, "icb_code": "", "change": change, "posts_before": pd.NA,
+            "org_name": NOT_PLACED, "icb_code": "", "change": change, "kind": kind,
+            "posts_before": pd.NA,
             "posts_after": pd.NA, "vacancies": pd.NA, "capacity": pd.NA, "min_unit": pd.NA,
             "catchment_distance": float("nan"),
             "reason": f"{abs(change)} post(s) not placed at a trust: {why}",

@@ -197,7 +197,8 @@ COLUMNS: dict[str, Column] = {
     "icb_code": _text("ONS code of the ICB the trust is placed in (ODS)"),
     "posts_before": Column("Trust's posts of the specialty before the round (trust split "
                            "modelled)"),
-    "posts_after": Column("Trust's posts after the round: posts_before + change"),
+    "posts_after": Column("Trust's posts after the round: posts_before + change (empty on an "
+                          "expansion row: time-limited posts are not moved by the plan)"),
     "min_unit": Column("Trust's minimum viable unit: it never gives below this (judgement; "
                        "--trust-min FILE)"),
     "catchment_distance": _share("Share-weighted distance from fair share, (posts - fair "
@@ -255,7 +256,10 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                  "positive: higher than baseline", decimals=4),
     ("trust_posts", "change"): Column("Posts the trust gives (-) or receives (+) that round; "
                                       "the rows of an area, specialty and round add up to "
-                                      "its redistribution", sign=GAP_SIGN),
+                                      "its net change (redistribution + expansion)",
+                                      sign=GAP_SIGN),
+    ("trust_posts", "kind"): _text("redistribution (a post moved by the plan) or expansion "
+                                   "(a new time-limited post)"),
     ("trust_posts", "reason"): _text("Why this trust gives or receives (or why a post could "
                                      "not be placed at a trust)"),
     ("trust_posts", "vacancies"): Column("Trust's posts falling vacant that round after "
