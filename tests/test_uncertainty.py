@@ -364,6 +364,9 @@ def test_structural_choices_are_validated() -> None:
         Scenario.model_validate(spec(parameter="populaton_base", options=["registered"]))
     with pytest.raises(ValidationError, match="drawn by its own family"):
         Scenario.model_validate(spec(parameter="deprivation_weight", options=[0.1]))
+    with pytest.raises(ValidationError, match="combinations of options"):
+        UncertaintySpec(structural=tuple(
+            StructuralChoice(parameter=f"p{i}", options=tuple(range(10))) for i in range(3)))
     with pytest.raises(ValidationError, match="sum to 1"):
         Scenario.model_validate(spec(parameter="population_base", options=["registered"],
                                      probabilities=[0.5]))

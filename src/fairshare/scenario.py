@@ -30,6 +30,8 @@ MIN_PACE_CAP = 0.001
 #: Lists and tables in a scenario (expansion tranches, per-specialty values) hold at most this
 #: many entries: 65 specialties, or 39 years x a few priorities, need far fewer.
 MAX_ITEMS = 1000
+#: Combinations of structural options a Monte Carlo prepares (each costs a need calculation).
+MAX_STRUCTURES = 256
 
 
 class _Strict(BaseModel):
@@ -200,6 +202,10 @@ class UncertaintySpec(_Strict):
         names = [c.parameter for c in self.structural]
         if len(set(names)) != len(names):
             raise ValueError("structural lists a parameter twice")
+        combos = math.prod(len(c.options) for c in self.structural)
+        if combos > MAX_STRUCTURES:
+            raise ValueError(f"structural choices make {combos:,} combinations of options; at "
+                             f"most {MAX_STRUCTURES} (each is prepared once): draw fewer")
         return self
 
     @classmethod
