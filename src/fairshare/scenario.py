@@ -248,7 +248,9 @@ class Scenario(_Strict):
 
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
-    horizon: int = Field(2031, ge=2022, le=2060, description="Last plan year (inclusive).")
+    horizon: int = Field(
+        2037, ge=2022, le=2060, description="Last plan year (inclusive): by default the end of "
+        "the glide window, so the plan shows the whole glide path.")
     pace_cap: float | None = Field(
         None, ge=MIN_PACE_CAP, le=1,
         description="Max share of gap moved a year (at least 0.001: 0.1% a year).")
@@ -260,11 +262,13 @@ class Scenario(_Strict):
         0, ge=0, le=MAX_COUNT, description="A giving area never falls below this (raises the "
         "per-specialty minimum programme size where higher).")
     pace: Literal["glide", "fastest"] = Field(
-        "glide", description="glide: each gap spread evenly to glide_until (the programme's "
-        "published pace); fastest: as fast as vacancies, capacity and minimums allow.")
+        "glide", description="glide: each gap spread evenly from its phase start to "
+        "glide_until; fastest: as fast as vacancies, capacity and minimums allow.")
     glide_until: int = Field(
-        2030, ge=2022, le=2060, description="Last year of the glide window (2030/31 as "
-        "published for London).")
+        2037, ge=2022, le=2060, description="Last year of the glide window. Default 2037: the "
+        "programme's stated lifespan of 15+ years from its first recruitment (Trailblazers, "
+        "2022), a judgement (no year-by-year schedule is published). 2030 closes every gap by "
+        "2030 (scenarios/full-convergence.yaml).")
     glide_min_years: int = Field(
         3, ge=1, le=40, description="Shortest glide window, so a late phase does not close "
         "in one year.")

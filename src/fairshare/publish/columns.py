@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fairshare.publish.tables import MODEL_GAP
+
 GAP_SIGN = "positive: area below its target, gains posts; negative: above target, gives posts"
 DISTANCE_SIGN = "positive: area above its target (gives); negative: below (receives)"
 CHANGE_SIGN = "current minus previous: positive means higher in the current run"
@@ -214,7 +216,8 @@ COLUMNS: dict[str, Column] = {
     "Time-limited expansion": Column("Expansion posts placed that year"),
     "Net gain/loss": Column("Redistribution + expansion", sign=GAP_SIGN),
     "Specialty (phase)": _text("Programme and its phase"),
-    "Fair-share gap (guided distribution)": Column("target - current", sign=GAP_SIGN),
+    MODEL_GAP: Column("The model's target - current posts before the plan (not the "
+                      "programme's own published figure)", sign=GAP_SIGN),
     "Total moved": Column("Posts moved over the whole plan", sign=GAP_SIGN),
     "previous_run": _text("The run compared from"),
     "current_run": _text("The run compared with"),
