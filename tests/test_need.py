@@ -163,7 +163,7 @@ def test_deprivation_term_tracks_ons_avoidable_mortality(england: Bundle) -> Non
 @pytest.mark.parametrize("year", ["2023_24", "2024_25"])
 def test_need_matches_earlier_allocation_years(england: Bundle, year: str) -> None:
     """NHS England's published ICB need indices for earlier years give nearly the same need."""
-    ns = need_shares(england, Scenario())
+    ns = need_shares(england, Scenario(core_cost_factor="kept"))  # as published: with it
     ref = _checks()
     core = pd.Series(ns.core / ns.population, index=ns.icbs)
     dep = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
@@ -178,10 +178,47 @@ def test_highest_and_lowest_need_icbs_match_published_commentary(england: Bundle
                                                                  base: str) -> None:
     """House of Commons Library CBP-10031 (2024/25 core allocations per patient): highest NHS
     Cheshire and Merseyside, lowest NHS Buckinghamshire, Oxfordshire and Berkshire West."""
-    ns = need_shares(england, Scenario(population_base=base))
+    ns = need_shares(england, Scenario(population_base=base, core_cost_factor="kept"))
     wp = england.weighted_population.set_index("icb_code").loc[ns.icbs, "population"]
     head = ns.population if base == "ons_resident" else (wp / wp.sum()).to_numpy()
     per_head = pd.Series(ns.core / head, index=ns.icbs)
     names = england.icbs.set_index("icb_code")["icb_name"]
     assert "Cheshire and Merseyside" in names[per_head.idxmax()]
     assert "Buckinghamshire, Oxfordshire and Berkshire" in names[per_head.idxmin()]
+
+
+def test_cost_factor_divided_out_of_the_core_term_by_hand() -> None:
+    # toy core WP 300, 300, 400 on lists (= residents) 100, 200, 700; a cost factor of 1.5 on
+    # the first ICB: without it the core need is 200, 300, 400, shares 2/9, 3/9, 4/9
+    from dataclasses import replace
+
+    bundle = replace(toy_bundle(), core_cost_factor=pd.DataFrame(
+        {"icb_code": ["E54000001", "E54000002", "E54000003"], "cost_factor": [1.5, 1.0, 1.0]}))
+    kept = need_shares(bundle, Scenario(core_cost_factor="kept"))
+    removed = need_shares(bundle, Scenario())
+    np.testing.assert_allclose(kept.core, [0.3, 0.3, 0.4])
+    np.testing.assert_allclose(removed.core, [2 / 9, 3 / 9, 4 / 9])
+    # the other terms do not carry the factor and are unchanged
+    np.testing.assert_allclose(removed.deprivation, kept.deprivation)
+    np.testing.assert_allclose(removed.specialty, kept.specialty)
+
+
+def test_the_fitted_cost_factor_is_london_highest(england: Bundle) -> None:
+    """The factor fitted from NHS England's practice file (scripts/build_data.py) is highest on
+    London's five ICBs, about 1.06-1.07, as a London cost adjustment (market forces) is."""
+    f = england.core_cost_factor.merge(england.icbs, on="icb_code")
+    top5 = f.nlargest(5, "cost_factor")
+    assert top5["icb_name"].str.contains("London").all()
+    assert top5["cost_factor"].between(1.05, 1.08).all()
+    assert f["cost_factor"].between(0.95, 1.08).all()
+
+
+def test_removing_the_cost_factor_moves_posts_out_of_london(england: Bundle) -> None:
+    kept = targets(england, Scenario(core_cost_factor="kept"))
+    removed = targets(england, Scenario())
+    assert set(removed["core_cost_factor"]) == {"removed (need, not cost)"}
+    assert kept.groupby("specialty")["target"].sum().equals(
+        removed.groupby("specialty")["target"].sum())  # each specialty's total is unchanged
+    london = {name: t.loc[t["area"] == "London", "target"].sum()
+              for name, t in (("kept", kept), ("removed", removed))}
+    assert 100 < london["kept"] - london["removed"] < 250

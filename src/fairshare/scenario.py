@@ -229,6 +229,13 @@ class Scenario(_Strict):
         description="One population base for every need term: ONS residents (NHS England need "
         "index x ONS mid-2022 population) or GP registered lists (age drivers rescaled to them).",
     )
+    core_cost_factor: Literal["removed", "kept"] = Field(
+        "removed",
+        description="NHS England's core need carries an ICB-level cost factor (about 1.06-1.07 "
+        "on London's ICBs, consistent with the market forces factor; fitted from the practice "
+        "file, data/core_cost_factor.csv). removed (default): need, not the price of care, "
+        "sets a fair share of posts (a judgement); kept: the core term as published.",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(

@@ -175,7 +175,10 @@ _caption: list[str] = []
 def label_tables(bundle: Bundle, sc: Scenario) -> None:
     """Remember the run's label so every printed table carries it (a copied table stays
     labelled): the basis of the numbers and the scenario."""
-    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+    pace = (f"glide to {sc.glide_until}" if sc.pace == "glide" else "fastest") + (
+        f", {sc.convergence.label()}")
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()}): pace "
+                   f"{pace}; core need's ICB cost factor {sc.core_cost_factor}."]
 
 
 def print_written(files: list[Path]) -> None:

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion
@@ -29,6 +30,9 @@ from fairshare.inputs.posts import (
 from fairshare.io import display_name, file_digest
 
 BASELINE_FILE = "baseline_posts.csv"
+#: The ICB cost factor inside NHS England's core need, fitted by scripts/build_data.py (data
+#: README); optional in another geography's data folder (no file: no factor to remove).
+COST_FACTOR_FILE = "core_cost_factor.csv"
 
 DATA_VINTAGES = {
     "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
@@ -80,6 +84,9 @@ class Bundle:
     """Posts per ICB piece (icb_code, local_office, specialty, posts) when the establishment
     is known per ICB (the public baseline, or a user's per-ICB file); empty otherwise (ICB
     figures are then estimated)."""
+    core_cost_factor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, cost_factor: the ICB-level (cost) factor in NHS England's core weighted
+    population (about 1.06-1.07 on London's ICBs); empty when the data has none."""
 
     @property
     def modelled(self) -> list[str]:
@@ -241,6 +248,10 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     tables = {key: _read_table(str(p.parent), key).copy() for key, p in paths.items()}
     digests = {key: _digest(str(p)) for key, p in paths.items()}
     _check_consistency(tables, folder)
+    factor, factor_path = _core_cost_factor(folder, set(tables["icbs"]["icb_code"]))
+    tables["core_cost_factor"] = factor
+    if factor_path is not None:
+        digests["core_cost_factor"] = _digest(str(factor_path))
     own = sorted(f for f, _ in _FILES.values() if (folder / f).exists())
     source = ("embedded England data" if folder.resolve() == data_dir().resolve() else
               f"data folder {folder} ({', '.join(own) or 'no files'}; the rest embedded)")
@@ -261,6 +272,38 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     raise InputError([Problem(str(folder), None, None, "this data folder has its own areas but "
                               f"no establishment ({BASELINE_FILE}): give your posts file with "
                               "--posts")])
+
+
+def _core_cost_factor(folder: Path, icbs: set[str]) -> tuple[pd.DataFrame, Path | None]:
+    """The core need's ICB cost factor: the folder's own file, else England's when the areas are
+    England's; another geography without the file has no factor to remove (empty table)."""
+    own = folder / COST_FACTOR_FILE
+    path = own if own.exists() else data_dir() / COST_FACTOR_FILE
+    empty = pd.DataFrame({"icb_code": pd.Series(dtype=str), "cost_factor": pd.Series(dtype=float)})
+    if not path.exists():
+        return empty, None
+    table = _read_cost_factor(str(path))
+    if set(table["icb_code"]) != icbs:
+        if not own.exists():
+            return empty, None
+        raise InputError([Problem(str(own), None, "icb_code",
+                                  "areas differ from icbs.csv: give a cost_factor for each area")])
+    return table.copy(), path
+
+
+@cache
+def _read_cost_factor(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype={"icb_code": str})
+    problems = [Problem(path, None, c, "column missing") for c in ("icb_code", "cost_factor")
+                if c not in table.columns]
+    if problems:
+        raise InputError(problems)
+    factor = pd.to_numeric(table["cost_factor"], errors="coerce")
+    bad = [i for i, v in enumerate(factor) if not (v > 0 and np.isfinite(v))]
+    if bad:
+        raise InputError([Problem(path, i + 2, "cost_factor", "expected a positive number")
+                          for i in bad[:10]])
+    return table.assign(cost_factor=factor.astype(float))[["icb_code", "cost_factor"]]
 
 
 def _check_consistency(tables: dict[str, pd.DataFrame], folder: Path) -> None:

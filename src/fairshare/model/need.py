@@ -129,6 +129,26 @@ def age_standardised(index: np.ndarray, age_index: np.ndarray,
     return index / age_index**beta, beta
 
 
+def cost_factors(bundle: Bundle, icbs: list[str]) -> np.ndarray:
+    """(icb,) the ICB cost factor in NHS England's core need (ones when the data has none)."""
+    table = bundle.core_cost_factor
+    if table.empty:
+        return np.ones(len(icbs))
+    return table.set_index("icb_code")["cost_factor"].reindex(icbs).to_numpy(float)
+
+
+def without_cost_factor(core_index: np.ndarray, factor: np.ndarray,
+                        registered: np.ndarray) -> np.ndarray:
+    """The core need index with an ICB cost factor divided out, relative to England again.
+
+    NHS England's "Final WP" is, to 0.7% per practice, an ICB factor times a weighted sum of its
+    need components (docs/method.md); the factor is highest in London, as the market forces
+    factor is. It prices care; it does not measure how many doctors a population needs.
+    """
+    index = core_index / factor
+    return index / ((index * registered).sum() / registered.sum())
+
+
 def _shares(x: np.ndarray) -> np.ndarray:
     total = x.sum(axis=-1, keepdims=True)
     return x / total
@@ -167,6 +187,8 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     resident = pop.sum(axis=1)
     index = {c: (wp[c].to_numpy(float) / registered) / (wp[c].sum() / registered.sum())
              for c in COMPONENTS}
+    if scenario.core_cost_factor == "removed":
+        index["core"] = without_cost_factor(index["core"], cost_factors(bundle, icbs), registered)
     # One base for every term: NHS England terms are index x base, age drivers profile x base.
     on_ons = scenario.population_base == "ons_resident"
     nhs_base = resident if on_ons else registered
