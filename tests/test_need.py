@@ -222,3 +222,54 @@ def test_removing_the_cost_factor_moves_posts_out_of_london(england: Bundle) -> 
     london = {name: t.loc[t["area"] == "London", "target"].sum()
               for name, t in (("kept", kept), ("removed", removed))}
     assert 100 < london["kept"] - london["removed"] < 250
+
+
+def _with_qof(registers: list[float], lists: list[float]) -> Bundle:
+    from dataclasses import replace
+
+    icbs = ["E54000001", "E54000002", "E54000003"]
+    return replace(
+        toy_bundle(driver="age:all"),
+        qof_prevalence=pd.DataFrame({"icb_code": icbs, "condition": "DM",
+                                     "register": registers, "list_size": lists}),
+        prevalence_drivers=pd.DataFrame({"specialty": ["Toy Medicine"], "conditions": ["DM"],
+                                         "basis": ["judgement"]}))
+
+
+def test_prevalence_driver_by_hand() -> None:
+    # DM registers 20, 20, 60 on lists 100, 200, 700: rates 0.2, 0.1, 0.0857 against England's
+    # 100 / 1000 = 0.1, so need index 2, 1, 6/7; on residents 100, 200, 700 the need is
+    # 200, 200, 600 (shares 0.2, 0.2, 0.6). Growth to the projection year is the age
+    # profile's (1, 1.5, 1): 200, 300, 600, shares 2/11, 3/11, 6/11
+    bundle = _with_qof([20.0, 20.0, 60.0], [100.0, 200.0, 700.0])
+    on = need_shares(bundle, Scenario(prevalence_driver=True))
+    np.testing.assert_allclose(on.specialty[0], [0.2, 0.2, 0.6])
+    np.testing.assert_allclose(on.future[0], [2 / 11, 3 / 11, 6 / 11])
+    off = need_shares(bundle, Scenario())
+    np.testing.assert_allclose(off.specialty[0], [0.1, 0.2, 0.7])  # residents, as before
+    # the same prevalence everywhere gives back the population
+    even = need_shares(_with_qof([10.0, 20.0, 70.0], [100.0, 200.0, 700.0]),
+                       Scenario(prevalence_driver=True))
+    np.testing.assert_allclose(even.specialty[0], [0.1, 0.2, 0.7])
+
+
+def test_prevalence_driver_without_data_is_a_clear_error(england: Bundle) -> None:
+    from fairshare.errors import FairshareError
+
+    assert england.qof_prevalence.empty and not Scenario().prevalence_driver
+    assert set(england.prevalence_drivers["specialty"]) == {
+        "Cardiology", "Endocrinology and Diabetes", "Respiratory Medicine"}
+    with pytest.raises(FairshareError, match="qof_prevalence.csv"):
+        need_shares(england, Scenario(prevalence_driver=True))
+
+
+def test_a_bad_prevalence_file_names_row_and_column(tmp_path: Path) -> None:
+    from fairshare.errors import InputError
+    from fairshare.inputs.bundle import load_bundle
+
+    (tmp_path / "qof_prevalence.csv").write_text(
+        "icb_code,condition,register,list_size\nE54000008,DM,-1,10\nE54000008,AST,5,0\n")
+    with pytest.raises(InputError) as err:
+        load_bundle(tmp_path)
+    found = {(p.row, p.column) for p in err.value.problems}
+    assert found == {(2, "register"), (3, "list_size")}

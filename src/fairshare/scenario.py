@@ -236,6 +236,14 @@ class Scenario(_Strict):
         "file, data/core_cost_factor.csv). removed (default): need, not the price of care, "
         "sets a fair share of posts (a judgement); kept: the core term as published.",
     )
+    prevalence_driver: bool = Field(
+        False,
+        description="Drive the specialties declared in data/prevalence_drivers.csv "
+        "(cardiology, endocrinology and diabetes, respiratory medicine) by QOF disease "
+        "prevalence (registers per ICB) instead of their age profile today; growth to the "
+        "projection year still follows the age profile. Needs qof_prevalence.csv in the data "
+        "folder: the embedded England data has none yet, so it is off.",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(

@@ -33,6 +33,11 @@ BASELINE_FILE = "baseline_posts.csv"
 #: The ICB cost factor inside NHS England's core need, fitted by scripts/build_data.py (data
 #: README); optional in another geography's data folder (no file: no factor to remove).
 COST_FACTOR_FILE = "core_cost_factor.csv"
+#: Disease prevalence (QOF registers by ICB: icb_code, condition, register, list_size). Not in
+#: the embedded England data (not sourced yet, docs/method.md); a data folder may give it.
+PREVALENCE_FILE = "qof_prevalence.csv"
+#: Which QOF registers drive which specialty when the prevalence driver is on (a judgement).
+PREVALENCE_DRIVERS_FILE = "prevalence_drivers.csv"
 
 DATA_VINTAGES = {
     "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
@@ -87,6 +92,11 @@ class Bundle:
     core_cost_factor: pd.DataFrame = field(default_factory=pd.DataFrame)
     """icb_code, cost_factor: the ICB-level (cost) factor in NHS England's core weighted
     population (about 1.06-1.07 on London's ICBs); empty when the data has none."""
+    qof_prevalence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, condition, register, list_size: QOF disease registers per ICB (empty: none)."""
+    prevalence_drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """specialty, conditions ("CHD+HF+AF"), basis: the registers that drive a specialty's need
+    when the scenario's ``prevalence_driver`` is on."""
 
     @property
     def modelled(self) -> list[str]:
@@ -252,6 +262,7 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     tables["core_cost_factor"] = factor
     if factor_path is not None:
         digests["core_cost_factor"] = _digest(str(factor_path))
+    tables |= _prevalence_tables(folder, set(tables["icbs"]["icb_code"]), digests)
     own = sorted(f for f, _ in _FILES.values() if (folder / f).exists())
     source = ("embedded England data" if folder.resolve() == data_dir().resolve() else
               f"data folder {folder} ({', '.join(own) or 'no files'}; the rest embedded)")
@@ -289,6 +300,43 @@ def _core_cost_factor(folder: Path, icbs: set[str]) -> tuple[pd.DataFrame, Path 
         raise InputError([Problem(str(own), None, "icb_code",
                                   "areas differ from icbs.csv: give a cost_factor for each area")])
     return table.copy(), path
+
+
+def _prevalence_tables(folder: Path, icbs: set[str],
+                       digests: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The QOF prevalence table (the folder's own only) and the specialty declarations."""
+    out = {}
+    own = folder / PREVALENCE_FILE
+    if own.exists():
+        table = _read_prevalence(str(own))
+        unknown = sorted(set(table["icb_code"]) - icbs)[:5]
+        if unknown:
+            raise InputError([Problem(str(own), None, "icb_code", f"not in icbs.csv: {unknown}")])
+        out["qof_prevalence"] = table.copy()
+        digests["qof_prevalence"] = _digest(str(own))
+    declared = folder / PREVALENCE_DRIVERS_FILE
+    path = declared if declared.exists() else data_dir() / PREVALENCE_DRIVERS_FILE
+    out["prevalence_drivers"] = pd.read_csv(path, dtype=str)
+    return out
+
+
+@cache
+def _read_prevalence(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype={"icb_code": str, "condition": str})
+    wanted = ("icb_code", "condition", "register", "list_size")
+    problems = [Problem(path, None, c, "column missing") for c in wanted if c not in table.columns]
+    if problems:
+        raise InputError(problems)
+    for col, least in (("register", 0.0), ("list_size", None)):
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = [i for i, v in enumerate(values) if not np.isfinite(v)
+               or (v < least if least is not None else v <= 0)]
+        what = "a number, at least 0" if least is not None else "a number above 0"
+        problems += [Problem(path, i + 2, col, f"expected {what}") for i in bad[:10]]
+        table[col] = values
+    if problems:
+        raise InputError(problems)
+    return table[list(wanted)]
 
 
 @cache

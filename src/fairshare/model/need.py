@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.scenario import Scenario, Weights
 from fairshare.vocabulary import AGE_BANDS, COMPONENTS, SEXES
@@ -149,6 +150,54 @@ def without_cost_factor(core_index: np.ndarray, factor: np.ndarray,
     return index / ((index * registered).sum() / registered.sum())
 
 
+def prevalence_conditions(bundle: Bundle) -> dict[str, list[str]]:
+    """Specialty -> QOF register codes driving it (data/prevalence_drivers.csv); an error when
+    the data holds no prevalence table, so the switch is never silently without effect."""
+    if bundle.qof_prevalence.empty:
+        raise FairshareError(
+            "prevalence_driver is on, but the data has no qof_prevalence.csv (QOF registers per "
+            "ICB: icb_code, condition, register, list_size; NHS Digital, OGL). The embedded "
+            "England data has none: give a data folder with it (--data, docs/own_data.md).")
+    rows = bundle.prevalence_drivers
+    declared = {str(s): str(c).split("+") for s, c in zip(rows["specialty"], rows["conditions"],
+                                                          strict=True)}
+    unknown = sorted(set(declared) - set(bundle.specialties["specialty"]))
+    if unknown:
+        raise FairshareError(f"prevalence_drivers.csv names unknown specialties: {unknown}")
+    return declared
+
+
+def prevalence_index(table: pd.DataFrame, conditions: list[str], icbs: list[str]) -> np.ndarray:
+    """(icb,) recorded prevalence of some QOF registers relative to England.
+
+    Rate per ICB = Σ over conditions of register ÷ list size (a patient on two registers counts
+    on each: both are work); England's rate the same from England's totals.
+    """
+    rows = table[table["condition"].isin(conditions)]
+    missing = sorted(set(conditions) - set(rows["condition"]))
+    lacking = sorted(set(icbs) - set(rows["icb_code"]))
+    if missing or lacking:
+        raise FairshareError(f"qof_prevalence.csv lacks condition(s) {missing} or areas "
+                             f"{lacking[:5]}: every declared register is needed for every area")
+    by = rows.groupby(["condition", "icb_code"])[["register", "list_size"]].sum()
+    rate = np.zeros(len(icbs))
+    england = 0.0
+    for condition in conditions:
+        part = by.loc[condition].reindex(icbs)
+        rate += (part["register"] / part["list_size"]).to_numpy(float)
+        england += float(part["register"].sum() / part["list_size"].sum())
+    return rate / england
+
+
+def _with_prevalence(bundle: Bundle, conditions: list[str], icbs: list[str], now: np.ndarray,
+                     later: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A specialty's need from disease prevalence on the population base; its growth to the
+    projection year is still its own driver's (later ÷ now), which carries the age profile."""
+    need = prevalence_index(bundle.qof_prevalence, conditions, icbs) * base
+    growth = np.divide(later, now, out=np.ones_like(now), where=now > 0)
+    return need, need * growth, 0.0
+
+
 def _shares(x: np.ndarray) -> np.ndarray:
     total = x.sum(axis=-1, keepdims=True)
     return x / total
@@ -195,6 +244,7 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     age_rebase = np.ones_like(resident) if on_ons else registered / resident
 
     specs = bundle.specialties
+    declared = prevalence_conditions(bundle) if scenario.prevalence_driver else {}
     growth_cache: dict[int, np.ndarray] = {}
     spec_rows, fut_rows, years, betas = [], [], [], []
     for rec in specs.itertuples():
@@ -210,6 +260,9 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
         weights = None if driver.kind == "component" else prof.loc[driver.name].to_numpy(float)
         now, later, beta = _driver_need(driver, weights, pop, growth_cache[year], index,
                                         nhs_base, age_rebase)
+        if rec.specialty in declared:
+            now, later, beta = _with_prevalence(bundle, declared[rec.specialty], icbs, now,
+                                                later, resident if on_ons else registered)
         spec_rows.append(now)
         fut_rows.append(later)
         years.append(year)
