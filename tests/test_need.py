@@ -259,7 +259,7 @@ def test_prevalence_driver_without_data_is_a_clear_error(england: Bundle) -> Non
     assert england.qof_prevalence.empty and not Scenario().prevalence_driver
     assert set(england.prevalence_drivers["specialty"]) == {
         "Cardiology", "Endocrinology and Diabetes", "Respiratory Medicine"}
-    with pytest.raises(FairshareError, match="qof_prevalence.csv"):
+    with pytest.raises(FairshareError, match=r"qof_prevalence\.csv"):
         need_shares(england, Scenario(prevalence_driver=True))
 
 
