@@ -11,7 +11,9 @@ scenarios/programme-pace.yaml), on the embedded public baseline, planned to 2037
   moved: mean |moves| a year from the specialty's first plan year (2023 at the earliest) to
   2030, ÷ yearly intake (current posts ÷ programme length).
 
-Run: PYTHONPATH=src .venv/bin/python scripts/pace_figures.py [SCENARIO.yaml ...]
+With ``--by-area``: each local office's gap and planned 2023-2030 change per scenario.
+
+Run: PYTHONPATH=src .venv/bin/python scripts/pace_figures.py [--by-area] [SCENARIO.yaml ...]
 """
 
 from __future__ import annotations
@@ -65,8 +67,28 @@ def figures(plan: pd.DataFrame, targets: pd.DataFrame, specs: pd.DataFrame) -> d
     }
 
 
+def by_area(bundle: object, paths: list[str]) -> None:
+    """Each local office's gap and planned 2023-2030 change under each scenario (markdown)."""
+    cols: dict[str, pd.Series] = {}
+    for path in paths:
+        sc = load_scenario(None if path == "default" else path).with_overrides(horizon=LAST)
+        out = run_plan(bundle, sc)  # type: ignore[arg-type]
+        gap = (out.targets["target"] - out.targets["current"]).groupby(out.targets["area"]).sum()
+        window = out.plan[(out.plan["year"] >= FIRST) & (out.plan["year"] <= CHECK)]
+        cols[f"gap ({sc.name})"] = gap
+        cols[f"2023-2030 ({sc.name})"] = window.groupby("area")["redistribution"].sum()
+    table = pd.DataFrame(cols)
+    print("| area | " + " | ".join(table.columns) + " |")
+    print("|---" * (len(table.columns) + 1) + "|")
+    for area, row in table.iterrows():
+        print(f"| {area} | " + " | ".join(f"{int(v):+,}" for v in row) + " |")
+
+
 def main(paths: list[str]) -> None:
     bundle = load_england()
+    if paths and paths[0] == "--by-area":
+        by_area(bundle, paths[1:] or DEFAULTS)
+        return
     print("scenario | closed by 2030 | by 2037 | London 2023 | London 2023-2030 | London gap | "
           "median share of intake moved")
     for path in paths or DEFAULTS:
