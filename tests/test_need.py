@@ -18,6 +18,7 @@ from fairshare.model.need import (
     age_standardised,
     effective_deprivation_weight,
     need_shares,
+    prevalence_index,
 )
 from tests.toy import LOS, toy_bundle
 
@@ -111,7 +112,8 @@ def test_no_driver_squares_the_age_effect(england: Bundle) -> None:
     The age index and the raw need index are computed here from the embedded inputs, not by
     the model; before the fix, medical and surgical drivers had elasticity 1 + beta (about 2).
     """
-    ns = need_shares(england, Scenario())
+    # age x index drivers only: the prevalence driver (a register, no age profile) is off here
+    ns = need_shares(england, Scenario(prevalence_driver=False))
     pop = england.population.pivot_table(index="icb_code", columns=["sex", "age_band"],
                                          values="population", aggfunc="sum")
     pop = pop.reindex(index=ns.icbs, columns=pd.MultiIndex.from_product([SEXES, AGE_BANDS]))
@@ -245,7 +247,7 @@ def test_prevalence_driver_by_hand() -> None:
     on = need_shares(bundle, Scenario(prevalence_driver=True))
     np.testing.assert_allclose(on.specialty[0], [0.2, 0.2, 0.6])
     np.testing.assert_allclose(on.future[0], [2 / 11, 3 / 11, 6 / 11])
-    off = need_shares(bundle, Scenario())
+    off = need_shares(bundle, Scenario(prevalence_driver=False))
     np.testing.assert_allclose(off.specialty[0], [0.1, 0.2, 0.7])  # residents, as before
     # the same prevalence everywhere gives back the population
     even = need_shares(_with_qof([10.0, 20.0, 70.0], [100.0, 200.0, 700.0]),
@@ -253,14 +255,31 @@ def test_prevalence_driver_by_hand() -> None:
     np.testing.assert_allclose(even.specialty[0], [0.1, 0.2, 0.7])
 
 
-def test_prevalence_driver_without_data_is_a_clear_error(england: Bundle) -> None:
-    from fairshare.errors import FairshareError
+def test_without_prevalence_data_every_row_says_which_driver_it_used(england: Bundle) -> None:
+    toy = targets(toy_bundle(driver="age:all"), Scenario(prevalence_driver=True))
+    assert set(toy["demand_driver"]) == {"age:all"}  # no QOF table: the catalogue's driver
+    real = targets(england, Scenario()).drop_duplicates("specialty").set_index("specialty")
+    assert real.loc["Endocrinology and Diabetes", "demand_driver"].startswith("QOF prevalence DM")
+    assert real.loc["Cardiology", "demand_driver"].startswith("QOF prevalence CHD+HF+AF")
+    assert not real.loc["Geriatric Medicine", "demand_driver"].startswith("QOF")  # not declared
 
-    assert england.qof_prevalence.empty and not Scenario().prevalence_driver
+
+def test_embedded_prevalence_follows_an_independent_measure(england: Bundle) -> None:
+    """QOF diabetes prevalence (NHS Digital 2019-20, summed to ICB) is highest where the ONS
+    Health Index's avoidable mortality is worst (lower is worse), as diabetes follows
+    deprivation; declared registers cover every ICB."""
+    assert Scenario().prevalence_driver
     assert set(england.prevalence_drivers["specialty"]) == {
         "Cardiology", "Endocrinology and Diabetes", "Respiratory Medicine"}
-    with pytest.raises(FairshareError, match=r"qof_prevalence\.csv"):
-        need_shares(england, Scenario(prevalence_driver=True))
+    icbs = sorted(england.icbs["icb_code"])
+    diabetes = pd.Series(prevalence_index(england.qof_prevalence, ["DM"], icbs), index=icbs)
+    both = pd.concat([diabetes, _checks()["ons_avoidable_mortality_2021"]], axis=1).dropna()
+    assert len(both) >= 38
+    assert both.corr(method="spearman").iloc[0, 1] < -0.5
+    # the prevalence index is relative to England: list-weighted, it averages 1
+    dm = england.qof_prevalence[england.qof_prevalence["condition"] == "DM"].set_index("icb_code")
+    lists = dm["list_size"].reindex(icbs).to_numpy()
+    assert np.average(diabetes.to_numpy(), weights=lists) == pytest.approx(1.0)
 
 
 def test_a_bad_prevalence_file_names_row_and_column(tmp_path: Path) -> None:

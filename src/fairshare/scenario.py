@@ -237,12 +237,12 @@ class Scenario(_Strict):
         "sets a fair share of posts (a judgement); kept: the core term as published.",
     )
     prevalence_driver: bool = Field(
-        False,
+        True,
         description="Drive the specialties declared in data/prevalence_drivers.csv "
-        "(cardiology, endocrinology and diabetes, respiratory medicine) by QOF disease "
-        "prevalence (registers per ICB) instead of their age profile today; growth to the "
-        "projection year still follows the age profile. Needs qof_prevalence.csv in the data "
-        "folder: the embedded England data has none yet, so it is off.",
+        "(cardiology, endocrinology and diabetes, respiratory medicine) by recorded disease "
+        "prevalence (QOF registers per ICB, NHS Digital 2019-20) instead of their age profile "
+        "today; growth to the projection year still follows the age profile. false: the age "
+        "profile, as before. Needs qof_prevalence.csv in the data (England's is embedded).",
     )
 
     # Whole posts (METHOD §3)

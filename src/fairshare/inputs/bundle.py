@@ -33,8 +33,8 @@ BASELINE_FILE = "baseline_posts.csv"
 #: The ICB cost factor inside NHS England's core need, fitted by scripts/build_data.py (data
 #: README); optional in another geography's data folder (no file: no factor to remove).
 COST_FACTOR_FILE = "core_cost_factor.csv"
-#: Disease prevalence (QOF registers by ICB: icb_code, condition, register, list_size). Not in
-#: the embedded England data (not sourced yet, docs/method.md); a data folder may give it.
+#: Disease prevalence (QOF registers by ICB: icb_code, condition, register, list_size), built by
+#: scripts/build_prevalence.py from NHS Digital's QOF 2019-20 (data README).
 PREVALENCE_FILE = "qof_prevalence.csv"
 #: Which QOF registers drive which specialty when the prevalence driver is on (a judgement).
 PREVALENCE_DRIVERS_FILE = "prevalence_drivers.csv"
@@ -45,6 +45,8 @@ DATA_VINTAGES = {
     "need": "NHS England ICB allocations 2025/26, GP-practice weighted populations",
     "geography": "ICB April 2023 codes; local-office mapping built by fairshare (see data README)",
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
+    "prevalence": "NHS Digital Quality and Outcomes Framework 2019-20, disease registers by "
+                  "practice, summed to ICB",
 }
 
 # key -> (file name, name of its schema in fairshare.inputs.schemas)
@@ -304,16 +306,19 @@ def _core_cost_factor(folder: Path, icbs: set[str]) -> tuple[pd.DataFrame, Path 
 
 def _prevalence_tables(folder: Path, icbs: set[str],
                        digests: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """The QOF prevalence table (the folder's own only) and the specialty declarations."""
+    """The QOF prevalence table (the folder's own, else England's when the areas are England's)
+    and the specialty declarations."""
     out = {}
     own = folder / PREVALENCE_FILE
-    if own.exists():
-        table = _read_prevalence(str(own))
+    path = own if own.exists() else data_dir() / PREVALENCE_FILE
+    if path.exists():
+        table = _read_prevalence(str(path))
         unknown = sorted(set(table["icb_code"]) - icbs)[:5]
-        if unknown:
+        if unknown and own.exists():
             raise InputError([Problem(str(own), None, "icb_code", f"not in icbs.csv: {unknown}")])
-        out["qof_prevalence"] = table.copy()
-        digests["qof_prevalence"] = _digest(str(own))
+        if not unknown:
+            out["qof_prevalence"] = table.copy()
+            digests["qof_prevalence"] = _digest(str(path))
     declared = folder / PREVALENCE_DRIVERS_FILE
     path = declared if declared.exists() else data_dir() / PREVALENCE_DRIVERS_FILE
     out["prevalence_drivers"] = pd.read_csv(path, dtype=str)

@@ -150,14 +150,15 @@ def without_cost_factor(core_index: np.ndarray, factor: np.ndarray,
     return index / ((index * registered).sum() / registered.sum())
 
 
-def prevalence_conditions(bundle: Bundle) -> dict[str, list[str]]:
-    """Specialty -> QOF register codes driving it (data/prevalence_drivers.csv); an error when
-    the data holds no prevalence table, so the switch is never silently without effect."""
-    if bundle.qof_prevalence.empty:
-        raise FairshareError(
-            "prevalence_driver is on, but the data has no qof_prevalence.csv (QOF registers per "
-            "ICB: icb_code, condition, register, list_size; NHS Digital, OGL). The embedded "
-            "England data has none: give a data folder with it (--data, docs/own_data.md).")
+def prevalence_conditions(bundle: Bundle, scenario: Scenario) -> dict[str, list[str]]:
+    """Specialty -> QOF register codes driving it (data/prevalence_drivers.csv).
+
+    Data without a prevalence table (another geography's folder, or a toy) keeps every
+    specialty on its catalogue driver; the targets table's ``demand_driver`` column says, on
+    every row, which driver was used, so the switch is never without a visible trace.
+    """
+    if not scenario.prevalence_driver or bundle.qof_prevalence.empty:
+        return {}
     rows = bundle.prevalence_drivers
     declared = {str(s): str(c).split("+") for s, c in zip(rows["specialty"], rows["conditions"],
                                                           strict=True)}
@@ -165,6 +166,15 @@ def prevalence_conditions(bundle: Bundle) -> dict[str, list[str]]:
     if unknown:
         raise FairshareError(f"prevalence_drivers.csv names unknown specialties: {unknown}")
     return declared
+
+
+def driver_labels(bundle: Bundle, scenario: Scenario) -> dict[str, str]:
+    """Specialty -> the demand driver its need used today, in words for every targets row."""
+    declared = prevalence_conditions(bundle, scenario)
+    return {str(s): (f"QOF prevalence {'+'.join(declared[s])} (NHS Digital 2019-20); growth: "
+                     f"{d}" if s in declared else str(d))
+            for s, d in zip(bundle.specialties["specialty"], bundle.specialties["driver"],
+                            strict=True)}
 
 
 def prevalence_index(table: pd.DataFrame, conditions: list[str], icbs: list[str]) -> np.ndarray:
@@ -244,7 +254,7 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     age_rebase = np.ones_like(resident) if on_ons else registered / resident
 
     specs = bundle.specialties
-    declared = prevalence_conditions(bundle) if scenario.prevalence_driver else {}
+    declared = prevalence_conditions(bundle, scenario)
     growth_cache: dict[int, np.ndarray] = {}
     spec_rows, fut_rows, years, betas = [], [], [], []
     for rec in specs.itertuples():

@@ -22,6 +22,7 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.model.convergence import with_aim
 from fairshare.model.need import (
     NeedShares,
+    driver_labels,
     effective_deprivation_weight,
     need_shares,
     specialised_shares,
@@ -189,6 +190,8 @@ def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> p
     table = with_aim(local_office_table(bundle, scenario, inp), scenario)
     table["effective_deprivation_weight"] = table["specialty"].map(effective)
     table["core_cost_factor"] = core_cost_label(bundle, scenario)
+    drivers = driver_labels(bundle, scenario)
+    table["demand_driver"] = table["specialty"].map(drivers)
     level = level or scenario.level
     if level == "region":  # region aims are sums of local office aims, like every column
         return aggregate_regions(table)
@@ -196,6 +199,7 @@ def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> p
         table = with_aim(icb_table(bundle, scenario, inp, table), scenario)
         table["effective_deprivation_weight"] = table["specialty"].map(effective)
         table["core_cost_factor"] = core_cost_label(bundle, scenario)
+        table["demand_driver"] = table["specialty"].map(drivers)
     return table
 
 
@@ -278,8 +282,8 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     """Region rows as sums of their local offices (so the two levels always agree)."""
     keys = ["scenario", "region_code", "region", "specialty", "school", "phase",
             "specialised_share", "method", "basis"]
-    keys += [c for c in ("convergence", "effective_deprivation_weight", "core_cost_factor")
-             if c in table.columns]
+    keys += [c for c in ("convergence", "effective_deprivation_weight", "core_cost_factor",
+                         "demand_driver") if c in table.columns]
     summed = _SUMMED + (["aim"] if "aim" in table.columns else [])
     out = table.groupby(keys, as_index=False, sort=False)[summed].sum()
     out = out.rename(columns={"region_code": "area_code", "region": "area"})

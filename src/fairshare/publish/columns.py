@@ -96,6 +96,8 @@ COLUMNS: dict[str, Column] = {
                   "default): what the plan moves toward"),
     "aim_gap": Column("aim - current", sign=GAP_SIGN),
     "convergence": _text("Convergence policy that turns the target into the aim"),
+    "demand_driver": _text("The specialty's demand driver today (catalogue, or QOF disease "
+                           "prevalence where declared and the prevalence driver is on)"),
     "core_cost_factor": _text("What the core need term did with NHS England's ICB cost factor "
                               "(about 1.07 in London; scenario core_cost_factor)"),
     "effective_deprivation_weight": _share("Deprivation weight in effect once what NHS "
