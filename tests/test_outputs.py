@@ -137,7 +137,8 @@ def test_every_written_table_carries_basis_and_scenario(here: Path) -> None:
         assert (df["scenario"] == "default").all(), csv.name
         assert (df["basis"] != "").all(), csv.name
         # a row of a known specialty says that specialty's basis; others the run's label
-        expected = df["specialty"].map(per_specialty).fillna(meta["establishment"])
+        expected = (df["specialty"].map(per_specialty).fillna(meta["establishment"])
+                    if "specialty" in df.columns else meta["establishment"])
         assert (df["basis"] == expected).all(), csv.name
     _ok(["targets", "--out", "t.parquet"])
     kv = pq.read_schema(here / "t.parquet").metadata
@@ -308,7 +309,8 @@ def test_readme_python_example_runs_as_written(tmp_path: Path,
     out = scope["out"]
     findings = out.findings  # type: ignore[attr-defined]
     assert isinstance(findings, pd.DataFrame)
-    assert list(findings.columns) == ["kind", "area", "specialty", "year", "size", "message"]
+    assert list(findings.columns) == ["kind", "cause", "area", "specialty", "year", "size",
+                                      "message"]
 
 
 def test_dictionary_states_one_sign_for_gap_like_columns() -> None:

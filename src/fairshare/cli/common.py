@@ -200,6 +200,15 @@ def _fmt(value: Any, column: str = "") -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _year(value: object) -> str:
+    """A year as a whole number ("2030", never "2030.0" from a nullable column); blank if none."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
     table = Table(title=title, show_lines=False, header_style="bold",
@@ -212,7 +221,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = escape(str(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
+            text = escape(_year(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
             cells.append(text)
@@ -345,5 +354,21 @@ def with_file_digests(bundle: Bundle, inputs: PlanInputs | None = None,
 def findings_table(out: PlanOutput) -> pd.DataFrame:
     """The plan's findings as a tidy table (one row per finding)."""
     return out.findings
+
+
+def show_findings(findings: pd.DataFrame, groups: pd.DataFrame, shown: int = 10) -> None:
+    """The findings grouped by kind and cause, largest first, each with its largest example."""
+    from fairshare.publish.report_tables import kind_label
+
+    console.print(f"[bold]{len(findings)} findings[/] in {len(groups)} groups (kind and cause), "
+                  "ranked by the posts involved; every finding is in findings.csv, the groups in "
+                  "findings_groups.csv.")
+    view = groups.head(shown).assign(kind=groups["kind"].map(kind_label))
+    show_table(view, "What holds the plan back", ["rank", "kind", "cause", "findings", "posts",
+                                                   "areas", "specialties"])
+    for rec in groups.head(min(shown, 5)).itertuples(index=False):
+        console.print(f"  {rec.rank}. largest: {escape(str(rec.largest))}")
+    if len(groups) > shown:
+        console.print(f"  … and {len(groups) - shown} smaller groups in findings_groups.csv.")
 
 

@@ -19,11 +19,13 @@ from fairshare.cli.common import (
     friendly,
     plan_inputs,
     print_written,
+    show_findings,
     show_table,
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.io import safe_filename
+from fairshare.model.pipeline import findings_groups
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
@@ -87,17 +89,15 @@ def plan_cmd(
     show_table(by_area.sort_values("gap"), f"By {int(last['year'].max())}: posts after the "
                "plan and remaining gap", ["area", "current", "moved", "posts", "target", "gap"])
     findings = findings_table(res)
+    groups = findings_groups(findings)
     if len(findings):
-        kinds = ", ".join(f"{n} {k}" for k, n in findings["kind"].value_counts().items())
-        console.print(f"[bold]{len(findings)} findings[/] ({kinds}; all in findings.csv). "
-                      f"The largest:")
-        for msg in findings.sort_values("size", ascending=False, kind="stable")["message"].head(8):
-            console.print(f"  • {msg}")
+        show_findings(findings, groups)
     stats = res.stats
     console.print(f"status: {res.status}; solver: {stats.get('solve_seconds', 0):.2f} s, "
                   f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
                   "constraints")
-    outputs = {"targets": res.targets, "plan": table, "findings": findings}
+    outputs = {"targets": res.targets, "plan": table, "findings": findings,
+               "findings_groups": groups}
     if not res.unplaced.empty:
         funded = sum(t.posts for t in sc.expansion)
         console.print(f"[yellow]{int(res.unplaced['posts'].sum()):,} of {funded:,} expansion "

@@ -161,6 +161,9 @@ class Finding:
     year: int | None
     size: int
     message: str
+    cause: str = ""
+    """What held the area back, in a few words shared by findings of the same cause (so that
+    hundreds of findings can be grouped and ranked); empty when the kind says it all."""
 
     def __str__(self) -> str:
         return self.message

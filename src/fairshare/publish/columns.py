@@ -126,6 +126,11 @@ COLUMNS: dict[str, Column] = {
     "kind": _text("What kind of binding constraint or problem the finding reports"),
     "size": Column("Posts involved (shortfall, relaxation, ...)"),
     "message": _text("The finding in a planner's words"),
+    "cause": _text("What held the area back (the limit reached most often), in words shared by "
+                   "every finding of the same cause"),
+    "findings": Column("Number of findings in the group", "count"),
+    "specialties": Column("Number of specialties the group's findings touch", "count"),
+    "largest": _text("The group's largest finding (most posts involved)"),
     # equity
     "gini": _share("Gini coefficient of posts per fair share across areas (0 = equal)"),
     "cv": Column("Coefficient of variation of posts per fair share across areas", "ratio",
@@ -226,6 +231,9 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                          "negative: fairer with the plan", decimals=4),
     ("impact", "change"): Column("value - baseline", "metric units",
                                  "positive: higher than baseline", decimals=4),
+    ("findings_groups", "rank"): Column("Rank of the group by the posts its findings involve "
+                                        "(1 = most)", "rank"),
+    ("findings_groups", "posts"): Column("Posts involved, summed over the group's findings"),
     ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
                                      "version that differs between the two runs"),
 }

@@ -33,6 +33,9 @@ KEEP_TOGETHER = 24  # tables with at most this many rows are not split over page
 
 _FINDING_KINDS = {
     "horizon": "not at target by the end of the plan",
+    "glide": "not at target by the end of the glide window",
+    "cohort_share": "cohort share",
+    "intake_growth": "intake growth limit",
     "phase": "specialty not phased: no moves",
     "capacity": "supervision capacity",
     "vacancies": "too few vacancies",
