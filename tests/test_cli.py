@@ -84,12 +84,14 @@ def test_run_store_compare(store: Path, tmp_path: Path) -> None:
     _ok(["run", "--horizon", "2024"])
     _ok(["run", "--horizon", "2024", "--scenario", str(scen)])
     listing = _ok(["runs"])
-    assert "deprivation 30%" in listing and "default" in listing
-    out = _ok(["compare", "default", "deprivation 30%", "--out", str(tmp_path / "cmp")])
+    # a run's name says the options it was made with (issue 18): never "default" for these
+    assert "deprivation 30%, horizon 2024" in listing and "horizon 2024" in listing
+    out = _ok(["compare", "horizon 2024", "deprivation 30%, horizon 2024", "--out",
+               str(tmp_path / "cmp")])
     assert "deprivation_weight: 0.2 -> 0.3" in out
     assert (tmp_path / "cmp").exists()
-    _ok(["runs", "delete", "default", "--yes"])
-    assert "default" not in _ok(["runs"]).replace("deprivation", "")
+    _ok(["runs", "delete", "horizon 2024", "--yes"])
+    assert "deprivation 30%, horizon 2024" in _ok(["runs"])
 
 
 def test_plan_with_capacity_and_cohort_files(tmp_path: Path) -> None:
@@ -153,7 +155,8 @@ def test_compare_workbook_has_phase_impact(store: Path, tmp_path: Path) -> None:
     _ok(["run", "--horizon", "2023"])
     _ok(["run", "--horizon", "2023", "--scenario", str(scen)])
     path = tmp_path / "impact.xlsx"
-    _ok(["compare", "default", "no deprivation", "--xlsx", str(path), "--area", "London"])
+    _ok(["compare", "horizon 2023", "no deprivation, horizon 2023", "--xlsx", str(path),
+         "--area", "London"])
     ws = openpyxl.load_workbook(path)["Phase impact"]
     rows = [r for r in ws.iter_rows(values_only=True) if r and r[0] == "Total"]
     assert rows and rows[0][5] == rows[0][4] - rows[0][3]

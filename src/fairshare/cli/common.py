@@ -27,7 +27,7 @@ from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.io import file_digest
 from fairshare.names import match_names
-from fairshare.scenario import Scenario, load_scenario
+from fairshare.scenario import Scenario, load_scenario_and_file
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
@@ -151,13 +151,61 @@ def _rows(rows: list[int]) -> str:
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
-    sc = load_scenario(scenario, **overrides)
+    bundle, sc, base = _setup(posts, scenario, **overrides)
+    sc = for_this_run(sc, base, _given(bundle, {"posts": posts}))
+    label_tables(bundle, sc)
+    return bundle, sc
+
+
+def _setup(posts: Path | None, scenario: Path | None,
+           **overrides: Any) -> tuple[Bundle, Scenario, Scenario]:
+    """Data, the scenario with the command's options, and the scenario as its file says."""
+    sc, base = load_scenario_and_file(scenario, **overrides)
     bundle = load_data(posts)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
-    return bundle, sc
+    return bundle, sc, base
+
+
+def _given(bundle: Bundle, files: dict[str, Path | None]) -> dict[str, str]:
+    """Digests of the input files the user gave (not the embedded data)."""
+    return {name: bundle.digests[name] for name, path in files.items()
+            if path is not None and name in bundle.digests}
+
+
+#: Scenario fields that say what a run is called or was given, not a parameter of the model.
+_NOT_PARAMETERS = ("name", "description", "inputs")
+_NAME_CHARS = 60
+
+
+def for_this_run(sc: Scenario, base: Scenario, files: dict[str, str]) -> Scenario:
+    """The scenario as run: the input files given recorded in it (so in its digest), and a
+    name that says what the command's options changed from the scenario file (or from the
+    defaults), so that no run made with other options or files is called "default".
+
+    ``base`` is the scenario before the command's options; ``files`` the digest of every input
+    file given (posts, capacity, cohorts, min_posts).
+    """
+    if files:
+        sc = sc.with_overrides(inputs={**sc.inputs, **files})
+    was, now = base.resolved(), sc.resolved()
+    changed = [k for k in now if k not in _NOT_PARAMETERS and now[k] != was[k]]
+    parts = [f"{k.replace('_', ' ')} {_word(now[k])}" for k in changed]
+    parts += [f"own {k.replace('_', ' ')} file" for k in files if k not in base.inputs]
+    if not parts:
+        return sc
+    stem = "" if base.name == "default" else f"{base.name}, "
+    name = stem + ", ".join(parts)
+    if len(name) > _NAME_CHARS or any(isinstance(now[k], dict | list) for k in changed):
+        name = stem + f"custom ({len(parts)} changes from "
+        name += ("the defaults)" if not stem else "the file)")
+    return sc.with_overrides(name=name)
+
+
+def _word(value: Any) -> str:
+    return str(value).replace("_", " ") if value is not None else "none"
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
@@ -289,16 +337,23 @@ def plan_inputs(func: F) -> F:
 
 
 def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
-                 level: Level = "local_office",
+                 level: Level = "local_office", report_level: Level | None = None,
                  **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
-    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
-    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
-    bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb (planned
+    over), ``report_level`` the level the results are shown at (default: ``level``). Both the
+    level and every input file go into the scenario as run (its digest and name)."""
+    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap,
+              "level": report_level or level} | overrides
+    bundle, sc, base = _setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
+    given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
+             "min_posts": min_posts}
+    sc = for_this_run(sc, base, _given(bundle, given))
+    label_tables(bundle, sc)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 

@@ -66,6 +66,7 @@ def plan_cmd(
         raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
     plan_level = cast(Level, "icb" if level == "icb" else "local_office")
     bundle, sc, res = compute_plan(inputs, min_posts=min_posts, level=plan_level,
+                                   report_level=cast(Level, level),
                                    elastic=elastic or None,
                                    require_target_by=require_target_by, pace=pace)
     if level == "icb" and bundle.piece_posts.empty:
@@ -126,7 +127,8 @@ def tables(
         "folder (with run.json and columns.csv).")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office")
+    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office",
+                                   report_level=cast(Level, level))
     plan = plan_at_level(bundle, sc, res, level)
     match = match_area(plan, area, area_codes(bundle, level))
     if pace:

@@ -57,8 +57,10 @@ COLUMNS: dict[str, Column] = {
     "basis": _text("What the numbers rest on: the establishment (public baseline, modelled rows "
                    "or the user's file named here) the run started from"),
     "scenario": _text("Name of the scenario the run used"),
-    "scenario_digest": _text("Digest of the fully resolved scenario (equal digests, equal "
-                             "parameters); run.json lists every parameter"),
+    "scenario_digest": _text("Digest of the fully resolved scenario: every parameter, the "
+                             "command's options and the digest of each input file given "
+                             "(equal digests, equal parameters and inputs); run.json lists "
+                             "them"),
     "year_status": _text("'reconstruction' for a plan year already past at the run date (what "
                          "the plan would have done, not a move still to make); 'to come' else"),
     # keys
