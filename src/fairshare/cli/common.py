@@ -24,7 +24,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem
-from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.inputs.bundle import (
+    Bundle,
+    cohort_coverage,
+    load_data,
+    missing_areas,
+    read_capacity,
+    read_cohorts,
+)
 from fairshare.io import file_digest
 from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario_and_file
@@ -166,7 +173,36 @@ def _setup(posts: Path | None, scenario: Path | None,
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
+    if posts is not None:
+        warn_missing_areas(bundle)
     return bundle, sc, base
+
+
+def warn_missing_areas(bundle: Bundle) -> None:
+    """Say which areas an establishment file has no row for: they get 0 posts of everything."""
+    missing = missing_areas(bundle)
+    if missing:
+        what = "ICBs" if not bundle.piece_posts.empty else "local offices"
+        console.print(f"[yellow]Warning[/]: the establishment has no row for {len(missing)} "
+                      f"{what}, which are planned with 0 posts of every specialty: "
+                      f"{escape(', '.join(missing))}. Add their rows (0 where an area truly "
+                      "has none) if the file is meant to be complete.", highlight=False,
+                      soft_wrap=True)
+
+
+def show_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> None:
+    """How many posts a cohort file accounts for; the rest fall vacant on the default rule."""
+    table = cohort_coverage(cohorts, bundle, start)
+    posts, listed = int(table["posts"].sum()), int(table["trainees_listed"].sum())
+    rest = int(table["not_covered"].sum())
+    console.print(f"The cohort file covers {listed:,} trainees in {len(table)} local office × "
+                  f"specialty programmes holding {posts:,} posts; the other {rest:,} posts "
+                  "fall vacant on the default rule (posts ÷ programme length a year).",
+                  highlight=False, soft_wrap=True)
+    partial = table[table["not_covered"] > 0].sort_values("not_covered", ascending=False)
+    if len(partial):
+        show_table(partial.head(10), "Programmes the cohort file covers only in part",
+                   ["local_office", "specialty", "posts", "trainees_listed", "not_covered"])
 
 
 def _given(bundle: Bundle, files: dict[str, Path | None]) -> dict[str, str]:
@@ -349,6 +385,8 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    if coh is not None:
+        show_coverage(coh, bundle, sc.plan_start)
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
              "min_posts": min_posts}
