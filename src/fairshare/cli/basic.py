@@ -60,19 +60,21 @@ def targets(
                    + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
-        cols = ["area", "current", "fair_share", "target", "gap", "distance", *aims]
+        cols = ["area", "current", "fair_share", "target", "gap", "gap_share_of_target", *aims]
         name = df["specialty"].iloc[0]
         show_table(view, f"{name} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
         view = df.groupby("area", as_index=False)[["current", "fair_share", "target",
                                                    "aim"]].sum()
         view["gap"] = view["target"] - view["current"]
-        view["distance"] = (view["current"] - view["target"]) / view["target"]
+        view["gap_share_of_target"] = (view["target"] - view["current"]) / view["target"]
         view["aim_gap"] = view["aim"] - view["current"]
         show_table(view.sort_values("gap"),
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
-                                                     "gap", "distance", *aims])
+                                                     "gap", "gap_share_of_target", *aims])
+    console.print("Gap = target − current posts: + receives, − gives; gap share of target = "
+                  "gap / target, with the same sign.", highlight=False)
     files = write_results(out, {"targets": df}, bundle, sc, command="targets")
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
                   f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")

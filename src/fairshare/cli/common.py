@@ -276,8 +276,10 @@ def _fmt(value: Any, column: str = "") -> str:
     if isinstance(value, float):
         if pd.isna(value):
             return ""
-        if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
-            return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
+        if any(k in column for k in ("distance", "gap_share", "share_within", "p_gives",
+                                     "p_receives")):
+            return f"{value:+.1%}" if "distance" in column or "gap_share" in column \
+                else f"{value:.0%}"
         if column.startswith("effect"):
             return f"{value:+,.1f}"
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"

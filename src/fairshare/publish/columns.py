@@ -5,11 +5,13 @@ formatted from its unit: years and counts as whole numbers (never ``2031.000000`
 decimals, fractional posts at 3, other quantities at 4, so a file reads as what it holds and
 re-runs are byte-identical.
 
-Sign convention, one for every gap-like column: **positive means the area is below its fair
-share and gains posts** (gap, remaining gap, redistribution, net, change in a target);
-**negative means it is above and gives**. Distance is NHS England's published "distance from
-target", (current − target) / target, so it is stated separately on its row: positive means
-above target. See docs/outputs.md.
+Sign convention, one for every gap-like column, in posts or as a percentage: **positive means
+the area is below its fair share and gains posts** (gap, gap_share_of_target, remaining gap,
+redistribution, net, change in a target); **negative means it is above and gives**. The
+percentage gap shown in the terminal, the report, the workbook and the web app is
+``gap_share_of_target`` = gap / target (London −59.8%). ``distance`` is NHS England's published
+"distance from target", (current − target) / target, kept in the CSV as published with its
+opposite sign stated on its row. See docs/outputs.md.
 """
 
 from __future__ import annotations
@@ -107,8 +109,12 @@ COLUMNS: dict[str, Column] = {
                                      "under-served areas"),
     "expansion_offset": Column("Expansion posts placed that year if used to offset the "
                                "losses of giving areas"),
-    "distance": Column("(current - target) / target, NHS England's distance from target",
+    "distance": Column("(current - target) / target, NHS England's distance from target "
+                       "(kept as published; its sign is the opposite of the gap's)",
                        "share of target", DISTANCE_SIGN, decimals=4),
+    "gap_share_of_target": Column("gap / target: the percentage gap every fairshare page, "
+                                  "sheet and table shows (= -distance)", "share of target",
+                                  GAP_SIGN, decimals=4),
     # plan
     "redistribution": Column("Posts moved into (+) or out of (-) the area that year",
                              sign=GAP_SIGN),

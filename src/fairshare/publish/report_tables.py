@@ -156,8 +156,10 @@ def plan_frame(plan: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def plan_year_table(df: pd.DataFrame, start_short: int) -> Table:
-    """Moves, vacancies and capacity used, and what is still to move, for every plan year."""
+def plan_year_table(df: pd.DataFrame, start_short: int,
+                    status: Mapping[int, str] | None = None) -> Table:
+    """Moves, vacancies and capacity used, and what is still to move, for every plan year;
+    with ``status`` (year -> "reconstruction" or "to come") a column saying which."""
     has_exp = bool(df["expansion"].abs().sum())
     short_known = "remaining_gap" in df.columns
 
@@ -178,6 +180,12 @@ def plan_year_table(df: pd.DataFrame, start_short: int) -> Table:
     last = df[df["year"] == df["year"].max()]
     total = row_for(label("Total"), df, short_of(last))
     headers = [Cell("Year"), num("Specialties moving"), num("Posts moved")]
+    if status:
+        years = sorted(int(y) for y in df["year"].unique())
+        rows = [[r[0], Cell(status.get(y, "")), *r[1:]] for y, r in zip(years, rows,
+                                                                        strict=True)]
+        total = [total[0], Cell(""), *total[1:]]
+        headers = [headers[0], Cell("Year status"), *headers[1:]]
     headers += [num("Expansion posts")] if has_exp else []
     headers += [num("Vacancies (posts)"), num("Vacancies used (posts)"),
                 num("Capacity used (posts)"), num("Still to move, end of year (posts)"),
