@@ -42,3 +42,13 @@ def test_web_app_equity_table_has_the_maps_sign() -> None:
     assert all(r["gap_furthest_above"] <= 0 <= r["gap_furthest_below"] for r in rows)
     heads = [c["name"] for c in view["table"]["columns"]]
     assert "Furthest above target: gap (% of target, − gives)" in heads
+
+
+def test_terminal_equity_shows_gaps_with_their_sign(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["equity", "--horizon", "2023", "--out", str(tmp_path / "e")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "e" / "equity.csv")
+    before = table[(table["specialty"] == "All") & (table["stage"] == "before")].iloc[0]
+    row = next(r for r in res.output.splitlines() if r.strip("│ ").startswith("before"))
+    assert f"{-before['max_distance']:+.1%}" in row and f"{-before['min_distance']:+.1%}" in row
+    assert before["max_distance"] > 0 > -before["max_distance"]  # above target: gives (−)
