@@ -290,12 +290,24 @@ def findings_tables(findings: pd.DataFrame) -> tuple[Table, list[Table], int]:
     df["size_n"] = pd.to_numeric(df["size"], errors="coerce").fillna(0)
     kinds = (df.groupby("kind", dropna=False).agg(n=("message", "size"), posts=("size_n", "sum"))
              .sort_values("n", ascending=False))
-    summary = Table("Findings by kind",
-                    [Cell("Kind"), num("Findings"), num("Posts involved")],
-                    [[label(kind_label(k)), num(count(r["n"])), num(count(r["posts"]))]
-                     for k, r in kinds.iterrows()],
-                    [label("All"), num(count(len(df))), num(count(df["size_n"].sum()))],
-                    cls="findings-kinds", keep=True)
+    if "cause" in df.columns:  # grouped by kind and cause, ranked by the posts involved
+        groups = (df.groupby(["kind", "cause"], dropna=False)
+                  .agg(n=("message", "size"), posts=("size_n", "sum"))
+                  .sort_values(["posts", "n"], ascending=False))
+        rows = [[label(kind_label(k)), Cell("" if is_missing(c) else str(c)),
+                 num(count(r["n"])), num(count(r["posts"]))] for (k, c), r in groups.iterrows()]
+        summary = Table("Findings by kind and cause, most posts first",
+                        [Cell("Kind"), Cell("Held back by"), num("Findings"),
+                         num("Posts involved")], rows,
+                        [label("All"), Cell(""), num(count(len(df))),
+                         num(count(df["size_n"].sum()))], cls="findings-kinds", keep=True)
+    else:
+        summary = Table("Findings by kind",
+                        [Cell("Kind"), num("Findings"), num("Posts involved")],
+                        [[label(kind_label(k)), num(count(r["n"])), num(count(r["posts"]))]
+                         for k, r in kinds.iterrows()],
+                        [label("All"), num(count(len(df))), num(count(df["size_n"].sum()))],
+                        cls="findings-kinds", keep=True)
     df = df.sort_values(["size_n", "area", "specialty"], ascending=[False, True, True],
                         kind="stable")
     shown = df.head(FINDINGS_SHOWN)
