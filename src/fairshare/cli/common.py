@@ -387,13 +387,13 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
-    if coh is not None:
-        show_coverage(coh, bundle, sc.plan_start)
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
              "min_posts": min_posts}
     sc = for_this_run(sc, base, _given(bundle, given))
     label_tables(bundle, sc)
+    if coh is not None:
+        show_coverage(coh, bundle, sc.plan_start)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 

@@ -127,6 +127,8 @@ def tables(
         "folder (with run.json and columns.csv).")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
+    if level not in ("local_office", "region", "icb"):
+        raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
     bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office",
                                    report_level=cast(Level, level))
     plan = plan_at_level(bundle, sc, res, level)
