@@ -19,7 +19,6 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
-from fairshare.io import write_text
 from fairshare.publish.outputs import write_results
 
 
@@ -64,13 +63,14 @@ def calibrate(
     if unpinned:
         console.print("[yellow]not pinned down by these figures:[/] " + ", ".join(unpinned)
                       + " (see the note column; their fitted values are one of many)")
+    fitted = yaml.safe_dump(result.scenario.model_dump(mode="json", exclude={"uncertainty"}),
+                            sort_keys=False)
     files = write_results(out, {"calibration_parameters": result.parameters,
                                 "calibration_residuals": result.residuals}, bundle,
                           result.scenario, published=str(published),
                           rmse_before=result.rmse_before, rmse_after=result.rmse_after,
-                          command="calibrate")
-    files.append(write_text(files[0].parent / "calibrated_scenario.yaml", yaml.safe_dump(
-        result.scenario.model_dump(mode="json", exclude={"uncertainty"}), sort_keys=False)))
+                          command="calibrate",
+                          extra_files={"calibrated_scenario.yaml": fitted})
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 

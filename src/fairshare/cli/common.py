@@ -10,6 +10,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -80,12 +81,72 @@ SpecialtyOpt = Annotated[
 ]
 
 
+#: Options that name what a command writes; every other file option names what it reads.
+OUTPUT_OPTIONS = ("out", "xlsx", "html", "pdf")
+
+
+def _paths(value: Any) -> list[Path]:
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, Path)]
+    if isinstance(value, PlanInputs):
+        return [p for f in fields(value) for p in _paths(getattr(value, f.name))]
+    return []
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
+    """An output must never replace one of the command's own inputs: ``targets --posts x.csv
+    --out x.csv`` would destroy the establishment it was computed from, and ``--out DIR``
+    replacing an earlier output folder would delete an input kept inside it."""
+    for option, out in outputs.items():
+        for source in inputs:
+            if str(source) in ("-", "/dev/stdin"):
+                continue
+            inside = (out.is_dir() and (out / "run.json").is_file()
+                      and source.resolve().is_relative_to(out.resolve()))
+            if _same(out, source) or out.resolve() == source.resolve() or inside:
+                where = "is" if not inside else "holds"
+                raise FairshareError(f"--{option} {out} {where} one of this command's inputs "
+                                     f"({source}): writing there would destroy it. Give "
+                                     f"another --{option}")
+
+
+def _check_files(kwargs: dict[str, Any]) -> bool:
+    """Refuse outputs that name an input; whether the command writes anything."""
+    outputs = {k: v for k, v in kwargs.items() if k in OUTPUT_OPTIONS and isinstance(v, Path)}
+    inputs = [p for k, v in kwargs.items() if k not in (*OUTPUT_OPTIONS, "store")
+              for p in _paths(v)]
+    refuse_overwriting_inputs(outputs, inputs)
+    if isinstance(kwargs.get("out"), Path) and "source" not in kwargs:
+        from fairshare.publish.outputs import check_out  # not for `--help`: imported late
+
+        check_out(kwargs["out"])
+    return any(k in OUTPUT_OPTIONS for k in kwargs)
+
+
 def friendly(func: F) -> F:
-    """Turn expected errors into a message and exit code 2 instead of a traceback."""
+    """Turn expected errors into a message and exit code 2 instead of a traceback.
+
+    A command that writes also refuses an output naming one of its inputs, and is stopped
+    cleanly by SIGTERM, SIGHUP or Ctrl-C (``cli.signals``): its half-built output is removed.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if _check_files(kwargs) and threading.current_thread() is threading.main_thread():
+                from fairshare.cli.signals import stop_cleanly
+
+                with stop_cleanly("the output"):
+                    return func(*args, **kwargs)
             return func(*args, **kwargs)
         except InputError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(summarise(exc.problems))}",

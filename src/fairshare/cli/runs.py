@@ -28,7 +28,7 @@ from fairshare.inputs.bundle import load_data
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
 from fairshare.publish.excel import write_workbook
-from fairshare.publish.outputs import run_metadata, write_output
+from fairshare.publish.outputs import check_writable, run_metadata, write_output
 from fairshare.publish.tables import phase_impact
 from fairshare.scenario import Scenario
 from fairshare.store.compare import (
@@ -64,6 +64,7 @@ def run(
     store: StoreOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
+    check_writable(RunStore(store).runs_dir / "new-run")  # before minutes of work, not after
     bundle, sc, res = compute_plan(inputs)
     tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
     tables |= _equity_tables(res.targets, res.plan)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairshare.errors import InputError, Problem, quote
-from fairshare.io import read_bytes, regular_file
+from fairshare.io import GZIP_MAGIC, inflated, read_bytes, regular_file
 from fairshare.names import did_you_mean
 
 AREA_COLUMNS = ("local_office", "deanery", "icb", "icb_code", "area")
@@ -46,6 +46,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     name = "standard input" if str(path) == "-" else str(path)
     data = read_bytes(path, name, MAX_FILE_BYTES)
     suffix = Path(str(path)).suffix.lower()
+    if data.startswith(GZIP_MAGIC) or suffix == ".gz":  # x.csv.gz: unpacked within the limit
+        data = inflated(data, name, MAX_FILE_BYTES)
+        suffix = Path(str(path).removesuffix(Path(str(path)).suffix)).suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ""):
         raise InputError(
             [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
@@ -72,6 +75,11 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 #: and sex groups x 22 years are about 4 million rows.
 MAX_DATA_BYTES = 512 * 1024 * 1024
 MAX_ROWS = 200_000
+#: An input table has a few columns (area, specialty, posts, funding, year, notes); a wide file
+#: is the wrong file, and 100,000 columns would take minutes to parse and check.
+MAX_COLUMNS = 200
+#: A data folder's widest table (population by age band and sex) has about 45 columns.
+MAX_DATA_COLUMNS = 1000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 #: The largest count accepted in one cell (all of England has fewer training posts).
 MAX_COUNT = 100_000
@@ -86,6 +94,8 @@ def read_data_csv(path: str | Path) -> pd.DataFrame:
     files are never copied whole into memory."""
     name = str(path)
     regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
+    with open(regular, "rb") as fh:
+        check_width(fh.read(1 << 20).split(b"\n", 1)[0], name, MAX_DATA_COLUMNS)
     with _csv_problems(name), warnings.catch_warnings():
         # a longer first row would silently become an index
         warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -132,15 +142,27 @@ def _plausible(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return _short_cells(df, name)
 
 
-def _check_text(data: bytes, name: str) -> None:
+#: Byte-order marks of UTF-16 and UTF-32 (Excel's "Unicode text" and some exports).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def check_text(data: bytes, name: str) -> None:
     """UTF-8 text (a byte-order mark allowed) without NUL bytes, or a message naming the line
-    that is not."""
+    that is not and the encoding it probably is (UTF-16, Latin-1/Windows-1252)."""
+    head = data[:200]
+    if head.startswith(_WIDE_BOMS) or (len(head) > 8 and head[1::2].count(0) > len(head) // 3):
+        raise InputError([Problem(name, 1, None, "UTF-16 text (Excel's 'Unicode Text'), not "
+                                  "UTF-8: save the file as 'CSV UTF-8 (Comma delimited)'")])
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        text = data[start:end if end >= 0 else None][:80].decode("cp1252", "replace")
         raise InputError([Problem(name, line, None, f"not UTF-8 text (byte "
-                                  f"{data[exc.start]:#04x} at position {exc.start:,}); save the "
+                                  f"{data[exc.start]:#04x} at position {exc.start:,}; the line "
+                                  f"reads {quote(text)!r} as Latin-1/Windows-1252): save the "
                                   "file as 'CSV UTF-8'")]) from None
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
@@ -149,7 +171,8 @@ def _check_text(data: bytes, name: str) -> None:
 
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
-    _check_text(data, name)  # here for a message naming the line; pandas decodes again
+    check_text(data, name)  # here for a message naming the line; pandas decodes again
+    check_width(data[:1 << 20].split(b"\n", 1)[0], name)  # before pandas parses every column
     with _csv_problems(name):
         return pd.read_csv(io.BytesIO(data), dtype=str, header=None, skipinitialspace=True,
                            nrows=MAX_ROWS + 2, encoding="utf-8-sig")
@@ -192,10 +215,25 @@ def _read_workbook(data: bytes, name: str) -> pd.DataFrame:
                                   "Excel")]) from None
 
 
+def check_width(header: bytes, name: str, limit: int | None = None) -> None:
+    """Refuse a header row of more than ``limit`` (``MAX_COLUMNS``) comma-separated columns."""
+    columns = header.count(b",") + 1
+    if columns > (limit or MAX_COLUMNS):
+        raise _too_wide(name, columns, limit or MAX_COLUMNS)
+
+
+def _too_wide(name: str, columns: int, limit: int = 0) -> InputError:
+    return InputError([Problem(name, 1, None, f"{columns:,} columns: an input table has a "
+                               f"handful (at most {limit or MAX_COLUMNS:,} are read); is this "
+                               "the right file?")])
+
+
 def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     """The first row as normalised column names; duplicated names and excess rows refused."""
     if raw.empty:
         raise InputError([Problem(name, None, None, "the file is empty (no header row)")])
+    if raw.shape[1] > MAX_COLUMNS:
+        raise _too_wide(name, raw.shape[1])
     header = [_normalise(c) if isinstance(c, str) and c.strip() else f"unnamed_{i + 1}"
               for i, c in enumerate(raw.iloc[0])]
     seen: dict[str, int] = {}
