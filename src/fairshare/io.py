@@ -98,7 +98,7 @@ def remove_stale_in(folder: Path) -> list[Path]:
 
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (a hidden ``.fairshare.lock`` in it) for a moment,
+    """Hold an exclusive lock on ``folder`` itself (no lock file is left in it) for a moment,
     so processes choosing a new name in it take turns. The kernel releases the lock when a
     process dies; where advisory locks do not exist, the block runs unlocked."""
     try:
@@ -106,12 +106,12 @@ def folder_lock(folder: Path) -> Iterator[None]:
     except ImportError:  # not POSIX
         yield
         return
-    with open(folder / ".fairshare.lock", "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _alive(pid: int) -> bool:

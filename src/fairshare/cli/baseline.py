@@ -18,11 +18,11 @@ from fairshare.cli.common import (
     PostsOpt,
     app,
     console,
-    err_console,
     friendly,
     refuse_overwriting_inputs,
     show_table,
     summarise,
+    warn,
 )
 from fairshare.errors import FairshareError, InputError
 from fairshare.inputs.baseline import (
@@ -79,21 +79,20 @@ def _target(out: Path) -> Path:
 
 
 def _report_left_out(base: Baseline) -> None:
-    """Say what could not be counted, by organisation and by specialty: never silently."""
+    """Say what could not be counted, by organisation and by specialty: never silently, and
+    in a bounded number of lines (the largest first, then a count of the rest)."""
     orgs = base.unmapped_orgs
     if not orgs.empty:
-        err_console.print(f"[bold yellow]Warning:[/] {len(orgs)} organisation(s) not placed "
-                          f"({orgs['fte'].sum():,.1f} training FTE not counted): not in the "
-                          "organisation lookup or not in an English ICB", highlight=False)
-        for r in orgs.sort_values("fte", ascending=False).itertuples(index=False):
-            err_console.print(f"  {r.org_code} {r.org_name}: {r.fte:,.1f} FTE", highlight=False)
+        warn(f"{len(orgs):,} organisation(s) not placed ({orgs['fte'].sum():,.1f} training FTE "
+             "not counted): not in the organisation lookup or not in an English ICB",
+             [f"{r.org_code} {r.org_name}: {r.fte:,.1f} FTE"
+              for r in orgs.sort_values("fte", ascending=False).itertuples(index=False)])
     rows = base.unmapped_rows
     if not rows.empty:
-        err_console.print(f"[bold yellow]Warning:[/] {len(rows)} specialty x grade pair(s) not "
-                          f"in the programme map ({rows['fte'].sum():,.1f} FTE not counted):",
-                          highlight=False)
-        for r in rows.itertuples(index=False):
-            err_console.print(f"  {r.grade}, {r.specialty}: {r.fte:,.1f} FTE", highlight=False)
+        warn(f"{len(rows):,} specialty x grade pair(s) not in the programme map "
+             f"({rows['fte'].sum():,.1f} FTE not counted):",
+             [f"{r.grade}, {r.specialty}: {r.fte:,.1f} FTE"
+              for r in rows.sort_values("fte", ascending=False).itertuples(index=False)])
 
 
 @baseline_app.command("build")

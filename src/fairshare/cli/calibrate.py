@@ -38,12 +38,13 @@ def calibrate(
     out: OutOpt = None,
 ) -> None:
     """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
+    from fairshare.analysis.calibrate import PARAMETERS, read_published
     from fairshare.analysis.calibrate import calibrate as run_calibrate  # loads scipy: lazily
-    from fairshare.analysis.calibrate import read_published
 
     bundle, sc = setup(posts, scenario)
-    table = read_published(str(published), bundle)
-    result = run_calibrate(bundle, sc, table, seed=seed, fixed=_parse_fix(fix or []))
+    fixed = _parse_fix(fix or [])
+    table = read_published(str(published), bundle, free=len(PARAMETERS) - len(fixed))
+    result = run_calibrate(bundle, sc, table, seed=seed, fixed=fixed)
     shown = result.parameters.assign(identified=[
         "fixed" if f else "yes" if i else "NO"
         for f, i in zip(result.parameters["fixed"], result.parameters["identified"],

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fairshare.errors import FairshareError, InputError, Problem
+from fairshare.errors import FairshareError, InputError, Problem, reveal
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.io import file_digest
 from fairshare.names import match_names
@@ -154,8 +154,8 @@ def friendly(func: F) -> F:
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except FairshareError as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(reveal(str(exc)))}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except ValueError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
@@ -213,12 +213,43 @@ def _rows(rows: list[int]) -> str:
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
     sc = load_scenario(scenario, **overrides)
+    unused = sc.unused_settings()
+    if unused:
+        warn(f"{', '.join(unused)} given, but convergence policy '{sc.convergence.policy}' "
+             "never uses it: it has no effect on this run (set the policy that reads it, or "
+             "remove it)")
     bundle = load_data(posts)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
     return bundle, sc
+
+
+def warn(message: str, lines: list[str] | None = None, shown: int = 10) -> None:
+    """A warning, with at most ``shown`` detail lines and a count of the rest (30,000 unknown
+    codes are a sentence and ten examples, not 30,000 lines)."""
+    err_console.print(f"[bold yellow]Warning:[/] {escape(message)}", highlight=False,
+                      soft_wrap=True)
+    for line in (lines or [])[:shown]:
+        err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    if lines and len(lines) > shown:
+        err_console.print(f"  … and {len(lines) - shown:,} more", highlight=False)
+
+
+def warn_before_plan(table: pd.DataFrame, column: str, start: int, source: Path,
+                     what: str) -> None:
+    """Rows of a capacity or cohort file for years before the plan's first year are never
+    used: say how many, rather than drop them without a word."""
+    if column not in table.columns:
+        return
+    years = pd.to_numeric(table[column], errors="coerce")
+    early = table[years < start]
+    if not early.empty:
+        lines = [f"{r.local_office}, {r.specialty}, {int(getattr(r, column))}"
+                 for r in early.itertuples(index=False)]
+        warn(f"{source}: {len(early):,} row(s) of {what} are for years before the plan's first "
+             f"year {start} and have no effect on it", lines)
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
@@ -348,8 +379,12 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
-    cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
+    cap = read_capacity(inputs.capacity, bundle, level) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    if cap is not None and inputs.capacity is not None:
+        warn_before_plan(cap, "year", sc.plan_start, inputs.capacity, "capacity")
+    if coh is not None and inputs.cohorts is not None:
+        warn_before_plan(coh, "completion_year", sc.plan_start, inputs.cohorts, "cohorts")
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan

@@ -8,6 +8,7 @@ tables. The default establishment is the public baseline (NHS Digital staff in p
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -128,7 +129,7 @@ def _validate(df: pd.DataFrame, schema_name: str, name: str) -> pd.DataFrame:
                 name,
                 None if pd.isna(r.index) else int(r.index) + 2,
                 None if pd.isna(r.column) else str(r.column),
-                f"failed check {r.check}: {r.failure_case!r}",
+                f"{r.failure_case!r}: {_check_words(str(r.check))}",
             )
             for r in cases.itertuples()
         ]
@@ -145,7 +146,40 @@ def _read_table(folder: str, key: str) -> pd.DataFrame:
         return _as_plain(pd.read_csv(path))
     # a user's own file: read with guards (size, pipes, encoding, ragged rows, absurd numbers)
     df = _as_plain(read_data_csv(path))
-    return _validate(df, schema, str(Path(folder) / fname))
+    return _validate(_whole_numbers_as_float(df, schema), schema, str(Path(folder) / fname))
+
+
+def _whole_numbers_as_float(df: pd.DataFrame, schema_name: str) -> pd.DataFrame:
+    """A column of decimals written as whole numbers (``0``, ``3146606``) is read as integers;
+    where the schema wants decimals they are the same numbers, not an error."""
+    from fairshare.inputs import schemas
+
+    columns = getattr(getattr(schemas, schema_name), "columns", {})
+    out = df
+    for col, spec in columns.items():
+        if col in df.columns and str(spec.dtype) == "float64" \
+                and pd.api.types.is_integer_dtype(df[col]):
+            out = out.copy() if out is df else out
+            out[col] = df[col].astype("float64")
+    return out
+
+
+#: pandera's check names in a planner's words.
+_CHECK_WORDS = ((r"greater_than\((.*)\)", r"expected a value above \1"),
+                (r"greater_than_or_equal_to\((.*)\)", r"expected \1 or more"),
+                (r"less_than_or_equal_to\((.*)\)", r"expected \1 or less"),
+                (r"less_than\((.*)\)", r"expected a value below \1"),
+                (r"in_range\((.*), (.*)\)", r"expected a value from \1 to \2"),
+                (r"dtype\('(int64|float64)'\)", "expected a number"),
+                (r"not_nullable", "empty: expected a value"),
+                (r"field_uniqueness|unique", "given more than once"))
+
+
+def _check_words(check: str) -> str:
+    for pattern, words in _CHECK_WORDS:
+        if re.fullmatch(pattern, check):
+            return re.sub(pattern, words, check)
+    return f"failed check {check}"
 
 
 def _folder_for(folder: Path, fname: str) -> Path:
@@ -237,6 +271,12 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise InputError([Problem(str(folder), None, None, "data folder not found")])
+    if folder.resolve() != data_dir().resolve() and not any(
+            (folder / f).exists() for f in (*(n for n, _ in _FILES.values()), BASELINE_FILE)):
+        names = ", ".join(n for n, _ in list(_FILES.values())[:4])
+        raise InputError([Problem(str(folder), None, None, "holds none of the data files "
+                                  f"(e.g. {names}; docs/own_data.md): an empty or wrong folder "
+                                  "would silently give England's results")])
     paths = {key: _folder_for(folder, fname) for key, (fname, _) in _FILES.items()}
     tables = {key: _read_table(str(p.parent), key).copy() for key, p in paths.items()}
     digests = {key: _digest(str(p)) for key, p in paths.items()}
@@ -353,9 +393,24 @@ def read_area_file(path: str | Path, bundle: Bundle, fields: list[Field]) -> pd.
     return clean.rename(columns={"area": "local_office"})
 
 
-def read_capacity(path: str | Path, bundle: Bundle) -> pd.DataFrame:
-    """Supervision capacity: local_office, specialty, [year], capacity (posts received a year)."""
-    return read_area_file(path, bundle, [Field("capacity"), Field("year", "year", False)])
+def read_capacity(path: str | Path, bundle: Bundle, level: str = "local_office") -> pd.DataFrame:
+    """Supervision capacity: local_office, specialty, [year], capacity (posts received a year).
+
+    For a plan by ICB (``level='icb'``) the file gives capacity per ICB (an ``icb`` column:
+    code, ODS code or name); the ``local_office`` column then holds the ICB's name, which is
+    how a plan by ICB names its areas."""
+    fields = [Field("capacity"), Field("year", "year", False)]
+    if level != "icb":
+        return read_area_file(path, bundle, fields)
+    clean, read_level = parse_area_rows(read_table(path), str(path),
+                                        list(bundle.specialties["specialty"]),
+                                        bundle.local_offices, bundle.icbs, fields)
+    if read_level != "icb":
+        raise InputError([Problem(str(path), 1, "icb", "a plan by ICB needs capacity per ICB "
+                                  "(an 'icb' column: ICB code, ODS code or name), not per "
+                                  "local office")])
+    names = bundle.icbs.set_index("icb_code")["icb_name"]
+    return clean.assign(area=clean["area"].map(names)).rename(columns={"area": "local_office"})
 
 
 def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
