@@ -211,6 +211,9 @@ def callback_body_problem(app: dash.Dash, body: Any) -> str | None:
             if not isinstance(item, dict) or item.get("id") != want.get("id") \
                     or item.get("property") != want.get("property"):
                 return f"'{part}' does not match the callback's {part}"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "'changedPropIds' must list the changed properties as text"
     expected_out = split_callback_id(output)
     given_out = body.get("outputs")
     if isinstance(expected_out, dict):
