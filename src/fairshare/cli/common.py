@@ -18,22 +18,23 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem, reveal
-from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
 from fairshare.io import file_digest
 from fairshare.names import match_names
-from fairshare.scenario import Scenario, load_scenario
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
-if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
+if TYPE_CHECKING:  # pandas, the data and the plan load only when a command runs, not for --help
+    import pandas as pd
+
+    from fairshare.inputs.bundle import Bundle
     from fairshare.model.pipeline import PlanOutput
+    from fairshare.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -212,6 +213,9 @@ def _rows(rows: list[int]) -> str:
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
+    from fairshare.inputs.bundle import load_data
+    from fairshare.scenario import load_scenario
+
     sc = load_scenario(scenario, **overrides)
     unused = sc.unused_settings()
     if unused:
@@ -241,6 +245,8 @@ def warn_before_plan(table: pd.DataFrame, column: str, start: int, source: Path,
                      what: str) -> None:
     """Rows of a capacity or cohort file for years before the plan's first year are never
     used: say how many, rather than drop them without a word."""
+    import pandas as pd
+
     if column not in table.columns:
         return
     years = pd.to_numeric(table[column], errors="coerce")
@@ -282,7 +288,7 @@ def print_written(files: list[Path]) -> None:
 def _fmt(value: Any, column: str = "") -> str:
     """Posts with thousands separators; shares as percentages; small ratios to 3 decimals."""
     if isinstance(value, float):
-        if pd.isna(value):
+        if value != value:  # NaN
             return ""
         if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
             return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
@@ -294,6 +300,8 @@ def _fmt(value: Any, column: str = "") -> str:
 
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
+    import pandas as pd
+
     table = Table(title=title, show_lines=False, header_style="bold",
                   caption=_caption[0] if _caption else None, caption_justify="left")
     for col in columns:
@@ -376,6 +384,8 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
                  **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
     ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
+    from fairshare.inputs.bundle import read_capacity, read_cohorts
+
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
