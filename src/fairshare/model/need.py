@@ -138,7 +138,7 @@ def _shares(x: np.ndarray) -> np.ndarray:
 def _pivot(df: pd.DataFrame, value: str, icbs: list[str]) -> np.ndarray:
     """(icb, sex x age) matrix in a fixed column order."""
     wide = df.pivot_table(index="icb_code", columns=["sex", "age_band"], values=value,
-                          aggfunc="sum")
+                          aggfunc="sum", observed=True)  # codes may be categories (own data)
     cols = pd.MultiIndex.from_product([SEXES, AGE_BANDS])
     return wide.reindex(index=icbs, columns=cols).to_numpy(dtype=float)
 
