@@ -120,13 +120,14 @@ def refuse_overwriting_inputs(outputs: dict[str, Path], inputs: list[Path]) -> N
                                      f"another --{option}")
 
 
-def _check_files(kwargs: dict[str, Any]) -> bool:
-    """Refuse outputs that name an input; whether the command writes anything."""
+def _check_files(kwargs: dict[str, Any], results_out: bool) -> bool:
+    """Refuse outputs that name an input (and, for a results ``--out``, one that can only fail,
+    before any work); whether the command writes anything."""
     outputs = {k: v for k, v in kwargs.items() if k in OUTPUT_OPTIONS and isinstance(v, Path)}
     inputs = [p for k, v in kwargs.items() if k not in (*OUTPUT_OPTIONS, "store")
               for p in _paths(v)]
     refuse_overwriting_inputs(outputs, inputs)
-    if isinstance(kwargs.get("out"), Path) and "source" not in kwargs:
+    if results_out and isinstance(kwargs.get("out"), Path):
         from fairshare.publish.outputs import check_out  # not for `--help`: imported late
 
         check_out(kwargs["out"])
@@ -140,10 +141,13 @@ def friendly(func: F) -> F:
     cleanly by SIGTERM, SIGHUP or Ctrl-C (``cli.signals``): its half-built output is removed.
     """
 
+    out = inspect.signature(func).parameters.get("out")
+    results_out = out is not None and out.annotation in ("OutOpt", OutOpt)
+
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            if _check_files(kwargs) and threading.current_thread() is threading.main_thread():
+            if _check_files(kwargs, results_out) and threading.current_thread() is threading.main_thread():
                 from fairshare.cli.signals import stop_cleanly
 
                 with stop_cleanly("the output"):

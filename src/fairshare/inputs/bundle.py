@@ -132,6 +132,8 @@ def _validate(df: pd.DataFrame, schema_name: str, name: str) -> pd.DataFrame:
     schema = getattr(schemas, schema_name)
     if len(df) > LARGE_TABLE_ROWS:
         return _validate_large(df, schema, name)
+    df = df.astype({c: object for c in df.columns  # a short table needs no compact codes
+                    if isinstance(df[c].dtype, pd.CategoricalDtype)})
     try:
         return schema.validate(df, lazy=True)
     except pae.SchemaErrors as err:
