@@ -86,8 +86,7 @@ def test_help_summary_says_what_each_command_says():
                    group.commands[name].get_short_help_str(limit=300))
             for name in group.commands}
     assert real == cli.SUMMARY
-    assert list(group.commands) == list(cli.SUMMARY)
-    assert group.list_commands(ctx) == list(cli.SUMMARY)
+    assert set(group.list_commands(ctx)) == set(cli.SUMMARY)
 
 
 def test_help_loads_no_command_module_and_no_pandas():

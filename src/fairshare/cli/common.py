@@ -147,7 +147,8 @@ def friendly(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            if _check_files(kwargs, results_out) and threading.current_thread() is threading.main_thread():
+            writes = _check_files(kwargs, results_out)
+            if writes and threading.current_thread() is threading.main_thread():
                 from fairshare.cli.signals import stop_cleanly
 
                 with stop_cleanly("the output"):
