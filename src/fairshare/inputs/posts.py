@@ -97,7 +97,10 @@ def read_data_csv(path: str | Path, categories: tuple[str, ...] = ()) -> pd.Data
     name = str(path)
     regular = regular_file(path, name, MAX_DATA_BYTES)  # read by pandas: no copy in memory
     with open(regular, "rb") as fh:
-        check_width(fh.read(1 << 20).split(b"\n", 1)[0], name, MAX_DATA_COLUMNS)
+        head = fh.read(1 << 20)
+    if head.startswith(_WIDE_BOMS) or (len(head) > 8 and head[1:200:2].count(0) > 30):
+        check_text(head[:200], name)  # names UTF-16 as such
+    check_width(head.split(b"\n", 1)[0], name, MAX_DATA_COLUMNS)
     with _csv_problems(name), warnings.catch_warnings():
         # a longer first row would silently become an index
         warnings.simplefilter("error", pd.errors.ParserWarning)
