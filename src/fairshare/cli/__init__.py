@@ -38,7 +38,8 @@ COMMANDS = {
 }
 
 
-#: Each command's help panel and one-line help, in the order ``--help`` lists them.
+#: Each command's help panel and one-line help, in the order ``--help`` lists them (commands,
+#: then groups of commands, each in the order of ``MODULES``).
 SUMMARY = {
     "run": ("Runs", "The main job: targets + plan + tables, stored as a run you can list and "
             "compare."),
@@ -77,6 +78,8 @@ SUMMARY = {
     "serve": ("Publish", "The web app: maps, live what-ifs, plans, comparison and downloads, "
               "fully offline."),
     "runs": ("Runs", "Saved runs: list, show, export, delete, cleanup."),
+    "posts": ("Targets and plan", "The area plan as recommendations per trust: which trusts "
+              "give and which receive posts, each round, and why (docs/posts.md)."),
     "baseline": ("Data and scenarios", "The public baseline: show it, or build one from a later "
                  "NHS Digital staff file (docs/baseline.md)."),
 }
