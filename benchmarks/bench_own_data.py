@@ -31,7 +31,11 @@ from fairshare.inputs.bundle import load_bundle
 t, c = time.perf_counter(), time.process_time()
 b = load_bundle(sys.argv[1], sys.argv[2])
 wall, cpu = time.perf_counter() - t, time.process_time() - c
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # this process's own peak (ru_maxrss would include the parent's, kept across exec)
+    status = open("/proc/self/status").read()
+    peak = int(status.split("VmHWM:")[1].split()[0]) / 1024
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"{wall:.2f} {cpu:.2f} {peak:.0f} {len(b.icbs)} {len(b.posts)} {t - t0:.2f}")
 """
 
