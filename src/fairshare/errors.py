@@ -50,7 +50,7 @@ def reveal(text: str) -> str:
     (``<U+0435>``), so a value that differs from its "did you mean" only in a hidden or
     look-alike letter never reads exactly like it. Plain spaces, tabs, line breaks and honest
     accented letters (Café, Ynys Môn) are left as they are."""
-    if text.isascii():
+    if text.isascii() and text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
         return text
     out = []
     for word in re.split(r"(\s+)", text):

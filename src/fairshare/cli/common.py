@@ -238,10 +238,10 @@ def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[
 def warn(message: str, lines: list[str] | None = None, shown: int = 10) -> None:
     """A warning, with at most ``shown`` detail lines and a count of the rest (30,000 unknown
     codes are a sentence and ten examples, not 30,000 lines)."""
-    err_console.print(f"[bold yellow]Warning:[/] {escape(message)}", highlight=False,
+    err_console.print(f"[bold yellow]Warning:[/] {escape(reveal(message))}", highlight=False,
                       soft_wrap=True)
     for line in (lines or [])[:shown]:
-        err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+        err_console.print(f"  {escape(reveal(line))}", highlight=False, soft_wrap=True)
     if lines and len(lines) > shown:
         err_console.print(f"  … and {len(lines) - shown:,} more", highlight=False)
 

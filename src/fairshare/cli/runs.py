@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from fairshare.cli.common import (
     print_written,
     show_table,
 )
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, reveal
 from fairshare.inputs.bundle import load_data
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
@@ -65,6 +66,9 @@ def run(
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
     check_writable(RunStore(store).runs_dir / "new-run")  # before minutes of work, not after
+    if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise FairshareError(f"--name {reveal(name)!r}: a run name cannot hold control or "
+                             "invisible characters")
     bundle, sc, res = compute_plan(inputs)
     tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
     tables |= _equity_tables(res.targets, res.plan)
