@@ -38,7 +38,8 @@ COMMANDS = {
 }
 
 
-#: Each command's help panel and one-line help, in the order ``--help`` lists them (commands,
+#: Each command's help panel and the first paragraph of its help (line breaks kept, as the
+#: listing shows them), in the order ``--help`` lists them (commands,
 #: then groups of commands, each in the order of ``MODULES``).
 SUMMARY = {
     "run": ("Runs", "The main job: targets + plan + tables, stored as a run you can list and "
@@ -55,8 +56,9 @@ SUMMARY = {
                 "distance per area and specialty."),
     "specialties": ("Data and scenarios", "The specialty catalogue: school, programme length, "
                     "phase, demand driver, weights, σ."),
-    "validate": ("Data and scenarios", "Check an input file (establishment, capacity or "
-                 "cohorts) and explain every problem."),
+    "validate": ("Data and scenarios", "Check an input file (establishment, capacity, cohorts "
+                 "or minimum sizes) and explain\nevery problem; the kind of file is recognised "
+                 "by its columns."),
     "template": ("Data and scenarios", "A file to fill in: every local office x specialty, in "
                  "the columns fairshare reads."),
     "scenario": ("Data and scenarios", "Show a scenario with every default resolved, or the "

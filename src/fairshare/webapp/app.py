@@ -21,9 +21,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import dash
@@ -347,15 +350,39 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
         return
     import waitress
 
+    with stop_on_signals(engine):  # the workbook workers stop with the server, whatever ends it
+        try:
+            server = waitress.create_server(app.server, host=host, port=port, threads=threads,
+                                            max_request_body_size=MAX_DRAINED_BYTES,
+                                            ident="fairshare", **CONNECTION_SETTINGS)
+        except OSError as exc:
+            raise FairshareError(f"cannot listen on {host} port {port}: {exc.strerror or exc} "
+                                 "(another server on that port? try --port 8051)") from None
+        bound = int(getattr(server, "effective_port", port))
+        logging.getLogger("fairshare.webapp").info("fairshare web app on %s",
+                                                   url_for(host, bound))
+        print(f"fairshare web app: ready on {url_for(host, bound)}  (Ctrl+C to stop)",
+              flush=True)
+        server.run()
+
+
+@contextlib.contextmanager
+def stop_on_signals(engine: Engine) -> Iterator[None]:
+    """Stop the server whole on SIGTERM or SIGHUP (what a service manager or a closed
+    terminal sends), as on Ctrl+C: Python would otherwise end at once without stopping the
+    workbook processes, which would run on. The signal ends waitress's loop; the workers are
+    then stopped before the process exits."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, stop) for s in wanted}
     try:
-        server = waitress.create_server(app.server, host=host, port=port, threads=threads,
-                                        max_request_body_size=MAX_DRAINED_BYTES,
-                                        ident="fairshare", **CONNECTION_SETTINGS)
-    except OSError as exc:
-        raise FairshareError(f"cannot listen on {host} port {port}: {exc.strerror or exc} "
-                             "(another server on that port? try --port 8051)") from None
-    bound = getattr(server, "effective_port", port)
-    logging.getLogger("fairshare.webapp").info("fairshare web app on %s", url_for(host, bound))
-    print(f"fairshare web app: ready on {url_for(host, int(bound))}  (Ctrl+C to stop)",
-          flush=True)
-    server.run()
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        engine.close()
+        print("fairshare web app: stopped.", flush=True)
