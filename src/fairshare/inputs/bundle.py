@@ -379,8 +379,9 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise InputError([Problem(str(folder), None, None, "data folder not found")])
+    known = {p.name for p in data_dir().iterdir() if p.suffix in (".csv", ".geojson")}
     if folder.resolve() != data_dir().resolve() and not any(
-            (folder / f).exists() for f in (*(n for n, _ in _FILES.values()), BASELINE_FILE)):
+            p.name in known for p in folder.iterdir()):
         names = ", ".join(n for n, _ in list(_FILES.values())[:4])
         raise InputError([Problem(str(folder), None, None, "holds none of the data files "
                                   f"(e.g. {names}; docs/own_data.md): an empty or wrong folder "
