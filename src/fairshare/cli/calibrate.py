@@ -19,11 +19,10 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
+from fairshare.publish.outputs import write_results
 
 if TYPE_CHECKING:
     from fairshare.analysis.calibrate import Calibration
-from fairshare.io import write_text
-from fairshare.publish.outputs import write_results
 
 
 @app.command(rich_help_panel="Analysis")
@@ -42,12 +41,13 @@ def calibrate(
     out: OutOpt = None,
 ) -> None:
     """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
+    from fairshare.analysis.calibrate import PARAMETERS, read_published
     from fairshare.analysis.calibrate import calibrate as run_calibrate  # loads scipy: lazily
-    from fairshare.analysis.calibrate import read_published
 
     bundle, sc = setup(posts, scenario)
-    table = read_published(str(published), bundle)
-    result = run_calibrate(bundle, sc, table, seed=seed, fixed=_parse_fix(fix or []))
+    fixed = _parse_fix(fix or [])
+    table = read_published(str(published), bundle, free=len(PARAMETERS) - len(fixed))
+    result = run_calibrate(bundle, sc, table, seed=seed, fixed=fixed)
     shown = result.parameters.assign(identified=[
         "fixed" if f else "yes" if i else "NO"
         for f, i in zip(result.parameters["fixed"], result.parameters["identified"],
@@ -66,17 +66,17 @@ def calibrate(
                "others and predicted (fractional gaps, posts)",
                ["model", "parameters", "rmse_in_sample", "rmse_leave_one_out"])
     _verdicts(result)
+    body = yaml.safe_dump(result.scenario.model_dump(mode="json", exclude={"uncertainty"}),
+                          sort_keys=False, allow_unicode=True)
     files = write_results(out, {"calibration_parameters": result.parameters,
                                 "calibration_residuals": result.residuals,
                                 "calibration_checks": result.checks}, bundle,
                           result.scenario, published=str(published),
                           rmse_before=result.rmse_before, rmse_after=result.rmse_after,
                           written=result.written,
-                          beats_scale_factor=result.beats_scale_factor, command="calibrate")
-    body = yaml.safe_dump(result.scenario.model_dump(mode="json", exclude={"uncertainty"}),
-                          sort_keys=False, allow_unicode=True)
-    files.append(write_text(files[0].parent / "calibrated_scenario.yaml",
-                            _yaml_header(result, published) + body))
+                          beats_scale_factor=result.beats_scale_factor, command="calibrate",
+                          extra_files={"calibrated_scenario.yaml":
+                                       _yaml_header(result, published) + body})
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
