@@ -1,5 +1,5 @@
 """Rural and coastal need (issue 16, part 2): the uplift by hand, the per-ICB shares recomputed
-from the raw ONS, BMJ Public Health and IMD files, totals kept, and 0 leaving targets as they are."""
+from the raw ONS, BMJ Public Health and IMD files, totals kept, 0 leaving targets as they are."""
 
 from __future__ import annotations
 
@@ -93,5 +93,5 @@ def test_national_totals_kept_and_waterfall_adds_up(england: Bundle) -> None:
 def test_missing_data_is_a_clear_error(england: Bundle) -> None:
     from fairshare.errors import FairshareError
     without = replace(england, rural_coastal=pd.DataFrame())
-    with pytest.raises(FairshareError, match="rural_coastal.csv"):
+    with pytest.raises(FairshareError, match=r"rural_coastal\.csv"):
         targets(without, BOTH)

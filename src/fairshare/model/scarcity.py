@@ -54,15 +54,22 @@ def designate(index: np.ndarray, eligible: np.ndarray, names: list[str],
 
 
 def _units_matrix(bundle: Bundle, inp: Inputs) -> np.ndarray:
-    """(spec, unit) consultant FTE per ICB piece, in the targets' specialty and unit order."""
+    """(spec, unit) consultant FTE per ICB piece, in the targets' specialty and unit order.
+
+    Rows naming a specialty or piece the targets do not have are left out (no area to hold
+    them); index look-ups, not a pivot, keep this within the targets' speed budget.
+    """
     table = bundle.consultants
     units = inp.geo.units
+    out = np.zeros((len(inp.need.specialties), len(units)))
     if table.empty:
-        return np.zeros((len(inp.need.specialties), len(units)))
-    wide = table.pivot_table(index="specialty", columns=["icb_code", "local_office"],
-                             values="fte", aggfunc="sum")
-    cols = pd.MultiIndex.from_arrays([units["icb_code"], units["local_office"]])
-    return wide.reindex(index=inp.need.specialties, columns=cols).fillna(0.0).to_numpy(float)
+        return out
+    rows = pd.Index(inp.need.specialties).get_indexer(table["specialty"])
+    cols = pd.MultiIndex.from_arrays([units["icb_code"], units["local_office"]]).get_indexer(
+        pd.MultiIndex.from_arrays([table["icb_code"], table["local_office"]]))
+    ok = (rows >= 0) & (cols >= 0)
+    np.add.at(out, (rows[ok], cols[ok]), table["fte"].to_numpy(float)[ok])
+    return out
 
 
 def _levels(inp: Inputs, x: np.ndarray) -> dict[str, tuple[list[str], list[str], np.ndarray]]:
@@ -95,7 +102,7 @@ def scarcity(bundle: Bundle, scenario: Scenario, inp: Inputs | None = None,
     parts = [_level_rows(level, codes, labels, cons, need_l[level][2], total[keep], england,
                          specs, scenario, names)
              for level, (codes, labels, cons) in cons_l.items()]
-    out = pd.concat(parts, ignore_index=True)
+    out = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
     out.insert(0, "scenario", scenario.name)
     out["basis"] = BASIS
     return out
@@ -103,8 +110,8 @@ def scarcity(bundle: Bundle, scenario: Scenario, inp: Inputs | None = None,
 
 def _level_rows(level: str, codes: list[str], labels: list[str], cons: np.ndarray,
                 need: np.ndarray, total: np.ndarray, england: float, specs: list[str],
-                scenario: Scenario, icb_names: dict[str, str]) -> pd.DataFrame:
-    """Rows of one level: rates, index, expected count and designation per specialty."""
+                scenario: Scenario, icb_names: dict[str, str]) -> dict[str, np.ndarray]:
+    """Columns of one level: rates, index, expected count and designation per specialty."""
     weighted = need * england
     expected = need * total[:, None]
     national = total / england * PER
@@ -114,20 +121,20 @@ def _level_rows(level: str, codes: list[str], labels: list[str], cons: np.ndarra
     designation = [designate(index[s], eligible[s], names, scenario.scarcity_cutoffs)
                    for s in range(len(specs))]
     n_s, n_a = cons.shape
-    return pd.DataFrame({
-        "level": level,
-        "area_code": np.tile(codes, n_s),
-        "area": np.tile(names, n_s),
-        "specialty": np.repeat(specs, n_a),
+    return {
+        "level": np.full(n_s * n_a, level, dtype=object),
+        "area_code": np.tile(np.asarray(codes, dtype=object), n_s),
+        "area": np.tile(np.asarray(names, dtype=object), n_s),
+        "specialty": np.repeat(np.asarray(specs, dtype=object), n_a),
         "consultants": cons.ravel(),
         "need_weighted_population": weighted.ravel(),
         "consultants_per_100k_need": (cons / weighted * PER).ravel(),
         "national_per_100k": np.repeat(national, n_a),
         "consultants_expected": expected.ravel(),
         "scarcity_index": index.ravel(),
-        "designation": np.concatenate(designation) if designation else [],
+        "designation": np.concatenate(designation) if designation else np.array([], object),
         "too_few_to_designate": ~eligible.ravel(),
-    })
+    }
 
 
 def with_scarcity(table: pd.DataFrame, scarce: pd.DataFrame, level: str) -> pd.DataFrame:
