@@ -109,8 +109,8 @@ specialties = pa.DataFrameSchema(
         "w_future": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)]),
         "specialised_share": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)]),
         # whether the rural / coastal need uplifts apply (optional: absent = they apply)
-        "rural": pa.Column(float, pa.Check.isin([0, 1]), required=False),
-        "coastal": pa.Column(float, pa.Check.isin([0, 1]), required=False),
+        "rural": pa.Column(None, pa.Check.isin([0, 1]), required=False),
+        "coastal": pa.Column(None, pa.Check.isin([0, 1]), required=False),
     },
 )
 
