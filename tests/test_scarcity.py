@@ -114,3 +114,16 @@ def test_targets_carry_the_designation(england: Bundle, table: pd.DataFrame) -> 
         want = table[table["level"] == level].set_index(["area_code", "specialty"])["designation"]
         assert (got.reindex(want.index) == want).all()
         assert (got[got.index.get_level_values("specialty") == "General Practice"] == "").all()
+
+
+def test_coastal_areas_have_fewer_consultants_as_the_cmo_reported(england: Bundle,
+                                                                  table: pd.DataFrame) -> None:
+    """England's Chief Medical Officer (2021): coastal areas have about 15% fewer consultants
+    per patient than the national average. The third of ICBs with most deprived coastal LSOAs
+    (rural_coastal.csv) should sit clearly below England on consultants per need."""
+    icb = table[table["level"] == "icb"].groupby("area_code")[
+        ["consultants", "consultants_expected"]].sum()
+    coastal = england.rural_coastal.set_index("icb_code")["coastal_share"].reindex(icb.index)
+    top = icb[coastal >= coastal.quantile(2 / 3)]
+    ratio = top["consultants"].sum() / top["consultants_expected"].sum()
+    assert 0.80 < ratio < 0.95  # 0.875 in the 2017 file: 12.5% below England
