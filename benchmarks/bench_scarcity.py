@@ -27,7 +27,8 @@ for level in ("local_office", "region", "icb"):
     for _ in range(5):
         t = time.perf_counter(); targets(b, Scenario(level=level))
         times.append(time.perf_counter() - t)
-    print(f"  {level}: best {min(times) * 1000:.0f} ms, median {statistics.median(times) * 1000:.0f} ms")
+    best, med = min(times) * 1000, statistics.median(times) * 1000
+    print(f"  {level}: best {best:.0f} ms, median {med:.0f} ms")
 """
 
 

@@ -127,3 +127,26 @@ def test_coastal_areas_have_fewer_consultants_as_the_cmo_reported(england: Bundl
     top = icb[coastal >= coastal.quantile(2 / 3)]
     ratio = top["consultants"].sum() / top["consultants_expected"].sum()
     assert 0.80 < ratio < 0.95  # 0.875 in the 2017 file: 12.5% below England
+
+
+def test_command_writes_the_table_and_refuses_a_bad_level(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app, load_commands
+
+    load_commands("scarcity")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["scarcity", "--level", "county", "--out", str(tmp_path / "bad")])
+    assert res.exit_code == 2 and "local_office, region or icb" in res.output
+    assert not (tmp_path / "bad").exists()  # nothing half-written
+    res = runner.invoke(app, ["scarcity", "--specialty", "Cardiology", "--out",
+                              str(tmp_path / "ok")])
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(tmp_path / "ok" / "scarcity.csv")
+    assert {"level", "area", "specialty", "consultants", "scarcity_index", "designation",
+            "consultants_expected", "too_few_to_designate", "basis"} <= set(out.columns)
+    assert set(out["level"]) == {"icb", "local_office", "region"}
+    described = set(pd.read_csv(tmp_path / "ok" / "columns.csv")["column"])
+    assert set(out.columns) <= described  # every column in the data dictionary

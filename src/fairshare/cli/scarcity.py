@@ -40,15 +40,15 @@ def scarcity(
 ) -> None:
     """Consultants per need-weighted population by area and specialty, and which areas are
     scarce, middle or well provided (terciles, as Japan designates physician-scarce areas)."""
+    shown_level = level or "local_office"
+    if shown_level not in ("local_office", "region", "icb"):
+        raise FairshareError(f"--level '{shown_level}': expected local_office, region or icb")
     overrides = {} if min_consultants is None else {"scarcity_min_consultants": min_consultants}
     bundle, sc = setup(posts, scenario, **overrides)
     if bundle.consultants.empty:
         raise FairshareError("this data has no consultants.csv (consultant FTE per ICB piece x "
                              "specialty), so scarcity cannot be measured (docs/scarcity.md)")
     table = filter_specialties(compute_scarcity(bundle, sc), specialty)
-    shown_level = level or "local_office"
-    if shown_level not in ("local_office", "region", "icb"):
-        raise FairshareError(f"--level '{shown_level}': expected local_office, region or icb")
     view = table[table["level"] == shown_level]
     if specialty and view["specialty"].nunique() == 1:
         show_table(view.sort_values("scarcity_index"),
@@ -56,6 +56,9 @@ def scarcity(
                    f"{shown_level.replace('_', ' ')}",
                    ["area", "consultants", "consultants_expected", "scarcity_index",
                     "designation"])
+        console.print(f"England: {view['national_per_100k'].iat[0]:.2f} consultants (FTE) per "
+                      "100,000 population; index 1 = that rate for the area's need.",
+                      highlight=False)
     else:
         counts = view.pivot_table(index="area", columns="designation", values="specialty",
                                   aggfunc="count", fill_value=0).reset_index()
