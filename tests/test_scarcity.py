@@ -150,3 +150,14 @@ def test_command_writes_the_table_and_refuses_a_bad_level(tmp_path: Path,
     assert set(out["level"]) == {"icb", "local_office", "region"}
     described = set(pd.read_csv(tmp_path / "ok" / "columns.csv")["column"])
     assert set(out.columns) <= described  # every column in the data dictionary
+
+
+def test_plan_rows_carry_the_designation_of_their_area(england: Bundle,
+                                                       table: pd.DataFrame) -> None:
+    from fairshare.model.pipeline import run_plan
+
+    plan = run_plan(england, Scenario()).plan
+    want = table[table["level"] == "local_office"].set_index(["area", "specialty"])["designation"]
+    got = plan.drop_duplicates(["area", "specialty"]).set_index(["area", "specialty"])[
+        "scarcity_designation"]
+    assert (got.reindex(want.index) == want).all()
