@@ -161,3 +161,10 @@ def test_plan_rows_carry_the_designation_of_their_area(england: Bundle,
     got = plan.drop_duplicates(["area", "specialty"]).set_index(["area", "specialty"])[
         "scarcity_designation"]
     assert (got.reindex(want.index) == want).all()
+
+
+def test_cutoffs_out_of_order_are_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="scarcity_cutoffs"):
+        Scenario(scarcity_cutoffs=(0.7, 0.2))
