@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import itertools
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,14 +22,17 @@ from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import chromium_binary
+
+CHROMIUM = chromium_binary()
 pytest.importorskip("dash", reason="the web app needs dash")
 pytest.importorskip("playwright.sync_api", reason="the end-to-end tests need playwright "
                     "(pip install playwright; the browser is Debian's chromium)")
 pytest.importorskip("axe_playwright_python", reason="the accessibility audit needs "
                     "axe-playwright-python (the dev extras)")
-# Without Chromium every test here is reported as not run, one by one (tests/conftest.py).
-_NO_CHROMIUM = not CHROMIUM.exists() and shutil.which("chromium") is None
+# Without Chromium every test here is reported as not run, one by one (tests/conftest.py);
+# with it, a test here that cannot start fails.
+_NO_CHROMIUM = CHROMIUM is None
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -84,8 +86,7 @@ def outside() -> list[str]:
 def browser(server: str, outside: list[str]) -> Iterator[Any]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        exe = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-        b = pw.chromium.launch(executable_path=exe, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
     assert not outside, f"the page tried to reach outside addresses: {sorted(set(outside))}"
@@ -400,3 +401,113 @@ def test_tables_sort_from_the_keyboard_without_a_trap(page: Page, server: str) -
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.textContent") != button.text_content()
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline: a walk of the whole app, every control and every mode-bar button
+# ---------------------------------------------------------------------------------------------
+
+def _guarded_context(browser: Any, server: str, tried: list[str], **kwargs: Any) -> Any:
+    """A context in which every request to anything but loopback is blocked and recorded
+    (pages a button opens, such as a "Share chart" pop-up, included)."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+                              **kwargs)
+
+    def guard(route: Any) -> None:
+        parsed = urlparse(route.request.url)
+        host = (parsed.hostname or "").strip("[]")
+        if parsed.scheme in ("data", "blob", "about") or host in ("127.0.0.1", "localhost",
+                                                                   "::1"):
+            route.continue_()
+        else:
+            tried.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", guard)
+    ctx.on("page", lambda p: tried.append(f"a new window opened: {p.url}")
+           if not p.url.startswith(server) and p.url not in ("", "about:blank") else None)
+    return ctx
+
+
+def _settle(page: Page) -> None:
+    page.wait_for_function(
+        "document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0")
+
+
+def _press_every_modebar_button(page: Page, panel: str) -> int:
+    """Hover each graph of a panel and press every button of its mode bar; how many."""
+    pressed = 0
+    graphs = page.locator(f"{panel} .js-plotly-plot")
+    for g in range(graphs.count()):
+        graph = graphs.nth(g)
+        if not graph.is_visible():
+            continue
+        graph.hover(position={"x": 5, "y": 5})
+        buttons = graph.locator(".modebar-btn")
+        for b in range(buttons.count()):
+            graph.hover(position={"x": 5, "y": 5})
+            button = buttons.nth(b)
+            if button.is_visible():
+                button.click()
+                pressed += 1
+                page.wait_for_timeout(150)
+    return pressed
+
+
+def _use_every_control(page: Page) -> None:
+    """Every radio option, every dropdown (opened, then a choice by keyboard), every slider."""
+    for radio in page.locator("#controls input[type='radio']").all():
+        if radio.is_visible():
+            radio.check()
+            _settle(page)
+    for box in page.locator("#controls button.dash-dropdown").all():
+        if box.is_visible():
+            box.click()
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            _settle(page)
+    for thumb in page.locator("#controls [role='slider']").all():
+        if thumb.is_visible():
+            thumb.focus()
+            page.keyboard.press("ArrowRight")
+            _settle(page)
+
+
+def test_a_walk_of_the_whole_app_sends_nothing_off_the_machine(browser: Any,
+                                                                 server: str) -> None:
+    """Every tab, every control, every download and every mode-bar button of every chart, with
+    anything not to loopback blocked and recorded: nothing may have been attempted."""
+    tried: list[str] = []
+    ctx = _guarded_context(browser, server, tried)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        open_map(page, f"{server}/?spec=Cardiology&cmp=file:delta-30", 11)
+        page.evaluate("window.print = () => { window.__printed = true; }")
+        pressed = 0
+        for value, name, ready in TABS:
+            if value != "map":
+                page.get_by_role("tab", name=name).click()
+            page.wait_for_selector(ready)
+            _settle(page)
+            pressed += _press_every_modebar_button(page, f"#panel-{value}")
+            for button in page.locator(f"#panel-{value} button:visible").all():
+                button.click()
+            for select in page.locator(f"#panel-{value} button.dash-dropdown").all():
+                select.click()
+                page.keyboard.press("ArrowDown")
+                page.keyboard.press("Enter")
+                _settle(page)
+        assert page.evaluate("window.__printed === true")
+        assert pressed >= 6, f"only {pressed} mode-bar buttons were found to press"
+        page.get_by_role("tab", name="Map and targets").click()
+        _use_every_control(page)
+        for dl in ("#dl-targets", "#dl-plan", "#dl-report", "#dl-excel"):
+            with page.expect_download(timeout=120_000):
+                page.click(dl)
+        for link in page.locator("a.term").all()[:3]:
+            link.click()
+        page.wait_for_timeout(500)
+    finally:
+        ctx.close()
+    assert not tried, f"the app tried to reach beyond this machine: {sorted(set(tried))}"

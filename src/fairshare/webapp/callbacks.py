@@ -17,6 +17,7 @@ from typing import Any
 
 from fairshare.webapp import figures, views
 from fairshare.webapp.engine import Engine
+from fairshare.webapp.layout import NO_CLOUD
 from fairshare.webapp.state import SCENARIO_KEYS, TARGET_KEYS, clean_state, key_of
 from fairshare.webapp.tables import html_table, signed
 from fairshare.webapp.views import CONTROLS, PLAN_NOTE, ViewError
@@ -164,14 +165,14 @@ def report_children(data: dict[str, Any]) -> list[Any]:
     fig = dict(t["figure"])
     fig["layout"] = {**fig["layout"], "height": 620}
     out += [html.H3("Gap as % of target"), html.P(t["alt"], className="hint"),
-            dcc.Graph(figure=fig, config={"staticPlot": True}, className="report-map"),
+            dcc.Graph(figure=fig, config={**NO_CLOUD, "staticPlot": True}, className="report-map"),
             html_table(t["table"], "Targets by area", sortable=False)]
     plan, deanery = data["plan"], data["deanery"]
     area = t["summary"]["area"]
     out.append(html.H3(f"Plan: {area}"))
     if "error" not in plan:
         out += [html.P(plan["answer"], className="answer"),
-                dcc.Graph(figure=plan["figure"], config={"staticPlot": True}),
+                dcc.Graph(figure=plan["figure"], config={**NO_CLOUD, "staticPlot": True}),
                 html_table(plan["years"], f"{area}: year by year", sortable=False),
                 html.P(PLAN_NOTE, className="hint")]
     else:

@@ -33,11 +33,23 @@ from fairshare.webapp.words import GLOSSARY, METHOD_LABELS, term_link
 LEVEL_LABELS = {"icb": "ICB (42)", "local_office": "Local office (11)", "region": "NHS region (7)"}
 
 #: No scroll-wheel zoom: the wheel scrolls the page. Zoom with the buttons; no box select.
-GRAPH_CONFIG: Any = {
+#: Nothing leaves the machine: plotly's "Share chart…" / "Edit in Chart Studio" buttons (which
+#: upload the chart's data to chart-studio.plotly.com) and its "Edit chart" link are switched
+#: off and removed, and its server address is blanked; the PNG download is made in the browser.
+NO_CLOUD: Any = {
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
     "displaylogo": False,
+}
+GRAPH_CONFIG: Any = {
+    **NO_CLOUD,
     "scrollZoom": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "pan2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "pan2d",
+                               "sendDataToCloud", "editInChartStudio"],
     "toImageButtonOptions": {"format": "png", "filename": "fairshare", "scale": 2},
 }
 
