@@ -511,3 +511,36 @@ def test_a_walk_of_the_whole_app_sends_nothing_off_the_machine(browser: Any,
     finally:
         ctx.close()
     assert not tried, f"the app tried to reach beyond this machine: {sorted(set(tried))}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dropdowns by keyboard, every time
+# ---------------------------------------------------------------------------------------------
+
+def _type_and_enter(page: Page, control: str, text: str) -> None:
+    """Tab to a dropdown (focus), type as a person does (a key at a time), press Enter."""
+    page.focus(control)
+    page.keyboard.type(text, delay=60)
+    page.keyboard.press("Enter")
+
+
+def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
+        page: Page, server: str) -> None:
+    open_map(page, f"{server}/", 11)
+    # the same dropdown, used again and again: every letter lands, Enter takes the new value
+    for typed, chosen in (("Cardio", "Cardiology"), ("Derm", "Dermatology"),
+                          ("Paed", "Paediatrics"), ("Geriatric", "Geriatric Medicine"),
+                          ("Cardio", "Cardiology")):
+        _type_and_enter(page, "#specialty", typed)
+        page.wait_for_function(
+            "([s]) => document.querySelector('#area-summary').dataset.specialty === s",
+            arg=[chosen])
+    # "Wes" is the start of Wessex, only a later word of North West
+    _type_and_enter(page, "#area", "Wes")
+    page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'Wessex'")
+    # a local office's code picks it; and again after the first use
+    _type_and_enter(page, "#area", "KSS")
+    page.wait_for_function(
+        "document.querySelector('#area-summary').dataset.area === 'Kent Surrey and Sussex'")
+    _type_and_enter(page, "#area", "London")
+    page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'London'")

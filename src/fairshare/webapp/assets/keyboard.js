@@ -5,6 +5,12 @@
  * - Every control gets its visible label as its accessible name: a <label for=ID> names the
  *   slider handle, the slider's number box and the dropdown button inside the element ID
  *   (Dash renders those without a name of their own).
+ * - Typing in an open dropdown always goes to its search box (Dash moves focus to the chosen
+ *   option a frame after opening, which swallowed every letter after the first), and Enter in
+ *   the search box picks the best match, not the first in the list: the whole name, then a
+ *   name or code that starts with what was typed, then a word that does ("Wes" -> Wessex, not
+ *   North West), then any match, the shortest name first ("Paed" -> Paediatrics); the option
+ *   Enter will pick is marked.
  * - Tables (class "sortable") sort when a heading's button is pressed: by each cell's data-v
  *   (numbers) or its text; the Total row stays last; aria-sort says how. Plain buttons: Tab
  *   always moves on (no keyboard trap).
@@ -141,6 +147,87 @@
     });
   }
 
+  var OPEN = ".dash-dropdown-content[data-state='open']";
+
+  function openSearch() {
+    return document.querySelector(OPEN + " input.dash-dropdown-search");
+  }
+
+  function typeInto(input, text, erase) {
+    var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+    var now = erase ? input.value.slice(0, -1) : input.value + text;
+    input.focus();
+    setter.call(input, now);
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+
+  /* How well an option's label matches the search: 0 best (the whole label or its code),
+   * 1 the label starts with it, 2 a word starts with it, 3 it is inside, 9 no match. */
+  function matchRank(label, query) {
+    var l = label.trim().toLowerCase(), q = query.trim().toLowerCase();
+    if (!q) { return 9; }
+    var code = /\(([^)]*)\)\s*$/.exec(l);
+    if (l === q || (code && code[1] === q) || l.replace(/\s*\([^)]*\)\s*$/, "") === q) {
+      return 0;
+    }
+    if (l.indexOf(q) === 0) { return 1; }
+    if (new RegExp("(^|[\\s(/-])" + q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).test(l)) {
+      return 2;
+    }
+    return l.indexOf(q) >= 0 ? 3 : 9;
+  }
+
+  function bestOption(input) {
+    var content = input.closest(OPEN);
+    if (!content) { return null; }
+    var options = content.querySelectorAll(".dash-dropdown-option");
+    var best = null, bestRank = 9, bestLength = 0;
+    Array.prototype.forEach.call(options, function (option) {
+      var rank = matchRank(option.textContent, input.value);
+      var length = option.textContent.trim().length;  // of equal matches, the shortest name
+      if (rank < bestRank || (rank === bestRank && rank < 9 && length < bestLength)) {
+        best = option; bestRank = rank; bestLength = length;
+      }
+    });
+    return best;
+  }
+
+  function markBest() {
+    var input = openSearch();
+    var marked = document.querySelectorAll(".dash-dropdown-option.best-match");
+    var best = input ? bestOption(input) : null;
+    Array.prototype.forEach.call(marked, function (el) {
+      if (el !== best) { el.classList.remove("best-match"); }
+    });
+    if (best && !best.classList.contains("best-match")) { best.classList.add("best-match"); }
+  }
+
+  function dropdownKeys(event) {
+    var input = openSearch();
+    if (!input) { return; }
+    var target = event.target;
+    var inside = target && target.closest && target.closest(OPEN);
+    if (!inside) { return; }
+    var plain = !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (target === input) {
+      if (event.key === "Enter" && plain && input.value.trim()) {
+        var best = bestOption(input);
+        if (best) {
+          event.preventDefault();
+          event.stopPropagation();
+          best.click();
+        }
+      }
+      return;
+    }
+    var letter = plain && event.key.length === 1 && (event.key !== " " || input.value);
+    if (letter || (plain && event.key === "Backspace")) {
+      event.preventDefault();
+      event.stopPropagation();
+      typeInto(input, event.key, event.key === "Backspace");
+    }
+  }
+
   function cellValue(row, index) {
     var cell = row.children[index];
     if (!cell) { return ""; }
@@ -188,12 +275,18 @@
       fixRadios();
       enhanceDropdowns();
       enhanceTables();
+      markBest();
     });
   }
 
   function start() {
     schedule();
     new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+    document.addEventListener("keydown", dropdownKeys, true);
+    document.addEventListener("input", function (event) {
+      if (event.target && event.target.matches && event.target.matches(
+        "input.dash-dropdown-search")) { window.requestAnimationFrame(markBest); }
+    }, true);
   }
 
   if (document.readyState === "loading") {
