@@ -544,3 +544,44 @@ def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
         "document.querySelector('#area-summary').dataset.area === 'Kent Surrey and Sussex'")
     _type_and_enter(page, "#area", "London")
     page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'London'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Accessibility after interaction, not only on untouched pages
+# ---------------------------------------------------------------------------------------------
+
+def test_no_serious_violations_after_each_kind_of_interaction(page: Page, server: str) -> None:
+    """axe-core after a radio is chosen, with each kind of dropdown open, after an option is
+    chosen from it (by keyboard), and after a tab switch by keyboard."""
+    open_map(page, f"{server}/", 11)
+    problems: dict[str, list[str]] = {}
+
+    def audit(after: str) -> None:
+        found = serious_violations(page)
+        if found:
+            problems[after] = found
+
+    page.get_by_text("Custom, all specialties").click()
+    page.wait_for_function("window.location.search.includes('wm=custom')")
+    audit("a radio option chosen (component weights)")
+    page.get_by_text("NHS region (7)").click()
+    page.wait_for_selector("#map-info[data-shapes='7']")
+    audit("a radio option chosen (level)")
+    for control in ("#specialty", "#area", "#method"):
+        page.click(control)
+        page.wait_for_selector(".dash-dropdown-content[data-state='open'] .dash-dropdown-option")
+        audit(f"dropdown {control} open")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        audit(f"dropdown {control} open, an option highlighted")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".dash-dropdown-content[data-state='open']", state="detached")
+        _settle(page)
+        audit(f"an option chosen from {control}")
+    tab = page.get_by_role("tab", name="Map and targets")
+    tab.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#years-table td")
+    _settle(page)
+    audit("the Plan tab opened by keyboard")
+    assert not problems, problems

@@ -19,6 +19,16 @@
 (function () {
   "use strict";
 
+  /* Attributes are set only when they differ: the observer below watches some of them, and
+   * setting an attribute to its own value would wake it again. */
+  function setAttr(el, name, value) {
+    if (el.getAttribute(name) !== value) { el.setAttribute(name, value); }
+  }
+
+  function dropAttr(el, name) {
+    if (el.hasAttribute(name)) { el.removeAttribute(name); }
+  }
+
   function activate(el, event) {
     if (event.key === "Enter" || event.key === " " || event.key === "Spacebar") {
       event.preventDefault();
@@ -31,14 +41,14 @@
   function enhanceTabs() {
     var bar = document.querySelector("#tabs");
     if (!bar) { return; }
-    bar.setAttribute("role", "tablist");
-    bar.setAttribute("aria-label", "Views");
+    setAttr(bar, "role", "tablist");
+    setAttr(bar, "aria-label", "Views");
     var tabs = Array.prototype.slice.call(bar.querySelectorAll(":scope > .tab"));
     tabs.forEach(function (tab) {
       var selected = tab.classList.contains("tab--selected");
-      tab.setAttribute("role", "tab");
-      tab.setAttribute("tabindex", selected ? "0" : "-1");
-      tab.setAttribute("aria-selected", selected ? "true" : "false");
+      setAttr(tab, "role", "tab");
+      setAttr(tab, "tabindex", selected ? "0" : "-1");
+      setAttr(tab, "aria-selected", selected ? "true" : "false");
       if (tab.dataset.kbd) { return; }
       tab.dataset.kbd = "1";
       tab.addEventListener("keydown", function (event) {
@@ -91,12 +101,41 @@
     var groups = document.querySelectorAll(".radios");
     Array.prototype.forEach.call(groups, function (group) {
       var legend = document.getElementById(group.id + "-label");
-      group.setAttribute("role", "radiogroup");
-      if (legend) { group.setAttribute("aria-labelledby", legend.id); }
-      Array.prototype.forEach.call(group.querySelectorAll("[role='option']"), function (el) {
-        el.removeAttribute("role");
-        el.removeAttribute("aria-selected");
+      setAttr(group, "role", "radiogroup");
+      if (legend) { setAttr(group, "aria-labelledby", legend.id); }
+      plainOptions(group);
+    });
+  }
+
+  /* Dash re-sets aria-selected on a label that no longer has role=option each time an option
+   * is chosen (a critical axe violation): strip both, again whenever they come back. */
+  function plainOptions(list) {
+    Array.prototype.forEach.call(list.querySelectorAll(".dash-options-list-option"),
+      function (el) {
+        dropAttr(el, "role");
+        dropAttr(el, "aria-selected");
       });
+  }
+
+  /* An open dropdown is a dialog holding a list of radio buttons (inside labels that Dash
+   * marks role=option: an interactive control nested in an option). Make it what it is: a
+   * dialog and a radio group, both named by the dropdown's label, of plain labelled radios. */
+  function fixOpenDropdowns() {
+    var open = document.querySelectorAll(".dash-dropdown-content[data-state='open']");
+    Array.prototype.forEach.call(open, function (content) {
+      var button = content.id ? document.querySelector(
+        "button[aria-controls='" + content.id + "']") : null;
+      var label = button ? document.getElementById(button.id + "-label") : null;
+      if (label) { setAttr(content, "aria-labelledby", label.id); }
+      else { setAttr(content, "aria-label", "Options"); }
+      Array.prototype.forEach.call(content.querySelectorAll(".dash-options-list"),
+        function (list) {
+          var radios = list.querySelector("input[type='radio']");
+          setAttr(list, "role", radios ? "radiogroup" : "group");
+          if (label) { setAttr(list, "aria-labelledby", label.id); }
+          else { setAttr(list, "aria-label", "Options"); }
+          plainOptions(list);
+        });
     });
   }
 
@@ -273,6 +312,7 @@
       enhanceTabs();
       nameControls();
       fixRadios();
+      fixOpenDropdowns();
       enhanceDropdowns();
       enhanceTables();
       markBest();
@@ -281,7 +321,9 @@
 
   function start() {
     schedule();
-    new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+    new MutationObserver(schedule).observe(document.body, {
+      childList: true, subtree: true, attributes: true,
+      attributeFilter: ["role", "aria-selected", "data-state", "aria-expanded"]});
     document.addEventListener("keydown", dropdownKeys, true);
     document.addEventListener("input", function (event) {
       if (event.target && event.target.matches && event.target.matches(
