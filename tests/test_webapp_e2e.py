@@ -585,3 +585,38 @@ def test_no_serious_violations_after_each_kind_of_interaction(page: Page, server
     _settle(page)
     audit("the Plan tab opened by keyboard")
     assert not problems, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# When the server cannot be reached
+# ---------------------------------------------------------------------------------------------
+
+def test_a_server_that_cannot_be_reached_is_said_on_the_page(page: Page, server: str) -> None:
+    """With the callback route cut, a slider still moves: the page must say that the figures
+    and the address are stale (a visible alert), also for a download; it goes once the server
+    answers again."""
+    open_map(page, f"{server}/", 11)
+    _settle(page)
+    before = summary_target(page)
+
+    def cut(route: Any) -> None:
+        route.abort("connectionrefused")
+
+    page.route("**/_dash-update-component*", cut)
+    thumb = page.locator("#delta [role='slider']")
+    thumb.focus()
+    page.keyboard.press("End")
+    message = page.get_by_role("alert").filter(has_text="cannot be reached")
+    message.wait_for(state="visible")
+    text = message.inner_text()
+    assert "last settings" in text and "fairshare serve" in text
+    assert summary_target(page) == before  # the figures really are the old ones
+    box = message.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900  # on screen, wherever the page is scrolled
+    page.click("#dl-excel")  # a download while cut off says so too (the message stays)
+    page.wait_for_timeout(500)
+    assert message.is_visible()
+    page.unroute("**/_dash-update-component*", cut)
+    thumb.focus()
+    page.keyboard.press("Home")
+    message.wait_for(state="hidden")
