@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -620,3 +621,73 @@ def test_a_server_that_cannot_be_reached_is_said_on_the_page(page: Page, server:
     thumb.focus()
     page.keyboard.press("Home")
     message.wait_for(state="hidden")
+
+
+# ---------------------------------------------------------------------------------------------
+# The Report tab, printed from the app
+# ---------------------------------------------------------------------------------------------
+
+def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
+    """(page, x min, x max, y min, word) of every word pdftotext finds in the PDF."""
+    import html as html_lib
+    import subprocess
+
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    words, page_no = [], 0
+    for line in out.splitlines():
+        if "<page " in line:
+            page_no += 1
+        m = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                      r'yMax="[\d.]+">(.*)</word>', line)
+        if m:
+            words.append((page_no, float(m[1]), float(m[3]), float(m[2]),
+                          html_lib.unescape(m[4])))
+    return words
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_the_report_tab_prints_whole(page: Page, server: str) -> None:
+    """The Report tab printed by the browser itself (print media, A4): the map keeps its London
+    inset, the targets table every column, the plan chart every plan year on its axis, and the
+    headline appears once; nothing runs off the page's right edge."""
+    page.goto(f"{server}/?tab=report&h=2031")
+    page.wait_for_selector("#report table td")
+    _settle(page)
+    heads = page.locator("#report table.data").first.locator("th").all_inner_texts()
+    pdf = ARTIFACTS / "webapp-report-printed.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    words = _pdf_words(pdf)
+    text = " ".join(w[4] for w in words)
+    # every column of the on-screen targets table, waterfall included, is on paper
+    from fairshare.webapp.views import TARGET_COLUMNS
+
+    flat = re.sub(r"\s+", " ", text)
+
+    def printed_together(heading: str) -> bool:
+        """Every word of a (wrapped) column heading, on one page within a few lines."""
+        want = set(re.findall(r"[A-Za-z]{2,}", heading))
+        for pg, _, _, y, _ in words:
+            near = {w for p2, _, _, y2, w in words if p2 == pg and abs(y2 - y) < 30}
+            near = {m for w in near for m in re.findall(r"[A-Za-z]{2,}", w)}
+            if want <= near:
+                return True
+        return False
+
+    for _, heading, _ in TARGET_COLUMNS:
+        assert printed_together(heading), f"column {heading!r} is missing from the print"
+    assert heads, "no targets table on the Report tab"
+    # the map's London inset and its label
+    assert "London, enlarged" in flat and "LDN" in flat
+    # the plan chart's axis: one printed line holding every plan year 2022..2031 in order
+    lines: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for pg, x0, _, y0, w in words:
+        lines.setdefault((pg, round(y0)), []).append((x0, w))
+    years = [str(y) for y in range(2022, 2032)]
+    axis = [sorted(ws) for ws in lines.values() if [w for _, w in sorted(ws)] == years]
+    assert axis, "no printed line holds the plan chart's years 2022 to 2031"
+    # the headline once (the report has its own; the page's is not printed again)
+    assert flat.count("to move to reach every target") == 1
+    # nothing beyond the right margin of an A4 page (595 pt wide, 12 mm = 34 pt margins)
+    beyond = [w for w in words if w[2] > 595 - 30]
+    assert not beyond, f"printed past the right margin: {beyond[:5]}"

@@ -136,9 +136,46 @@ def findings_children(lines: list[str], status: str) -> Any:
         html.Ul([html.Li(line) for line in lines])])
 
 
+#: The report's width in CSS pixels: an A4 page less 12 mm margins (186 mm at 96 px per inch).
+#: Its charts are drawn at this fixed size, on screen as on paper, so printing never clips
+#: them (a chart sized to a wide screen loses its right-hand side on the page).
+REPORT_WIDTH = 700
+#: The targets table's columns that explain a target (the waterfall): printed as a second
+#: table, so that neither is wider than the page.
+WHY_COLUMNS = ("population_share_posts", "effect_need", "effect_projection",
+               "effect_deprivation", "effect_specialised", "effect_rounding")
+
+
+def _report_graph(figure: dict[str, Any], height: int, class_name: str) -> Any:
+    """A static chart at the report's page width."""
+    from dash import dcc
+
+    fig = dict(figure)
+    fig["layout"] = {**fig["layout"], "height": height, "width": REPORT_WIDTH,
+                     "autosize": False}
+    return dcc.Graph(figure=fig, config={**NO_CLOUD, "staticPlot": True, "responsive": False},
+                     className=f"report-graph {class_name}")
+
+
+def _report_tables(payload: dict[str, Any] | None) -> list[tuple[dict[str, Any], str]]:
+    """The targets table as two page-wide tables: the targets, then why they differ from a
+    plain population share (each area named in both)."""
+    if not payload or not payload.get("columns"):
+        return []
+    cols = payload["columns"]
+    keys = ("area", "area_code")
+    main = [c for c in cols if c["id"] not in WHY_COLUMNS]
+    why = [c for c in cols if c["id"] in keys or c["id"] in WHY_COLUMNS]
+    out = [({**payload, "columns": main}, "Targets by area")]
+    if len(why) > len(keys):
+        out.append(({**payload, "columns": why},
+                    "Why each target differs from a plain population share (posts)"))
+    return out
+
+
 def report_children(data: dict[str, Any]) -> list[Any]:
     """The on-screen report (the printed report is ``fairshare report``; here, one page)."""
-    from dash import dcc, html
+    from dash import html
 
     sc, t = data["scenario"], data["targets"]
     spec = t["summary"]["specialty"]
@@ -162,17 +199,16 @@ def report_children(data: dict[str, Any]) -> list[Any]:
                 html.Caption("Scenario"),
                 html.Tbody([html.Tr([html.Th(k, scope="row"), html.Td(str(v))])
                             for k, v in params])])]
-    fig = dict(t["figure"])
-    fig["layout"] = {**fig["layout"], "height": 620}
     out += [html.H3("Gap as % of target"), html.P(t["alt"], className="hint"),
-            dcc.Graph(figure=fig, config={**NO_CLOUD, "staticPlot": True}, className="report-map"),
-            html_table(t["table"], "Targets by area", sortable=False)]
+            _report_graph(t["figure"], 620, "report-map"),
+            *[html_table(part, caption, sortable=False)
+              for part, caption in _report_tables(t["table"])]]
     plan, deanery = data["plan"], data["deanery"]
     area = t["summary"]["area"]
     out.append(html.H3(f"Plan: {area}"))
     if "error" not in plan:
         out += [html.P(plan["answer"], className="answer"),
-                dcc.Graph(figure=plan["figure"], config={**NO_CLOUD, "staticPlot": True}),
+                _report_graph(plan["figure"], 460, "report-chart"),
                 html_table(plan["years"], f"{area}: year by year", sortable=False),
                 html.P(PLAN_NOTE, className="hint")]
     else:
