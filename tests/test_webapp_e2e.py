@@ -691,3 +691,97 @@ def test_the_report_tab_prints_whole(page: Page, server: str) -> None:
     # nothing beyond the right margin of an A4 page (595 pt wide, 12 mm = 34 pt margins)
     beyond = [w for w in words if w[2] > 595 - 30]
     assert not beyond, f"printed past the right margin: {beyond[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The map: classed colours, on the first screen, labels that never overlap
+# ---------------------------------------------------------------------------------------------
+
+LABEL_BOXES = """() => [...document.querySelectorAll('#map .textpoint text')]
+    .filter(t => t.textContent.trim()).map(t => { const r = t.getBoundingClientRect();
+      return [t.textContent, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def _overlapping(boxes: list[list[Any]]) -> list[tuple[str, str]]:
+    out = []
+    for a, b in itertools.combinations(boxes, 2):
+        if a[1] < b[3] - 1 and b[1] < a[3] - 1 and a[2] < b[4] - 1 and b[2] < a[4] - 1:
+            out.append((a[0], b[0]))
+    return out
+
+
+@pytest.mark.parametrize(("width", "height", "zoom"), [
+    (1440, 900, 1), (1024, 768, 1), (1024, 768, 2), (1440, 900, 2)])
+def test_map_labels_never_overlap(browser: Any, server: str, width: int, height: int,
+                                  zoom: int) -> None:
+    """Local-office and region labels, South East included, at 1440 and 1024 px and at 200%
+    zoom (the same screen, half as many CSS pixels, twice the device pixels); none is cut by
+    the map's edge."""
+    ctx = browser.new_context(viewport={"width": width // zoom, "height": height // zoom},
+                              device_scale_factor=zoom)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        for level, shapes in (("local_office", 11), ("region", 7)):
+            query = "" if level == "local_office" else "?level=region"
+            open_map(page, f"{server}/{query}", shapes)
+            _settle(page)
+            boxes = page.evaluate(LABEL_BOXES)
+            assert len(boxes) >= shapes, boxes
+            assert not _overlapping(boxes), (level, _overlapping(boxes))
+            panel = page.locator("#map").bounding_box()
+            assert panel is not None
+            for text, left, _, right, _ in boxes:
+                assert left >= panel["x"] - 1 and right <= panel["x"] + panel["width"] + 1, \
+                    f"label {text!r} is cut by the map's edge"
+            shot(page, f"map-labels-{level}-{width}-x{zoom}")
+    finally:
+        ctx.close()
+
+
+def test_the_map_is_on_the_first_screen(browser: Any, server: str) -> None:
+    """At 1024×768 the map starts on the first screen; at 1440×900 all of England, Cornwall's
+    tip included, is on it."""
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        open_map(page, f"{server}/", 11)
+        drawn = page.locator(f"{MAIN} .scatterlayer").bounding_box()
+        assert drawn is not None and drawn["y"] < 768 - 150, \
+            f"England's drawing starts {drawn and drawn['y']:.0f} px down a 768 px screen"
+        shot(page, "first-screen-1024")
+        page.set_viewport_size({"width": 1440, "height": 900})
+        open_map(page, f"{server}/?level=icb", 42)
+        _settle(page)
+        drawn = page.locator(f"{MAIN} .scatterlayer").bounding_box()
+        assert drawn is not None
+        assert drawn["y"] >= 0 and drawn["y"] + drawn["height"] <= 900, \
+            f"England runs from {drawn['y']:.0f} to {drawn['y'] + drawn['height']:.0f} px " \
+            "on a 900 px screen: Cornwall is cut"
+        shot(page, "first-screen-1440")
+    finally:
+        ctx.close()
+
+
+def test_the_map_is_classed_with_a_legend_of_classes(page: Page, server: str) -> None:
+    """Seven classes of the gap as % of target, each in the legend with its count of areas;
+    the counts add up to the areas drawn and match the table's % column, class by class."""
+    open_map(page, f"{server}/?level=icb", 42)
+    legend = page.locator("#map .legend .traces").evaluate_all(
+        "items => items.map(i => i.textContent)")
+    legend = [t for t in legend if t and re.search(r"\(\d+\)\s*$", t)]
+    assert len(legend) == len(figures.GAP_CLASSES)
+    counts = [int(re.search(r"\((\d+)\)\s*$", t)[1]) for t in legend]  # type: ignore[index]
+    assert sum(counts) == 42
+    heads = page.locator("#targets-table th").all_inner_texts()
+    k = next(i for i, h in enumerate(heads) if h.startswith("Gap (% of target)")) + 1
+    values = page.locator(f"#targets-table tbody tr td:nth-child({k})").evaluate_all(
+        "cells => cells.map(c => c.dataset.v)")
+    pct = [float(v) for v in values if v not in (None, "", "NaN")]
+    assert len(pct) == 42
+    expected = [0] * len(figures.GAP_CLASSES)
+    for p in pct:
+        bounds = [-0.5, -0.2, -0.05, 0.05, 0.2, 0.5]  # the documented class bounds
+        expected[sum(p >= b for b in bounds)] += 1
+    assert sorted(counts) == sorted(expected) and counts == expected[::-1]

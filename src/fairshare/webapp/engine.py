@@ -287,6 +287,8 @@ class Engine:
         keys = ["area_code", "area", "region_code", "region"]
         out = table.groupby(keys, as_index=False, sort=False)[_SUMMED].sum()
         out["specialty"] = ALL
+        if "basis" in table.columns:
+            out["basis"] = _summed_basis(table)
         if "current_basis" in table.columns:
             out["current_basis"] = table["current_basis"].iloc[0]
         return with_gap(out)
@@ -528,3 +530,15 @@ def _worker_workbook(scenario_fields: dict[str, Any]) -> bytes:
         path = Path(tmp) / "fairshare.xlsx"
         write_workbook(path, targets=out.targets, plan=out.plan, about=about)
         return path.read_bytes()
+
+
+def _summed_basis(table: pd.DataFrame) -> str:
+    """What an all-specialty sum of current posts is made of: the basis shared by most rows,
+    naming the specialties whose posts are modelled."""
+    basis = table["basis"].astype(str)
+    modelled = sorted(table.loc[basis.str.startswith("modelled"), "specialty"].unique())
+    main = basis[~basis.str.startswith("modelled")]
+    head = str(main.mode().iloc[0]) if len(main) else "modelled"
+    if not modelled:
+        return head
+    return f"includes modelled posts ({', '.join(modelled)}); the rest: {head}"

@@ -202,7 +202,26 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
         df["gap_pct"] = -df["distance"]
     if "gap" in df.columns:
         df["side"] = [figures.side(g) for g in df["gap"]]
+    if "basis" in df.columns:
+        df["current_note"] = [current_note(b, df.get("current_basis", pd.Series(
+            [""] * len(df), index=df.index)).loc[i]) for i, b in df["basis"].items()]
     return df
+
+
+def current_note(basis: Any, level_basis: Any = "") -> str:
+    """What the Current column of a row is, in a few words: staff in post, or modelled (General
+    Practice and Public Health Medicine in the public baseline), and whether an ICB's figure is
+    estimated from its local offices."""
+    text = str(basis)
+    if text.startswith("modelled"):
+        note = "modelled from national entry numbers (not staff in post)"
+    elif text.startswith("includes modelled"):
+        note = text
+    else:
+        note = text or "as given"
+    if str(level_basis).startswith("estimated"):
+        note += "; estimated for the ICB from local-office posts by population"
+    return note
 
 
 TARGET_COLUMNS: list[tuple[str, str, str | None]] = [
@@ -210,6 +229,7 @@ TARGET_COLUMNS: list[tuple[str, str, str | None]] = [
     ("area_code", "Code", None),
     ("region", "Region", None),
     ("current", "Current (posts)", "int"),
+    ("current_note", "Current posts are", None),
     ("fair_share", "Fair share (posts)", "one"),
     ("target", "Target (posts)", "int"),
     ("gap", "Gap (posts; + receives, − gives)", "signed"),
