@@ -461,3 +461,34 @@ def test_expansion_programme_reaches_the_plan(engine: Engine) -> None:
     # targets never depend on expansion: the map's figures are the same with or without it
     assert cb.targets_view(engine, st)["summary"] == \
         cb.targets_view(engine, state(specialty=ALL, area="North West"))["summary"]
+
+
+def test_the_icb_plan_answers_which_icbs_gain_most(engine: Engine) -> None:
+    """The Plan tab's ICB plan (level ICB): one row per ICB, its current posts those of the
+    ICB targets table, the moves adding up to zero in every year (redistribution moves posts,
+    it adds none), each ICB closing no more than its own gap, and the answer naming the
+    ICBs with the largest gains by the horizon, in order."""
+    st = state(level="icb", tab="plan", specialty="Cardiology", horizon=2030)
+    v = cb.icb_plan_view(engine, st)
+    frame = v["frame"]
+    assert len(frame) == 42 and v["years"][-1] == 2030
+    targets = cb.targets_view(engine, st)["table"]["data"]
+    current = {r["area"]: r["current"] for r in targets}
+    assert dict(zip(frame["area"], frame["current"], strict=True)) == current
+    for y in v["years"]:
+        assert frame[f"by_{y}"].sum() == 0, y
+    gap = frame["target"] - frame["current"]
+    moved = frame["by_2030"]
+    assert ((moved == 0) | (moved * gap > 0)).all()  # every move is toward the target
+    assert (moved.abs() <= gap.abs()).all()
+    top = frame.sort_values("by_2030", ascending=False).head(3)
+    text = v["answer"]
+    assert text.startswith("By 2030, the ICBs that gain most Cardiology posts: ")
+    positions = [text.index(f"{a} (+{n})") for a, n in zip(top["area"], top["by_2030"],
+                                                           strict=True)]
+    assert positions == sorted(positions)
+
+
+def test_the_icb_plan_is_solved_only_at_icb_level(engine: Engine) -> None:
+    html = str(callbacks.icb_plan_children(engine, state(level="local_office", tab="plan")))
+    assert "ICB (42)" in html and "icb-plan-table" not in html

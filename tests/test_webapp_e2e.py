@@ -785,3 +785,25 @@ def test_the_map_is_classed_with_a_legend_of_classes(page: Page, server: str) ->
         bounds = [-0.5, -0.2, -0.05, 0.05, 0.2, 0.5]  # the documented class bounds
         expected[sum(p >= b for b in bounds)] += 1
     assert sorted(counts) == sorted(expected) and counts == expected[::-1]
+
+
+def test_which_icbs_gain_most_by_2030_is_answered_in_the_app(page: Page, server: str) -> None:
+    """Level ICB, Plan tab, horizon 2030: the ICB plan names the ICBs gaining most, and sorting
+    its "By 2030" column puts the first of them on top."""
+    open_map(page, f"{server}/?spec=Cardiology&h=2030", 11)
+    page.get_by_text("ICB (42)").click()
+    page.wait_for_selector("#map-info[data-shapes='42']")
+    page.get_by_role("tab", name="Plan").click()
+    page.wait_for_selector("#icb-plan-table td")
+    answer = page.inner_text("#icb-plan-answer")
+    m = re.match(r"By 2030, the ICBs that gain most Cardiology posts: (.+?) \(\+(\d+)\)", answer)
+    assert m, answer
+    assert page.locator("#icb-plan-table tbody tr").count() == 42
+    heads = page.locator("#icb-plan-table th").all_inner_texts()
+    k = next(i for i, h in enumerate(heads) if h.startswith("By 2030")) + 1
+    button = page.locator(f"#icb-plan-table th:nth-child({k}) button.sort")
+    button.click()
+    button.click()  # descending: the largest gain first
+    top = page.locator("#icb-plan-table tbody tr").first.locator("td")
+    assert int(re.sub(r"[^\d]", "", top.nth(k - 1).inner_text())) == int(m[2])
+    shot(page, "plan-icb")

@@ -31,13 +31,14 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
     "map": (*TARGET_KEYS, "specialty", "level", "area"),
     "plan": (*SCENARIO_KEYS, "specialty", "area"),
     "deanery": (*SCENARIO_KEYS, "specialty", "area", "year"),
+    "icbplan": (*SCENARIO_KEYS, "specialty", "level"),
     "compare": (*TARGET_KEYS, "specialty", "level", "compare_a", "compare"),
     "uncertainty": (*TARGET_KEYS, "specialty", "draws"),
     "equity": (*SCENARIO_KEYS, "specialty"),
     "report": (*SCENARIO_KEYS, "specialty", "level", "area", "year"),
 }
 #: The tab a view is drawn on (None: every tab).
-VIEW_TAB = {"headline": None, "deanery": "plan"}
+VIEW_TAB = {"headline": None, "deanery": "plan", "icbplan": "plan"}
 
 
 def _guard(engine: Engine, name: str, state: Any, last: str | None
@@ -123,6 +124,32 @@ def summary_children(s: dict[str, Any], estimated: bool) -> Any:
         html.Span("ICB current posts are estimated from local-office posts by population."
                   if estimated else "", className="hint"),
     ])
+
+
+def icb_plan_children(engine: Engine, state: dict[str, Any]) -> Any:
+    """The Plan tab's "every ICB" section: the plan over the 42 ICBs when Level is ICB, else
+    how to get it (it is a plan of its own, solved only when asked for)."""
+    from dash import html
+
+    if state["level"] != "icb":
+        return html.P(["To plan over the 42 ICBs (as ", html.Code("fairshare plan --level icb"),
+                       ") and see which ICBs gain most by each year, choose Level: ",
+                       html.Strong("ICB (42)"), "."], className="hint")
+    try:
+        v = views.icb_plan_view(engine, state)
+    except Exception as exc:
+        return _message(_failure("icb plan", exc))
+    notes = ["Planned directly over the 42 ICBs (fairshare plan --level icb): each ICB's "
+             "posts move toward its own target, with the same rules as the local-office plan. "
+             "Sort any year's column to rank the ICBs."]
+    if v["estimated"]:
+        notes.append("Current posts per ICB are estimated from local-office posts by "
+                     "population: give an establishment per ICB for a plan on real ICB posts.")
+    what = state["specialty"]
+    return [html.P(html.Strong(v["answer"]), className="answer", id="icb-plan-answer"),
+            *[html.P(n, className="hint") for n in notes],
+            html_table(v["table"], f"Every ICB, {what}: posts received (+) or given (−) by "
+                                   "each year, largest gain first", table_id="icb-plan-table")]
 
 
 def findings_children(lines: list[str], status: str) -> Any:
@@ -349,6 +376,13 @@ def register(app: Any, engine: Engine) -> None:
                                       "year (posts; + received, − given)",
                            table_id="pace-table"),
                 findings_children(v["findings"], v["status"]), key)
+
+    @app.callback(
+        Output("icb-plan", "children"), Output("icbplan-key", "data"),
+        Input("state", "data"), State("icbplan-key", "data"))
+    def _icb_plan(state: Any, last: Any) -> tuple[Any, ...]:
+        key, state = _guard(engine, "icbplan", state, last)
+        return icb_plan_children(engine, state), key
 
     @app.callback(
         Output("compare-map", "figure"), Output("compare-explain", "children"),

@@ -316,11 +316,25 @@ class Engine:
         key = (self.plan_key(scenario), specialty)
         return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
 
-    def _solve_one(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+    def icb_plan(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+        """(plan table, result) planned directly over the 42 ICBs, as ``fairshare plan --level
+        icb``: one specialty solved on its own, or (``ALL``) ``run_plan(level="icb")``."""
+        if specialty == ALL or scenario.expansion:
+            from fairshare.model.pipeline import run_plan
+
+            out = self._full.get(("icb", self.plan_key(scenario)),
+                                 lambda: run_plan(self.bundle, scenario, level="icb"))
+            table = out.plan if specialty == ALL else out.plan[out.plan["specialty"] == specialty]
+            return table.reset_index(drop=True), out
+        return self._spec_plan.get(("icb", self.plan_key(scenario), specialty),
+                                   lambda: self._solve_one(scenario, specialty, "icb"))
+
+    def _solve_one(self, scenario: Scenario, specialty: str, level: str = "local_office"
+                   ) -> tuple[pd.DataFrame, Any]:
         from fairshare.model.pipeline import PLAN_COLUMNS, plan_options, plan_problem
         from fairshare.model.plan import plan
 
-        tgt = self.targets(scenario, "local_office", specialty)
+        tgt = self.targets(scenario, level, specialty)
         problem = plan_problem(self.bundle, tgt, scenario)
         result = plan(problem, plan_options(scenario))
         table = result.table.copy()

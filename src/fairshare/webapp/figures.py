@@ -277,11 +277,11 @@ def _colourbar_trace(scale: list[list[Any]], rng: float, title: str,
 
 
 def _area_traces(level: str, values: dict[str, float], texts: dict[str, str],
-                 colour: Callable[[np.ndarray], list[str]], selected: str | None,
+                 colour_of: Callable[[np.ndarray], list[str]], selected: str | None,
                  codes: list[str] | None = None, axes: str = "") -> list[dict[str, Any]]:
     geo = [s for s in shapes(level) if codes is None or s["code"] in codes]
     vals = np.array([values.get(s["code"], np.nan) for s in geo], dtype=float)
-    colours = colour(vals)
+    colours = colour_of(vals)
     traces = []
     for s, colour in zip(geo, colours, strict=True):
         chosen = selected is not None and selected in (s["code"], s["name"])

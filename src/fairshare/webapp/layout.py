@@ -265,6 +265,10 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 dcc.Graph(id="plan-graph", config=GRAPH_CONFIG),
             ], "the plan"),
             _loading([
+                html.H2("Every ICB"),
+                html.Div(id="icb-plan"),
+            ], "the ICB plan"),
+            _loading([
                 html.H2("Deanery tables"),
                 _box("one-year-box"),
                 _box("pace-box"),
@@ -344,8 +348,8 @@ def page(engine: Engine) -> html.Div:
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
         *[dcc.Store(id=f"{name}-key") for name in
-          ("headline", "map", "plan", "deanery", "compare", "uncertainty", "equity",
-           "report")],
+          ("headline", "map", "plan", "deanery", "icbplan", "compare", "uncertainty",
+           "equity", "report")],
         dcc.Download(id="download"),
         html.Div(id="print-done", hidden=True),
         header(engine),

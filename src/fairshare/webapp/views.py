@@ -395,6 +395,63 @@ def plan_answer(area: str, what: str, by_year: pd.DataFrame) -> str:
     return f"{area} {verb} {abs(total):,} {what} posts by {last}: {years}."
 
 
+def icb_plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
+    """Every ICB's plan for the chosen specialty (or all), planned directly over the 42 ICBs as
+    ``fairshare plan --level icb`` does: posts each receives (+) or gives (−) by each year,
+    largest gain first, so "which ICBs gain most by 2030" is read off one column."""
+    scenario = _scenario(engine, state)
+    spec = state["specialty"]
+    try:
+        plan, result = engine.icb_plan(scenario, spec)
+    except (ValueError, FairshareError) as exc:
+        raise ViewError(f"The ICB plan could not be made: {short_error(exc)}") from exc
+    if plan.empty:
+        raise ViewError(f"no ICB plan rows for {spec}")
+    per = plan.groupby(["area", "year"], as_index=False)[["net", "posts", "target"]].sum()
+    per = per.sort_values(["area", "year"])
+    per["moved"] = per.groupby("area")["net"].cumsum()
+    years = sorted(int(y) for y in per["year"].unique())
+    wide = per.pivot(index="area", columns="year", values="moved")
+    first = per[per["year"] == years[0]].set_index("area")
+    last = per[per["year"] == years[-1]].set_index("area")
+    frame = pd.DataFrame({
+        "area": [short_area(a) for a in wide.index],
+        "current": (first["posts"] - first["net"]).reindex(wide.index).astype(int).to_numpy(),
+        "target": last["target"].reindex(wide.index).astype(int).to_numpy()})
+    spec_cols: list[tuple[str, str, str | None]] = [
+        ("area", "ICB", None), ("current", "Current (posts)", "int"),
+                       ("target", "Target (posts)", "int")]
+    for y in years:
+        frame[f"by_{y}"] = wide[y].astype(int).to_numpy()
+        spec_cols.append((f"by_{y}", f"By {y}", "signed"))
+    frame["open"] = (frame["target"] - frame["current"] - frame[f"by_{years[-1]}"]).astype(int)
+    spec_cols.append(("open", f"Gap still open after {years[-1]} (posts)", "signed"))
+    frame = frame.sort_values([f"by_{years[-1]}", "area"], ascending=[False, True])
+    estimated = engine.bundle.piece_posts.empty
+    what = "all specialties" if spec == ALL else spec
+    return {"table": table(frame, spec_cols), "frame": frame, "years": years,
+            "answer": icb_answer(frame, what, years[-1]), "estimated": estimated,
+            "status": str(getattr(result, "status", ""))}
+
+
+def icb_answer(frame: pd.DataFrame, what: str, year: int, n: int = 3) -> str:
+    """"By 2031 the ICBs that gain most General Psychiatry posts: A (+9), …; that give up
+    most: X (−40), …" from the ICB plan (one row per ICB, ``by_<year>`` cumulative)."""
+    col = f"by_{year}"
+    gain = frame[frame[col] > 0].nlargest(n, col)
+    give = frame[frame[col] < 0].nsmallest(n, col)
+    parts = []
+    if len(gain):
+        parts.append("the ICBs that gain most " + what + " posts: " + ", ".join(
+            f"{r.area} ({signed(getattr(r, col))})" for r in gain.itertuples(index=False)))
+    if len(give):
+        parts.append("that give up most: " + ", ".join(
+            f"{r.area} ({signed(getattr(r, col))})" for r in give.itertuples(index=False)))
+    if not parts:
+        return f"By {year} no ICB gains or gives {what} posts in this plan."
+    return f"By {year}, " + "; ".join(parts) + "."
+
+
 def deanery_view(engine: Engine, state: dict[str, Any], today: date | None = None
                  ) -> dict[str, Any]:
     """The deanery tables for the area: one year's changes and the pace of change.
