@@ -518,10 +518,10 @@ def test_a_walk_of_the_whole_app_sends_nothing_off_the_machine(browser: Any,
 # Dropdowns by keyboard, every time
 # ---------------------------------------------------------------------------------------------
 
-def _type_and_enter(page: Page, control: str, text: str) -> None:
+def _type_and_enter(page: Page, control: str, text: str, delay: int = 60) -> None:
     """Tab to a dropdown (focus), type as a person does (a key at a time), press Enter."""
     page.focus(control)
-    page.keyboard.type(text, delay=60)
+    page.keyboard.type(text, delay=delay)
     page.keyboard.press("Enter")
 
 
@@ -545,6 +545,15 @@ def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
         "document.querySelector('#area-summary').dataset.area === 'Kent Surrey and Sussex'")
     _type_and_enter(page, "#area", "London")
     page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'London'")
+    # a fast typist: every key (Enter too) before the list has even opened
+    for control, typed, key, chosen in (("#specialty", "Gastro", "specialty", "Gastroenterology"),
+                                        ("#area", "Wes", "area", "Wessex"),
+                                        ("#specialty", "Paed", "specialty", "Paediatrics"),
+                                        ("#area", "NW", "area", "North West")):
+        _type_and_enter(page, control, typed, delay=0)
+        page.wait_for_function(
+            "([k, s]) => document.querySelector('#area-summary').dataset[k] === s",
+            arg=[key, chosen])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -791,7 +800,7 @@ def test_which_icbs_gain_most_by_2030_is_answered_in_the_app(page: Page, server:
     """Level ICB, Plan tab, horizon 2030: the ICB plan names the ICBs gaining most, and sorting
     its "By 2030" column puts the first of them on top."""
     open_map(page, f"{server}/?spec=Cardiology&h=2030", 11)
-    page.get_by_text("ICB (42)").click()
+    page.locator("#level").get_by_text("ICB (42)").click()
     page.wait_for_selector("#map-info[data-shapes='42']")
     page.get_by_role("tab", name="Plan").click()
     page.wait_for_selector("#icb-plan-table td")
@@ -807,3 +816,24 @@ def test_which_icbs_gain_most_by_2030_is_answered_in_the_app(page: Page, server:
     top = page.locator("#icb-plan-table tbody tr").first.locator("td")
     assert int(re.sub(r"[^\d]", "", top.nth(k - 1).inner_text())) == int(m[2])
     shot(page, "plan-icb")
+
+
+def test_a_download_says_it_is_being_made(page: Page, server: str) -> None:
+    """Straight after a change, the Excel button shows a visible, announced progress message
+    (not a 10 px dot) until the workbook is saved, and no second click can be queued."""
+    open_map(page, f"{server}/", 11)
+    thumb = page.locator("#delta [role='slider']")
+    thumb.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("window.location.search.includes('d=0.21')")
+    progress = page.locator("#dl-progress")
+    with page.expect_download(timeout=120_000):
+        page.click("#dl-excel")
+        progress.wait_for(state="visible")
+        assert progress.get_attribute("role") == "status"
+        assert "Preparing your download" in progress.inner_text()
+        box = progress.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 20
+        assert page.locator("#dl-excel").is_disabled()
+    progress.wait_for(state="hidden")
+    assert "ready" in page.inner_text("#dl-status")

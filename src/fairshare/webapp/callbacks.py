@@ -25,6 +25,11 @@ from fairshare.webapp.words import term_link
 
 log = logging.getLogger("fairshare.webapp")
 
+DOWNLOAD_BUTTONS = ("dl-excel", "dl-targets", "dl-plan", "dl-report")
+#: Said, pinned to the top of the window, while a download is made.
+DOWNLOAD_PROGRESS = ("Preparing your download… The Excel workbook (every table of this "
+                     "scenario, 25 sheets) takes a second or two; it will be saved when ready.")
+
 #: What each view depends on (it is redrawn only when one of these changes).
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
     "headline": (*TARGET_KEYS, "specialty"),
@@ -449,7 +454,9 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(Output("download", "data"), Output("dl-status", "children"),
                   Input("dl-excel", "n_clicks"), Input("dl-targets", "n_clicks"),
                   Input("dl-plan", "n_clicks"), Input("dl-report", "n_clicks"),
-                  State("state", "data"), prevent_initial_call=True)
+                  State("state", "data"), prevent_initial_call=True,
+                  running=[(Output("dl-progress", "children"), DOWNLOAD_PROGRESS, ""),
+                           *[(Output(b, "disabled"), True, False) for b in DOWNLOAD_BUTTONS]])
     def _download(_x: Any, _t: Any, _p: Any, _r: Any, state: Any) -> tuple[Any, ...]:
         if not isinstance(state, dict):
             return no_update, "The page is still loading."

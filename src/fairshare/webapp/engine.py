@@ -62,8 +62,10 @@ _NOT_TARGET_FIELDS = {"name", "description", "level", "plan_start", "horizon", "
 _NOT_TARGET_PREFIXES = ("expansion_",)
 #: Seconds the list of scenarios and saved runs is reused before the folders are read again.
 REFERENCES_TTL = 5.0
-#: Seconds the controls must be still before the workbook of what is on screen is prepared.
-PREFETCH_DELAY = 1.5
+#: Seconds the controls must be still before the workbook of what is on screen is prepared:
+#: short, so that a download clicked straight after a change finds it well under way (a
+#: change superseded meanwhile drops its queued workbook; see ``_book``).
+PREFETCH_DELAY = 0.4
 
 
 class LRU:
@@ -163,11 +165,14 @@ class Engine:
                 "area_codes": self.area_codes}
 
     def warm(self) -> None:
-        """Compute what a first visit shows (the default map) before anyone asks for it."""
+        """Compute what a first visit shows (the default map and plan) before anyone asks."""
         from fairshare.webapp.state import DEFAULTS, clean_state
 
         state = clean_state({}, **self.known())
-        self.area_view(self.scenario(state), str(DEFAULTS["level"]), state["specialty"])
+        scenario = self.scenario(state)
+        self.area_view(scenario, str(DEFAULTS["level"]), state["specialty"])
+        # the first plan would otherwise wait ~1 s for the solver's import (scipy.optimize)
+        self.specialty_plan(scenario, state["specialty"])
 
     # ------------------------------------------------------------------ scenario
 

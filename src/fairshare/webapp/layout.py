@@ -210,8 +210,10 @@ def downloads() -> html.Div:
         html.Button("Targets CSV", id="dl-targets", className="btn", n_clicks=0),
         html.Button("Plan CSV", id="dl-plan", className="btn", n_clicks=0),
         html.Button("Report (HTML)", id="dl-report", className="btn", n_clicks=0),
-        dcc.Loading(html.Div(id="dl-status", className="hint", role="status"), type="dot",
-                    delay_show=150),
+        html.Div(id="dl-status", className="hint", role="status"),
+        # shown while a download is being made (the callback's ``running`` state), pinned to
+        # the top of the window so it is seen wherever the page is scrolled
+        html.Div(id="dl-progress", className="dl-progress", role="status"),
     ])
 
 

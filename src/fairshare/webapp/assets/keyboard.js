@@ -142,21 +142,38 @@
   /* Dropdowns: the button is the tab stop (named by its label), not Dash's hidden focus proxy.
    * Opening one puts the cursor in its search box; typing a letter on the closed button opens
    * it and starts the search with that letter. */
-  function focusSearch(text) {
+  /* Letters typed on a closed dropdown before its list has opened (a fast typist, a busy
+   * machine) are kept here and put in the search box once it exists, in order. */
+  var typedAhead = {button: null, text: "", enter: false};
+
+  function focusSearch(button) {
     var tries = 0;
     (function attempt() {
       var input = document.querySelector(
         ".dash-dropdown-content[data-state='open'] .dash-dropdown-search-container input");
       if (!input) {
-        if (tries++ < 30) { window.requestAnimationFrame(attempt); }
+        if (tries++ < 60) { window.requestAnimationFrame(attempt); }
+        else if (typedAhead.button === button) { typedAhead.button = null; }
         return;
       }
       input.setAttribute("aria-label", "Search the list");
       input.focus();
+      var mine = typedAhead.button === button;
+      var text = mine ? typedAhead.text : "";
+      var enter = mine && typedAhead.enter;
+      typedAhead.button = null;
+      typedAhead.text = "";
+      typedAhead.enter = false;
       if (text) {
         var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
         setter.call(input, text);
         input.dispatchEvent(new Event("input", {bubbles: true}));
+      }
+      if (enter) {  // Enter pressed before the list was open: choose once it is drawn
+        window.requestAnimationFrame(function () {
+          var best = bestOption(input);
+          if (best) { best.click(); }
+        });
       }
     })();
   }
@@ -172,15 +189,31 @@
       button.addEventListener("keydown", function (event) {
         var letter = event.key.length === 1 && !event.ctrlKey && !event.metaKey &&
           !event.altKey && event.key !== " ";
-        if (letter && button.getAttribute("aria-expanded") !== "true") {
+        if (typedAhead.button === button && event.key === "Enter") {
           event.preventDefault();
+          event.stopPropagation();
+          typedAhead.enter = true;
+          enterTaken = true;
+          return;
+        }
+        if (!letter) { return; }
+        if (typedAhead.button === button) {  // still opening: keep the letter for the box
+          event.preventDefault();
+          typedAhead.text += event.key;
+          return;
+        }
+        if (button.getAttribute("aria-expanded") !== "true") {
+          event.preventDefault();
+          typedAhead.button = button;
+          typedAhead.text = event.key;
           button.click();
-          focusSearch(event.key);
+          focusSearch(button);
         }
       });
       button.addEventListener("click", function () {
         window.setTimeout(function () {
-          if (button.getAttribute("aria-expanded") === "true") { focusSearch(""); }
+          if (button.getAttribute("aria-expanded") === "true" &&
+              typedAhead.button !== button) { focusSearch(button); }
         }, 0);
       });
     });
@@ -241,6 +274,23 @@
     if (best && !best.classList.contains("best-match")) { best.classList.add("best-match"); }
   }
 
+  /* Dash's own type-ahead on a closed dropdown (on key up) keeps a buffer of its own that
+   * outlives a choice, so a later search starts with old letters: letters are handled on key
+   * down above, and their key up (and that of an Enter already taken) never reaches Dash. */
+  var enterTaken = false;
+
+  function buttonKeyUp(event) {
+    var t = event.target;
+    if (!t || !t.matches || !t.matches("button.dash-dropdown")) { return; }
+    var letter = event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (letter || (event.key === "Enter" && enterTaken)) { event.stopPropagation(); }
+    if (event.key === "Enter") { enterTaken = false; }
+  }
+
+  /* Whether the person last moved through the list with the arrow keys (then Enter takes the
+   * option they moved to) or typed (then Enter takes the best match of what they typed). */
+  var arrowed = false;
+
   function dropdownKeys(event) {
     var input = openSearch();
     if (!input) { return; }
@@ -248,21 +298,29 @@
     var inside = target && target.closest && target.closest(OPEN);
     if (!inside) { return; }
     var plain = !event.ctrlKey && !event.metaKey && !event.altKey;
-    if (target === input) {
-      if (event.key === "Enter" && plain && input.value.trim()) {
-        var best = bestOption(input);
-        if (best) {
-          event.preventDefault();
-          event.stopPropagation();
-          best.click();
-        }
-      }
+    var stop = function () { event.preventDefault(); event.stopPropagation(); };
+    if (["ArrowDown", "ArrowUp", "PageDown", "PageUp", "Home", "End"].indexOf(event.key) >= 0) {
+      arrowed = true;
       return;
     }
     var letter = plain && event.key.length === 1 && (event.key !== " " || input.value);
+    if (typedAhead.button) {  // the list is still opening: keep keys for the search box
+      if (letter) { stop(); typedAhead.text += event.key; return; }
+      if (event.key === "Enter") { stop(); typedAhead.enter = true; enterTaken = true; return; }
+    }
+    if (event.key === "Enter" && plain && input.value.trim() &&
+        (target === input || !arrowed)) {
+      var best = bestOption(input);
+      if (best) { stop(); enterTaken = true; best.click(); }
+      return;
+    }
+    if (target === input) {
+      if (letter) { arrowed = false; }
+      return;
+    }
     if (letter || (plain && event.key === "Backspace")) {
-      event.preventDefault();
-      event.stopPropagation();
+      stop();
+      arrowed = false;
       typeInto(input, event.key, event.key === "Backspace");
     }
   }
@@ -325,6 +383,7 @@
       childList: true, subtree: true, attributes: true,
       attributeFilter: ["role", "aria-selected", "data-state", "aria-expanded"]});
     document.addEventListener("keydown", dropdownKeys, true);
+    document.addEventListener("keyup", buttonKeyUp, true);
     document.addEventListener("input", function (event) {
       if (event.target && event.target.matches && event.target.matches(
         "input.dash-dropdown-search")) { window.requestAnimationFrame(markBest); }
