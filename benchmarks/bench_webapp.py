@@ -167,10 +167,10 @@ def burst(n: int = 40) -> None:
     spec = app.callback_map[output]
     state = clean_state({"specialty": "Cardiology", "level": "icb"})
     body = json.dumps({"output": output, "outputs": split_callback_id(output),
-                       "inputs": [{**i, "value": state if i["id"] == "state" else None}
-                                  for i in spec["inputs"]],
+                       "inputs": [{**i, "value": state if str(i["id"]).endswith("state")
+                                   else None} for i in spec["inputs"]],
                        "state": [{**x, "value": None} for x in spec["state"]],
-                       "changedPropIds": ["state.data"]}).encode()
+                       "changedPropIds": ["map-state.data"]}).encode()
     port = _free_port()
     proc, startup = _start_server(port)
     base = f"http://127.0.0.1:{port}"

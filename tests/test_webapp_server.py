@@ -46,11 +46,13 @@ def callback_body(app: Any, output_part: str, state: dict[str, Any]) -> dict[str
 
     output = next(k for k in app.callback_map if output_part in k)
     spec = app.callback_map[output]
-    values = {"state": state}
+    # a view reads the page's state through its gate (``<view>-state``), the same dict
     return {"output": output, "outputs": split_callback_id(output),
-            "inputs": [{**i, "value": values.get(i["id"])} for i in spec["inputs"]],
+            "inputs": [{**i, "value": state if i["id"] == "state"
+                        or str(i["id"]).endswith("-state") else None}
+                       for i in spec["inputs"]],
             "state": [{**s, "value": None} for s in spec["state"]],
-            "changedPropIds": ["state.data"]}
+            "changedPropIds": [f"{spec['inputs'][0]['id']}.data"]}
 
 
 # --- links: normalised, or said plainly what was ignored ---------------------------------------

@@ -46,6 +46,28 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
 VIEW_TAB = {"headline": None, "deanery": "plan", "icbplan": "plan"}
 
 
+def gate_js(name: str) -> str:
+    """A browser-side gate in front of a view: the page's state is passed on to the view only
+    when the view's tab is showing and something the view depends on changed, so a change
+    costs one request per view on screen, not one per view (each hidden view used to cost a
+    round trip to the server to learn it had nothing to do). The server still checks both
+    (``_guard``): the gate only saves requests, it is never trusted."""
+    import json
+
+    tab = VIEW_TAB.get(name, name)
+    keys = json.dumps(list(VIEW_KEYS[name]))
+    return ("function(state, prev) {"
+            " var nu = window.dash_clientside.no_update;"
+            " if (!state) { return nu; }"
+            f" var tab = {json.dumps(tab)};"
+            " if (tab !== null && state.tab !== tab) { return nu; }"
+            f" var keys = {keys};"
+            " var key = function (s) { return JSON.stringify(keys.map(function (k) {"
+            " return s[k] === undefined ? null : s[k]; })); };"
+            " if (prev && key(prev) === key(state)) { return nu; }"
+            " return state; }")
+
+
 def _guard(engine: Engine, name: str, state: Any, last: str | None
            ) -> tuple[str, dict[str, Any]]:
     """(the view's key, the cleaned state), or PreventUpdate when its tab is hidden or nothing
@@ -307,7 +329,7 @@ def register(app: Any, engine: Engine) -> None:
     def one_output(name: str, view: Any, render: Any) -> None:
         """A view drawn into one element (id ``name``) by ``render``."""
         @app.callback(Output(name, "children"), Output(f"{name}-key", "data"),
-                      Input("state", "data"), State(f"{name}-key", "data"))
+                      Input(f"{name}-state", "data"), State(f"{name}-key", "data"))
         def _draw(state: Any, last: Any) -> tuple[Any, ...]:
             key, state = _guard(engine, name, state, last)
             try:
@@ -322,7 +344,7 @@ def register(app: Any, engine: Engine) -> None:
         Output("map", "figure"), Output("map-info-wrap", "children"),
         Output("targets-box", "children"), Output("summary", "children"),
         Output("map-message", "children"), Output("targets-title", "children"),
-        Output("map-key", "data"), Input("state", "data"), State("map-key", "data"))
+        Output("map-key", "data"), Input("map-state", "data"), State("map-key", "data"))
     def _map(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "map", state, last)
         try:
@@ -344,7 +366,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("plan-graph", "figure"), Output("plan-answer", "children"),
         Output("plan-years", "children"), Output("plan-message", "children"),
-        Output("plan-key", "data"), Input("state", "data"), State("plan-key", "data"))
+        Output("plan-key", "data"), Input("plan-state", "data"), State("plan-key", "data"))
     def _plan(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "plan", state, last)
         try:
@@ -366,7 +388,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("one-year-box", "children"), Output("pace-box", "children"),
         Output("findings", "children"), Output("deanery-key", "data"),
-        Input("state", "data"), State("deanery-key", "data"))
+        Input("deanery-state", "data"), State("deanery-key", "data"))
     def _deanery(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "deanery", state, last)
         try:
@@ -384,7 +406,7 @@ def register(app: Any, engine: Engine) -> None:
 
     @app.callback(
         Output("icb-plan", "children"), Output("icbplan-key", "data"),
-        Input("state", "data"), State("icbplan-key", "data"))
+        Input("icbplan-state", "data"), State("icbplan-key", "data"))
     def _icb_plan(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "icbplan", state, last)
         return icb_plan_children(engine, state), key
@@ -393,7 +415,7 @@ def register(app: Any, engine: Engine) -> None:
         Output("compare-map", "figure"), Output("compare-explain", "children"),
         Output("compare-box", "children"), Output("compare-school", "children"),
         Output("compare-message", "children"), Output("compare-key", "data"),
-        Input("state", "data"), State("compare-key", "data"))
+        Input("compare-state", "data"), State("compare-key", "data"))
     def _compare(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "compare", state, last)
         try:
@@ -415,7 +437,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("uncertainty-graph", "figure"), Output("uncertainty-notes", "children"),
         Output("uncertainty-box", "children"), Output("uncertainty-message", "children"),
-        Output("uncertainty-key", "data"), Input("state", "data"),
+        Output("uncertainty-key", "data"), Input("uncertainty-state", "data"),
         State("uncertainty-key", "data"))
     def _uncertainty(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "uncertainty", state, last)
@@ -434,7 +456,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("equity-graph", "figure"), Output("equity-box", "children"),
         Output("equity-message", "children"), Output("equity-key", "data"),
-        Input("state", "data"), State("equity-key", "data"))
+        Input("equity-state", "data"), State("equity-key", "data"))
     def _equity(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "equity", state, last)
         try:
@@ -474,6 +496,10 @@ def register(app: Any, engine: Engine) -> None:
             return dcc.send_string(text, name), f"{name} ready."
         except Exception as exc:
             return no_update, _failure("download", exc)
+
+    for name in VIEW_KEYS:
+        app.clientside_callback(gate_js(name), Output(f"{name}-state", "data"),
+                                Input("state", "data"), State(f"{name}-state", "data"))
 
     app.clientside_callback(
         "function(n) { if (n) { window.print(); } return ''; }",

@@ -349,9 +349,9 @@ def page(engine: Engine) -> html.Div:
     return html.Div(className="page", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
-        *[dcc.Store(id=f"{name}-key") for name in
+        *[dcc.Store(id=f"{name}-{part}") for name in
           ("headline", "map", "plan", "deanery", "icbplan", "compare", "uncertainty",
-           "equity", "report")],
+           "equity", "report") for part in ("key", "state")],
         dcc.Download(id="download"),
         html.Div(id="print-done", hidden=True),
         header(engine),
