@@ -157,7 +157,7 @@ class Engine:
         self._pool: ProcessPoolExecutor | None = None
         self._wanted: str | None = None
         self.prefetch = prefetch
-        self._prefetching = threading.Lock()
+        self._prefetched: Future[bytes] | None = None  # the one background workbook in flight
 
     def known(self) -> dict[str, Any]:
         """The names (and local office codes) a link or a control may use."""
@@ -511,7 +511,12 @@ class Engine:
 
     def prefetch_workbook(self, scenario: Scenario, delay: float = PREFETCH_DELAY) -> None:
         """Begin the workbook of the scenario on screen once the controls have been still for
-        ``delay`` seconds (only the latest scenario is made)."""
+        ``delay`` seconds (only the latest scenario is made).
+
+        At most one background workbook is in flight: the other worker is always free for a
+        click, so a download never waits behind workbooks the controls have moved past (a
+        running one cannot be stopped). The newest wanted one starts when it finishes.
+        """
         key = self.plan_key(scenario)
         if not self.prefetch or key in self._books:
             return
@@ -519,8 +524,20 @@ class Engine:
 
         def job() -> None:
             time.sleep(delay)
-            if self._wanted == key:  # else the controls moved on: the newest one is made
-                self._book(scenario)
+            start()
+
+        def start() -> None:
+            if self._wanted != key:  # the controls moved on: the newest one is made
+                return
+            with self._books_lock:
+                running = self._prefetched
+                if running is not None and not running.done():
+                    running.add_done_callback(lambda _f: threading.Thread(
+                        target=start, name="fairshare-workbook", daemon=True).start())
+                    return
+            future = self._book(scenario)
+            with self._books_lock:
+                self._prefetched = future
 
         threading.Thread(target=job, name="fairshare-workbook", daemon=True).start()
 
