@@ -566,7 +566,10 @@ def test_no_serious_violations_after_each_kind_of_interaction(page: Page, server
     open_map(page, f"{server}/", 11)
     problems: dict[str, list[str]] = {}
 
-    def audit(after: str) -> None:
+    def audit(after: str, settle: bool = True) -> None:
+        if settle:  # the page as the interaction left it, not mid-redraw (dimmed on purpose)
+            page.wait_for_timeout(400)  # the redraw it set off has begun...
+            _settle(page)  # ...and ended
         found = serious_violations(page)
         if found:
             problems[after] = found

@@ -161,6 +161,7 @@
       var mine = typedAhead.button === button;
       var text = mine ? typedAhead.text : "";
       var enter = mine && typedAhead.enter;
+      if (mine) { arrowed = false; }  // a new search: Enter takes its best match
       typedAhead.button = null;
       typedAhead.text = "";
       typedAhead.enter = false;
