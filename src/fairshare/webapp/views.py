@@ -12,6 +12,7 @@ its negative, so the two never disagree in sign.)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -216,7 +217,10 @@ def current_note(basis: Any, level_basis: Any = "") -> str:
     if text.startswith("modelled"):
         note = "modelled from national entry numbers (not staff in post)"
     elif text.startswith("includes modelled"):
-        note = text
+        note = text.split(";")[0]
+    elif text.startswith("NHS Digital staff in post"):
+        note = "staff in post" + (f" ({m[1]})" if (m := re.search(r"(\d+ \w+ \d{4})", text))
+                                  else "")
     else:
         note = text or "as given"
     if str(level_basis).startswith("estimated"):
