@@ -551,9 +551,14 @@ def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
                                         ("#specialty", "Paed", "specialty", "Paediatrics"),
                                         ("#area", "NW", "area", "North West")):
         _type_and_enter(page, control, typed, delay=0)
-        page.wait_for_function(
-            "([k, s]) => document.querySelector('#area-summary').dataset[k] === s",
-            arg=[key, chosen])
+        try:
+            page.wait_for_function(
+                "([k, s]) => document.querySelector('#area-summary').dataset[k] === s",
+                arg=[key, chosen])
+        except PlaywrightTimeout:
+            shown = page.get_attribute("#area-summary", f"data-{key}")
+            raise AssertionError(f"typed {typed!r} + Enter fast into {control}: {shown!r} "
+                                 f"is shown, not {chosen!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------

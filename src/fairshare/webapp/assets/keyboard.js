@@ -147,12 +147,12 @@
   var typedAhead = {button: null, text: "", enter: false};
 
   function focusSearch(button) {
-    var tries = 0;
+    var until = Date.now() + 5000;  // a busy machine may take a while to open the list
     (function attempt() {
       var input = document.querySelector(
         ".dash-dropdown-content[data-state='open'] .dash-dropdown-search-container input");
       if (!input) {
-        if (tries++ < 60) { window.requestAnimationFrame(attempt); }
+        if (Date.now() < until) { window.requestAnimationFrame(attempt); }
         else if (typedAhead.button === button) { typedAhead.button = null; }
         return;
       }
@@ -277,15 +277,22 @@
 
   /* Dash's own type-ahead on a closed dropdown (on key up) keeps a buffer of its own that
    * outlives a choice, so a later search starts with old letters: letters are handled on key
-   * down above, and their key up (and that of an Enter already taken) never reaches Dash. */
+   * down above, and their key up (and that of an Enter already taken, wherever the focus has
+   * moved meanwhile) never reaches Dash. */
   var enterTaken = false;
 
   function buttonKeyUp(event) {
+    if (event.key === "Enter" && enterTaken) {
+      // the Enter was taken on key down: its key up must not choose (an option's radio
+      // selects on Enter's key up) or reopen (the button opens on it) anything
+      enterTaken = false;
+      event.stopPropagation();
+      return;
+    }
     var t = event.target;
     if (!t || !t.matches || !t.matches("button.dash-dropdown")) { return; }
     var letter = event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey;
-    if (letter || (event.key === "Enter" && enterTaken)) { event.stopPropagation(); }
-    if (event.key === "Enter") { enterTaken = false; }
+    if (letter) { event.stopPropagation(); }
   }
 
   /* Whether the person last moved through the list with the arrow keys (then Enter takes the
