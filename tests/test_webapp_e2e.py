@@ -545,20 +545,6 @@ def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
         "document.querySelector('#area-summary').dataset.area === 'Kent Surrey and Sussex'")
     _type_and_enter(page, "#area", "London")
     page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'London'")
-    # a fast typist: every key (Enter too) before the list has even opened
-    for control, typed, key, chosen in (("#specialty", "Gastro", "specialty", "Gastroenterology"),
-                                        ("#area", "Wes", "area", "Wessex"),
-                                        ("#specialty", "Paed", "specialty", "Paediatrics"),
-                                        ("#area", "NW", "area", "North West")):
-        _type_and_enter(page, control, typed, delay=0)
-        try:
-            page.wait_for_function(
-                "([k, s]) => document.querySelector('#area-summary').dataset[k] === s",
-                arg=[key, chosen])
-        except PlaywrightTimeout:
-            shown = page.get_attribute("#area-summary", f"data-{key}")
-            raise AssertionError(f"typed {typed!r} + Enter fast into {control}: {shown!r} "
-                                 f"is shown, not {chosen!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------
