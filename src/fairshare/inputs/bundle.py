@@ -80,6 +80,13 @@ class Bundle:
     """Posts per ICB piece (icb_code, local_office, specialty, posts) when the establishment
     is known per ICB (the public baseline, or a user's per-ICB file); empty otherwise (ICB
     figures are then estimated)."""
+    uncorrected: Bundle | None = field(default=None, repr=False, compare=False)
+    """The public baseline as built, when this bundle carries baseline corrections
+    (fairshare.inputs.corrections); None otherwise."""
+    corrections_key: str = ""
+    """Which corrections this bundle carries (the scenario setting that made it); empty: none."""
+    corrected_memo: dict[str, Bundle] = field(default_factory=dict, repr=False, compare=False)
+    """Corrected versions of this public baseline already computed, by setting (a cache)."""
 
     @property
     def modelled(self) -> list[str]:
