@@ -28,7 +28,7 @@ from fairshare.inputs.bundle import Bundle, data_dir
 from fairshare.scenario import BaselineCorrections, Scenario
 
 #: The group-1 medical specialties GIM registrars train dually with, as measured in issue 14
-#: (the seven largest: 3,579 posts against GIM's 1,078). Smaller group-1 specialties
+#: (the seven largest: 4,199 posts against GIM's 1,078). Smaller group-1 specialties
 #: (rheumatology, GUM, clinical pharmacology, palliative medicine) often trained without GIM in
 #: 2017 and are left out: a judgement, written down in docs/baseline.md.
 GROUP1 = ("Acute Internal Medicine", "Cardiology", "Endocrinology and Diabetes",
