@@ -215,7 +215,8 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
         pytest.skip(f"shared raw data not found at {STAFF}")
     subprocess.run([sys.executable, str(REPO / "scripts" / "build_baseline.py"),
                     "--out", str(tmp_path)], check=True, capture_output=True)
-    for name in ("baseline_posts.csv", "nhs_org_icb.csv"):
+    for name in ("baseline_posts.csv", "nhs_org_icb.csv", "baseline_trust_moves.csv",
+                 "baseline_fill_rates.csv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
 
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem
 from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.inputs.corrections import corrected
 from fairshare.io import file_digest
 from fairshare.names import match_names
 from fairshare.scenario import Scenario, load_scenario
@@ -152,7 +153,8 @@ def _rows(rows: list[int]) -> str:
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
     sc = load_scenario(scenario, **overrides)
-    bundle = load_data(posts)
+    # the scenario's baseline corrections, applied once so every label names them
+    bundle = corrected(load_data(posts), sc)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,

@@ -48,6 +48,8 @@ GP_ROTATIONS = ("Obstetrics and Gynaecology", "Paediatrics", "Core Psychiatry", 
 TRUST_MOVES_FILE = "baseline_trust_moves.csv"
 FILL_RATES_FILE = "baseline_fill_rates.csv"
 CENSUS_2017 = "2017-09-30"
+#: What separates a row's basis from the corrections applied to it.
+CORRECTED = "; corrected: "
 
 
 def is_public_baseline(bundle: Bundle) -> bool:
@@ -92,7 +94,8 @@ def _correct(base: Bundle, setting: BaselineCorrections, population_base: str,
         for spec in MODELLED:
             if base.basis.get(spec, "").startswith("modelled"):
                 mat = respread(grid, mat, spec, weights, notes,
-                               f"spread by {_BASE_NAMES[population_base]}, need's base")
+                               f"spread again by {_BASE_NAMES[population_base]}, the base need "
+                               "is measured on (replaces the spread above)")
     if setting.gp_hospital_months:
         mat = without_gp_rotations(grid, mat, setting.gp_hospital_months, notes)
     if setting.vacancies:
@@ -102,7 +105,7 @@ def _correct(base: Bundle, setting: BaselineCorrections, population_base: str,
         mat, held = non_movable(mat, setting.non_movable_share, grid, notes)
         other = grid.local_office_table(held).assign(
             funding="other (judgement: non_movable_share)")
-    basis = {s: b + ("; corrected: " + "; ".join(notes[s]) if notes.get(s) else "")
+    basis = {s: b + (CORRECTED + "; ".join(notes[s]) if notes.get(s) else "")
              for s, b in base.basis.items()}
     applied = setting.switched()
     label = base.posts_label + ("; baseline corrections: " + ", ".join(applied) if applied
@@ -222,9 +225,12 @@ def respread(grid: Grid, mat: np.ndarray, spec: str, weights: np.ndarray,
     """A modelled specialty's national posts spread again over every ICB piece by ``weights``."""
     if spec not in grid.specs:
         return mat
-    mat = mat.copy()
     s = grid.row(spec)
-    mat[s] = _share(int(mat[s].sum()), weights)
+    spread = _share(int(mat[s].sum()), weights)
+    if np.array_equal(spread, mat[s]):
+        return mat  # already on this base (e.g. PH by residents): nothing touched, no note
+    mat = mat.copy()
+    mat[s] = spread
     notes.setdefault(spec, []).append(how)
     return mat
 
