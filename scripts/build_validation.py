@@ -173,8 +173,12 @@ def render(results: dict[str, pd.DataFrame], tgts: dict[str, pd.DataFrame],
     shown = {c: (f"{d[c]:,.0f}" if c == "population_share_posts" else _signed(d[c]))
              for c in WATERFALL if c in d}
     steps = "\n".join(f"  | {WATERFALL[c]} | {v} |" for c, v in shown.items())
+    switches = {n: abs(v["change"] - d["change"]) for n, v in ldn.items()
+                if n not in ("default", "full")}
+    widest = max(switches, key=lambda n: switches[n])
     return TEMPLATE.format(
-        steps=steps, target=f"{d['posts'] + d['gap']:,.0f}",
+        spread=f"{switches[widest]:,.0f}", widest=widest, steps=steps,
+        target=f"{d['posts'] + d['gap']:,.0f}",
         pop_gap=_signed(d.get("population_share_posts", np.nan) - d["posts"]),
         legend=legend,
         gap=office_table(results, "gap"),
@@ -251,8 +255,9 @@ length; the median over the specialties.
 * **Order of magnitude.** Under the default, London's planned 2023–2030 change in these
   specialties is {d_change}, {ratio} times the published {pub_change}; its gap today is {d_gap}
   (as built, with every correction off: {b_gap}). The full-convergence view plans {f_change}.
-  The baseline corrections move London's figures by tens of posts; they do not close a gap of
-  this size. What is left is mostly the method, not the baseline.
+  Switching any one baseline correction moves London's planned change in these specialties by
+  at most {spread} posts ({widest}); none closes a difference of this size. What is left is
+  mostly the method and the pace, not the baseline.
 * **The baseline is staff in post in September 2017, not funded posts in 2023.** Vacancies are
   missing and they are not spread evenly (the funded-posts switch can only scale a specialty
   nationally: the public fill rates are national and partial), trusts' own funded posts count

@@ -227,3 +227,16 @@ def test_a_users_own_establishment_is_never_corrected(tmp_path: Path, england) -
     assert t.set_index("area").at["London", "current"] == 40
     assert "baseline corrections" not in mine.posts_label
     assert "baseline corrections: GIM by group-1 mix" in corrected(england, Scenario()).posts_label
+
+
+def test_the_web_app_shows_the_numbers_every_command_shows() -> None:
+    from fairshare.webapp.engine import Engine
+
+    engine = Engine(prefetch=False)
+    for setting in (BaselineCorrections(), NONE, BaselineCorrections(vacancies=True)):
+        sc = Scenario(baseline_corrections=setting)
+        web = engine.targets(sc, "local_office")
+        cli = targets(load_england(), sc)
+        cols = ["area", "specialty", "current", "target", "gap", "basis"]
+        pd.testing.assert_frame_equal(web[cols].reset_index(drop=True),
+                                      cli[cols].reset_index(drop=True))
