@@ -204,6 +204,8 @@ def gim_by_group1(grid: Grid, mat: np.ndarray, notes: dict[str, list[str]]) -> n
     if GIM not in grid.specs:
         return mat
     group1 = mat[[grid.row(s) for s in GROUP1 if s in grid.specs]].sum(axis=0)
+    if group1.sum() <= 0:
+        return mat  # no group-1 posts to split by: GIM stays as counted
     mat = mat.copy()
     g = grid.row(GIM)
     mat[g] = _share(int(mat[g].sum()), group1.astype(float))
@@ -226,6 +228,8 @@ def respread(grid: Grid, mat: np.ndarray, spec: str, weights: np.ndarray,
     if spec not in grid.specs:
         return mat
     s = grid.row(spec)
+    if weights.sum() <= 0:
+        return mat  # no population to spread by: left as built
     spread = _share(int(mat[s].sum()), weights)
     if np.array_equal(spread, mat[s]):
         return mat  # already on this base (e.g. PH by residents): nothing touched, no note
