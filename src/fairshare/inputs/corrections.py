@@ -9,8 +9,8 @@ each output row says so. Every step keeps whole posts; the three artefact correc
 specialty's national total exactly (they move posts between areas), while the funded-posts and
 GP-rotation views change a total on purpose and say by how much.
 
-Pure apart from the two small shipped tables read at the end (built by
-``scripts/build_baseline.py``).
+Pure apart from the small shipped tables read at the end (the embedded baseline's FTE, the
+trusts placed by their sites and the fill rates, built by ``scripts/build_baseline.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ GROUP1 = ("Acute Internal Medicine", "Cardiology", "Endocrinology and Diabetes",
 GIM = "General Internal Medicine"
 GP = "General Practice"
 MODELLED = (GP, "Public Health Medicine")
-#: GP trainees already coded as GP in the staff file (training grades, "General Practice (GP)
-#: 6 month Training" and "General Med Practitioner"): 477.1 FTE, so 477 whole (docs/baseline.md).
+#: GP trainees already coded as GP in the staff file (registrar and core grades, "General
+#: Practice (GP) 6 month Training" and "General Med Practitioner"): 477.1 FTE (docs/baseline.md).
 GP_CODED_FTE = 477
 GP_PROGRAMME_MONTHS = 36
 #: Where GP trainees' hospital posts sit, by the placement's programme: the usual GP-scheme
