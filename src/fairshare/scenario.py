@@ -229,7 +229,7 @@ class BaselineCorrections(_Strict):
         if self.gim == "group1_mix":
             out.append("GIM by group-1 mix")
         if self.modelled_spread == "need_base":
-            out.append("GP/PH on need's population base")
+            out.append("GP/PH on the population base of need")
         if self.trust_sites:
             out.append("trusts by sites")
         if self.vacancies:

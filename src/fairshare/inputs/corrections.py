@@ -209,7 +209,7 @@ def gim_by_group1(grid: Grid, mat: np.ndarray, notes: dict[str, list[str]]) -> n
     mat = mat.copy()
     g = grid.row(GIM)
     mat[g] = _share(int(mat[g].sum()), group1.astype(float))
-    notes.setdefault(GIM, []).append("national GIM total split by each area's posts in the "
+    notes.setdefault(GIM, []).append("national GIM total split over areas by their posts in the "
                                      "seven group-1 specialties (coding habit, not a programme)")
     return mat
 
