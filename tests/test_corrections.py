@@ -12,12 +12,22 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fairshare import Scenario, load_england, targets
 from fairshare.inputs.baseline import half_up
-from fairshare.inputs.corrections import GP_CODED_FTE, GROUP1, corrected
+from fairshare.inputs.corrections import (
+    GP_CODED_FTE,
+    GROUP1,
+    Grid,
+    corrected,
+    gim_by_group1,
+    respread,
+)
 from fairshare.scenario import BaselineCorrections, Weights
 from tests.toy import LOS, toy_bundle
 
@@ -240,3 +250,23 @@ def test_the_web_app_shows_the_numbers_every_command_shows() -> None:
         cols = ["area", "specialty", "current", "target", "gap", "basis"]
         pd.testing.assert_frame_equal(web[cols].reset_index(drop=True),
                                       cli[cols].reset_index(drop=True))
+
+
+@settings(max_examples=60)
+@given(st.lists(st.lists(st.integers(0, 40), min_size=4, max_size=4), min_size=9, max_size=9),
+       st.lists(st.floats(0, 1e6), min_size=4, max_size=4))
+def test_artefact_corrections_keep_every_total_on_any_matrix(rows, people) -> None:
+    """GIM pooling and a re-spread move posts between pieces and never add or remove one."""
+    specs = sorted([*GROUP1, "General Internal Medicine", "General Practice"])
+    units = pd.DataFrame({"icb_code": ["A", "B", "C", "C"],
+                          "local_office": ["North East", "London", "London", "Wessex"],
+                          "share": [1.0, 1.0, 0.4, 0.6]})
+    grid = Grid(specs, units, ["London", "North East", "Wessex"], np.array([1, 0, 0, 2]))
+    mat = np.array(rows, dtype=np.int64)
+    notes: dict[str, list[str]] = {}
+    pooled = gim_by_group1(grid, mat, notes)
+    spread = respread(grid, pooled, "General Practice", np.array(people), notes, "test")
+    assert (spread.sum(axis=1) == mat.sum(axis=1)).all() and (spread >= 0).all()
+    others = [s for s in specs if s not in ("General Internal Medicine", "General Practice")]
+    rows_kept = [grid.row(s) for s in others]
+    assert (spread[rows_kept] == mat[rows_kept]).all()  # nothing else is touched
