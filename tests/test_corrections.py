@@ -270,3 +270,18 @@ def test_artefact_corrections_keep_every_total_on_any_matrix(rows, people) -> No
     others = [s for s in specs if s not in ("General Internal Medicine", "General Practice")]
     rows_kept = [grid.row(s) for s in others]
     assert (spread[rows_kept] == mat[rows_kept]).all()  # nothing else is touched
+
+
+def test_trust_rows_follow_the_corrected_areas(england) -> None:
+    from fairshare.inputs.corrections import corrected_trusts
+    from fairshare.inputs.trusts import load_trusts
+
+    for setting in (BaselineCorrections(), BaselineCorrections(vacancies=True), NONE):
+        bundle = corrected(england, Scenario(baseline_corrections=setting))
+        trusts = corrected_trusts(load_trusts(), bundle)
+        by_area = trusts.groupby(["area", "specialty"])["posts"].sum()
+        counted = bundle.posts[~bundle.posts["specialty"].isin(bundle.modelled)]
+        want = counted.set_index(["local_office", "specialty"])["posts"]
+        assert by_area[by_area > 0].to_dict() == want[want > 0].to_dict()
+        oxleas = set(trusts.loc[trusts["org_code"] == "RPG", "area"])
+        assert oxleas == ({"London"} if setting.trust_sites else {"Kent Surrey and Sussex"})

@@ -299,6 +299,50 @@ def non_movable(mat: np.ndarray, share: float, grid: Grid,
     return mat - held, held
 
 
+def corrected_trusts(trusts: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
+    """The trust rows of ``fairshare posts`` (inputs/trusts.py) under the bundle's corrections.
+
+    Trust posts must add up to the area posts the plan starts from. A trust placed by its sites
+    moves with its rows (area and ICB); GIM's trust rows follow the trusts' group-1 posts, as
+    the area figures do; then each area x specialty is made whole again on the corrected area
+    total (Hamilton on the trusts' posts). A bundle without corrections is left as it is.
+    """
+    if not bundle.corrections_key:
+        return trusts
+    setting = BaselineCorrections.model_validate_json(bundle.corrections_key.split("|")[0])
+    out = trusts.copy()
+    if setting.trust_sites and bundle.posts_date == CENSUS_2017:
+        moves = trust_moves().drop_duplicates("org_code").set_index("org_code")
+        hit = out["org_code"].isin(moves.index)
+        out.loc[hit, "area"] = out.loc[hit, "org_code"].map(moves["to_office"])
+        out.loc[hit, "icb_code"] = out.loc[hit, "org_code"].map(moves["to_icb"])
+    if setting.gim == "group1_mix":
+        out = _gim_trusts(out)
+    total = bundle.posts.set_index(["local_office", "specialty"])["posts"]
+    parts = []
+    for (area, spec), rows in out.groupby(["area", "specialty"], sort=True):
+        rows = rows.sort_values("org_code")
+        want = int(total.get((area, spec), 0))
+        parts.append(rows.assign(posts=_share(want, rows["posts"].to_numpy(float))
+                                 if rows["posts"].sum() > 0 else rows["posts"]))
+    return pd.concat(parts, ignore_index=True) if parts else out
+
+
+def _gim_trusts(trusts: pd.DataFrame) -> pd.DataFrame:
+    """GIM rows replaced by one row per trust holding group-1 posts, weighted by them."""
+    group1 = trusts[trusts["specialty"].isin(GROUP1)]
+    if group1.empty:
+        return trusts
+    keys = ["area", "org_code"]
+    weights = group1.groupby(keys, as_index=False)["posts"].sum()
+    about = trusts.drop_duplicates(keys).set_index(keys).drop(columns=["specialty", "posts"])
+    rows = weights.join(about, on=keys).assign(specialty=GIM)
+    if "fte" in rows.columns:
+        rows["fte"] = np.nan  # no counted FTE: a share of the area's pooled GIM posts
+    rest = trusts[trusts["specialty"] != GIM]
+    return pd.concat([rest, rows[trusts.columns]], ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------------
 # the shipped tables (built by scripts/build_baseline.py)
 
