@@ -216,7 +216,7 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(REPO / "scripts" / "build_baseline.py"),
                     "--out", str(tmp_path)], check=True, capture_output=True)
     for name in ("baseline_posts.csv", "nhs_org_icb.csv", "baseline_trust_moves.csv",
-                 "baseline_fill_rates.csv"):
+                 "baseline_fill_rates.csv", "trust_posts.csv", "trust_catchment.csv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
 
 
