@@ -299,6 +299,21 @@ class Scenario(_Strict):
         description="Corrections to the public baseline establishment, each a switch "
         "(docs/baseline.md); ignored for a user's own posts file.",
     )
+    core_cost_factor: Literal["removed", "kept"] = Field(
+        "removed",
+        description="NHS England's core need carries an ICB-level cost factor (about 1.06-1.07 "
+        "on London's ICBs, consistent with the market forces factor; fitted from the practice "
+        "file, data/core_cost_factor.csv). removed (default): need, not the price of care, "
+        "sets a fair share of posts (a judgement); kept: the core term as published.",
+    )
+    prevalence_driver: bool = Field(
+        True,
+        description="Drive the specialties declared in data/prevalence_drivers.csv "
+        "(cardiology, endocrinology and diabetes, respiratory medicine) by recorded disease "
+        "prevalence (QOF registers per ICB, NHS Digital 2019-20) instead of their age profile "
+        "today; growth to the projection year still follows the age profile. false: the age "
+        "profile, as before. Needs qof_prevalence.csv in the data (England's is embedded).",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(
@@ -318,7 +333,9 @@ class Scenario(_Strict):
 
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
-    horizon: int = Field(2031, ge=2022, le=2060, description="Last plan year (inclusive).")
+    horizon: int = Field(
+        2037, ge=2022, le=2060, description="Last plan year (inclusive): by default the end of "
+        "the glide window, so the plan shows the whole glide path.")
     pace_cap: float | None = Field(
         None, ge=MIN_PACE_CAP, le=1,
         description="Max share of gap moved a year (at least 0.001: 0.1% a year).")
@@ -330,11 +347,13 @@ class Scenario(_Strict):
         0, ge=0, le=MAX_COUNT, description="A giving area never falls below this (raises the "
         "per-specialty minimum programme size where higher).")
     pace: Literal["glide", "fastest"] = Field(
-        "glide", description="glide: each gap spread evenly to glide_until (the programme's "
-        "published pace); fastest: as fast as vacancies, capacity and minimums allow.")
+        "glide", description="glide: each gap spread evenly from its phase start to "
+        "glide_until; fastest: as fast as vacancies, capacity and minimums allow.")
     glide_until: int = Field(
-        2030, ge=2022, le=2060, description="Last year of the glide window (2030/31 as "
-        "published for London).")
+        2037, ge=2022, le=2060, description="Last year of the glide window. Default 2037: the "
+        "programme's stated lifespan of 15+ years from its first recruitment (Trailblazers, "
+        "2022), a judgement (no year-by-year schedule is published). 2030 closes every gap by "
+        "2030 (scenarios/full-convergence.yaml).")
     glide_min_years: int = Field(
         3, ge=1, le=40, description="Shortest glide window, so a late phase does not close "
         "in one year.")

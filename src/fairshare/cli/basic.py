@@ -77,6 +77,10 @@ def targets(
     console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
                   + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
                   + " with what NHS England's core need already carries (docs/method.md)")
+    console.print(f"core need: ICB cost factor {df['core_cost_factor'].iloc[0]} "
+                  "(scenario core_cost_factor; docs/method.md)")
+    if df["specialty"].nunique() == 1:
+        console.print(f"demand driver: {df['demand_driver'].iloc[0]}", highlight=False)
     print_written(files)
 
 

@@ -177,7 +177,10 @@ _caption: list[str] = []
 def label_tables(bundle: Bundle, sc: Scenario) -> None:
     """Remember the run's label so every printed table carries it (a copied table stays
     labelled): the basis of the numbers and the scenario."""
-    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+    pace = (f"glide to {sc.glide_until}" if sc.pace == "glide" else "fastest") + (
+        f", {sc.convergence.label()}")
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()}): pace "
+                   f"{pace}; core need's ICB cost factor {sc.core_cost_factor}."]
 
 
 def print_written(files: list[Path]) -> None:
@@ -231,6 +234,12 @@ CohortsOpt = Annotated[
 HorizonOpt = Annotated[int | None, typer.Option("--horizon", help="Last plan year.")]
 PaceOpt = Annotated[float | None, typer.Option("--pace-cap", help="Max share of a gap moved "
                                                "in one year (0-1).")]
+GlideOpt = Annotated[int | None, typer.Option(
+    "--glide-until", help="Last year of the glide window (default 2037, the programme's 15+ "
+    "year lifespan; 2030 closes every gap by 2030, as scenarios/full-convergence.yaml).")]
+ConvergenceOpt = Annotated[float | None, typer.Option(
+    "--convergence-share", min=0.0, max=1.0, help="Share of each gap the plan closes (1: the "
+    "full target, the default; 0.5: half of each gap, scenarios/programme-pace.yaml).")]
 
 
 @dataclass(frozen=True)
@@ -244,6 +253,8 @@ class PlanInputs:
     capacity: Path | None = None
     cohorts: Path | None = None
     posts_date: str | None = None
+    glide_until: int | None = None
+    convergence_share: float | None = None
 
 
 PostsDateOpt = Annotated[str | None, typer.Option(
@@ -259,6 +270,8 @@ _PLAN_OPTIONS = [
     inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
     inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
     inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
+    inspect.Parameter("glide_until", _KW, default=None, annotation=GlideOpt),
+    inspect.Parameter("convergence_share", _KW, default=None, annotation=ConvergenceOpt),
 ]
 
 
@@ -286,7 +299,9 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
                  **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
     ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
-    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
+    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap,
+              "glide_until": inputs.glide_until,
+              "convergence": convergence_override(inputs.convergence_share)} | overrides
     bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
@@ -299,6 +314,13 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh, min_posts=mins, level=level)
     return bundle, sc, out
+
+
+def convergence_override(share: float | None) -> dict[str, Any] | None:
+    """The scenario's convergence from ``--convergence-share`` (None: the scenario's own)."""
+    if share is None:
+        return None
+    return {"policy": "full"} if share == 1 else {"policy": "share", "share": share}
 
 
 def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Scenario]:

@@ -48,8 +48,9 @@ def plan_cmd(
         "--require-target-by", help="Every phased area must be at target by this year; "
         "infeasible plans say why.")] = None,
     pace: Annotated[str | None, typer.Option(
-        "--pace", help="glide (default: each gap spread evenly to 2030, as the programme "
-        "published) or fastest (as fast as vacancies and capacity allow).")] = None,
+        "--pace", help="glide (default: each gap spread evenly from its phase start to "
+        "--glide-until, 2037 by default) or fastest (as fast as vacancies and capacity "
+        "allow).")] = None,
     min_posts: Annotated[Path | None, typer.Option(
         "--min-posts", help="Minimum programme size file: local_office (or icb), specialty, "
         "min_posts. Default: one trainee per programme year (docs/plan.md).")] = None,

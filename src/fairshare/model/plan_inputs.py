@@ -49,15 +49,16 @@ class PlanOptions:
 
     start_year: int = 2022
     """First plan year considered; a specialty moves nothing before its phase start."""
-    horizon: int = 2031
-    """Last plan year (inclusive): the programme's phase C ends in 2031; it runs 15+ years."""
+    horizon: int = 2037
+    """Last plan year (inclusive): the end of the default glide window (the programme runs 15+
+    years from 2022); its phase C starts in 2029."""
     pace: Pace = "glide"
     """"glide" (default): each gap spread evenly over the glide window, at most ``cohort_share``
-    of a giving area's intake and ``intake_growth`` more intake in a receiving area, as the
-    programme published for London (an even share a year to 2030). "fastest": as fast as
-    vacancies, capacity and minimum sizes allow."""
-    glide_until: int = 2030
-    """Last year of the glide window (recruitment 2030/31, as published for London)."""
+    of a giving area's intake and ``intake_growth`` more intake in a receiving area.
+    "fastest": as fast as vacancies, capacity and minimum sizes allow."""
+    glide_until: int = 2037
+    """Last year of the glide window: the programme's stated lifespan, 15+ years from its first
+    recruitment in 2022 (a judgement; docs/plan.md, "Why 2037")."""
     glide_min_years: int = 3
     """A glide window is at least this many years, so a late phase does not close in one year."""
     cohort_share: float = 0.5

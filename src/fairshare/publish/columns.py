@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fairshare.publish.tables import MODEL_GAP
+
 GAP_SIGN = "positive: area below its target, gains posts; negative: above target, gives posts"
 DISTANCE_SIGN = "positive: area above its target (gives); negative: below (receives)"
 CHANGE_SIGN = "current minus previous: positive means higher in the current run"
@@ -95,6 +97,10 @@ COLUMNS: dict[str, Column] = {
                   "default): what the plan moves toward"),
     "aim_gap": Column("aim - current", sign=GAP_SIGN),
     "convergence": _text("Convergence policy that turns the target into the aim"),
+    "demand_driver": _text("The specialty's demand driver today (catalogue, or QOF disease "
+                           "prevalence where declared and the prevalence driver is on)"),
+    "core_cost_factor": _text("What the core need term did with NHS England's ICB cost factor "
+                              "(about 1.07 in London; scenario core_cost_factor)"),
     "effective_deprivation_weight": _share("Deprivation weight in effect once what NHS "
                                            "England's core need already carries is counted"),
     "mode": _text("How expansion posts are placed (e.g. under-served areas first)"),
@@ -243,7 +249,8 @@ COLUMNS: dict[str, Column] = {
     "Time-limited expansion": Column("Expansion posts placed that year"),
     "Net gain/loss": Column("Redistribution + expansion", sign=GAP_SIGN),
     "Specialty (phase)": _text("Programme and its phase"),
-    "Fair-share gap (guided distribution)": Column("target - current", sign=GAP_SIGN),
+    MODEL_GAP: Column("The model's target - current posts before the plan (not the "
+                      "programme's own published figure)", sign=GAP_SIGN),
     "Total moved": Column("Posts moved over the whole plan", sign=GAP_SIGN),
     "previous_run": _text("The run compared from"),
     "current_run": _text("The run compared with"),

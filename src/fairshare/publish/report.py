@@ -287,7 +287,9 @@ def _method(scenario: Mapping[str, Any], tgt: pd.DataFrame) -> dict[str, Any]:
     return {"method": {
         "delta": percent(delta, 0, sign=False) if isinstance(delta, int | float) else "20%",
         "apportionment": _first(tgt, "method") or scenario.get("apportionment") or "hamilton",
-        "horizon": scenario.get("horizon", 2031)}}
+        "horizon": scenario.get("horizon", 2037),
+        "glide_until": scenario.get("glide_until", 2037),
+        "pace": scenario.get("pace", "glide")}}
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
