@@ -122,7 +122,15 @@ def london(tgt: pd.DataFrame, plan: pd.DataFrame, specs: pd.DataFrame) -> dict[s
     return {**steps, "n": float(t["specialty"].nunique()), "gap": float(t["gap"].sum()),
             "change": float(window["redistribution"].sum()),
             "first_year": float(p.loc[p["year"] == FIRST, "redistribution"].sum()),
-            "intake_share": float(share.median()), "posts": float(t["current"].sum())}
+            "intake_share": float(share.median()), "posts": float(t["current"].sum()),
+            "intake": float(intake.sum())}
+
+
+def pace_text(sc: Scenario) -> str:
+    """The default pace in words, from the scenario's own fields."""
+    if sc.pace == "glide":
+        return f"glide: each gap spread evenly to {sc.glide_until}"
+    return str(sc.pace)
 
 
 def _signed(v: float) -> str:
@@ -191,6 +199,10 @@ def render(results: dict[str, pd.DataFrame], tgts: dict[str, pd.DataFrame],
         d_gap=_signed(d["gap"]), d_change=_signed(d["change"]),
         d_first=_signed(d["first_year"]), d_share=f"{d['intake_share']:.0%}",
         f_change=_signed(full["change"]), b_gap=_signed(built["gap"]),
+        f_share=f"{full['intake_share']:.0%}", pace=pace_text(Scenario()),
+        pace_ratio=f"{d['intake_share'] / PUBLISHED['intake_share']:.1f}",
+        intake=f"{d['intake']:,.0f}",
+        years=f"{abs(d['gap']) / (PUBLISHED['intake_share'] * d['intake']):.0f}",
         ratio=f"{d['change'] / PUBLISHED['change']:.1f}",
     )
 
@@ -279,9 +291,13 @@ length; the median over the specialties.
   a target closer to today's posts there (a larger σ, or tertiary activity counted as need) is
   the most likely reason its figure is smaller; this page cannot say by how much.
 * **Pace.** The programme spread its moves over a long life (15+ years) and moved about
-  {pub_share} of London's intake a year; fairshare's default moves a median {d_share} under the
-  pace on this branch. The pace default is being changed on another branch; rerun this script
-  after it lands.
+  {pub_share} of London's intake a year. fairshare's default pace ({pace}) moves a median
+  {d_share} of London's yearly intake in these specialties ({pace_ratio} times the published
+  share), and the full-convergence view {f_share}. London's yearly intake in these specialties
+  is about {intake} posts (current posts over programme length); at the published {pub_share}
+  a year, closing the default gap of {d_gap} would take about {years} years, so a gap of this
+  size and the programme's pace cannot both hold: either the programme's gap is smaller, or
+  closing it takes far longer than 15 years.
 * **What the comparison can and cannot say.** Only aggregate published figures are available
   here, so this page can judge London's order of magnitude and the direction of each correction,
   not individual specialties; the per-specialty published figures would be needed for that.
