@@ -204,13 +204,38 @@ def test_embedded_england_plan_displaces_no_trainee() -> None:
     replay(table, pd.DataFrame(rows), lengths)
 
 
-def test_a_partial_cohort_file_spreads_the_unlisted_trainees_after_its_last_year() -> None:
+def test_a_partial_cohort_file_leaves_the_unlisted_posts_on_the_default_rule() -> None:
     # A: 9 posts, L = 3; the file lists 3 completing in 2022 and 1 in 2023 (nothing else). The
-    # 5 posts it does not account for complete in 2024, the last year of the first cycle; each
-    # vacancy is refilled, so the pattern repeats: 3, 1, 5, 3, 1, 5, ...
+    # 5 posts it does not account for fall vacant on the default rule, floor(5(k+1)/3) -
+    # floor(5k/3) = 1, 2, 2 in 2022-2024; with the file's: 4, 3, 2; each vacancy is refilled,
+    # so the pattern repeats.
     posts = pd.DataFrame({"area": ["A"], "specialty": "S", "current": [9], "target": [9]})
     specs = pd.DataFrame({"specialty": ["S"], "programme_years": [3], "phase_start": [START]})
     cohorts = pd.DataFrame({"area": "A", "specialty": "S", "completion_year": [2022, 2023],
                             "trainees": [3, 1]})
     table = plan(PlanProblem(posts, specs, cohorts=cohorts), PlanOptions(horizon=2027)).table
-    assert table["vacancies"].tolist() == [3, 1, 5, 3, 1, 5]
+    assert table["vacancies"].tolist() == [4, 3, 2, 4, 3, 2]
+
+
+def test_a_cohort_file_listing_a_few_trainees_late_does_not_freeze_the_posts() -> None:
+    # Issue 18: A holds 30 posts of a 3-year programme; the file lists only 5 trainees
+    # completing in 2023-2025 (after the first cycle's end). The 25 others fall vacant on the
+    # default rule (8, 8, 9 in 2022-2024), so A reaches its target of 12 as it would without
+    # the file; before, those 25 posts never fell vacant and A stayed at 30 to the horizon.
+    posts = pd.DataFrame({"area": ["A", "B"], "specialty": "S", "current": [30, 0],
+                          "target": [12, 18]})
+    specs = pd.DataFrame({"specialty": ["S"], "programme_years": [3], "phase_start": [START]})
+    cohorts = pd.DataFrame({"area": "A", "specialty": "S",
+                            "completion_year": [2023, 2024, 2025], "trainees": [2, 2, 1]})
+    cap = pd.DataFrame({"area": "B", "specialty": "S", "year": list(range(START, 2036)),
+                        "capacity": 30})
+    options = PlanOptions(horizon=2035, pace="fastest")
+    table = plan(PlanProblem(posts, specs, capacity=cap, cohorts=cohorts), options).table
+    a = table[table["area"] == "A"].sort_values("year")
+    assert a["vacancies"].tolist()[:3] == [8, 2 + 8, 2 + 9]  # the file's and the default rule
+    assert a["posts"].iloc[-1] == 12
+    every = pd.concat([cohorts, pd.DataFrame({"area": "A", "specialty": "S",
+                                              "completion_year": [2022, 2023, 2024],
+                                              "trainees": [8, 8, 9]})])
+    replay(table, every.groupby(["area", "specialty", "completion_year"], as_index=False)
+           ["trainees"].sum(), {"S": 3})

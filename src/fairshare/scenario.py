@@ -405,6 +405,13 @@ class Scenario(_Strict):
     # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`
     uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
 
+    # What the run was given beyond the embedded data (set by the command line)
+    inputs: dict[str, str] = Field(
+        default_factory=dict, max_length=MAX_ITEMS,
+        description="Digest of each input file the run was given (posts, capacity, cohorts, "
+        "min_posts): set by the command line, so that equal scenario digests mean equal "
+        "parameters and equal input files.")
+
     @model_validator(mode="after")
     def _check_years(self) -> Scenario:
         if self.horizon < self.plan_start:
@@ -536,6 +543,13 @@ def _read_yaml(path: Path) -> Any:
 
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read a YAML (or JSON) override file onto the defaults; None gives the default scenario."""
+    return load_scenario_and_file(path, **overrides)[0]
+
+
+def load_scenario_and_file(path: str | Path | None = None,
+                           **overrides: Any) -> tuple[Scenario, Scenario]:
+    """The scenario with ``overrides``, and the scenario as the file alone says (the file is
+    read once, so standard input works): what the overrides changed can then be named."""
     data: dict[str, Any] = {}
     source = "scenario"
     if path is not None:
@@ -552,8 +566,12 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
         _bools_as_numbers(loaded, source)
         data.update(loaded)
         data.setdefault("name", p.stem if str(path) != "-" else "stdin")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    changes = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data | changes)
     except ValidationError as err:
         raise _explain(err, source) from err
+    try:
+        return scenario, Scenario.model_validate(data) if changes else scenario
+    except ValidationError:  # the file alone is invalid, the options mend it
+        return scenario, scenario.with_overrides(name=data.get("name", "default"))

@@ -470,6 +470,53 @@ def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
     return cohorts
 
 
+#: The kinds of input file, each recognised by the columns only it has (checked in order).
+KIND_COLUMNS = {
+    "cohorts": ("completion_year", "trainees"),
+    "capacity": ("capacity",),
+    "min_posts": ("min_posts",),
+    "posts": ("posts",),
+}
+KIND_WORDS = {"posts": "establishment (posts)", "capacity": "supervision capacity",
+              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes"}
+
+
+def file_kind(columns: list[str]) -> str | None:
+    """Which kind of input file these (normalised) columns make: the first kind whose own
+    columns are there (a cohorts file has no ``posts``, an establishment no ``trainees``)."""
+    for kind, own in KIND_COLUMNS.items():
+        if any(c in columns for c in own):
+            return kind
+    return None
+
+
+def missing_areas(bundle: Bundle) -> list[str]:
+    """Local offices (or, for a file per ICB, ICBs) an establishment file has no row for:
+    they enter the plan with 0 posts of every specialty, which a partial file rarely means."""
+    if not bundle.piece_posts.empty:
+        have = set(bundle.piece_posts["icb_code"])
+        names = bundle.icbs.set_index("icb_code")["icb_name"]
+        return [f"{names[c]} ({c})" for c in sorted(set(bundle.icbs["icb_code"]) - have)]
+    have = set(bundle.posts["local_office"]) | (
+        set(bundle.other_funded["local_office"]) if "local_office" in bundle.other_funded
+        else set())
+    return sorted(set(bundle.local_offices["local_office"]) - have)
+
+
+def cohort_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> pd.DataFrame:
+    """Per local office × specialty a cohort file lists: its posts, the trainees the file
+    lists completing from ``start`` on, and the posts it does not account for (these fall
+    vacant on the default rule, posts ÷ programme length a year)."""
+    keys = ["local_office", "specialty"]
+    listed = (cohorts[cohorts["completion_year"] >= start].groupby(keys)["trainees"].sum()
+              .reindex(pd.MultiIndex.from_frame(cohorts[keys].drop_duplicates()), fill_value=0))
+    posts = bundle.posts.groupby(keys)["posts"].sum()
+    out = listed.to_frame("trainees_listed").join(posts, how="left").fillna({"posts": 0})
+    out["posts"] = out["posts"].astype("int64")
+    out["not_covered"] = (out["posts"] - out["trainees_listed"]).clip(lower=0)
+    return out.reset_index()[[*keys, "posts", "trainees_listed", "not_covered"]]
+
+
 def load_priorities() -> pd.DataFrame:
     """National expansion priorities and their specialties (data/priorities.csv)."""
     return _as_plain(pd.read_csv(data_dir() / "priorities.csv"))

@@ -162,6 +162,9 @@ class Finding:
     year: int | None
     size: int
     message: str
+    cause: str = ""
+    """What held the area back, in a few words shared by findings of the same cause (so that
+    hundreds of findings can be grouped and ranked); empty when the kind says it all."""
 
     def __str__(self) -> str:
         return self.message
@@ -258,25 +261,30 @@ def _cohort_completions(completing: np.ndarray, cohorts: pd.DataFrame, current: 
                         years: range) -> None:
     """Today's trainees completing each year, from a cohort file where it lists an area.
 
-    The file gives every completion in the years up to its last listed year. Current posts it
-    does not account for (a partial file) complete evenly over the rest of the first programme
-    length, as the default assumes.
+    The file's trainees complete in the years it gives. Current posts it does not account for
+    (a partial file: e.g. only the trainees a school has details of) fall vacant on the default
+    rule, as if no file were given for them: c/L a year over the first programme length. Were
+    they left out, they would never fall vacant and the posts would be frozen for good.
     """
     given = vacancies_from_cohorts(cohorts, years)
-    last = cohorts.groupby(["area", "specialty"])["completion_year"].max()
-    for (area, spec), year in last.items():
+    for area, spec in cohorts[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         key = (str(area), str(spec))
         if key not in pair_index:
             raise PlanInputError(f"cohorts table names {area}, {spec}, which is not in posts")
         i = pair_index[key]
         rows = given[(given["area"] == area) & (given["specialty"] == spec)]
-        completing[i] = 0
-        completing[i, :len(rows)] = rows["vacancies"].to_numpy(np.int64)
-        rest = max(int(current[i]) - int(completing[i].sum()), 0)
-        after = range(max(int(year) + 1 - years.start, 0), min(int(lengths[i]), len(years)))
-        if rest and len(after):
-            spread = first_cycle(np.array([rest]), np.array([len(after)]), len(after))[0]
-            completing[i, after.start:after.stop] += spread
+        listed = rows["vacancies"].to_numpy(np.int64)
+        rest = max(int(current[i]) - covered(cohorts, area, spec, years.start), 0)
+        completing[i] = first_cycle(np.array([rest]), lengths[i:i + 1], len(years))[0]
+        completing[i, :len(listed)] += listed
+
+
+def covered(cohorts: pd.DataFrame, area: str, spec: str, start: int) -> int:
+    """Trainees in post that a cohort file lists for an area and specialty (completing in the
+    plan's first year or later): the posts the file accounts for."""
+    mine = cohorts[(cohorts["area"] == area) & (cohorts["specialty"] == spec)
+                   & (cohorts["completion_year"] >= start)]
+    return int(mine["trainees"].sum())
 
 
 def _checked_posts(problem: PlanProblem) -> pd.DataFrame:

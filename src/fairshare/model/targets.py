@@ -269,11 +269,14 @@ def _present(bundle: Bundle) -> set[str]:
 
 
 def with_gap(df: pd.DataFrame) -> pd.DataFrame:
-    """Gap = target − current; distance = (current − target) / target, as NHS England reports."""
+    """Gap = target − current; distance = (current − target) / target, as NHS England reports;
+    and the gap as a share of the target, gap / target, which keeps the gap's sign (+ receives,
+    − gives): the percentage every fairshare page and table shows (docs/outputs.md)."""
     df = df.copy()
     df["gap"] = df["target"] - df["current"]
     target = df["target"].where(df["target"] != 0)
     df["distance"] = (df["current"] - target) / target
+    df["gap_share_of_target"] = df["gap"] / target
     return df
 
 
@@ -294,7 +297,7 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     out["level"] = "region"
     if "aim" in out.columns:
         out["aim_gap"] = out["aim"] - out["current"]
-    return with_gap(out[table.columns.drop(["gap", "distance"])])
+    return with_gap(out[table.columns.drop(["gap", "distance", "gap_share_of_target"])])
 
 
 def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,
