@@ -290,12 +290,13 @@ def public_health(shared: Path, ilo: pd.DataFrame) -> Modelled:
 # baseline corrections: trusts placed by their sites, and fill rates (docs/baseline.md)
 
 SITES_RULE = ("trust by sites: 2017 HEE office {office} holds no piece of its headquarters ICB "
-              "(ODS 2025: {hq}); ODS 2022 placed it in {to} ({to_name}), where that office "
-              "holds a piece")
+              "(ODS 2025: {hq}); the 2022 ODS extract placed it in the ICS of {to} "
+              "({to_name}), where that office holds a piece")
 
 
 def ods_2022_icb(shared: Path) -> dict[str, str]:
-    """Organisation code -> ICB ODS code in the 2022 ODS trust extract (the year ICBs began)."""
+    """Organisation code -> ICS code in the 2021-22 ODS trust extract (column 4; each ICB kept
+    its ICS's code in July 2022, so it names today's ICB)."""
     raw = pd.read_csv(shared / "geography/ods/etr_2022.csv", header=None, dtype=str,
                       keep_default_na=False)
     return dict(zip(raw[0], raw[3], strict=True))
@@ -306,9 +307,9 @@ def trust_moves(shared: Path, orgs: pd.DataFrame, placed: pd.DataFrame, icbs: pd
     """FTE per programme of every trust the sites rule moves, with where from and where to.
 
     Rule: an organisation whose 2017 HEE local office holds no piece of its headquarters ICB
-    (ODS 2025) is placed in the ICB that ODS 2022 gave it (its own code, else its successor's),
-    when the 2017 office holds a piece of that ICB: two public records then agree that its
-    training sits there. Otherwise the headquarters placement stands.
+    (ODS 2025) is placed in the ICB of the ICS that the 2022 ODS extract gave it (column 4; its
+    own code, else its successor's), when the 2017 office holds a piece of that ICB: two public
+    records then agree that its training sits there. Otherwise the headquarters placement stands.
     """
     icb22 = ods_2022_icb(shared)
     raw = pd.read_csv(shared / "geography/ods/succ_2026.csv", header=None, dtype=str)

@@ -221,7 +221,7 @@ class BaselineCorrections(_Strict):
     trust_sites: bool = Field(
         True,
         description="Place a trust whose headquarters ICB lies outside its training office "
-        "where two public records put its services (2017 HEE office and ODS 2022 ICB), not "
+        "where two public records put its services (2017 HEE office and ODS 2022 ICS), not "
         "by its headquarters (moves Oxleas to London).")
     vacancies: bool = Field(
         False,
