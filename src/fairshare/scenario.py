@@ -158,6 +158,16 @@ def _default_structure() -> tuple[StructuralChoice, ...]:
         StructuralChoice(parameter="convergence",
                          options=({"policy": "full"}, {"policy": "share", "share": 0.5}),
                          label="convergence"),
+        # the baseline corrections whose rule is a judgement (docs/baseline.md): corrected or
+        # as counted, equally likely. GP/PH spread on need's base is kept as set (as built
+        # counts the population-base difference as a gap); the numeric views (non-movable
+        # share, GP rotation months) have no public figure to draw around.
+        StructuralChoice(parameter="baseline_corrections.gim",
+                         options=("group1_mix", "as_counted"), label="GIM registrars"),
+        StructuralChoice(parameter="baseline_corrections.trust_sites", options=(True, False),
+                         label="trusts placed by their sites"),
+        StructuralChoice(parameter="baseline_corrections.vacancies", options=(False, True),
+                         label="funded-posts view (vacancies)"),
     )
 
 

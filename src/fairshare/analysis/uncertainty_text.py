@@ -73,6 +73,6 @@ def coverage(spec: UncertaintySpec, draws: int,
     text = f"{_level(percentiles)} of {draws:,} draws over: " + "; ".join(drawn)
     if fixed:
         text += ". Held fixed: " + ", ".join(fixed)
-    return text + (". Not covered: the establishment's own counting error (staff in post is "
-                   "not funded posts), error in the need and population data, and the form of "
-                   "the model.")
+    return text + (". Not covered: the establishment's own counting error beyond any "
+                   "correction drawn (staff in post is not funded posts), error in the need and "
+                   "population data, and the form of the model.")
