@@ -258,12 +258,13 @@ def kinds_of(key: str, provenance: Mapping[str, Any]) -> str:
     return " / ".join(parts) if parts else "unclassified"
 
 
-def judgements(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(input, basis) of every judgement in a run's provenance, parameters first."""
+def judgements(provenance: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """(input, value, basis) of every judgement in a run's provenance, parameters first (a
+    data file's value is its name)."""
     params = provenance.get("scenario") or {}
     files = provenance.get("data_files") or {}
-    rows = [(k, str(v.get("basis", ""))) for k, v in params.items()
+    rows = [(k, v.get("value"), str(v.get("basis", ""))) for k, v in params.items()
             if isinstance(v, Mapping) and v.get("kind") == "judgement"]
-    rows += [(f"data/{k}", str(v.get("basis", ""))) for k, v in files.items()
+    rows += [(f"data/{k}", k, str(v.get("basis", ""))) for k, v in files.items()
              if isinstance(v, Mapping) and v.get("kind") == "judgement"]
     return rows

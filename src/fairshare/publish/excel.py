@@ -270,10 +270,11 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
     prov = _provenance(about, scenario)
+    judged = {k: v for k, v, _ in judgements(prov)}
     sections: list[tuple[str, Any]] = [
         ("Modelled specialties (current posts not from the establishment's source)",
          about.get("establishment_modelled") or {}),
-        (JUDGEMENT_HEADING, dict(judgements(prov))),
+        (JUDGEMENT_HEADING, {k: b for k, _, b in judgements(prov)}),  # input: basis
         (SCENARIO_HEADING, scenario),
         ("Data vintages", about.get("data_vintages") or {}),
         ("Input digests (SHA-256)", about.get("input_digests") or {}),
@@ -289,17 +290,18 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
             continue
         row += 1
         ws.write_string(row, 0, heading, fmt.section)
-        if heading == SCENARIO_HEADING:  # what each parameter is, beside its value
-            ws.write_string(row, 2, "What it is", fmt.section)
+        if heading in (SCENARIO_HEADING, JUDGEMENT_HEADING):  # the third column's title
+            ws.write_string(row, 2, "What it is" if heading == SCENARIO_HEADING else "Value",
+                            fmt.section)
         row += 1
         if heading == JUDGEMENT_HEADING:
             ws.merge_range(row, 0, row, 2, JUDGEMENT_NOTE, fmt.wrap)
             ws.set_row(row, 30)
             row += 1
         for key, value in values.items():
-            if heading == SCENARIO_HEADING:
-                kind = kinds_of(str(key), prov)
-                ws.write_string(row, 2, kind, fmt.warning if "judgement" in kind else fmt.wrap)
+            extra = _third_column(heading, str(key), prov, judged)
+            if extra:
+                ws.write_string(row, 2, extra, fmt.warning if extra == "judgement" else fmt.wrap)
             line(str(key), value)
     if about.get("licence"):
         row += 1
@@ -312,6 +314,17 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     ws.set_column(2, 2, 24)
     _print_label(ws, label, ABOUT)
     ws.set_portrait()
+
+
+def _third_column(heading: str, key: str, prov: dict[str, Any],
+                  judged: dict[str, Any]) -> str:
+    """The About sheet's third column: what a scenario parameter is (judgement, public data,
+    ...), or the value of a judgement listed in the judgements section."""
+    if heading == SCENARIO_HEADING:
+        return kinds_of(key, prov)
+    if heading == JUDGEMENT_HEADING and not key.startswith("data/"):
+        return _plain(judged.get(key))
+    return ""
 
 
 def _provenance(about: dict[str, Any], scenario: Any) -> dict[str, Any]:

@@ -340,8 +340,9 @@ def _scenario_data(meta: Mapping[str, Any], scenario: Mapping[str, Any]) -> dict
     marked = judgements(prov)
     judged = (Table("Judgements in this run: inputs chosen by a person, not taken from a public "
                     "source (change one and the numbers change)",
-                    [Cell("Input"), Cell("What it rests on")],
-                    [[label(k), Cell(b)] for k, b in marked], cls="judgements")
+                    [Cell("Input"), Cell("Value"), Cell("What it rests on")],
+                    [[label(k), Cell("data file" if k.startswith("data/") else _show_value(v)),
+                      Cell(b)] for k, v, b in marked], cls="judgements")
               if marked else None)
     vintages = meta.get("data_vintages") or {}
     licence = meta.get("licence") or (
