@@ -14,7 +14,10 @@ Inputs (all in the shared raw data, provenance in its SOURCES.md):
   patients (``other/``) and ONS population (the embedded ``population_mid2022.csv``).
 
 Outputs (deterministic, byte-identical on rebuild): ``nhs_org_icb.csv`` (organisation -> ICB
-piece) and ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis). The
+piece), ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis), and for
+``fairshare posts`` (docs/posts.md) ``trust_posts.csv`` (each piece's posts shared over its
+organisations by FTE, with the 2022 trust code of its catchment) and ``trust_catchment.csv``
+(share of each 2022 trust's patients by ICB, geographr, ICB codes moved to 2023). The
 specialty x grade -> programme map ``nhsd_programme_map.csv`` is hand-written and only read here.
 Hand-written structure (no numbers): the 13 -> 11 local-office names below, and the ICBs of the
 three care trusts absent from ODS, copied from SOURCES.md.
@@ -34,6 +37,7 @@ sys.path.insert(0, str(REPO / "src"))
 from fairshare.inputs.baseline import (  # noqa: E402
     Modelled,
     build_baseline,
+    build_trust_posts,
     half_up,
     piece_for,
     posts_csv,
@@ -175,6 +179,62 @@ def build_org_lookup(shared: Path, icbs: pd.DataFrame, ilo: pd.DataFrame) -> pd.
         taf = out.set_index("org_code").at["TAF", "icb_code"]
         check(taf == to_icb[CARE_TRUSTS["TAF"]], "TAF successor agrees with SOURCES.md")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# trust level (fairshare posts, docs/posts.md)
+
+CATCHMENT = "geography/lookup_nhs_trusts22_icb22_catchment_share.csv"
+ICB_CROSSWALK = "geography/lookup_icb_codes_2022_2023_2024_ods_nhser.csv"
+
+
+def successors(shared: Path) -> dict[str, str]:
+    """Predecessor -> latest successor organisation code (ODS succ_2026)."""
+    raw = pd.read_csv(shared / "geography/ods/succ_2026.csv", header=None, dtype=str)
+    raw = raw.sort_values([0, 3])  # the latest successor of each code wins
+    return dict(zip(raw[0], raw[1], strict=True))
+
+
+def catchment_code(code: str, known: set[str], succ: dict[str, str]) -> str:
+    """The 2022 trust code whose catchment a 2017 organisation has: itself, else its first
+    successor in the catchment table, else '' (no catchment: the planner uses its own ICB)."""
+    seen = code
+    for _ in range(8):
+        if seen in known:
+            return seen
+        nxt = succ.get(seen)
+        if nxt is None:
+            return ""
+        seen = nxt
+    return ""
+
+
+def trust_catchment(shared: Path) -> pd.DataFrame:
+    """catchment_code, icb_code (2023 codes), share: where each 2022 trust's patients live."""
+    raw = pd.read_csv(shared / CATCHMENT, dtype={"nhs_trust22_code": str, "icb22_code": str})
+    walk = pd.read_csv(shared / ICB_CROSSWALK, dtype=str)
+    to23 = dict(zip(walk.iloc[:, 1], walk.iloc[:, 2], strict=True))
+    out = pd.DataFrame({"catchment_code": raw["nhs_trust22_code"],
+                        "icb_code": raw["icb22_code"].map(to23).fillna(raw["icb22_code"]),
+                        "share": raw["proportion_trust_came_from_icb"].round(6)})
+    out = out.groupby(["catchment_code", "icb_code"], as_index=False)["share"].sum()
+    return out[out["share"] > 0].sort_values(["catchment_code", "icb_code"])
+
+
+def trust_table(shared: Path, staff: pd.DataFrame, orgs: pd.DataFrame, posts: pd.DataFrame,
+                catchment: pd.DataFrame) -> pd.DataFrame:
+    """Trust posts per programme with each organisation's catchment code (its name and ICB
+    piece are in nhs_org_icb.csv)."""
+    trusts = build_trust_posts(staff, read_programme_map(DATA / "nhsd_programme_map.csv"), orgs,
+                               posts)
+    counted = posts[posts["fte"].notna()].groupby(["specialty", "icb_code", "local_office"])
+    check(trusts.groupby(["specialty", "icb_code", "local_office"])["posts"].sum()
+          .equals(counted["posts"].sum()), "trust posts add up to every counted piece")
+    known, succ = set(catchment["catchment_code"]), successors(shared)
+    trusts = trusts[["org_code", "specialty", "fte", "posts"]].copy()  # name, piece: nhs_org_icb
+    trusts["catchment_code"] = [catchment_code(c, known, succ) for c in trusts["org_code"]]
+    trusts["fte"] = trusts["fte"].map(lambda v: f"{v:.5f}")
+    return trusts
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,6 +419,14 @@ def main(argv: list[str] | None = None) -> int:
     check(base.unmapped_orgs.empty, f"unplaced organisations: {base.unmapped_orgs}")
     check(base.unmapped_rows.empty, f"unmapped specialty x grade: {base.unmapped_rows}")
     write(out, "baseline_posts.csv", posts_csv(base.posts))
+    catchment = trust_catchment(shared)
+    trusts = trust_table(shared, staff, orgs, base.posts, catchment)
+    used = catchment[catchment["catchment_code"].isin(set(trusts["catchment_code"]))]
+    write(out, "trust_posts.csv", str(trusts.to_csv(index=False, lineterminator="\n")))
+    write(out, "trust_catchment.csv", str(used.to_csv(index=False, lineterminator="\n")))
+    with_catchment = trusts[trusts["catchment_code"] != ""]["posts"].sum()
+    log(f"trust rows {len(trusts):,}; posts with a catchment {with_catchment:,} of "
+        f"{trusts['posts'].sum():,}")
     totals = base.posts.groupby(["specialty", "basis"])[["fte", "posts"]].sum()
     log(totals.to_string())
     log(f"label: {base.label()}")

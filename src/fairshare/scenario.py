@@ -274,6 +274,11 @@ class Scenario(_Strict):
     intake_growth: float = Field(
         0.5, gt=0, le=1, description="Glide: most extra intake a receiving area takes a year, "
         "as a share of its usual intake (at least one post).")
+    trust_min_posts: int = Field(
+        2, ge=0, le=MAX_COUNT, description="Judgement: `fairshare posts` never takes a trust "
+        "below this many posts of a specialty (its minimum viable unit: two trainees share "
+        "rota, teaching and peer support); no national figure is published. --trust-min FILE "
+        "overrides it per trust (docs/posts.md).")
     min_programme_size: bool = Field(
         True, description="Apply the per-specialty minimum programme size "
         "(data/min_programme_size.csv; --min-posts FILE overrides per area).")

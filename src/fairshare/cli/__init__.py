@@ -19,13 +19,13 @@ from typer.core import TyperGroup
 from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
-MODULES = ("runs", "planning", "basic", "analysis", "calibrate", "outcomes", "publish",
+MODULES = ("runs", "planning", "posts", "basic", "analysis", "calibrate", "outcomes", "publish",
            "baseline")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
     "run": "runs", "runs": "runs", "compare": "runs",
-    "plan": "planning", "tables": "planning", "export": "planning",
+    "plan": "planning", "tables": "planning", "export": "planning", "posts": "posts",
     "targets": "basic", "specialties": "basic", "validate": "basic", "template": "basic",
     "scenario": "basic",
     "uncertainty": "analysis", "sensitivity": "analysis", "equity": "analysis",

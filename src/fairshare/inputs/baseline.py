@@ -216,6 +216,35 @@ def build_baseline(staff: pd.DataFrame, programme_map: pd.DataFrame, orgs: pd.Da
     return Baseline(posts.astype({"posts": "int64"}), date, unmapped_orgs, unmapped_rows)
 
 
+TRUST_COLUMNS = ["org_code", "icb_code", "local_office", "specialty", "fte", "posts"]
+
+
+def build_trust_posts(staff: pd.DataFrame, programme_map: pd.DataFrame, orgs: pd.DataFrame,
+                      posts: pd.DataFrame) -> pd.DataFrame:
+    """Each counted piece's whole posts shared over its organisations by their FTE (Hamilton).
+
+    The trust rows of a programme and ICB piece add up exactly to that piece's posts in
+    ``posts`` (the baseline), so a trust-level view never disagrees with the area figures.
+    Modelled programmes have no organisations and no trust rows.
+    """
+    mapped, _ = map_programmes(staff, programme_map)
+    placed, _ = place(mapped, orgs)
+    fte = placed.groupby(["programme", *PIECE, "ORG_CODE"], as_index=False)["FTE"].sum()
+    counted = posts[posts["basis"].str.startswith(NHSD_PREFIX)]
+    whole = counted.set_index(["specialty", *PIECE])["posts"]
+    parts = []
+    for (spec, icb, office), rows in fte.groupby(["programme", *PIECE], sort=True):
+        rows = rows.sort_values("ORG_CODE")
+        total = int(whole.get((spec, icb, office), 0))
+        parts.append(rows.assign(posts=whole_posts(rows["FTE"], total)))
+    if not parts:
+        return pd.DataFrame(columns=TRUST_COLUMNS)
+    out = pd.concat(parts).rename(columns={"programme": "specialty", "FTE": "fte",
+                                           "ORG_CODE": "org_code"})
+    out = out[(out["posts"] > 0) | (out["fte"] > 0)]
+    return out[TRUST_COLUMNS].sort_values(["specialty", "org_code"]).reset_index(drop=True)
+
+
 def staff_date(staff: pd.DataFrame) -> str:
     """The census date of a staff file (e.g. '30 Sept 2017'), from its DATE column."""
     dates = pd.to_datetime(staff["DATE"].drop_duplicates(), dayfirst=True)

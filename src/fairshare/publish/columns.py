@@ -193,6 +193,34 @@ COLUMNS: dict[str, Column] = {
     "gini_status_quo": _share("Gini of new specialists per need with no moves"),
     "change": Column("Difference the table is about (see its own row in columns.csv)",
                      "as the row", decimals=4),
+    # fairshare posts (trust level, docs/posts.md)
+    "org_code": _text("ODS code of the trust (2017 code, as NHS Digital counted its staff)"),
+    "org_name": _text("Name of the trust ('(not placed at a trust)' on a row the trust rules "
+                      "could not place)"),
+    "icb_code": _text("ONS code of the ICB the trust is placed in (ODS)"),
+    "posts_before": Column("Trust's posts of the specialty before the round (trust split "
+                           "modelled)"),
+    "posts_after": Column("Trust's posts after the round: posts_before + change (empty on an "
+                          "expansion row: time-limited posts are not moved by the plan)"),
+    "min_unit": Column("Trust's minimum viable unit: it never gives below this (judgement; "
+                       "--trust-min FILE)"),
+    "catchment_distance": _share("Share-weighted distance from fair share, (posts - fair "
+                                 "target) / fair target, of the ICBs the trust's patients come "
+                                 "from, at the start of the round", DISTANCE_SIGN),
+    # fairshare posts import (TIS post records, docs/posts.md)
+    "local_office": _text("Local office (NHS England postgraduate deanery; in TIS records the "
+                          "Owner, as ../shared/formats/tis/owners.csv maps it)"),
+    "funding": _text("Funding kind: tariff (redistributable), trust, research or defence "
+                     "(shown, never moved), from the record's Funding Type"),
+    "grade": _text("Approved grade of the post"),
+    "national_post_number": _text("The post's National Post Number (an identifier)"),
+    "completion_year": Column("Round the post falls vacant: its last placement's Date To "
+                              "(by 31 August: that year's round; later: the next)", "year"),
+    "trainees": Column("Posts held by a placement that fall vacant in that round", "count"),
+    "funding_end_date": _text("Funding End Date of a time-limited post (ISO date)"),
+    "funding_end_year": Column("Year the post's funding ends", "year"),
+    "last_date_to": _text("Last placement's Date To (ISO date; empty: no placement)"),
+    "vacant_round": Column("Round the post falls vacant (from last_date_to)", "year"),
     # monitoring
     "metric": _text("Impact metric name"),
     "value": Column("Value of the metric", "metric units", decimals=4),
@@ -229,6 +257,23 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                          "negative: fairer with the plan", decimals=4),
     ("impact", "change"): Column("value - baseline", "metric units",
                                  "positive: higher than baseline", decimals=4),
+    ("trust_posts", "change"): Column("Posts the trust gives (-) or receives (+) that round; "
+                                      "the rows of an area, specialty and round add up to "
+                                      "its net change (redistribution + expansion)",
+                                      sign=GAP_SIGN),
+    ("trust_posts", "kind"): _text("redistribution (a post moved by the plan) or expansion "
+                                   "(a new time-limited post)"),
+    ("trust_posts", "reason"): _text("Why this trust gives or receives (or why a post could "
+                                     "not be placed at a trust)"),
+    ("trust_posts", "vacancies"): Column("Trust's posts falling vacant that round after "
+                                         "earlier moves (area rule: posts / programme length "
+                                         "a year, or its cohorts, shared over trusts)"),
+    ("trust_posts", "capacity"): Column("Receiving trust's supervision capacity that round: "
+                                        "capacity_headroom x its posts, at least 1"),
+    ("establishment", "posts"): Column("Posts in the records of this local office, "
+                                       "specialty and funding"),
+    ("establishment_by_grade", "posts"): Column("Posts in the records of this local office, "
+                                                "specialty and approved grade"),
     ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
                                      "version that differs between the two runs"),
 }

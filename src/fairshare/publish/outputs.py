@@ -63,7 +63,7 @@ OTHER_FILE_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".tsv", ".txt", ".html"
 LABEL_COLUMNS = ("basis", "scenario", "scenario_digest")
 #: Tables whose years are plan years (labelled "reconstruction" or "to come"); observed
 #: metrics (monitoring) and projections are not plan moves.
-PLAN_TABLES = {"plan", "findings", "equity", "unplaced_expansion", "comparison"}
+PLAN_TABLES = {"plan", "findings", "equity", "unplaced_expansion", "comparison", "trust_posts"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -1,0 +1,177 @@
+"""`fairshare posts`: the area plan as recommendations per trust (docs/posts.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from fairshare.cli.common import (
+    OutOpt,
+    PlanInputs,
+    app,
+    compute_plan,
+    console,
+    filter_specialties,
+    friendly,
+    plan_inputs,
+    print_written,
+    show_table,
+    with_file_digests,
+)
+from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.trusts import (
+    OWN_POSTS_BASIS,
+    TRUST_BASIS,
+    load_catchment,
+    load_trusts,
+    read_trust_min,
+    trust_minimums,
+)
+from fairshare.names import match_name
+from fairshare.publish.outputs import write_results
+
+posts_app = typer.Typer(help="The area plan as recommendations per trust: which trusts give "
+                        "and which receive posts, each round, and why (docs/posts.md).",
+                        invoke_without_command=True)
+app.add_typer(posts_app, name="posts", rich_help_panel="Targets and plan")
+
+TrustMinOpt = Annotated[Path | None, typer.Option(
+    "--trust-min", help="Minimum viable unit per trust: org_code, min_posts, optional "
+    "specialty (empty: every specialty). Default: the scenario's trust_min_posts (2, a "
+    "judgement).")]
+
+
+@posts_app.callback()
+@friendly
+@plan_inputs
+def posts(
+    ctx: typer.Context,
+    inputs: PlanInputs,
+    min_posts: Annotated[Path | None, typer.Option(
+        "--min-posts", help="Minimum programme size per area (as in `fairshare plan`).")] = None,
+    trust_min: TrustMinOpt = None,
+    area: Annotated[str | None, typer.Option(help="Show this local office's rows (all are "
+                                             "written).")] = None,
+    specialty: Annotated[list[str] | None, typer.Option(help="Show these specialties' rows "
+                                                        "(all are written).")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Per trust, area x specialty x recruitment round: who gives, who receives, and why."""
+    if ctx.invoked_subcommand is not None:
+        return
+    bundle, sc, res = compute_plan(inputs, min_posts=min_posts)
+    trusts = load_trusts()
+    given = (read_trust_min(trust_min, trusts, list(bundle.specialties["specialty"]))
+             if trust_min else None)
+    trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)
+    bundle = with_file_digests(bundle, trust_min=trust_min)
+    from fairshare.inputs.bundle import read_cohorts
+    from fairshare.model.trust_pipeline import run_trust_plan
+
+    cohorts = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    with console.status("Sharing the plan over trusts…"):
+        table = run_trust_plan(bundle, sc, res, trusts, load_catchment(),
+                               trust_basis(bundle), cohorts=cohorts)
+    _show(table, bundle, area, specialty)
+    files = write_results(out, {"trust_posts": table, "plan": res.plan}, bundle, sc,
+                          plan_status=res.status, command="posts")
+    print_written(files)
+
+
+def trust_basis(bundle: Bundle) -> dict[str, str]:
+    """The basis of each specialty's trust rows: the baseline (or the user's file), modelled."""
+    own = not bundle.posts_label.startswith("Public baseline")
+    out = {}
+    for spec in bundle.specialties["specialty"]:
+        if spec in bundle.modelled:
+            out[spec] = f"{bundle.basis.get(spec, '')}; no trust-level figure"
+        else:
+            out[spec] = OWN_POSTS_BASIS if own else TRUST_BASIS
+    return out
+
+
+def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,
+          specialty: list[str] | None) -> None:
+    """A summary per area, then the rows of one area (and specialties) if asked."""
+    if table.empty:
+        console.print("The plan moves no posts, so no trust gives or receives any.")
+        return
+    placed = table[table["org_code"] != ""]
+    summary = table.groupby("area", as_index=False).agg(
+        gives=("change", lambda s: int(-s[s < 0].sum())),
+        receives=("change", lambda s: int(s[s > 0].sum())))
+    summary["trusts_giving"] = summary["area"].map(
+        placed[placed["change"] < 0].groupby("area")["org_code"].nunique()).fillna(0)
+    summary["trusts_receiving"] = summary["area"].map(
+        placed[placed["change"] > 0].groupby("area")["org_code"].nunique()).fillna(0)
+    not_placed = table[table["org_code"] == ""].groupby("area")["change"].apply(
+        lambda s: int(s.abs().sum()))
+    summary["not_placed"] = summary["area"].map(not_placed).fillna(0).astype(int)
+    for col in ("trusts_giving", "trusts_receiving"):
+        summary[col] = summary[col].astype(int)
+    show_table(summary, "Posts moved per local office, over the whole plan, and by how many "
+               "trusts", ["area", "gives", "trusts_giving", "receives", "trusts_receiving",
+                          "not_placed"])
+    gp = int(table.loc[table["org_code"] == "", "change"].abs().sum())
+    console.print(f"{len(table):,} rows; {gp:,} posts not placed at a trust (each row says "
+                  "why: modelled specialties such as General Practice have no trust figure). "
+                  "Trust split modelled from the public 2017 staff in post (docs/posts.md).",
+                  highlight=False)
+    if area is None and not specialty:
+        return
+    view = table
+    if area is not None:
+        view = view[view["area"] == match_name(area, bundle.local_offices["local_office"],
+                                               what="local office")]
+    view = filter_specialties(view, specialty)
+    show_table(view.head(60), "Trust recommendations (first 60 rows; every row's reason is in "
+               "trust_posts.csv)", ["specialty", "year", "org_code", "org_name", "change",
+                                    "posts_before", "posts_after", "vacancies",
+                                    "catchment_distance"])
+    if len(view):
+        console.print(f"e.g. {view['org_name'].iat[0]}, {view['year'].iat[0]}: "
+                      f"{view['reason'].iat[0]}", highlight=False)
+
+
+@posts_app.command("import")
+@friendly
+def import_records(
+    posts_file: Annotated[Path, typer.Option("--posts-file", help="Posts in the TIS 'posts "
+                                             "(create)' bulk-upload layout (.xlsx or .csv).")],
+    placements: Annotated[Path, typer.Option("--placements", help="Placements in the TIS "
+                                             "'placements' bulk-upload layout.")],
+    out: OutOpt = None,
+) -> None:
+    """Establishment, cohorts and time-limited posts from the programme's own post records."""
+    from dataclasses import replace
+
+    from fairshare.inputs.bundle import load_data
+    from fairshare.inputs.tis import read_post_records
+    from fairshare.scenario import load_scenario
+
+    sc, bundle = load_scenario(None), load_data(None)
+    records = read_post_records(posts_file, placements, list(bundle.specialties["specialty"]))
+    basis = f"TIS post records {posts_file.name} + {placements.name}"
+    bundle = replace(with_file_digests(bundle, posts_file=posts_file, placements=placements),
+                     posts_label=basis, posts_date=None, basis={})
+    tables = {name: table.assign(basis=basis) for name, table in (
+        ("establishment", records.establishment), ("cohorts", records.cohorts),
+        ("establishment_by_grade", records.by_grade), ("time_limited", records.time_limited),
+        ("post_records", records.posts))}
+    est = records.establishment
+    for office, n in est.groupby("local_office")["posts"].sum().items():
+        console.print(f"  {office}: {int(n):,} posts", highlight=False)
+    held = int(records.cohorts["trainees"].sum())
+    console.print(f"{int(est['posts'].sum()):,} posts in {est['specialty'].nunique()} "
+                  f"specialties; {held:,} tariff posts held by a placement (their last Date To "
+                  f"gives the round they fall vacant); {len(records.time_limited):,} "
+                  "time-limited (a Funding End Date).", highlight=False)
+    files = write_results(out, tables, bundle, sc, command="posts-import",
+                          posts_file=str(posts_file), placements=str(placements))
+    print_written(files)
+    folder = files[0].parent
+    console.print(f"Plan from them: fairshare posts --posts {folder / 'establishment.csv'} "
+                  f"--cohorts {folder / 'cohorts.csv'}", highlight=False)
