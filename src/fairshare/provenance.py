@@ -107,6 +107,9 @@ SCENARIO: dict[str, Provenance] = {
                        "none published"),
     "intake_growth": _j("most extra intake a receiving area takes a year (half); none "
                         "published"),
+    "trust_min_posts": _j("smallest number of a specialty's posts `fairshare posts` leaves a "
+                          "trust (two trainees share rota, teaching and peer support); no "
+                          "national figure is published (docs/posts.md)"),
     "min_programme_size": _j("applies data/min_programme_size.csv (one trainee per programme "
                              "year), a judgement: no national minimum is published"),
     "elastic": _o("relax constraints and report each relaxation instead of failing"),
@@ -151,6 +154,11 @@ DATA_FILES: dict[str, Provenance] = {
                              "data) turned into whole posts; General Practice and Public Health "
                              "Medicine rows modelled from national entry numbers (docs/"
                              "baseline.md)"),
+    "trust_posts.csv": _m("each ICB piece's counted posts shared over the organisations whose "
+                          "staff in post (NHS Digital, Sept 2017) make it up, by Hamilton's "
+                          "method on their FTE (docs/posts.md)"),
+    "trust_catchment.csv": _p("share of each trust's patients living in each ICB (geographr, "
+                              "from OHID trust catchment populations)"),
     "icb_local_office.csv": _j("ICB to local office, with population shares for the ICBs that "
                                "straddle two or three; built here, not a published lookup"),
     "local_offices.csv": _p("the 11 local offices and their NHS England regions"),
