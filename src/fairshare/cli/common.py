@@ -24,10 +24,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from fairshare.errors import FairshareError, InputError, Problem
-from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.inputs.bundle import (
+    Bundle,
+    cohort_coverage,
+    load_data,
+    missing_areas,
+    read_capacity,
+    read_cohorts,
+)
 from fairshare.io import file_digest
 from fairshare.names import match_names
-from fairshare.scenario import Scenario, load_scenario
+from fairshare.scenario import Scenario, load_scenario_and_file
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
@@ -151,13 +158,90 @@ def _rows(rows: list[int]) -> str:
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
-    sc = load_scenario(scenario, **overrides)
+    bundle, sc, base = _setup(posts, scenario, **overrides)
+    sc = for_this_run(sc, base, _given(bundle, {"posts": posts}))
+    label_tables(bundle, sc)
+    return bundle, sc
+
+
+def _setup(posts: Path | None, scenario: Path | None,
+           **overrides: Any) -> tuple[Bundle, Scenario, Scenario]:
+    """Data, the scenario with the command's options, and the scenario as its file says."""
+    sc, base = load_scenario_and_file(scenario, **overrides)
     bundle = load_data(posts)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
-    return bundle, sc
+    if posts is not None:
+        warn_missing_areas(bundle)
+    return bundle, sc, base
+
+
+def warn_missing_areas(bundle: Bundle) -> None:
+    """Say which areas an establishment file has no row for: they get 0 posts of everything."""
+    missing = missing_areas(bundle)
+    if missing:
+        what = "ICBs" if not bundle.piece_posts.empty else "local offices"
+        console.print(f"[yellow]Warning[/]: the establishment has no row for {len(missing)} "
+                      f"{what}, which are planned with 0 posts of every specialty: "
+                      f"{escape(', '.join(missing))}. Add their rows (0 where an area truly "
+                      "has none) if the file is meant to be complete.", highlight=False,
+                      soft_wrap=True)
+
+
+def show_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> None:
+    """How many posts a cohort file accounts for; the rest fall vacant on the default rule."""
+    table = cohort_coverage(cohorts, bundle, start)
+    posts, listed = int(table["posts"].sum()), int(table["trainees_listed"].sum())
+    rest = int(table["not_covered"].sum())
+    console.print(f"The cohort file covers {listed:,} trainees in {len(table)} local office × "
+                  f"specialty programmes holding {posts:,} posts; the other {rest:,} posts "
+                  "fall vacant on the default rule (posts ÷ programme length a year).",
+                  highlight=False, soft_wrap=True)
+    partial = table[table["not_covered"] > 0].sort_values("not_covered", ascending=False)
+    if len(partial):
+        show_table(partial.head(10), "Programmes the cohort file covers only in part",
+                   ["local_office", "specialty", "posts", "trainees_listed", "not_covered"])
+
+
+def _given(bundle: Bundle, files: dict[str, Path | None]) -> dict[str, str]:
+    """Digests of the input files the user gave (not the embedded data)."""
+    return {name: bundle.digests[name] for name, path in files.items()
+            if path is not None and name in bundle.digests}
+
+
+#: Scenario fields that say what a run is called or was given, not a parameter of the model.
+_NOT_PARAMETERS = ("name", "description", "inputs")
+_NAME_CHARS = 60
+
+
+def for_this_run(sc: Scenario, base: Scenario, files: dict[str, str]) -> Scenario:
+    """The scenario as run: the input files given recorded in it (so in its digest), and a
+    name that says what the command's options changed from the scenario file (or from the
+    defaults), so that no run made with other options or files is called "default".
+
+    ``base`` is the scenario before the command's options; ``files`` the digest of every input
+    file given (posts, capacity, cohorts, min_posts).
+    """
+    if files:
+        sc = sc.with_overrides(inputs={**sc.inputs, **files})
+    was, now = base.resolved(), sc.resolved()
+    changed = [k for k in now if k not in _NOT_PARAMETERS and now[k] != was[k]]
+    parts = [f"{k.replace('_', ' ')} {_word(now[k])}" for k in changed]
+    parts += [f"own {k.replace('_', ' ')} file" for k in files if k not in base.inputs]
+    if not parts:
+        return sc
+    stem = "" if base.name == "default" else f"{base.name}, "
+    name = stem + ", ".join(parts)
+    if len(name) > _NAME_CHARS or any(isinstance(now[k], dict | list) for k in changed):
+        name = stem + f"custom ({len(parts)} changes from "
+        name += ("the defaults)" if not stem else "the file)")
+    return sc.with_overrides(name=name)
+
+
+def _word(value: Any) -> str:
+    return str(value).replace("_", " ") if value is not None else "none"
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
@@ -175,7 +259,10 @@ _caption: list[str] = []
 def label_tables(bundle: Bundle, sc: Scenario) -> None:
     """Remember the run's label so every printed table carries it (a copied table stays
     labelled): the basis of the numbers and the scenario."""
-    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+    pace = (f"glide to {sc.glide_until}" if sc.pace == "glide" else "fastest") + (
+        f", {sc.convergence.label()}")
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()}): pace "
+                   f"{pace}; core need's ICB cost factor {sc.core_cost_factor}."]
 
 
 def print_written(files: list[Path]) -> None:
@@ -192,12 +279,23 @@ def _fmt(value: Any, column: str = "") -> str:
     if isinstance(value, float):
         if pd.isna(value):
             return ""
-        if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
-            return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
+        if any(k in column for k in ("distance", "gap_share", "share_within", "p_gives",
+                                     "p_receives")):
+            return f"{value:+.1%}" if "distance" in column or "gap_share" in column \
+                else f"{value:.0%}"
         if column.startswith("effect"):
             return f"{value:+,.1f}"
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _year(value: object) -> str:
+    """A year as a whole number ("2030", never "2030.0" from a nullable column); blank if none."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
@@ -212,7 +310,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = escape(str(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
+            text = escape(_year(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
             cells.append(text)
@@ -229,6 +327,12 @@ CohortsOpt = Annotated[
 HorizonOpt = Annotated[int | None, typer.Option("--horizon", help="Last plan year.")]
 PaceOpt = Annotated[float | None, typer.Option("--pace-cap", help="Max share of a gap moved "
                                                "in one year (0-1).")]
+GlideOpt = Annotated[int | None, typer.Option(
+    "--glide-until", help="Last year of the glide window (default 2037, the programme's 15+ "
+    "year lifespan; 2030 closes every gap by 2030, as scenarios/full-convergence.yaml).")]
+ConvergenceOpt = Annotated[float | None, typer.Option(
+    "--convergence-share", min=0.0, max=1.0, help="Share of each gap the plan closes (1: the "
+    "full target, the default; 0.5: half of each gap, scenarios/programme-pace.yaml).")]
 
 
 @dataclass(frozen=True)
@@ -242,6 +346,8 @@ class PlanInputs:
     capacity: Path | None = None
     cohorts: Path | None = None
     posts_date: str | None = None
+    glide_until: int | None = None
+    convergence_share: float | None = None
 
 
 PostsDateOpt = Annotated[str | None, typer.Option(
@@ -257,6 +363,8 @@ _PLAN_OPTIONS = [
     inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
     inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
     inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
+    inspect.Parameter("glide_until", _KW, default=None, annotation=GlideOpt),
+    inspect.Parameter("convergence_share", _KW, default=None, annotation=ConvergenceOpt),
 ]
 
 
@@ -280,16 +388,27 @@ def plan_inputs(func: F) -> F:
 
 
 def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
-                 level: Level = "local_office",
+                 level: Level = "local_office", report_level: Level | None = None,
                  **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
-    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
-    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
-    bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb (planned
+    over), ``report_level`` the level the results are shown at (default: ``level``). Both the
+    level and every input file go into the scenario as run (its digest and name)."""
+    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap,
+              "glide_until": inputs.glide_until,
+              "convergence": convergence_override(inputs.convergence_share),
+              "level": report_level or level} | overrides
+    bundle, sc, base = _setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
     cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
+    given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
+             "min_posts": min_posts}
+    sc = for_this_run(sc, base, _given(bundle, given))
+    label_tables(bundle, sc)
+    if coh is not None:
+        show_coverage(coh, bundle, sc.plan_start)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 
@@ -297,6 +416,13 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh, min_posts=mins, level=level)
     return bundle, sc, out
+
+
+def convergence_override(share: float | None) -> dict[str, Any] | None:
+    """The scenario's convergence from ``--convergence-share`` (None: the scenario's own)."""
+    if share is None:
+        return None
+    return {"policy": "full"} if share == 1 else {"policy": "share", "share": share}
 
 
 def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Scenario]:
@@ -345,5 +471,21 @@ def with_file_digests(bundle: Bundle, inputs: PlanInputs | None = None,
 def findings_table(out: PlanOutput) -> pd.DataFrame:
     """The plan's findings as a tidy table (one row per finding)."""
     return out.findings
+
+
+def show_findings(findings: pd.DataFrame, groups: pd.DataFrame, shown: int = 10) -> None:
+    """The findings grouped by kind and cause, largest first, each with its largest example."""
+    from fairshare.publish.report_tables import kind_label
+
+    console.print(f"[bold]{len(findings)} findings[/] in {len(groups)} groups (kind and cause), "
+                  "ranked by the posts involved; every finding is in findings.csv, the groups in "
+                  "findings_groups.csv.")
+    view = groups.head(shown).assign(kind=groups["kind"].map(kind_label))
+    show_table(view, "What holds the plan back", ["rank", "kind", "cause", "findings", "posts",
+                                                   "areas", "specialties"])
+    for rec in groups.head(min(shown, 5)).itertuples(index=False):
+        console.print(f"  {rec.rank}. largest: {escape(str(rec.largest))}")
+    if len(groups) > shown:
+        console.print(f"  … and {len(groups) - shown} smaller groups in findings_groups.csv.")
 
 

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion
@@ -29,6 +30,14 @@ from fairshare.inputs.posts import (
 from fairshare.io import display_name, file_digest
 
 BASELINE_FILE = "baseline_posts.csv"
+#: The ICB cost factor inside NHS England's core need, fitted by scripts/build_data.py (data
+#: README); optional in another geography's data folder (no file: no factor to remove).
+COST_FACTOR_FILE = "core_cost_factor.csv"
+#: Disease prevalence (QOF registers by ICB: icb_code, condition, register, list_size), built by
+#: scripts/build_prevalence.py from NHS Digital's QOF 2019-20 (data README).
+PREVALENCE_FILE = "qof_prevalence.csv"
+#: Which QOF registers drive which specialty when the prevalence driver is on (a judgement).
+PREVALENCE_DRIVERS_FILE = "prevalence_drivers.csv"
 
 DATA_VINTAGES = {
     "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
@@ -36,6 +45,8 @@ DATA_VINTAGES = {
     "need": "NHS England ICB allocations 2025/26, GP-practice weighted populations",
     "geography": "ICB April 2023 codes; local-office mapping built by fairshare (see data README)",
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
+    "prevalence": "NHS Digital Quality and Outcomes Framework 2019-20, disease registers by "
+                  "practice, summed to ICB",
 }
 
 # key -> (file name, name of its schema in fairshare.inputs.schemas)
@@ -80,6 +91,14 @@ class Bundle:
     """Posts per ICB piece (icb_code, local_office, specialty, posts) when the establishment
     is known per ICB (the public baseline, or a user's per-ICB file); empty otherwise (ICB
     figures are then estimated)."""
+    core_cost_factor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, cost_factor: the ICB-level (cost) factor in NHS England's core weighted
+    population (about 1.06-1.07 on London's ICBs); empty when the data has none."""
+    qof_prevalence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, condition, register, list_size: QOF disease registers per ICB (empty: none)."""
+    prevalence_drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """specialty, conditions ("CHD+HF+AF"), basis: the registers that drive a specialty's need
+    when the scenario's ``prevalence_driver`` is on."""
 
     @property
     def modelled(self) -> list[str]:
@@ -241,6 +260,11 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     tables = {key: _read_table(str(p.parent), key).copy() for key, p in paths.items()}
     digests = {key: _digest(str(p)) for key, p in paths.items()}
     _check_consistency(tables, folder)
+    factor, factor_path = _core_cost_factor(folder, set(tables["icbs"]["icb_code"]))
+    tables["core_cost_factor"] = factor
+    if factor_path is not None:
+        digests["core_cost_factor"] = _digest(str(factor_path))
+    tables |= _prevalence_tables(folder, set(tables["icbs"]["icb_code"]), digests)
     own = sorted(f for f, _ in _FILES.values() if (folder / f).exists())
     source = ("embedded England data" if folder.resolve() == data_dir().resolve() else
               f"data folder {folder} ({', '.join(own) or 'no files'}; the rest embedded)")
@@ -261,6 +285,78 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     raise InputError([Problem(str(folder), None, None, "this data folder has its own areas but "
                               f"no establishment ({BASELINE_FILE}): give your posts file with "
                               "--posts")])
+
+
+def _core_cost_factor(folder: Path, icbs: set[str]) -> tuple[pd.DataFrame, Path | None]:
+    """The core need's ICB cost factor: the folder's own file, else England's when the areas are
+    England's; another geography without the file has no factor to remove (empty table)."""
+    own = folder / COST_FACTOR_FILE
+    path = own if own.exists() else data_dir() / COST_FACTOR_FILE
+    empty = pd.DataFrame({"icb_code": pd.Series(dtype=str), "cost_factor": pd.Series(dtype=float)})
+    if not path.exists():
+        return empty, None
+    table = _read_cost_factor(str(path))
+    if set(table["icb_code"]) != icbs:
+        if not own.exists():
+            return empty, None
+        raise InputError([Problem(str(own), None, "icb_code",
+                                  "areas differ from icbs.csv: give a cost_factor for each area")])
+    return table.copy(), path
+
+
+def _prevalence_tables(folder: Path, icbs: set[str],
+                       digests: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The QOF prevalence table (the folder's own, else England's when the areas are England's)
+    and the specialty declarations."""
+    out = {}
+    own = folder / PREVALENCE_FILE
+    path = own if own.exists() else data_dir() / PREVALENCE_FILE
+    if path.exists():
+        table = _read_prevalence(str(path))
+        unknown = sorted(set(table["icb_code"]) - icbs)[:5]
+        if unknown and own.exists():
+            raise InputError([Problem(str(own), None, "icb_code", f"not in icbs.csv: {unknown}")])
+        if not unknown:
+            out["qof_prevalence"] = table.copy()
+            digests["qof_prevalence"] = _digest(str(path))
+    declared = folder / PREVALENCE_DRIVERS_FILE
+    path = declared if declared.exists() else data_dir() / PREVALENCE_DRIVERS_FILE
+    out["prevalence_drivers"] = pd.read_csv(path, dtype=str)
+    return out
+
+
+@cache
+def _read_prevalence(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype={"icb_code": str, "condition": str})
+    wanted = ("icb_code", "condition", "register", "list_size")
+    problems = [Problem(path, None, c, "column missing") for c in wanted if c not in table.columns]
+    if problems:
+        raise InputError(problems)
+    for col, least in (("register", 0.0), ("list_size", None)):
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = [i for i, v in enumerate(values) if not np.isfinite(v)
+               or (v < least if least is not None else v <= 0)]
+        what = "a number, at least 0" if least is not None else "a number above 0"
+        problems += [Problem(path, i + 2, col, f"expected {what}") for i in bad[:10]]
+        table[col] = values
+    if problems:
+        raise InputError(problems)
+    return table[list(wanted)]
+
+
+@cache
+def _read_cost_factor(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype={"icb_code": str})
+    problems = [Problem(path, None, c, "column missing") for c in ("icb_code", "cost_factor")
+                if c not in table.columns]
+    if problems:
+        raise InputError(problems)
+    factor = pd.to_numeric(table["cost_factor"], errors="coerce")
+    bad = [i for i, v in enumerate(factor) if not (v > 0 and np.isfinite(v))]
+    if bad:
+        raise InputError([Problem(path, i + 2, "cost_factor", "expected a positive number")
+                          for i in bad[:10]])
+    return table.assign(cost_factor=factor.astype(float))[["icb_code", "cost_factor"]]
 
 
 def _check_consistency(tables: dict[str, pd.DataFrame], folder: Path) -> None:
@@ -365,6 +461,53 @@ def read_cohorts(path: str | Path, bundle: Bundle) -> pd.DataFrame:
             if not t.empty]
     check_trainees_fit(cohorts, pd.concat(held), str(path))
     return cohorts
+
+
+#: The kinds of input file, each recognised by the columns only it has (checked in order).
+KIND_COLUMNS = {
+    "cohorts": ("completion_year", "trainees"),
+    "capacity": ("capacity",),
+    "min_posts": ("min_posts",),
+    "posts": ("posts",),
+}
+KIND_WORDS = {"posts": "establishment (posts)", "capacity": "supervision capacity",
+              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes"}
+
+
+def file_kind(columns: list[str]) -> str | None:
+    """Which kind of input file these (normalised) columns make: the first kind whose own
+    columns are there (a cohorts file has no ``posts``, an establishment no ``trainees``)."""
+    for kind, own in KIND_COLUMNS.items():
+        if any(c in columns for c in own):
+            return kind
+    return None
+
+
+def missing_areas(bundle: Bundle) -> list[str]:
+    """Local offices (or, for a file per ICB, ICBs) an establishment file has no row for:
+    they enter the plan with 0 posts of every specialty, which a partial file rarely means."""
+    if not bundle.piece_posts.empty:
+        have = set(bundle.piece_posts["icb_code"])
+        names = bundle.icbs.set_index("icb_code")["icb_name"]
+        return [f"{names[c]} ({c})" for c in sorted(set(bundle.icbs["icb_code"]) - have)]
+    have = set(bundle.posts["local_office"]) | (
+        set(bundle.other_funded["local_office"]) if "local_office" in bundle.other_funded
+        else set())
+    return sorted(set(bundle.local_offices["local_office"]) - have)
+
+
+def cohort_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> pd.DataFrame:
+    """Per local office × specialty a cohort file lists: its posts, the trainees the file
+    lists completing from ``start`` on, and the posts it does not account for (these fall
+    vacant on the default rule, posts ÷ programme length a year)."""
+    keys = ["local_office", "specialty"]
+    listed = (cohorts[cohorts["completion_year"] >= start].groupby(keys)["trainees"].sum()
+              .reindex(pd.MultiIndex.from_frame(cohorts[keys].drop_duplicates()), fill_value=0))
+    posts = bundle.posts.groupby(keys)["posts"].sum()
+    out = listed.to_frame("trainees_listed").join(posts, how="left").fillna({"posts": 0})
+    out["posts"] = out["posts"].astype("int64")
+    out["not_covered"] = (out["posts"] - out["trainees_listed"]).clip(lower=0)
+    return out.reset_index()[[*keys, "posts", "trainees_listed", "not_covered"]]
 
 
 def load_priorities() -> pd.DataFrame:

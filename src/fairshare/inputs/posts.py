@@ -61,7 +61,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
                                   "as .xlsx")])
     else:
         raw = _read_csv(data, name)
-    return _with_header(raw, name)
+    table = _with_header(raw, name)
+    table.attrs["sheet"] = raw.attrs.get("sheet")
+    return table
 
 
 #: Limits on an input table: an establishment has at most about 11,000 rows (42 ICBs x 65
@@ -184,12 +186,37 @@ def _read_workbook(data: bytes, name: str) -> pd.DataFrame:
                                   f"or truncated: {quote(exc)}); save it again from Excel")]
                          ) from None
     try:
-        return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", header=None,
-                             nrows=MAX_ROWS + 2)
+        sheets = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", header=None,
+                               nrows=MAX_ROWS + 2, sheet_name=None)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise InputError([Problem(name, None, None, f"not a readable Excel workbook "
                                   f"({type(exc).__name__}: {quote(exc)}); save it again from "
                                   "Excel")]) from None
+    return _data_sheet(sheets, name)
+
+
+#: A data sheet's header names an area or a specialty (every input table has one of them).
+_KEY_COLUMNS = {*AREA_COLUMNS, "specialty"}
+
+
+def _data_sheet(sheets: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """The sheet that holds the data: the first whose first row names an area or specialty
+    column (a template's notes or a cover sheet may come first); else the first sheet, and
+    when it has no such header but a later sheet has rows, an error naming every sheet."""
+    first = next(iter(sheets))
+    for title, df in sheets.items():
+        if not df.empty and _KEY_COLUMNS & {_normalise(c) for c in df.iloc[0].dropna()}:
+            if title != first:
+                df.attrs["sheet"] = title  # said by `validate`: the data are not on sheet 1
+            return df
+    others = [t for t, df in sheets.items() if t != first and not df.dropna(how="all").empty]
+    if others:
+        listed = ", ".join(f"'{quote(t)}'" for t in sheets)
+        raise InputError([Problem(name, 1, None, f"no sheet of the workbook starts with a "
+                                  f"header naming 'local_office' (or 'icb') and 'specialty' "
+                                  f"(sheets: {listed}); fairshare reads the first sheet with "
+                                  "such a header row in row 1")])
+    return sheets[first]
 
 
 def _with_header(raw: pd.DataFrame, name: str) -> pd.DataFrame:

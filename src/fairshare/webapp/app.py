@@ -21,9 +21,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import dash
@@ -291,5 +294,28 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
         return
     import waitress
 
-    waitress.serve(app.server, host=host, port=port, threads=threads,
-                   max_request_body_size=MAX_REQUEST_BYTES, ident="fairshare")
+    with stop_on_signals(engine):
+        waitress.serve(app.server, host=host, port=port, threads=threads,
+                       max_request_body_size=MAX_REQUEST_BYTES, ident="fairshare")
+
+
+@contextlib.contextmanager
+def stop_on_signals(engine: Engine) -> Iterator[None]:
+    """Stop the server whole on SIGTERM or SIGHUP (what a service manager or a closed
+    terminal sends), as on Ctrl+C: Python would otherwise end at once without stopping the
+    workbook processes, which would run on. The signal ends waitress's loop; the workers are
+    then stopped before the process exits."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        engine.close()
+        print("fairshare web app: stopped.", flush=True)
