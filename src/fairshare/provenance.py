@@ -73,6 +73,13 @@ SCENARIO: dict[str, Provenance] = {
     "specialised_share": _j("σ for every specialty; no published share of specialised posts"),
     "specialty_specialised_share": _j("σ for named specialties; the catalogue's tiers "
                                       "(0, 0.05, 0.1, 0.3, 0.5) are judgements"),
+    "core_cost_factor": _j("NHS England's core need carries an ICB cost factor (about 1.06-1.07 "
+                           "in London); removing it (default) so that need, not the price of "
+                           "care, sets a fair share is a judgement; kept is the term as "
+                           "published"),
+    "prevalence_driver": _j("drive the specialties in data/prevalence_drivers.csv by QOF "
+                            "disease prevalence (public data, NHS Digital 2019-20); which "
+                            "specialties and registers is a judgement"),
     "base_year": _p("ONS mid-2022 population estimates, the latest in the data"),
     "projection_year": _j("year future demand is evaluated at; default base year + programme "
                           "length is the project's rule"),
@@ -100,8 +107,8 @@ SCENARIO: dict[str, Provenance] = {
                             "figure for trainers' capacity by area"),
     "min_viable_posts": _j("floor on a giving area's posts; none published"),
     "pace": _j("glide path or fastest; the programme publishes a 15+ year lifespan, not a rule"),
-    "glide_until": _j("end of the glide window; 2030/31 was published for London's Phase A "
-                      "specialties, applying it to every area and phase is a judgement"),
+    "glide_until": _j("end of the glide window; default 2037 from the programme's stated "
+                      "lifespan of 15+ years from 2022, no year-by-year schedule is published"),
     "glide_min_years": _j("shortest glide window; none published"),
     "cohort_share": _j("most of a completing cohort a giving area releases a year (half); "
                        "none published"),
@@ -112,6 +119,8 @@ SCENARIO: dict[str, Provenance] = {
                           "national figure is published (docs/posts.md)"),
     "min_programme_size": _j("applies data/min_programme_size.csv (one trainee per programme "
                              "year), a judgement: no national minimum is published"),
+    "inputs": _o("digests of the input files the run was given (set by the command line): a "
+                 "record, not a choice"),
     "elastic": _o("relax constraints and report each relaxation instead of failing"),
     "require_target_by": _j("year every area must be at target; none published"),
     "expansion": _j("national expansion posts by year and priority: the 1,000 over three "
@@ -159,6 +168,13 @@ DATA_FILES: dict[str, Provenance] = {
                           "method on their FTE (docs/posts.md)"),
     "trust_catchment.csv": _p("share of each trust's patients living in each ICB (geographr, "
                               "from OHID trust catchment populations)"),
+    "core_cost_factor.csv": _m("the ICB cost factor inside NHS England's core weighted "
+                               "population, fitted from the 2025/26 practice file"),
+    "prevalence_drivers.csv": _j("which QOF disease registers drive which specialty's need "
+                                 "(each row's basis says why)"),
+    "qof_prevalence.csv": _p("NHS Digital QOF 2019-20 disease registers and list sizes, "
+                             "summed from practices to ICBs"),
+    "SOURCES.md": _o("documentation: publisher, address, licence and vintage of each file"),
     "icb_local_office.csv": _j("ICB to local office, with population shares for the ICBs that "
                                "straddle two or three; built here, not a published lookup"),
     "local_offices.csv": _p("the 11 local offices and their NHS England regions"),
