@@ -10,12 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fairshare.errors import InputError, ScenarioError, quote
 from fairshare.io import read_bytes
@@ -180,6 +189,12 @@ class Convergence(_Strict):
             return f"within \u2212{self.under:.0%}/+{self.over:.0%} of target"
         return "full convergence"
 
+    def unused(self) -> list[str]:
+        """Settings given that the chosen policy never reads (said, not silently ignored)."""
+        used = {"full": set(), "share": {"share"}, "band": {"over", "under"}}[self.policy]
+        return [f"convergence.{k}" for k in ("share", "over", "under")
+                if k in self.model_fields_set and k not in used]
+
 
 class ExpansionTranche(_Strict):
     """New time-limited posts funded nationally for one priority in one recruitment year."""
@@ -336,6 +351,24 @@ class Scenario(_Strict):
 
     # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`
     uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
+
+    @field_validator("name", "description")
+    @classmethod
+    def _printable_text(cls, text: str, info: ValidationInfo) -> str:
+        """A NUL or other control character in the name would reach every output row and file
+        name; the description may hold line breaks and tabs, nothing else invisible."""
+        allowed = "\n\r\t" if info.field_name == "description" else ""
+        bad = next((c for c in text if c not in allowed and unicodedata.category(c)
+                    in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")), None)
+        if bad is not None:
+            kind = unicodedata.name(bad, "a control character")
+            raise ValueError(f"holds the invisible character U+{ord(bad):04X} ({kind}) at "
+                             f"position {text.index(bad) + 1}: use visible text only")
+        return text
+
+    def unused_settings(self) -> list[str]:
+        """Settings given in this scenario that can never take effect (to warn about)."""
+        return self.convergence.unused()
 
     # What the run was given beyond the embedded data (set by the command line)
     inputs: dict[str, str] = Field(

@@ -10,6 +10,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -17,29 +18,23 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fairshare.errors import FairshareError, InputError, Problem
-from fairshare.inputs.bundle import (
-    Bundle,
-    cohort_coverage,
-    load_data,
-    missing_areas,
-    read_capacity,
-    read_cohorts,
-)
+from fairshare.errors import FairshareError, InputError, Problem, reveal
 from fairshare.io import file_digest
 from fairshare.names import match_names
-from fairshare.scenario import Scenario, load_scenario_and_file
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
-if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
+if TYPE_CHECKING:  # pandas, the data and the plan load only when a command runs, not for --help
+    import pandas as pd
+
+    from fairshare.inputs.bundle import Bundle
     from fairshare.model.pipeline import PlanOutput
+    from fairshare.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -87,12 +82,77 @@ SpecialtyOpt = Annotated[
 ]
 
 
+#: Options that name what a command writes; every other file option names what it reads.
+OUTPUT_OPTIONS = ("out", "xlsx", "html", "pdf")
+
+
+def _paths(value: Any) -> list[Path]:
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, Path)]
+    if isinstance(value, PlanInputs):
+        return [p for f in fields(value) for p in _paths(getattr(value, f.name))]
+    return []
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
+    """An output must never replace one of the command's own inputs: ``targets --posts x.csv
+    --out x.csv`` would destroy the establishment it was computed from, and ``--out DIR``
+    replacing an earlier output folder would delete an input kept inside it."""
+    for option, out in outputs.items():
+        for source in inputs:
+            if str(source) in ("-", "/dev/stdin"):
+                continue
+            inside = (out.is_dir() and (out / "run.json").is_file()
+                      and source.resolve().is_relative_to(out.resolve()))
+            if _same(out, source) or out.resolve() == source.resolve() or inside:
+                where = "is" if not inside else "holds"
+                raise FairshareError(f"--{option} {out} {where} one of this command's inputs "
+                                     f"({source}): writing there would destroy it. Give "
+                                     f"another --{option}")
+
+
+def _check_files(kwargs: dict[str, Any], results_out: bool) -> bool:
+    """Refuse outputs that name an input (and, for a results ``--out``, one that can only fail,
+    before any work); whether the command writes anything."""
+    outputs = {k: v for k, v in kwargs.items() if k in OUTPUT_OPTIONS and isinstance(v, Path)}
+    inputs = [p for k, v in kwargs.items() if k not in (*OUTPUT_OPTIONS, "store")
+              for p in _paths(v)]
+    refuse_overwriting_inputs(outputs, inputs)
+    if results_out and isinstance(kwargs.get("out"), Path):
+        from fairshare.publish.outputs import check_out  # not for `--help`: imported late
+
+        check_out(kwargs["out"])
+    return any(k in OUTPUT_OPTIONS for k in kwargs)
+
+
 def friendly(func: F) -> F:
-    """Turn expected errors into a message and exit code 2 instead of a traceback."""
+    """Turn expected errors into a message and exit code 2 instead of a traceback.
+
+    A command that writes also refuses an output naming one of its inputs, and is stopped
+    cleanly by SIGTERM, SIGHUP or Ctrl-C (``cli.signals``): its half-built output is removed.
+    """
+
+    out = inspect.signature(func).parameters.get("out")
+    results_out = out is not None and out.annotation in ("OutOpt", OutOpt)
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            writes = _check_files(kwargs, results_out)
+            if writes and threading.current_thread() is threading.main_thread():
+                from fairshare.cli.signals import stop_cleanly
+
+                with stop_cleanly("the output"):
+                    return func(*args, **kwargs)
             return func(*args, **kwargs)
         except InputError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(summarise(exc.problems))}",
@@ -100,8 +160,8 @@ def friendly(func: F) -> F:
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except FairshareError as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(reveal(str(exc)))}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except ValueError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
@@ -167,7 +227,15 @@ def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[
 def _setup(posts: Path | None, scenario: Path | None,
            **overrides: Any) -> tuple[Bundle, Scenario, Scenario]:
     """Data, the scenario with the command's options, and the scenario as its file says."""
+    from fairshare.inputs.bundle import load_data
+    from fairshare.scenario import load_scenario_and_file
+
     sc, base = load_scenario_and_file(scenario, **overrides)
+    unused = sc.unused_settings()
+    if unused:
+        warn(f"{', '.join(unused)} given, but convergence policy '{sc.convergence.policy}' "
+             "never uses it: it has no effect on this run (set the policy that reads it, or "
+             "remove it)")
     bundle = load_data(posts)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
@@ -180,6 +248,8 @@ def _setup(posts: Path | None, scenario: Path | None,
 
 def warn_missing_areas(bundle: Bundle) -> None:
     """Say which areas an establishment file has no row for: they get 0 posts of everything."""
+    from fairshare.inputs.bundle import missing_areas
+
     missing = missing_areas(bundle)
     if missing:
         what = "ICBs" if not bundle.piece_posts.empty else "local offices"
@@ -192,6 +262,8 @@ def warn_missing_areas(bundle: Bundle) -> None:
 
 def show_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> None:
     """How many posts a cohort file accounts for; the rest fall vacant on the default rule."""
+    from fairshare.inputs.bundle import cohort_coverage
+
     table = cohort_coverage(cohorts, bundle, start)
     posts, listed = int(table["posts"].sum()), int(table["trainees_listed"].sum())
     rest = int(table["not_covered"].sum())
@@ -244,6 +316,34 @@ def _word(value: Any) -> str:
     return str(value).replace("_", " ") if value is not None else "none"
 
 
+def warn(message: str, lines: list[str] | None = None, shown: int = 10) -> None:
+    """A warning, with at most ``shown`` detail lines and a count of the rest (30,000 unknown
+    codes are a sentence and ten examples, not 30,000 lines)."""
+    err_console.print(f"[bold yellow]Warning:[/] {escape(reveal(message))}", highlight=False,
+                      soft_wrap=True)
+    for line in (lines or [])[:shown]:
+        err_console.print(f"  {escape(reveal(line))}", highlight=False, soft_wrap=True)
+    if lines and len(lines) > shown:
+        err_console.print(f"  … and {len(lines) - shown:,} more", highlight=False)
+
+
+def warn_before_plan(table: pd.DataFrame, column: str, start: int, source: Path,
+                     what: str) -> None:
+    """Rows of a capacity or cohort file for years before the plan's first year are never
+    used: say how many, rather than drop them without a word."""
+    import pandas as pd
+
+    if column not in table.columns:
+        return
+    years = pd.to_numeric(table[column], errors="coerce")
+    early = table[years < start]
+    if not early.empty:
+        lines = [f"{r.local_office}, {r.specialty}, {int(getattr(r, column))}"
+                 for r in early.itertuples(index=False)]
+        warn(f"{source}: {len(early):,} row(s) of {what} are for years before the plan's first "
+             f"year {start} and have no effect on it", lines)
+
+
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
     """Rows of the named specialties, matched as files match them (any case, did you mean)."""
     if not specialty:
@@ -277,7 +377,7 @@ def print_written(files: list[Path]) -> None:
 def _fmt(value: Any, column: str = "") -> str:
     """Posts with thousands separators; shares as percentages; small ratios to 3 decimals."""
     if isinstance(value, float):
-        if pd.isna(value):
+        if value != value:  # NaN
             return ""
         if any(k in column for k in ("distance", "gap_share", "share_within", "p_gives",
                                      "p_receives")):
@@ -291,7 +391,7 @@ def _fmt(value: Any, column: str = "") -> str:
 
 def _year(value: object) -> str:
     """A year as a whole number ("2030", never "2030.0" from a nullable column); blank if none."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or str(value) == "<NA>" or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -300,6 +400,8 @@ def _year(value: object) -> str:
 
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
+    import pandas as pd
+
     table = Table(title=title, show_lines=False, header_style="bold",
                   caption=_caption[0] if _caption else None, caption_justify="left")
     for col in columns:
@@ -394,14 +496,20 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     ``min_posts`` is a minimum programme size file, ``level`` local_office or icb (planned
     over), ``report_level`` the level the results are shown at (default: ``level``). Both the
     level and every input file go into the scenario as run (its digest and name)."""
+    from fairshare.inputs.bundle import read_capacity, read_cohorts
+
     merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap,
               "glide_until": inputs.glide_until,
               "convergence": convergence_override(inputs.convergence_share),
               "level": report_level or level} | overrides
     bundle, sc, base = _setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
-    cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
+    cap = read_capacity(inputs.capacity, bundle, level) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    if cap is not None and inputs.capacity is not None:
+        warn_before_plan(cap, "year", sc.plan_start, inputs.capacity, "capacity")
+    if coh is not None and inputs.cohorts is not None:
+        warn_before_plan(coh, "completion_year", sc.plan_start, inputs.cohorts, "cohorts")
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
              "min_posts": min_posts}

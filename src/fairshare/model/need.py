@@ -216,7 +216,7 @@ def _shares(x: np.ndarray) -> np.ndarray:
 def _pivot(df: pd.DataFrame, value: str, icbs: list[str]) -> np.ndarray:
     """(icb, sex x age) matrix in a fixed column order."""
     wide = df.pivot_table(index="icb_code", columns=["sex", "age_band"], values=value,
-                          aggfunc="sum")
+                          aggfunc="sum", observed=True)  # codes may be categories (own data)
     cols = pd.MultiIndex.from_product([SEXES, AGE_BANDS])
     return wide.reindex(index=icbs, columns=cols).to_numpy(dtype=float)
 
@@ -233,6 +233,18 @@ def _variant_scale(bundle: Bundle, variant: str, year: int, icbs: list[str],
     return sel.reindex(icbs).to_numpy(dtype=float) / principal_total
 
 
+def _check_components(wp: pd.DataFrame) -> None:
+    """Every need component must be positive somewhere: a component that is 0 (or blank) in
+    every area has no shares to give, and dividing by its total would turn every fair share
+    that uses it into NaN."""
+    empty = [c for c in COMPONENTS if not np.nansum(wp[c].to_numpy(dtype=float)) > 0]
+    if empty:
+        raise FairshareError(f"weighted_population.csv: the need component(s) "
+                             f"{', '.join(repr(c) for c in empty)} are 0 in every area, so no "
+                             "area has a share of that need: give the weighted population "
+                             "of each component (docs/own_data.md)")
+
+
 def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     """Compute every need share for every catalogue specialty (METHOD §2)."""
     icbs = sorted(bundle.icbs["icb_code"])
@@ -244,6 +256,7 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     profiles = set(prof.index)
     registered = wp["population"].to_numpy(dtype=float)
     resident = pop.sum(axis=1)
+    _check_components(wp)
     index = {c: (wp[c].to_numpy(float) / registered) / (wp[c].sum() / registered.sum())
              for c in COMPONENTS}
     if scenario.core_cost_factor == "removed":

@@ -149,9 +149,9 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     if level == "region":
         raise FairshareError("a plan is made by local office or by ICB; a region's plan is the "
                              "sum of its local offices' (--level region in `fairshare plan`)")
-    if level == "icb" and (capacity is not None or cohorts is not None):
-        raise FairshareError("--capacity and --cohorts files are by local office; a plan by "
-                             "ICB uses the default capacity and cohorts")
+    if level == "icb" and cohorts is not None:
+        raise FairshareError("--cohorts files are by local office; a plan by ICB uses the "
+                             "default rule for vacancies")
     tgt = targets(bundle, scenario, level=level)
     problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))

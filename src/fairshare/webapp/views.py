@@ -21,6 +21,7 @@ import pandas as pd
 from fairshare import training_year
 from fairshare.analysis import equity
 from fairshare.errors import FairshareError
+from fairshare.publish.outputs import defuse_formulas  # text a spreadsheet would run
 from fairshare.webapp import figures
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.state import (
@@ -589,14 +590,15 @@ def targets_csv(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
     scenario = _scenario(engine, state)
     frame = engine.targets(scenario, state["level"], ALL)
     return (f"fairshare-targets-{state['level']}-{scenario.digest()}.csv",
-            frame.to_csv(index=False, float_format="%.6f"))
+            defuse_formulas(frame).to_csv(index=False, float_format="%.6f"))
 
 
 def plan_csv(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
     """(file name, text) of the whole plan (every local office, specialty and year)."""
     scenario = _scenario(engine, state)
     out = engine.full_plan(scenario)
-    return f"fairshare-plan-{scenario.digest()}.csv", out.plan.to_csv(index=False)
+    return (f"fairshare-plan-{scenario.digest()}.csv",
+            defuse_formulas(out.plan).to_csv(index=False))
 
 
 def report_html(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
