@@ -80,6 +80,9 @@ SCENARIO: dict[str, Provenance] = {
     "prevalence_driver": _j("drive the specialties in data/prevalence_drivers.csv by QOF "
                             "disease prevalence (public data, NHS Digital 2019-20); which "
                             "specialties and registers is a judgement"),
+    "rural_weight": _j("rural need uplift (0 = the programme's method); no published weight"),
+    "coastal_weight": _j("coastal need uplift (0 = the programme's method); no published "
+                         "weight, and which LSOAs count as coastal is a rule of fairshare's"),
     "base_year": _p("ONS mid-2022 population estimates, the latest in the data"),
     "projection_year": _j("year future demand is evaluated at; default base year + programme "
                           "length is the project's rule"),
@@ -97,6 +100,29 @@ SCENARIO: dict[str, Provenance] = {
     "convergence.share": _j("share of each gap closed (policy share)"),
     "convergence.over": _j("band above target left alone (policy band)"),
     "convergence.under": _j("band below target left alone (policy band)"),
+    # corrections to the public baseline (docs/baseline.md)
+    "baseline_corrections.gim": _j("General Internal Medicine pooled with the group-1 "
+                                   "specialties and split by each office's group-1 mix (default)"
+                                   " or as each trust coded it: a correction rule"),
+    "baseline_corrections.modelled_spread": _j("the base the modelled GP and Public Health rows "
+                                               "are spread on (need's own base by default)"),
+    "baseline_corrections.trust_sites": _j("trust placements: a trust whose headquarters lie "
+                                           "outside its training office placed by two public "
+                                           "records of its sites (moves Oxleas to London), a "
+                                           "rule of fairshare's"),
+    "baseline_corrections.vacancies": _j("funded-posts view: staff in post divided by HEE's "
+                                         "published fill rates (a modelled view); whether to "
+                                         "use it is a judgement"),
+    "baseline_corrections.non_movable_share": _j("share of posts funded otherwise and never "
+                                                 "moved; no public figure exists"),
+    "baseline_corrections.gp_hospital_months": _j("months of GP training counted in hospital "
+                                                  "posts (a sensitivity); the double count is "
+                                                  "not published"),
+    # scarcity of specialists
+    "scarcity_cutoffs": _j("shares of areas designated scarce / well provided (terciles, as "
+                           "Japan's scheme); none published for England"),
+    "scarcity_min_consultants": _j("smallest area designated, in consultants at the national "
+                                   "rate; none published"),
     # pace of change
     "plan_start": _o("first plan year"),
     "horizon": _o("last plan year"),
@@ -175,6 +201,14 @@ DATA_FILES: dict[str, Provenance] = {
     "qof_prevalence.csv": _p("NHS Digital QOF 2019-20 disease registers and list sizes, "
                              "summed from practices to ICBs"),
     "SOURCES.md": _o("documentation: publisher, address, licence and vintage of each file"),
+    "baseline_fill_rates.csv": _p("HEE England recruitment fill rates (2018, else 2013) "
+                                  "used by the funded-posts view"),
+    "baseline_trust_moves.csv": _j("trust placements by sites: which trusts' training the "
+                                   "sites rule moves, and where (docs/baseline.md)"),
+    "consultants.csv": _p("consultants in post (FTE), NHS Digital medical staff, 30 Sept 2017, "
+                          "per ICB piece and programme"),
+    "rural_coastal.csv": _m("each ICB's rural and coastal shares of LSOAs from ONS RUC 2021 and "
+                            "the BMJ Public Health coastal flag"),
     "icb_local_office.csv": _j("ICB to local office, with population shares for the ICBs that "
                                "straddle two or three; built here, not a published lookup"),
     "local_offices.csv": _p("the 11 local offices and their NHS England regions"),
