@@ -108,6 +108,9 @@ class Bundle:
     prevalence_drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
     """specialty, conditions ("CHD+HF+AF"), basis: the registers that drive a specialty's need
     when the scenario's ``prevalence_driver`` is on."""
+    fill_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """area, specialty, level, fill_rate, basis: a user's ``--fill-rates`` file (empty: the
+    modelled default, ``inputs/fill.py``; docs/fill.md)."""
 
     @property
     def modelled(self) -> list[str]:
