@@ -127,7 +127,7 @@ def fill_findings(plan: pd.DataFrame, fill: pd.DataFrame, below: float) -> list[
         rate = float(rows["fill_rate"].iloc[0])
         first = int(rows["year"].min())
         found.append(Finding(
-            kind="likely unfilled", area=str(area), specialty=str(spec), year=first, size=got,
+            kind="fill", area=str(area), specialty=str(spec), year=first, size=got,
             cause=f"fill rate below {below:.0%}",
             message=(f"{area} receives {got} {spec} post(s) from {first}, where the modelled "
                      f"fill rate is {rate:.0%} (below {below:.0%}): about "
