@@ -111,11 +111,11 @@ def specialties(
 def validate(
     path: Annotated[Path, typer.Argument(help="File to check.")],
     kind: Annotated[str | None, typer.Option(
-        help="posts (establishment), capacity, cohorts or min_posts; default: recognised by "
-        "the file's columns.")] = None,
+        help="posts (establishment), capacity, cohorts, min_posts or fill_rates; default: "
+        "recognised by the file's columns.")] = None,
 ) -> None:
-    """Check an input file (establishment, capacity, cohorts or minimum sizes) and explain
-    every problem; the kind of file is recognised by its columns."""
+    """Check an input file (establishment, capacity, cohorts, minimum sizes or fill rates) and
+    explain every problem; the kind of file is recognised by its columns."""
     if kind is not None and kind not in KIND_WORDS:
         raise FairshareError(f"--kind must be {', '.join(KIND_WORDS)}, not {kind!r}")
     found = _recognised(path, kind)
@@ -131,6 +131,10 @@ def validate(
         from fairshare.inputs.minimums import read_min_posts
 
         table = read_min_posts(path, bundle, "local_office")
+    elif kind == "fill_rates":
+        from fairshare.inputs.fill import read_fill_rates
+
+        table = read_fill_rates(path, bundle)
     else:
         table = {"capacity": read_capacity, "cohorts": read_cohorts}[kind](path, bundle)
     areas = table["local_office"].nunique() if "local_office" in table.columns else \
@@ -218,9 +222,10 @@ def template(
             " (prefilled: modelled default, docs/fill.md)" if prefill and kind == "fill-rates"
             else "")
     if kind == "fill-rates":
-        console.print(f"wrote {out}: {len(grid):,} rows{note}; fill_rate is a share (0.92) or "
-                      "a percentage (92%); use it with `fairshare plan --fill-rates "
-                      f"{out}`")
+        console.print(f"wrote {out}: {len(grid):,} rows{note} (delete rows you do not use: an area "
+                      "without a row takes the England row); fill_rate is a share (0.92) or "
+                      f"a percentage (92%); check it with `fairshare validate {out}`, use it "
+                      f"with `fairshare plan --fill-rates {out}`")
         return
     console.print(f"wrote {out}: {len(grid):,} rows to fill in{note} (delete rows you do "
                   "not use); check it with "

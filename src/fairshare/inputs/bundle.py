@@ -618,10 +618,12 @@ KIND_COLUMNS = {
     "cohorts": ("completion_year", "trainees"),
     "capacity": ("capacity",),
     "min_posts": ("min_posts",),
+    "fill_rates": ("fill_rate",),
     "posts": ("posts",),
 }
 KIND_WORDS = {"posts": "establishment (posts)", "capacity": "supervision capacity",
-              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes"}
+              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes",
+              "fill_rates": "fill rates"}
 
 
 def file_kind(columns: list[str]) -> str | None:
