@@ -53,8 +53,10 @@ def area_fill(rates: pd.DataFrame, keys: pd.DataFrame,
     invents an empty post. ``office_of`` maps a plan's areas (ICBs) to the local office whose
     rate they take.
     """
-    per = rates.groupby(["area", "specialty"], as_index=False).agg(
-        fill_rate=("fill_rate", "mean"), fill_basis=("basis", "first"))
+    per = rates.rename(columns={"basis": "fill_basis"})
+    if per.duplicated(["area", "specialty"]).any():  # several levels: their mean
+        per = per.groupby(["area", "specialty"], as_index=False).agg(
+            fill_rate=("fill_rate", "mean"), fill_basis=("fill_basis", "first"))
     own = per.set_index(["area", "specialty"])
     national = per[per["area"] == NATIONAL].set_index("specialty")
     out = keys[["area", "specialty"]].drop_duplicates().reset_index(drop=True)
@@ -87,21 +89,25 @@ def expected_fill(plan: pd.DataFrame, fill: pd.DataFrame) -> pd.DataFrame:
     ratio; ``expected_unfilled_expansion`` the expansion posts expected to stay empty. Areas
     that receive nothing in a year have no row.
     """
-    df = plan.merge(fill, on=["area", "specialty"], how="left")
+    gains = plan[(plan["redistribution"] > 0) | (plan["expansion"] > 0)]
+    short = fill.assign(fill_basis=_kind(fill["fill_basis"]))  # on the small table: fast
+    df = gains.merge(short, on=["area", "specialty"], how="left")
     df["fill_rate"] = df["fill_rate"].fillna(1.0)
     df["received_expansion"] = df["expansion"].clip(lower=0)
     df["received"] = df["redistribution"].clip(lower=0) + df["received_expansion"]
-    df = df[df["received"] > 0].copy()
     df["expected_filled"] = df["received"] * df["fill_rate"]
     df["expected_unfilled_expansion"] = df["received_expansion"] * (1 - df["fill_rate"])
     df["fill_basis"] = df["fill_basis"].fillna(UNKNOWN)
     scenario = df["scenario"] if "scenario" in df.columns else pd.Series("", index=df.index)
     df["scenario"] = scenario
-    out = df.groupby(["scenario", "area", "year"], as_index=False).agg(
+    keys = ["scenario", "area", "year"]
+    out = df.groupby(keys, as_index=False).agg(
         received=("received", "sum"), received_expansion=("received_expansion", "sum"),
         expected_filled=("expected_filled", "sum"),
-        expected_unfilled_expansion=("expected_unfilled_expansion", "sum"),
-        fill_basis=("fill_basis", _kinds))
+        expected_unfilled_expansion=("expected_unfilled_expansion", "sum"))
+    kinds = df[[*keys, "fill_basis"]].drop_duplicates().sort_values("fill_basis")
+    joined = kinds.groupby(keys)["fill_basis"].agg("; ".join)
+    out["fill_basis"] = joined.reindex(pd.MultiIndex.from_frame(out[keys])).to_numpy()
     out["expected_unfilled"] = out["received"] - out["expected_filled"]
     out["expected_fill"] = out["expected_filled"] / out["received"]
     for col in ("expected_filled", "expected_unfilled", "expected_unfilled_expansion",
@@ -110,17 +116,18 @@ def expected_fill(plan: pd.DataFrame, fill: pd.DataFrame) -> pd.DataFrame:
     return out[FILL_COLUMNS].sort_values(["area", "year"]).reset_index(drop=True)
 
 
-def _kinds(bases: pd.Series) -> str:
-    """What the rates behind a row are, in short ("modelled"; a user's "given in FILE")."""
-    return "; ".join(sorted({str(b).split(":")[0].split(" (")[0] for b in bases}))
+def _kind(bases: pd.Series) -> pd.Series:
+    """What each rate is, in short ("modelled"; a user's "given in FILE")."""
+    return bases.astype(str).str.split(":", n=1).str[0].str.split(" (", n=1, regex=False).str[0]
 
 
 def fill_findings(plan: pd.DataFrame, fill: pd.DataFrame, below: float) -> list[Finding]:
     """A finding per area × specialty that receives posts where its fill rate is below
     ``below`` (judgement: ``fill_warning_below``): posts likely to be left empty."""
-    df = plan.merge(fill, on=["area", "specialty"], how="left")
+    low = fill[fill["fill_rate"] < below]
+    gains = plan[(plan["redistribution"] > 0) | (plan["expansion"] > 0)]
+    df = gains.merge(low, on=["area", "specialty"], how="inner")
     df["received"] = df["redistribution"].clip(lower=0) + df["expansion"].clip(lower=0)
-    df = df[(df["received"] > 0) & (df["fill_rate"] < below)]
     found = []
     for (area, spec), rows in df.groupby(["area", "specialty"], sort=True):
         got = int(rows["received"].sum())
