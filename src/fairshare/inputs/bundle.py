@@ -49,6 +49,8 @@ DATA_VINTAGES = {
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
     "prevalence": "NHS Digital Quality and Outcomes Framework 2019-20, disease registers by "
                   "practice, summed to ICB",
+    "fill_rates": "Modelled (docs/fill.md): HEE England fill rates 2013 and 2018; NHS England "
+                  "local office fill by level 2023-24; UK fill by level 2024",
 }
 
 # key -> (file name, name of its schema in fairshare.inputs.schemas)
