@@ -244,3 +244,26 @@ def test_default_against_the_published_england_fill() -> None:
     weighted = float((rates.reindex(posts.index) * posts).sum() / posts.sum())
     assert published == pytest.approx(0.96)
     assert abs(weighted - published) < 0.05
+
+
+def test_a_plan_by_icb_takes_its_main_local_office_s_rate() -> None:
+    from fairshare.model.pipeline import _fill_rates
+
+    bundle = load_england()
+    names = bundle.icbs.set_index("icb_code")["icb_name"]
+    main = bundle.icb_local_office.sort_values("share").drop_duplicates("icb_code", keep="last")
+    office = dict(zip(main["icb_code"], main["local_office"], strict=True))
+    code = next(c for c, lo in office.items() if lo == "West Midlands")
+    keys = pd.DataFrame({"area": [names[code]], "specialty": ["Cardiology"]})
+    got = _fill_rates(bundle, keys, "icb")
+    assert float(got["fill_rate"].iloc[0]) == _shipped("West Midlands", "Cardiology")
+
+
+def test_template_round_trips_through_validate(tmp_path: Path) -> None:
+    path = tmp_path / "rates.csv"
+    runner = CliRunner()
+    made = runner.invoke(app, ["template", "fill-rates", "--prefill", "--out", str(path)])
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(app, ["validate", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert "fill rates" in checked.output and "816 rows" in checked.output
