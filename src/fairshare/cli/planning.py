@@ -175,7 +175,7 @@ def export(
         bundle, sc, res = compute_plan(inputs)
         about = run_metadata(bundle, sc, plan_status=res.status)
         path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
-                              areas=area or None, year=year)
+                              areas=area or None, year=year, fill=res.fill)
     console.print(f"wrote {path}")
 
 
