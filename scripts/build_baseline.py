@@ -14,7 +14,8 @@ Inputs (all in the shared raw data, provenance in its SOURCES.md):
   patients (``other/``) and ONS population (the embedded ``population_mid2022.csv``).
 
 Outputs (deterministic, byte-identical on rebuild): ``nhs_org_icb.csv`` (organisation -> ICB
-piece), ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis), and for
+piece), ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis),
+``consultants.csv`` (consultant FTE per ICB piece x specialty, for ``fairshare scarcity``), and for
 ``fairshare posts`` (docs/posts.md) ``trust_posts.csv`` (each piece's posts shared over its
 organisations by FTE, with the 2022 trust code of its catchment) and ``trust_catchment.csv``
 (share of each 2022 trust's patients by ICB, geographr, ICB codes moved to 2023). The
@@ -38,6 +39,7 @@ from fairshare.inputs.baseline import (  # noqa: E402
     Modelled,
     build_baseline,
     build_trust_posts,
+    consultant_fte,
     half_up,
     piece_for,
     posts_csv,
@@ -237,6 +239,13 @@ def trust_table(shared: Path, staff: pd.DataFrame, orgs: pd.DataFrame, posts: pd
     return trusts
 
 
+def consultants_csv(consultants: pd.DataFrame) -> str:
+    """Consultant FTE per ICB piece x specialty for ``fairshare scarcity`` (deterministic)."""
+    out = consultants.copy()
+    out["fte"] = out["fte"].map(lambda v: f"{v:.5f}")
+    return str(out.to_csv(index=False, lineterminator="\n"))
+
+
 # --------------------------------------------------------------------------------------------
 # modelled programmes
 
@@ -431,6 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     log(totals.to_string())
     log(f"label: {base.label()}")
     log(f"total posts {base.posts['posts'].sum():,}; FTE counted {base.posts['fte'].sum():,.1f}")
+    consultants, left = consultant_fte(staff, read_programme_map(DATA / "nhsd_programme_map.csv"),
+                                       orgs)
+    write(out, "consultants.csv", consultants_csv(consultants))
+    log(f"consultants placed {consultants['fte'].sum():,.1f} FTE; left out (no catalogue "
+        f"specialty) {left['fte'].sum():,.1f} FTE")
     if args.plausibility:
         log(plausibility_markdown(plausibility(shared, base.posts)))
     return 0

@@ -259,6 +259,41 @@ class Scenario(_Strict):
         "today; growth to the projection year still follows the age profile. false: the age "
         "profile, as before. Needs qof_prevalence.csv in the data (England's is embedded).",
     )
+    rural_weight: float = Field(
+        0.0, ge=0, le=2,
+        description="Rural need uplift (a judgement; 0 = the programme's method): a resident of a "
+        "rural LSOA (ONS RUC 2021) counts 1 + rural_weight times in the need of the specialties "
+        "the catalogue declares rural (column rural); each ICB's need is scaled by 1 + "
+        "rural_weight x its rural share (data/rural_coastal.csv), national totals kept.",
+    )
+    coastal_weight: float = Field(
+        0.0, ge=0, le=2,
+        description="Coastal need uplift (a judgement; 0 = the programme's method), as "
+        "rural_weight, on the share of an ICB's LSOAs that are coastal (BMJ Public Health flag "
+        "G_25_5), outside Greater London's tidal Thames and in England's more deprived half by "
+        "IMD 2025, for the specialties the catalogue declares coastal (column coastal).",
+    )
+    scarcity_cutoffs: tuple[float, float] = Field(
+        (1 / 3, 2 / 3),
+        description="Designation of `fairshare scarcity`: per level and specialty, the lowest "
+        "share (first value) of designatable areas by consultants per need are 'scarce', the "
+        "highest (1 - second value) 'well provided' (terciles by default, as Japan's scheme).",
+    )
+    scarcity_min_consultants: float = Field(
+        10.0, ge=0, le=MAX_COUNT,
+        description="An area is designated only if it would have at least this many consultants "
+        "(FTE) at the national rate for its need (a judgement: below it one or two consultants "
+        "swing the index by 10-20%); smaller areas are 'too few to designate'.",
+    )
+
+    @field_validator("scarcity_cutoffs")
+    @classmethod
+    def _cutoffs_ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"scarcity_cutoffs [{low:g}, {high:g}] must be two shares "
+                             "0 <= low <= high <= 1 (terciles: [0.333, 0.667])")
+        return value
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(

@@ -171,6 +171,10 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     modes = [c for c in MODE_COLUMNS.values() if c in table.columns]  # both expansion modes
     table = table[PLAN_COLUMNS + modes].sort_values(["specialty", "area", "year"])
     table = table.reset_index(drop=True)
+    if "scarcity_designation" in tgt.columns:  # where specialists are scarce (docs/scarcity.md)
+        scarce = tgt.set_index(["area", "specialty"])["scarcity_designation"]
+        keys = pd.MultiIndex.from_arrays([table["area"], table["specialty"]])
+        table["scarcity_designation"] = scarce.reindex(keys).fillna("").to_numpy()
     found = list(result.findings) + fill_findings(table, rates, scenario.fill_warning_below)
     return PlanOutput(targets=tgt, plan=table, findings=findings_frame(found),
                       status=result.status, stats=dict(result.stats), unplaced=unplaced,
