@@ -620,6 +620,11 @@ def show_fill(fill: pd.DataFrame, below: float) -> None:
                "Posts received over the plan and how many are expected to be filled "
                "(modelled fill rates, docs/fill.md; fill.csv per year)",
                ["area", "received", "expected_filled", "expected_unfilled", "expected_fill"])
+    expansion = int(fill["received_expansion"].sum())
+    if expansion:
+        console.print(f"Expansion: {expansion:,} posts placed; about "
+                      f"{fill['expected_unfilled_expansion'].sum():.1f} expected to stay empty "
+                      "(modelled; expected_unfilled_expansion in fill.csv).")
     low = fill["expected_fill"] < below
     if low.any():
         console.print(f"[yellow]{int(low.sum())} area-years[/] receive posts expected to fill "
