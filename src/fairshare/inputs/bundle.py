@@ -122,6 +122,13 @@ class Bundle:
     """icb_code, local_office, specialty, fte: consultants in post per ICB piece (empty: none)."""
     rural_coastal: pd.DataFrame = field(default_factory=pd.DataFrame)
     """icb_code, rural_share, coastal_share (and the LSOA counts behind them); empty: none."""
+    uncorrected: Bundle | None = field(default=None, repr=False, compare=False)
+    """The public baseline as built, when this bundle carries baseline corrections
+    (fairshare.inputs.corrections); None otherwise."""
+    corrections_key: str = ""
+    """Which corrections this bundle carries (the scenario setting that made it); empty: none."""
+    corrected_memo: dict[str, Bundle] = field(default_factory=dict, repr=False, compare=False)
+    """Corrected versions of this public baseline already computed, by setting (a cache)."""
 
     @property
     def modelled(self) -> list[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected
 from fairshare.inputs.minimums import min_posts_table
 from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.fill import area_fill, expected_fill, fill_findings
@@ -155,6 +156,7 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     if level == "icb" and cohorts is not None:
         raise FairshareError("--cohorts files are by local office; a plan by ICB uses the "
                              "default rule for vacancies")
+    bundle = corrected(bundle, scenario)  # the public baseline's switches, once for all steps
     tgt = targets(bundle, scenario, level=level)
     problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))

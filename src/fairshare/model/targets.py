@@ -19,6 +19,7 @@ import pandas as pd
 from fairshare.apportionment import apportion, controlled_round
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected
 from fairshare.model.convergence import with_aim
 from fairshare.model.need import (
     NeedShares,
@@ -95,6 +96,7 @@ class Inputs:
 
 def prepare(bundle: Bundle, scenario: Scenario) -> Inputs:
     """Arrays for the target calculation; the expensive part, done once."""
+    bundle = corrected(bundle, scenario)  # the public baseline's switches (no-op if applied)
     ns = need_shares(bundle, scenario)
     geo = Geography.from_bundle(bundle, ns.icbs)
     posts = bundle.posts.pivot_table(index="specialty", columns="local_office", values="posts",
@@ -188,6 +190,7 @@ def _waterfall(inp: Inputs, delta: float) -> dict[str, np.ndarray]:
 def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> pd.DataFrame:
     """The targets table at a level: current, fair share, target, gap, distance, waterfall,
     the convergence aim, and the deprivation weight each specialty's target really carries."""
+    bundle = corrected(bundle, scenario)
     inp = prepare(bundle, scenario)
     effective = dict(zip(inp.need.specialties, effective_deprivation_weight(
         inp.weights, scenario.deprivation_weight), strict=True))
@@ -389,6 +392,7 @@ def _given_piece_posts(bundle: Bundle, geo: Geography,
 
 def pieces(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
     """ICB pieces with current and whole target (see ``icb_pieces``), from scratch."""
+    bundle = corrected(bundle, scenario)
     inp = prepare(bundle, scenario)
     return icb_pieces(bundle, scenario, inp, local_office_table(bundle, scenario, inp))
 

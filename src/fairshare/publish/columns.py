@@ -59,7 +59,8 @@ def _posts_f(meaning: str, sign: str = "") -> Column:
 COLUMNS: dict[str, Column] = {
     # labels on every row
     "basis": _text("What the numbers rest on: the establishment (public baseline, modelled rows "
-                   "or the user's file named here) the run started from"),
+                   "or the user's file named here) the run started from, and after "
+                   "'; corrected: ' each baseline correction that changed the row"),
     "scenario": _text("Name of the scenario the run used"),
     "scenario_digest": _text("Digest of the fully resolved scenario: every parameter, the "
                              "command's options and the digest of each input file given "
