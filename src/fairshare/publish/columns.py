@@ -161,6 +161,23 @@ COLUMNS: dict[str, Column] = {
                              sign=GAP_SIGN),
     "expansion": Column("New time-limited expansion posts placed that year"),
     "expansion_in_post": Column("Expansion posts still running that year"),
+    # expected fill of the posts an area receives (fill.csv, docs/fill.md; modelled rates)
+    "received": Column("Posts the area gains that year: redistribution in plus expansion"),
+    "received_expansion": Column("Expansion posts the area gains that year"),
+    "expected_filled": Column("Modelled: sum over specialties of posts received x the fill "
+                              "rate of the area and specialty (docs/fill.md)",
+                              "posts (fractional)", decimals=3),
+    "expected_unfilled": Column("Modelled: received - expected_filled, posts likely to be "
+                                "left empty", "posts (fractional)", decimals=3),
+    "expected_unfilled_expansion": Column("Modelled: expansion posts received x (1 - fill "
+                                          "rate), expansion posts likely to be left empty",
+                                          "posts (fractional)", decimals=3),
+    "expected_fill": Column("Modelled: expected_filled / received, the expected fill of the "
+                            "posts the area receives", "share", decimals=4),
+    "fill_basis": _text("What the fill rates rest on: modelled (the default, docs/fill.md) "
+                        "or the --fill-rates file given"),
+    "fill_rate": Column("Share of posts filled at recruitment (accepts / posts); modelled by "
+                        "default", "share", decimals=4),
     "net": Column("redistribution + expansion that year", sign=GAP_SIGN),
     "cumulative": Column("Net posts gained since the plan began (end of year)", sign=GAP_SIGN),
     "posts": Column("Posts in the area at the end of the year (after moves)"),
