@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare.inputs.bundle import data_dir, load_england
+from fairshare.inputs.tis import OFFICE_OWNER
 from fairshare.inputs.trusts import load_trusts
 from fairshare.io import write_with
 from fairshare.publish.outputs import write_csv
@@ -44,23 +45,8 @@ from fairshare.training_year import next_round
 
 MARK = "SYNTHETIC"
 NOTE = "SYNTHETIC record made by scripts/make_synthetic_tis.py: not a real post or trainee"
-#: The owner of each local office's posts, as the TIS owner list names it
-#: (../shared/formats/tis/owners.csv; London's posts under "London LETBs").
-OWNER = {"North East": "Health Education England North East",
-         "North West": "Health Education England North West",
-         "Yorkshire and the Humber": "Health Education England Yorkshire and the Humber",
-         "East Midlands": "Health Education England East Midlands",
-         "West Midlands": "Health Education England West Midlands",
-         "East of England": "Health Education England East of England",
-         "London": "London LETBs",
-         "Kent Surrey and Sussex": "Health Education England Kent, Surrey and Sussex",
-         "Thames Valley": "Health Education England Thames Valley",
-         "Wessex": "Health Education England Wessex",
-         "South West": "Health Education England South West"}
-OWNER_CODE = {"North East": "NTH", "North West": "NWE", "Yorkshire and the Humber": "YHD",
-              "East Midlands": "EMD", "West Midlands": "WMD", "East of England": "EAN",
-              "London": "LDN", "Kent Surrey and Sussex": "KSS", "Thames Valley": "OXF",
-              "Wessex": "WES", "South West": "SWN"}
+OWNER = {office: owner for office, (owner, _) in OFFICE_OWNER.items()}
+OWNER_CODE = {office: code for office, (_, code) in OFFICE_OWNER.items()}
 AS_OF = date(2026, 9, 30)
 
 

@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -240,10 +240,14 @@ def default_folder(command: str, name: str, now: datetime | None = None,
 
 
 def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any],
-                 *, command: str, name: str) -> list[Path]:
+                 *, command: str, name: str,
+                 attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                 ) -> list[Path]:
     """Write labelled ``tables`` where ``out`` says (see the module docstring); files written.
 
     The first table is the command's main table: the one a single ``--out x.csv`` holds.
+    ``attachments`` (file name -> writer) are more files of a folder (e.g. workbooks), written
+    into it before it is swapped into place, so they too are all there or none.
     """
     if not tables:
         raise FairshareError("nothing to write")
@@ -264,10 +268,10 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
         folder = default_folder(command, name, root=RESULTS if out is None else Path(out))
         while folder.exists():  # two runs in the same second
             folder = folder.with_name(folder.name + "-1")
-        written = _write_folder(folder, ready, meta)
+        written = _write_folder(folder, ready, meta, attachments)
         point_latest(folder)
         return written
-    return _write_folder(Path(out), ready, meta)
+    return _write_folder(Path(out), ready, meta, attachments)
 
 
 def is_results_root(folder: Path) -> bool:
@@ -291,7 +295,9 @@ def _write_file(table: str, df: pd.DataFrame, path: Path, meta: Mapping[str, Any
 
 
 def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
-                  meta: Mapping[str, Any]) -> list[Path]:
+                  meta: Mapping[str, Any],
+                  attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                  ) -> list[Path]:
     """Build the whole folder beside ``folder``, then swap it into place."""
     _check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -301,6 +307,8 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
     try:
         for table, df in tables.items():
             write_csv(df, tmp / f"{table}.csv")
+        for file_name, writer in (attachments or {}).items():
+            writer(tmp / file_name)
         write_csv(dictionary_of(tables), tmp / COLUMNS_FILE)
         write_text(tmp / RUN_JSON, json.dumps(dict(meta), indent=2, default=str) + "\n")
         os.chmod(tmp, 0o777 & ~_umask())
@@ -308,7 +316,7 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
         _swap_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    names = [*(f"{t}.csv" for t in tables), COLUMNS_FILE, RUN_JSON]
+    names = [*(f"{t}.csv" for t in tables), *(attachments or {}), COLUMNS_FILE, RUN_JSON]
     return [folder / n for n in names]
 
 
@@ -363,7 +371,10 @@ def point_latest(folder: Path) -> Path:
 
 
 def write_results(out: Path | None, tables: Mapping[str, pd.DataFrame], bundle: Bundle,
-                  scenario: Scenario, *, command: str = "results", **extra: Any) -> list[Path]:
+                  scenario: Scenario, *, command: str = "results",
+                  attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                  **extra: Any) -> list[Path]:
     """Write a command's tables with the run's metadata (``write_output``'s rules)."""
     meta = run_metadata(bundle, scenario, **extra)
-    return write_output(out, tables, meta, command=command, name=scenario.name)
+    return write_output(out, tables, meta, command=command, name=scenario.name,
+                        attachments=attachments)
