@@ -24,7 +24,7 @@ How the set is built (deterministic for a seed and an "as of" date):
 The shares are settings of the generator (judgements for a synthetic set, not estimates).
 
 Run: .venv/bin/python scripts/make_synthetic_tis.py [--out DIR] [--seed N] [--as-of YYYY-MM-DD]
-     [--area "North East"] [--xlsx]
+     [--area "North East" --area Wessex] [--xlsx]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _dmy(days: list[date]) -> list[str]:
     return [d.strftime("%d/%m/%Y") for d in days]
 
 
-def post_holders(area: str | None = None) -> pd.DataFrame:
+def post_holders(areas: list[str] | None = None) -> pd.DataFrame:
     """local_office, specialty, org_code, org_name, posts: the baseline's posts by employer."""
     bundle = load_england()
     trusts = load_trusts()
@@ -76,17 +76,17 @@ def post_holders(area: str | None = None) -> pd.DataFrame:
                             org_name=modelled["local_office"].map(largest["org_name"]))
     out = pd.concat([counted, extra[counted.columns]], ignore_index=True)
     out = out.rename(columns={"area": "local_office"})
-    if area is not None:
-        out = out[out["local_office"] == area]
+    if areas:
+        out = out[out["local_office"].isin(areas)]
     return out.sort_values(["local_office", "specialty", "org_code"]).reset_index(drop=True)
 
 
-def synthetic_records(seed: int = 15, as_of: date = AS_OF, area: str | None = None,
+def synthetic_records(seed: int = 15, as_of: date = AS_OF, areas: list[str] | None = None,
                       vacant_share: float = 0.05, limited_share: float = 0.02,
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SYNTHETIC posts (posts (create) layout) and placements (placements layout)."""
     rng = np.random.default_rng(seed)
-    holders = post_holders(area)
+    holders = post_holders(areas)
     specs = pd.read_csv(data_dir() / "specialties.csv")
     lengths = specs.set_index("specialty")["programme_years"].astype(int)
     spec_code = {s: f"{i + 1:03d}" for i, s in enumerate(specs["specialty"])}
@@ -154,11 +154,13 @@ def main() -> None:
     ap.add_argument("--as-of", default=AS_OF.isoformat(),
                     help="the records' date (YYYY-MM-DD): placements run from the last August "
                     "rotation before it")
-    ap.add_argument("--area", help="only this local office's posts (e.g. 'North East')")
+    ap.add_argument("--area", action="append", help="only this local office's posts (e.g. "
+                    "'North East'; repeat for more)")
     ap.add_argument("--xlsx", action="store_true", help="also write Excel workbooks")
     args = ap.parse_args()
-    if args.area is not None and args.area not in OWNER:
-        ap.error(f"--area {args.area!r}: expected one of {', '.join(OWNER)}")
+    for area in args.area or []:
+        if area not in OWNER:
+            ap.error(f"--area {area!r}: expected one of {', '.join(OWNER)}")
     posts, placements = synthetic_records(args.seed, date.fromisoformat(args.as_of), args.area)
     for path in write_set(args.out, posts, placements, args.xlsx):
         print(f"wrote {path}")

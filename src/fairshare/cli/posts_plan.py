@@ -43,6 +43,7 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
         catchment_codes,
         load_catchment,
         load_orgs,
+        load_trusts,
         read_trust_min,
         trust_minimums,
     )
@@ -61,13 +62,16 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
     names = orgs.set_index("org_code")["org_name"]
     posts = records.posts.assign(org_name=records.posts["org_code"].map(names).fillna(""))
     synthetic = _synthetic(posts_file, posts)
+    offices = sorted(posts["local_office"].dropna().unique())
     label = (f"{'SYNTHETIC ' if synthetic else ''}TIS post records {posts_file.name} + "
-             f"{placements.name} (as of {when.isoformat()}); trust and post choice modelled")
+             f"{placements.name} (as of {when.isoformat()}) for {', '.join(offices)}"
+             + ("" if len(offices) == len(OFFICE_OWNER) else "; the other local offices: "
+                f"{base.posts_label}") + "; trust and post choice modelled")
     bundle = records_bundle(base, posts, label)
     bundle = with_file_digests(bundle, posts_file=posts_file, placements=placements,
                                trust_min=trust_min, min_posts=min_posts)
     label_tables(bundle, sc)
-    trusts = records_trusts(posts, orgs, catchment_codes())
+    trusts = records_trusts(posts, orgs, catchment_codes(), public=load_trusts())
     given = read_trust_min(trust_min, trusts, specs) if trust_min else None
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)
     mins = read_min_posts(min_posts, bundle, "local_office") if min_posts else None

@@ -41,17 +41,29 @@ class NamedPlan:
 
 
 def records_bundle(bundle: Bundle, posts: pd.DataFrame, label: str) -> Bundle:
-    """The bundle with the records' movable posts as its establishment (by local office)."""
+    """The bundle with the records' movable posts as the establishment of the local offices
+    they cover; the other offices keep the bundle's (the public baseline), so one office's
+    records are planned among all England's posts."""
     est = establishment(posts)
-    return replace(bundle, posts=est, piece_posts=pd.DataFrame(), other_funded=pd.DataFrame(),
-                   posts_label=label, posts_date=None, basis={})
+    others = bundle.posts[~bundle.posts["local_office"].isin(set(est["local_office"]))]
+    both = pd.concat([others[["local_office", "specialty", "posts"]], est], ignore_index=True)
+    both = both[both["posts"] > 0].reset_index(drop=True)
+    return replace(bundle, posts=both, piece_posts=pd.DataFrame(),
+                   other_funded=pd.DataFrame(), posts_label=label, posts_date=None, basis={})
 
 
 def records_trusts(posts: pd.DataFrame, orgs: pd.DataFrame,
-                   catchment_codes: Mapping[str, str]) -> pd.DataFrame:
+                   catchment_codes: Mapping[str, str],
+                   public: pd.DataFrame | None = None) -> pd.DataFrame:
     """area, specialty, org_code, org_name, icb_code, posts, catchment_code: the records' movable
-    posts per employing trust (ICB from the ODS list; catchment where the trust has one)."""
+    posts per employing trust (ICB from the ODS list; catchment where the trust has one), and
+    ``public``'s trusts (``inputs.trusts.load_trusts``) for the offices the records leave out."""
     keep = posts[movable(posts)]
+    if public is not None:
+        rest = public[~public["area"].isin(set(keep["local_office"]))]
+        return pd.concat([records_trusts(posts, orgs, catchment_codes),
+                          rest[["area", "specialty", "org_code", "posts", "org_name",
+                                "icb_code", "catchment_code"]]], ignore_index=True)
     table = keep.groupby(["local_office", "specialty", "org_code"], as_index=False).size()
     table = table.rename(columns={"local_office": "area", "size": "posts"})
     by_code = orgs.drop_duplicates("org_code").set_index("org_code")

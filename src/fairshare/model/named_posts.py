@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -84,11 +85,13 @@ def area_cohorts(posts: pd.DataFrame, start: int) -> pd.DataFrame:
 
 
 def trust_completions(posts: pd.DataFrame, years: range) -> pd.DataFrame:
-    """area, specialty, org_code, year, completing: each trust's movable posts by first round."""
-    keep = posts[movable(posts)].assign(year=free_round(posts, years.start))
-    keep = keep[keep["year"] < years.stop]
-    return keep.groupby(["local_office", "specialty", "org_code", "year"], as_index=False).size(
-        ).rename(columns={"local_office": "area", "size": "completing"})
+    """area, specialty, org_code, year, completing: each trust's movable posts by first round
+    (a zero row in the first year for a trust whose posts all fall vacant after the horizon)."""
+    keep = posts[movable(posts)].assign(year=free_round(posts, years.start), completing=1)
+    keep = keep.assign(completing=(keep["year"] < years.stop).astype("int64"))
+    keep["year"] = keep["year"].where(keep["year"] < years.stop, years.start)
+    return keep.groupby(["local_office", "specialty", "org_code", "year"], as_index=False)[
+        "completing"].sum().rename(columns={"local_office": "area"})
 
 
 def draft_number(owner_code: str, org_code: str, spec_code: str, year: int, serial: int) -> str:
@@ -100,14 +103,17 @@ def draft_number(owner_code: str, org_code: str, spec_code: str, year: int, seri
 def named_plan(posts: pd.DataFrame, trust_rows: pd.DataFrame, years: range,
                lengths: Mapping[str, int], owner_codes: Mapping[str, str],
                spec_codes: Mapping[str, str]) -> pd.DataFrame:
-    """One row per post and round: ``NAMED_COLUMNS``.
+    """One row per post and round of the local offices the records cover: ``NAMED_COLUMNS``.
 
     posts: the post records (``inputs.tis.PostRecords.posts`` with org_code and org_name).
-    trust_rows: the trust plan (area, specialty, year, org_code, org_name, change, kind).
+    trust_rows: the trust plan (area, specialty, year, org_code, org_name, change, kind). Rows
+    of other local offices (no records) name where a released post goes or what funds a new
+    one, and are not rows of their own.
     Raises FairshareError if the trust plan asks a trust for more posts than fall vacant there
     (the two would then disagree on the records' vacancies).
     """
-    plan = _Builder(years, lengths, owner_codes, spec_codes)
+    offices = set(posts["local_office"].dropna())
+    plan = _Builder(years, lengths, owner_codes, spec_codes, offices)
     keep = movable(posts)
     plan.load(posts[keep].assign(free=free_round(posts[keep], years.start)))
     redistribution = trust_rows[trust_rows["kind"] == "redistribution"]
@@ -132,8 +138,8 @@ class _Builder:
     """The round-by-round state: each trust's posts by the round they next fall vacant."""
 
     def __init__(self, years: range, lengths: Mapping[str, int], owner_codes: Mapping[str, str],
-                 spec_codes: Mapping[str, str]) -> None:
-        self.years, self.lengths = years, lengths
+                 spec_codes: Mapping[str, str], offices: set[str]) -> None:
+        self.years, self.lengths, self.offices = years, lengths, offices
         self.owner_codes, self.spec_codes = owner_codes, spec_codes
         self.buckets: dict[tuple[str, str, str], dict[int, list[_Post]]] = defaultdict(
             lambda: defaultdict(list))
@@ -156,6 +162,11 @@ class _Builder:
 
     def round(self, y: int, rows: pd.DataFrame) -> None:
         """Release what the trust rows give; re-advertise the rest; create what they receive."""
+        ours = rows["area"].isin(self.offices)
+        for r in rows[~ours].itertuples(index=False):  # another office's moves: partners only
+            for _ in range(abs(int(r.change))):
+                self._elsewhere(r, y)
+        rows = rows[ours]
         gives = {(str(r.area), str(r.specialty), str(r.org_code)): -int(r.change)
                  for r in rows[(rows["change"] < 0) & (rows["org_code"] != "")].itertuples()}
         for key, bucket in self.buckets.items():
@@ -192,7 +203,7 @@ class _Builder:
 
     def expansion(self, rows: pd.DataFrame) -> None:
         """Time-limited posts: a DRAFT number each, funded to the end of its programme."""
-        for r in rows.itertuples(index=False):
+        for r in rows[rows["area"].isin(self.offices)].itertuples(index=False):
             for _ in range(int(r.change)):
                 if r.org_code == "":
                     self._unnamed(str(r.area), str(r.specialty), int(r.year), 1, str(r.reason),
@@ -275,6 +286,14 @@ class _Builder:
             return
         self.created[(key[1], y)].append(row)
         self.buckets[key][y + length].append(post)
+
+    def _elsewhere(self, r: Any, y: int) -> None:
+        """A post another local office (no records here) releases or receives: a partner for
+        pairing, not a row."""
+        row: dict[str, object] = {"area": str(r.area), "org_code": str(r.org_code),
+                                  "org_name": str(r.org_name), "national_post_number": "",
+                                  "reason": ""}
+        (self.released if int(r.change) < 0 else self.created)[(str(r.specialty), y)].append(row)
 
     def _unnamed(self, area: str, spec: str, y: int, sign: int, why: str,
                  action: str | None = None) -> None:

@@ -52,8 +52,9 @@ class TrustSetting:
     headroom: a trust's extra trainees a year, as a share of its posts (at least 1).
     basis: the basis text of the trust rows, per specialty.
     completions: area, specialty, org_code, year, completing: each trust's own trainees
-        completing, when post records give them (they must add up to the area's); else the
-        area's completions are shared over its trusts (``split_completions``).
+        completing, where post records give them (they must add up to the area's); an area
+        and specialty with no rows here has the area's completions shared over its trusts
+        (``split_completions``).
     """
 
     trusts: pd.DataFrame
@@ -203,7 +204,7 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
             trusts = groups.get((spec, area), plain.iloc[:0])
             units[str(area)] = _unit(str(area), str(spec), current, years_c, trusts, setting,
                                      state, None if own is None else own.get(
-                                         (str(area), str(spec)), []), start)
+                                         (str(area), str(spec))), start)
             units[str(area)].counted = str(spec) in by_spec
         by_year = moving.sort_values(["year", "area"])
         for year, part in by_year.groupby("year", sort=True):
