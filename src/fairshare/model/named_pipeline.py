@@ -26,7 +26,7 @@ from fairshare.model.named_posts import (
     trust_completions,
 )
 from fairshare.model.pipeline import PlanOutput, run_plan
-from fairshare.model.trust_pipeline import icb_fair
+from fairshare.model.trust_pipeline import completions_table, icb_fair
 from fairshare.model.trust_posts import TrustSetting, trust_plan
 from fairshare.scenario import Scenario
 
@@ -83,8 +83,22 @@ def run_named_plan(bundle: Bundle, scenario: Scenario, posts: pd.DataFrame,
     trusts: ``records_trusts`` with a min_posts column (the minimum unit per trust).
     """
     years = range(scenario.plan_start, scenario.horizon + 1)
-    cohorts = area_cohorts(posts, scenario.plan_start)
-    area = run_plan(bundle, scenario, cohorts=cohorts, min_posts=min_posts)
+    area = run_plan(bundle, scenario, cohorts=area_cohorts(posts, scenario.plan_start),
+                    min_posts=min_posts)
+    trust_rows = trust_stage(bundle, scenario, area, posts, trusts, catchment, basis)
+    lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
+    codes = {s: f"{i + 1:03d}" for i, s in enumerate(bundle.specialties["specialty"])}
+    named = named_plan(posts, trust_rows, years, lengths.to_dict(), owner_codes, codes)
+    named.insert(0, "scenario", scenario.name)
+    return NamedPlan(area=area, trusts=trust_rows, named=named)
+
+
+def trust_stage(bundle: Bundle, scenario: Scenario, area: PlanOutput, posts: pd.DataFrame,
+                trusts: pd.DataFrame, catchment: pd.DataFrame,
+                basis: dict[str, str]) -> pd.DataFrame:
+    """The trust plan under the area plan: the records' trusts with their own vacancies (the
+    other offices' trusts with their area's shared)."""
+    years = range(scenario.plan_start, scenario.horizon + 1)
     own = trust_completions(posts, years)
     lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
     setting = TrustSetting(trusts=trusts, catchment=catchment, icbs=icb_fair(bundle, scenario),
@@ -92,17 +106,21 @@ def run_named_plan(bundle: Bundle, scenario: Scenario, posts: pd.DataFrame,
                            basis=basis, completions=own)
     plan = area.plan[["area", "specialty", "year", "redistribution", "expansion", "posts",
                       "cumulative"]]
-    trust_rows = trust_plan(plan, _area_completions(own, plan), setting)
-    trust_rows.insert(0, "scenario", scenario.name)
-    codes = {s: f"{i + 1:03d}" for i, s in enumerate(bundle.specialties["specialty"])}
-    named = named_plan(posts, trust_rows, years, lengths.to_dict(), owner_codes, codes)
-    named.insert(0, "scenario", scenario.name)
-    return NamedPlan(area=area, trusts=trust_rows, named=named)
+    comp = completions_table(bundle, scenario, area) if len(
+        set(own["area"])) < bundle.posts["local_office"].nunique() else None
+    rows = trust_plan(plan, _area_completions(own, plan, comp), setting)
+    rows.insert(0, "scenario", scenario.name)
+    return rows
 
 
-def _area_completions(own: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
-    """area, specialty, year, completing for every plan row: the trusts' own, summed. The area
-    plan read the same vacancies as its cohorts (``area_cohorts``), so they agree."""
+def _area_completions(own: pd.DataFrame, plan: pd.DataFrame,
+                      other: pd.DataFrame | None) -> pd.DataFrame:
+    """area, specialty, year, completing for every plan row: the trusts' own, summed (the area
+    plan read the same vacancies as its cohorts, ``area_cohorts``, so they agree); an office
+    without records: the area plan's own completions (``other``)."""
     summed = own.groupby(["area", "specialty", "year"], as_index=False)["completing"].sum()
+    if other is not None:
+        rest = other[~other["area"].isin(set(own["area"]))]
+        summed = pd.concat([summed, rest], ignore_index=True)
     grid = plan[["area", "specialty", "year"]].merge(summed, how="left")
     return grid.assign(completing=grid["completing"].fillna(0).astype("int64"))
