@@ -124,7 +124,7 @@ def parse_day(raw: str) -> date | str:
             return date(int(found[3]), int(found[2]), int(found[1]))
         if found := _ISO.match(text):
             return date(int(found[1]), int(found[2]), int(found[3]))
-        if re.fullmatch(r"\d{5}(\.0+)?", text):  # Excel's day count, from a number cell
+        if re.fullmatch(r"\d{5}(\.\d+)?", text):  # Excel's day count (a time of day dropped)
             return EXCEL_EPOCH + timedelta(days=int(float(text)))
     except ValueError as exc:
         return f"'{quote(text)}' is not a date ({exc})"
@@ -227,7 +227,7 @@ def _named(values: pd.Series, known: dict[str, str]) -> pd.Series:
 
 def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path)
+    df = read_table(path, stream_xlsx=True)
     cell = _cells(df, _columns(df, name, (*POST_COLUMNS, EMPLOYER), REQUIRED_POST))
     head = {w: f"{w}*" if w in REQUIRED_POST else w for w in POST_COLUMNS}
     problems: list[Problem] = []
@@ -279,7 +279,7 @@ def _funding(text: str) -> str | None:
 
 def _read_placements(path: str | Path, posts: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path)
+    df = read_table(path, stream_xlsx=True)
     cell = _cells(df, _columns(df, name, PLACEMENT_COLUMNS, PLACEMENT_COLUMNS))
     known = posts["national_post_number"]
     npn = cell["National Post Number"]
