@@ -1,8 +1,10 @@
-"""Start-up of the command line (issue 11 item 13: cold `fairshare targets` <= 1 s).
+"""Start-up of the command line (issue 11 item 13: cold `fairshare targets` <= 1 s; issue 18:
+cold `fairshare --help` <= 1 s).
 
 Each figure is a fresh Python process (the operating system's file cache is warm, Python's
 bytecode cache is warm): what a user waits for when typing a command.
 
+- cold ``fairshare --help`` wall and CPU time (lists commands without importing them);
 - cold ``fairshare targets`` wall time (load data, targets, print, write targets.csv);
 - import time of the command line for one command (what ``targets`` loads) against every
   command module loaded at once (what it loaded before commands were imported lazily);
@@ -55,6 +57,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {repeat} runs each")
+    best, med = _wall([str(EXE), "--help"], repeat)
+    print(f"cold `fairshare --help`: best {best:.2f} s, median {med:.2f} s wall; CPU best "
+          f"{min(CPU):.2f} s, median {statistics.median(CPU):.2f} s (target <= 1 s)")
+    CPU.clear()
     with tempfile.TemporaryDirectory() as tmp:
         best, med = _wall([str(EXE), "targets", "--out", tmp], repeat)
     print(f"cold `fairshare targets`: best {best:.2f} s, median {med:.2f} s wall; CPU best "

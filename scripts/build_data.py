@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -352,6 +353,56 @@ def build_weighted_population(practices: pd.DataFrame, cw: pd.DataFrame) -> pd.D
     log(f"  {'Final PMC WP':>24} (not kept): England sum - Population = {pmc_diff:+.6f}")
     out = sort_rows(out, ["icb_code"])
     write_csv(out, "weighted_population.csv", dict.fromkeys(["registered", *WP_COLUMNS], 3))
+    return out
+
+
+#: Components of NHS England's core-services formula in the practice file (not "Final WP").
+CORE_PARTS = ["G&A WP", "CS WP", "MH WP", "Mat WP", "Health Ineq WP", "Prescr WP"]
+
+
+def fit_core_cost_factor(practices: pd.DataFrame) -> tuple[pd.Series, pd.Series, float, float]:
+    """ICB cost factor inside NHS England's core weighted population ("Final WP").
+
+    Model: Final WP of practice p in ICB i = f_i x sum_c b_c x WP_c,p (the component weighted
+    populations). Fitted by alternating least squares: given f, the weights b by least squares
+    through the origin; given b, each f_i by least squares within ICB i; f normalised so that
+    England's fitted total is unchanged (sum_p f_i(p) x pred_p = sum_p pred_p). Returns f by ICB
+    ODS code, the weights b, and the root mean square relative error of the fit with and
+    without f (the latter with one England-wide scale).
+    """
+    x = practices[CORE_PARTS].to_numpy(float)
+    y = practices["Final WP"].to_numpy(float)
+    codes, inv = np.unique(practices["ICB"].to_numpy(str), return_inverse=True)
+    f = np.ones(len(codes))
+    for _ in range(1000):
+        b, *_ = np.linalg.lstsq(x * f[inv][:, None], y, rcond=None)
+        pred = x @ b
+        new = np.bincount(inv, y * pred) / np.bincount(inv, pred * pred)
+        new /= np.bincount(inv, pred) @ new / pred.sum()
+        done = np.abs(new - f).max() < 1e-13
+        f = new
+        if done:
+            break
+    check(done, "core cost factor fit converged")
+    pred = x @ b
+    with_f = float(np.sqrt(np.mean(((y - pred * f[inv]) / y) ** 2)))
+    scale = y.sum() / pred.sum()
+    without = float(np.sqrt(np.mean(((y - pred * scale) / y) ** 2)))
+    return pd.Series(f, index=codes), pd.Series(b, index=CORE_PARTS), with_f, without
+
+
+def build_core_cost_factor(practices: pd.DataFrame, cw: pd.DataFrame) -> pd.DataFrame:
+    """core_cost_factor.csv: the ICB-level factor in NHS England's core need (data README)."""
+    factor, weights, err_with, err_without = fit_core_cost_factor(practices)
+    log("core cost factor: weights " + ", ".join(f"{k} {v:.4f}" for k, v in weights.items())
+        + f"; fit error {err_with:.2%} with the ICB factor, {err_without:.2%} without")
+    ods_to_code = cw.set_index("icb_ods")["icb23_icb24_code"]
+    out = pd.DataFrame({"icb_code": factor.index.map(ods_to_code), "icb_ods": factor.index,
+                        "cost_factor": factor.to_numpy()})
+    check(out["icb_code"].notna().all() and len(out) == N_ICB, "cost factor for 42 ICBs")
+    check(err_with < err_without / 3, "the ICB factor explains most of the fit's error")
+    out = sort_rows(out, ["icb_code"])
+    write_csv(out, "core_cost_factor.csv", {"cost_factor": 6})
     return out
 
 
@@ -683,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     build_growth_factors(shared, icb_codes)
     build_growth_variants(shared, icb_codes)
     build_weighted_population(practices, cw)
+    build_core_cost_factor(practices, cw)
     build_need_checks(shared, cw)
     build_icbs(cw, pop_raw)
     lo = build_local_offices(pop_raw)

@@ -84,12 +84,14 @@ def test_run_store_compare(store: Path, tmp_path: Path) -> None:
     _ok(["run", "--horizon", "2024"])
     _ok(["run", "--horizon", "2024", "--scenario", str(scen)])
     listing = _ok(["runs"])
-    assert "deprivation 30%" in listing and "default" in listing
-    out = _ok(["compare", "default", "deprivation 30%", "--out", str(tmp_path / "cmp")])
+    # a run's name says the options it was made with (issue 18): never "default" for these
+    assert "deprivation 30%, horizon 2024" in listing and "horizon 2024" in listing
+    out = _ok(["compare", "horizon 2024", "deprivation 30%, horizon 2024", "--out",
+               str(tmp_path / "cmp")])
     assert "deprivation_weight: 0.2 -> 0.3" in out
     assert (tmp_path / "cmp").exists()
-    _ok(["runs", "delete", "default", "--yes"])
-    assert "default" not in _ok(["runs"]).replace("deprivation", "")
+    _ok(["runs", "delete", "horizon 2024", "--yes"])
+    assert "deprivation 30%, horizon 2024" in _ok(["runs"])
 
 
 def test_plan_with_capacity_and_cohort_files(tmp_path: Path) -> None:
@@ -110,8 +112,14 @@ def test_plan_with_capacity_and_cohort_files(tmp_path: Path) -> None:
     assert (haem["redistribution"] <= 0).all()
     lon = plan[(plan["area"] == "London") & (plan["specialty"] == "Cardiology")]
     vac = lon.set_index("year")["vacancies"].to_dict()
-    assert (vac[2022], vac[2023]) == (3, 2)  # the file's completions
-    assert vac[2024] > 0  # after the listed cohort completes, recruits keep posts turning over
+    # the file's completions, plus the posts it does not list on the default rule (issue 18):
+    # r posts of an L-year programme free floor(r(k+1)/L) - floor(rk/L) in its k-th year
+    first = lon.sort_values("year").iloc[0]
+    rest = int(first["posts"] - first["redistribution"]) - 5
+    length = int(fairshare.load_england().specialties.set_index("specialty").loc[
+        "Cardiology", "programme_years"])
+    default = [rest * (k + 1) // length - rest * k // length for k in range(3)]
+    assert (vac[2022], vac[2023], vac[2024]) == (3 + default[0], 2 + default[1], default[2])
     assert (-lon["redistribution"] <= lon["vacancies"]).all()
 
 
@@ -153,7 +161,8 @@ def test_compare_workbook_has_phase_impact(store: Path, tmp_path: Path) -> None:
     _ok(["run", "--horizon", "2023"])
     _ok(["run", "--horizon", "2023", "--scenario", str(scen)])
     path = tmp_path / "impact.xlsx"
-    _ok(["compare", "default", "no deprivation", "--xlsx", str(path), "--area", "London"])
+    _ok(["compare", "horizon 2023", "no deprivation, horizon 2023", "--xlsx", str(path),
+         "--area", "London"])
     ws = openpyxl.load_workbook(path)["Phase impact"]
     rows = [r for r in ws.iter_rows(values_only=True) if r and r[0] == "Total"]
     assert rows and rows[0][5] == rows[0][4] - rows[0][3]

@@ -74,3 +74,30 @@ def test_skips_fail_with_the_reason_but_browser_tests_are_counted(tmp_path):
     assert res.returncode == 1
     assert "1 failed, 1 passed, 3 not run (no Chromium)" in last
     assert "shared data not at /nowhere" in res.stdout
+
+
+def test_help_summary_says_what_each_command_says():
+    """`fairshare --help` lists commands from cli.SUMMARY without importing them: it must say
+    what the commands themselves say, in their panels and order."""
+    cli.load_commands()
+    group = typer.main.get_group(cli.app)
+    ctx = typer.Context(group)
+    real = {name: (getattr(group.commands[name], "rich_help_panel", None),
+                   (group.commands[name].help or "").split("\n\n")[0].strip())
+            for name in group.commands}
+    assert real == cli.SUMMARY
+    assert set(group.list_commands(ctx)) == set(cli.SUMMARY)
+
+
+def test_help_loads_no_command_module_and_no_pandas():
+    code = ("import sys, runpy; sys.argv = ['fairshare', '--help']\n"
+            "try:\n    runpy.run_module('fairshare.cli', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('MODULES', ' '.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    loaded = set(out.split("MODULES", 1)[1].split())
+    assert "run" in out and "baseline" in out  # the listing itself
+    assert "pandas" not in loaded and "numpy" not in loaded
+    assert not {m for m in loaded if m.startswith("fairshare.cli.")} - {"fairshare.cli.common",
+                                                                         "fairshare.cli.__main__"}

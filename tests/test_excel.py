@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,12 @@ def test_targets_sheet_equals_table(tmp_path: Path) -> None:
 
 def test_plan_sheet_equals_table(tmp_path: Path) -> None:
     plan = make_plan()
+    # each year says whether its August recruitment is past on the run's date (no as_of in the
+    # metadata: today), recomputed here by hand (issue 18)
+    today = date.today()
+    coming = today.year if today < date(today.year, 8, 1) else today.year + 1
+    plan.insert(list(plan.columns).index("year") + 1, "year_status",
+                ["reconstruction" if y < coming else "to come" for y in plan["year"]])
     ws = openpyxl.load_workbook(write(tmp_path))["Plan"]
     rows = values(ws)[TOP - 1:]
     assert rows[0] == list(plan.columns) and len(rows) == len(plan) + 1
@@ -398,3 +405,27 @@ def test_stopping_export_mid_write_leaves_the_folder_as_it_was(tmp_path: Path, s
     assert "Traceback" not in err
     if signum != 9:
         assert "was not written" in err
+
+
+def test_reconstructed_years_and_staff_in_post_are_said(tmp_path: Path) -> None:
+    """Issue 18: the workbook says which plan years are a reconstruction and that a public
+    baseline is staff in post, not funded posts, on the About sheet and on every year sheet."""
+    about = make_about(demo=False) | {
+        "as_of": "2025-03-01",  # before August: the 2025 round is still to come
+        "establishment": "Public baseline: NHS Digital staff in post, 30 Sept 2017",
+        "establishment_date": "2017-09-30"}
+    plan = make_plan()
+    wb = openpyxl.load_workbook(write(tmp_path, about=about))
+    past = sorted(int(y) for y in plan["year"].unique() if y < 2025)
+    assert past, "the toy plan starts before 2025"
+    span = f"{past[0]}–{past[-1]}" if len(past) > 1 else str(past[0])
+    about_text = " ".join(str(c) for row in values(wb["About this run"]) for c in row if c)
+    assert "in post on 30 September 2017" in about_text and "not funded" in about_text
+    assert f"Plan years {span} are a reconstruction" in about_text
+    for name in ("Plan", "North pace"):
+        label_rows = " ".join(str(c) for row in values(wb[name])[:TOP - 1] for c in row if c)
+        assert f"Plan years {span} are a reconstruction" in label_rows, name
+    rows = values(wb["Plan"])[TOP - 1:]
+    at, status = rows[0].index("year"), rows[0].index("year_status")
+    assert {(r[at] < 2025, r[status]) for r in rows[1:]} <= {(True, "reconstruction"),
+                                                             (False, "to come")}

@@ -18,6 +18,7 @@ from fairshare.model.need import (
     age_standardised,
     effective_deprivation_weight,
     need_shares,
+    prevalence_index,
 )
 from tests.toy import LOS, toy_bundle
 
@@ -111,7 +112,8 @@ def test_no_driver_squares_the_age_effect(england: Bundle) -> None:
     The age index and the raw need index are computed here from the embedded inputs, not by
     the model; before the fix, medical and surgical drivers had elasticity 1 + beta (about 2).
     """
-    ns = need_shares(england, Scenario())
+    # age x index drivers only: the prevalence driver (a register, no age profile) is off here
+    ns = need_shares(england, Scenario(prevalence_driver=False))
     pop = england.population.pivot_table(index="icb_code", columns=["sex", "age_band"],
                                          values="population", aggfunc="sum")
     pop = pop.reindex(index=ns.icbs, columns=pd.MultiIndex.from_product([SEXES, AGE_BANDS]))
@@ -163,7 +165,7 @@ def test_deprivation_term_tracks_ons_avoidable_mortality(england: Bundle) -> Non
 @pytest.mark.parametrize("year", ["2023_24", "2024_25"])
 def test_need_matches_earlier_allocation_years(england: Bundle, year: str) -> None:
     """NHS England's published ICB need indices for earlier years give nearly the same need."""
-    ns = need_shares(england, Scenario())
+    ns = need_shares(england, Scenario(core_cost_factor="kept"))  # as published: with it
     ref = _checks()
     core = pd.Series(ns.core / ns.population, index=ns.icbs)
     dep = pd.Series(ns.deprivation / ns.population, index=ns.icbs)
@@ -178,10 +180,115 @@ def test_highest_and_lowest_need_icbs_match_published_commentary(england: Bundle
                                                                  base: str) -> None:
     """House of Commons Library CBP-10031 (2024/25 core allocations per patient): highest NHS
     Cheshire and Merseyside, lowest NHS Buckinghamshire, Oxfordshire and Berkshire West."""
-    ns = need_shares(england, Scenario(population_base=base))
+    ns = need_shares(england, Scenario(population_base=base, core_cost_factor="kept"))
     wp = england.weighted_population.set_index("icb_code").loc[ns.icbs, "population"]
     head = ns.population if base == "ons_resident" else (wp / wp.sum()).to_numpy()
     per_head = pd.Series(ns.core / head, index=ns.icbs)
     names = england.icbs.set_index("icb_code")["icb_name"]
     assert "Cheshire and Merseyside" in names[per_head.idxmax()]
     assert "Buckinghamshire, Oxfordshire and Berkshire" in names[per_head.idxmin()]
+
+
+def test_cost_factor_divided_out_of_the_core_term_by_hand() -> None:
+    # toy core WP 300, 300, 400 on lists (= residents) 100, 200, 700; a cost factor of 1.5 on
+    # the first ICB: without it the core need is 200, 300, 400, shares 2/9, 3/9, 4/9
+    from dataclasses import replace
+
+    bundle = replace(toy_bundle(), core_cost_factor=pd.DataFrame(
+        {"icb_code": ["E54000001", "E54000002", "E54000003"], "cost_factor": [1.5, 1.0, 1.0]}))
+    kept = need_shares(bundle, Scenario(core_cost_factor="kept"))
+    removed = need_shares(bundle, Scenario())
+    np.testing.assert_allclose(kept.core, [0.3, 0.3, 0.4])
+    np.testing.assert_allclose(removed.core, [2 / 9, 3 / 9, 4 / 9])
+    # the other terms do not carry the factor and are unchanged
+    np.testing.assert_allclose(removed.deprivation, kept.deprivation)
+    np.testing.assert_allclose(removed.specialty, kept.specialty)
+
+
+def test_the_fitted_cost_factor_is_london_highest(england: Bundle) -> None:
+    """The factor fitted from NHS England's practice file (scripts/build_data.py) is highest on
+    London's five ICBs, about 1.06-1.07, as a London cost adjustment (market forces) is."""
+    f = england.core_cost_factor.merge(england.icbs, on="icb_code")
+    top5 = f.nlargest(5, "cost_factor")
+    assert top5["icb_name"].str.contains("London").all()
+    assert top5["cost_factor"].between(1.05, 1.08).all()
+    assert f["cost_factor"].between(0.95, 1.08).all()
+
+
+def test_removing_the_cost_factor_moves_posts_out_of_london(england: Bundle) -> None:
+    kept = targets(england, Scenario(core_cost_factor="kept"))
+    removed = targets(england, Scenario())
+    assert set(removed["core_cost_factor"]) == {"removed (need, not cost)"}
+    assert kept.groupby("specialty")["target"].sum().equals(
+        removed.groupby("specialty")["target"].sum())  # each specialty's total is unchanged
+    london = {name: t.loc[t["area"] == "London", "target"].sum()
+              for name, t in (("kept", kept), ("removed", removed))}
+    assert 100 < london["kept"] - london["removed"] < 250
+
+
+def _with_qof(registers: list[float], lists: list[float]) -> Bundle:
+    from dataclasses import replace
+
+    icbs = ["E54000001", "E54000002", "E54000003"]
+    return replace(
+        toy_bundle(driver="age:all"),
+        qof_prevalence=pd.DataFrame({"icb_code": icbs, "condition": "DM",
+                                     "register": registers, "list_size": lists}),
+        prevalence_drivers=pd.DataFrame({"specialty": ["Toy Medicine"], "conditions": ["DM"],
+                                         "basis": ["judgement"]}))
+
+
+def test_prevalence_driver_by_hand() -> None:
+    # DM registers 20, 20, 60 on lists 100, 200, 700: rates 0.2, 0.1, 0.0857 against England's
+    # 100 / 1000 = 0.1, so need index 2, 1, 6/7; on residents 100, 200, 700 the need is
+    # 200, 200, 600 (shares 0.2, 0.2, 0.6). Growth to the projection year is the age
+    # profile's (1, 1.5, 1): 200, 300, 600, shares 2/11, 3/11, 6/11
+    bundle = _with_qof([20.0, 20.0, 60.0], [100.0, 200.0, 700.0])
+    on = need_shares(bundle, Scenario(prevalence_driver=True))
+    np.testing.assert_allclose(on.specialty[0], [0.2, 0.2, 0.6])
+    np.testing.assert_allclose(on.future[0], [2 / 11, 3 / 11, 6 / 11])
+    off = need_shares(bundle, Scenario(prevalence_driver=False))
+    np.testing.assert_allclose(off.specialty[0], [0.1, 0.2, 0.7])  # residents, as before
+    # the same prevalence everywhere gives back the population
+    even = need_shares(_with_qof([10.0, 20.0, 70.0], [100.0, 200.0, 700.0]),
+                       Scenario(prevalence_driver=True))
+    np.testing.assert_allclose(even.specialty[0], [0.1, 0.2, 0.7])
+
+
+def test_without_prevalence_data_every_row_says_which_driver_it_used(england: Bundle) -> None:
+    toy = targets(toy_bundle(driver="age:all"), Scenario(prevalence_driver=True))
+    assert set(toy["demand_driver"]) == {"age:all"}  # no QOF table: the catalogue's driver
+    real = targets(england, Scenario()).drop_duplicates("specialty").set_index("specialty")
+    assert real.loc["Endocrinology and Diabetes", "demand_driver"].startswith("QOF prevalence DM")
+    assert real.loc["Cardiology", "demand_driver"].startswith("QOF prevalence CHD+HF+AF")
+    assert not real.loc["Geriatric Medicine", "demand_driver"].startswith("QOF")  # not declared
+
+
+def test_embedded_prevalence_follows_an_independent_measure(england: Bundle) -> None:
+    """QOF diabetes prevalence (NHS Digital 2019-20, summed to ICB) is highest where the ONS
+    Health Index's avoidable mortality is worst (lower is worse), as diabetes follows
+    deprivation; declared registers cover every ICB."""
+    assert Scenario().prevalence_driver
+    assert set(england.prevalence_drivers["specialty"]) == {
+        "Cardiology", "Endocrinology and Diabetes", "Respiratory Medicine"}
+    icbs = sorted(england.icbs["icb_code"])
+    diabetes = pd.Series(prevalence_index(england.qof_prevalence, ["DM"], icbs), index=icbs)
+    both = pd.concat([diabetes, _checks()["ons_avoidable_mortality_2021"]], axis=1).dropna()
+    assert len(both) >= 38
+    assert both.corr(method="spearman").iloc[0, 1] < -0.5
+    # the prevalence index is relative to England: list-weighted, it averages 1
+    dm = england.qof_prevalence[england.qof_prevalence["condition"] == "DM"].set_index("icb_code")
+    lists = dm["list_size"].reindex(icbs).to_numpy()
+    assert np.average(diabetes.to_numpy(), weights=lists) == pytest.approx(1.0)
+
+
+def test_a_bad_prevalence_file_names_row_and_column(tmp_path: Path) -> None:
+    from fairshare.errors import InputError
+    from fairshare.inputs.bundle import load_bundle
+
+    (tmp_path / "qof_prevalence.csv").write_text(
+        "icb_code,condition,register,list_size\nE54000008,DM,-1,10\nE54000008,AST,5,0\n")
+    with pytest.raises(InputError) as err:
+        load_bundle(tmp_path)
+    found = {(p.row, p.column) for p in err.value.problems}
+    assert found == {(2, "register"), (3, "list_size")}

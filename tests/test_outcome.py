@@ -155,6 +155,30 @@ def test_core_programmes_left_out_by_default() -> None:
     assert set(both["specialty"]) == {"Toy", "Core Toy"}
 
 
+def test_horizon_inside_the_plan_projects_up_to_the_horizon() -> None:
+    # Issue 18: a horizon before the plan's last year ended in a numpy shape error. A gives one
+    # post to B in 2023 (plan 2022-2025); with lag 0 and horizon 2023 the projection stops there:
+    # A completes 8/4 = 2 in 2022 and 7/4 = 1.75 in 2023, exactly as in the full projection.
+    plan = _plan({"A": [8, 7, 7, 7], "B": [4, 5, 5, 5]})
+    tgt = _targets({"A": 8, "B": 4}, {"A": 6.0, "B": 6.0})
+    short = project_outcome(plan, tgt, SPECS, horizon=2023, population=1e6, lag=0)
+    assert sorted(short["year"].unique()) == [2022, 2023]
+    assert _row(short, "A", 2022)["completing"] == pytest.approx(2.0)
+    assert _row(short, "A", 2023)["completing"] == pytest.approx(1.75)
+    assert _row(short, "B", 2023)["posts_in_training"] == 5
+    full = project_outcome(plan, tgt, SPECS, horizon=2030, population=1e6, lag=0)
+    both = short.merge(full, on=["area", "year"], suffixes=("", "_full"))
+    assert np.allclose(both["new_specialists_cumulative"],
+                       both["new_specialists_cumulative_full"])
+
+
+def test_outcome_command_with_a_horizon_before_the_plan_ends(tmp_path: Path) -> None:
+    out = tmp_path / "outcome"
+    res = CliRunner().invoke(app, ["outcome", "--horizon", "2030", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out / "outcome.csv")["year"].max() == 2030
+
+
 def test_bad_parameters_are_errors() -> None:
     plan, tgt = _plan({"A": [8], "B": [4]}), _targets({"A": 8, "B": 4}, {"A": 1.0, "B": 1.0})
     with pytest.raises(ValueError, match="retention"):

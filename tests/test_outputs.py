@@ -54,11 +54,13 @@ def test_a_capacity_file_changes_the_digests_and_compare_says_so(here: Path) -> 
          "--out", "capped"])
     plain = json.loads((here / "plain" / "run.json").read_text())
     capped = json.loads((here / "capped" / "run.json").read_text())
-    assert plain["scenario_digest"] == capped["scenario_digest"]  # same parameters ...
+    # the capacity file given is recorded by its own SHA-256, in the inputs and in the
+    # scenario as run, so the two runs' scenario digests differ (issue 18)
     assert "capacity" not in plain["input_digests"]
-    # ... but the capacity file given is recorded by its own SHA-256
-    assert capped["input_digests"]["capacity"] == hashlib.sha256(
-        CAPACITY.read_bytes()).hexdigest()
+    digest = hashlib.sha256(CAPACITY.read_bytes()).hexdigest()
+    assert capped["input_digests"]["capacity"] == digest
+    assert capped["scenario"]["inputs"] == {"capacity": digest}
+    assert plain["scenario_digest"] != capped["scenario_digest"]
     listing = _ok(["runs"])
     ids = re.findall(r"\d{14}-[0-9a-f]{6}", listing)
     assert len(set(ids)) == 2
@@ -67,7 +69,8 @@ def test_a_capacity_file_changes_the_digests_and_compare_says_so(here: Path) -> 
     stored = next((here / "store" / "runs").glob("*/plan.parquet"))
     kv = pq.read_schema(stored).metadata
     assert kv[b"fairshare_basis"].decode() == plain["establishment"]
-    assert kv[b"fairshare_scenario_digest"].decode() == plain["scenario_digest"]
+    assert kv[b"fairshare_scenario_digest"].decode() in (plain["scenario_digest"],
+                                                         capped["scenario_digest"])
 
 
 def test_a_minimum_sizes_file_is_digested(here: Path) -> None:
@@ -85,12 +88,12 @@ def test_each_command_gets_its_own_folder_and_latest_follows(here: Path) -> None
     _ok(["equity", "--horizon", "2023"])
     folders = {re.sub(r"^\d{8}-\d{6}-", "", p.name): p for p in (here / "results").iterdir()
                if p.is_dir() and not p.is_symlink()}
-    assert sorted(folders) == ["equity-default", "targets-default"]
+    assert sorted(folders) == ["equity-horizon-2023", "targets-default"]
     latest = here / "results" / "latest"
-    assert latest.resolve() == folders["equity-default"].resolve()  # the last one made
+    assert latest.resolve() == folders["equity-horizon-2023"].resolve()  # the last one made
     assert sorted(p.name for p in folders["targets-default"].iterdir()) == [
         "columns.csv", "run.json", "targets.csv"]
-    meta = json.loads((folders["equity-default"] / "run.json").read_text())
+    meta = json.loads((folders["equity-horizon-2023"] / "run.json").read_text())
     assert meta["command"] == "equity"
 
 
@@ -134,10 +137,11 @@ def test_every_written_table_carries_basis_and_scenario(here: Path) -> None:
             continue
         df = pd.read_csv(csv, dtype=str, keep_default_na=False)
         assert (df["scenario_digest"] == meta["scenario_digest"]).all(), csv.name
-        assert (df["scenario"] == "default").all(), csv.name
+        assert (df["scenario"] == meta["scenario"]["name"]).all(), csv.name
         assert (df["basis"] != "").all(), csv.name
         # a row of a known specialty says that specialty's basis; others the run's label
-        expected = df["specialty"].map(per_specialty).fillna(meta["establishment"])
+        expected = (df["specialty"].map(per_specialty).fillna(meta["establishment"])
+                    if "specialty" in df.columns else meta["establishment"])
         assert (df["basis"] == expected).all(), csv.name
     _ok(["targets", "--out", "t.parquet"])
     kv = pq.read_schema(here / "t.parquet").metadata
@@ -308,7 +312,8 @@ def test_readme_python_example_runs_as_written(tmp_path: Path,
     out = scope["out"]
     findings = out.findings  # type: ignore[attr-defined]
     assert isinstance(findings, pd.DataFrame)
-    assert list(findings.columns) == ["kind", "area", "specialty", "year", "size", "message"]
+    assert list(findings.columns) == ["kind", "cause", "area", "specialty", "year", "size",
+                                      "message"]
 
 
 def test_dictionary_states_one_sign_for_gap_like_columns() -> None:

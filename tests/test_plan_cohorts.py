@@ -88,18 +88,19 @@ def test_default_vacancies_follow_cohorts_too() -> None:
 
 
 def test_glide_path_moves_an_even_share_a_year_to_2030() -> None:
-    # gap 16 from a 2023 phase start to 2030: 8 years, 2 a year (as the programme published
-    # for London: roughly an even share a year); 11 over 8 years: the odd posts early
+    # gap 16 from a 2023 phase start to 2030: 8 years, 2 a year (an even share a year);
+    # 11 over 8 years: the odd posts early
     posts = pd.DataFrame({"area": ["A", "B", "C", "D"], "specialty": ["S", "S", "T", "T"],
                           "current": [40, 40, 40, 40], "target": [24, 56, 29, 51]})
     specs = pd.DataFrame({"specialty": ["S", "T"], "programme_years": [4, 4],
                           "phase_start": [2023, 2023]})
-    result = plan(PlanProblem(posts, specs), PlanOptions())
+    by_2030 = PlanOptions(horizon=2031, glide_until=2030)
+    result = plan(PlanProblem(posts, specs), by_2030)
     assert moves(result.table, "A") == [0] + [-2] * 8 + [0]
     assert moves(result.table, "B") == [0] + [2] * 8 + [0]
     # ceil(11(k+1)/8) − ceil(11k/8) for k = 0..7
     assert moves(result.table, "C") == [0, -2, -1, -2, -1, -1, -2, -1, -1, 0]
-    fastest = plan(PlanProblem(posts, specs), PlanOptions(pace="fastest"))
+    fastest = plan(PlanProblem(posts, specs), PlanOptions(horizon=2031, pace="fastest"))
     # as fast as allowed: B's capacity ceil(10% of 40) = 4 a year
     assert moves(fastest.table, "B") == [0, 4, 4, 4, 4, 0, 0, 0, 0, 0]
 
@@ -108,7 +109,7 @@ def test_glide_keeps_half_of_a_giving_areas_intake() -> None:
     # A: 10 posts, L = 2 (5 complete a year), target 2. Keeping half its intake, each cohort
     # line gives at most floor(5/2) = 2 posts over the whole plan: 4 in all, so A stops at 6
     problem, cohorts = cohort_problem({"A": [5, 5], "B": [20, 20]}, {"A": 2, "B": 48}, 2)
-    result = plan(problem, PlanOptions())
+    result = plan(problem, PlanOptions(horizon=2031, glide_until=2030))
     assert sum(moves(result.table, "A")) == -4
     a = result.table[result.table["area"] == "A"].sort_values("year")
     # no year takes more than half the completing cohort
@@ -116,7 +117,7 @@ def test_glide_keeps_half_of_a_giving_areas_intake() -> None:
     found = [f for f in result.findings if f.area == "A"]
     assert any(f.kind == "horizon" and "cohort share" in f.message for f in found)
     assert any(f.kind == "cohort_share" for f in plan(problem, PlanOptions(
-        require_target_by=2031)).findings)
+        horizon=2031, glide_until=2030, require_target_by=2031)).findings)
     replay(result.table, cohorts, {"S": 2})
 
 
@@ -125,7 +126,7 @@ def test_areas_off_target_at_the_end_of_the_glide_window_are_named() -> None:
     cap = {("B", y): 1 for y in range(START, 2036)}
     problem, _ = cohort_problem({"A": [10, 10, 10], "B": [5, 5, 5]}, {"A": 22, "B": 23}, 3,
                                 cap, phase=2026)
-    result = plan(problem, PlanOptions(horizon=2035))
+    result = plan(problem, PlanOptions(horizon=2035, glide_until=2030))
     glide = [f for f in result.findings if f.kind == "glide" and f.area == "B"]
     assert glide and glide[0].year == 2030 and glide[0].size == 3
     assert "end of the glide window" in glide[0].message
@@ -172,7 +173,8 @@ def test_a_requirement_shortens_the_glide_window() -> None:
     specs = pd.DataFrame({"specialty": ["S"], "programme_years": [4], "phase_start": [2023]})
     cap = pd.DataFrame({"area": "B", "specialty": "S", "year": list(range(START, 2032)),
                         "capacity": 10})
-    result = plan(PlanProblem(posts, specs, capacity=cap), PlanOptions(require_target_by=2026))
+    result = plan(PlanProblem(posts, specs, capacity=cap),
+                  PlanOptions(horizon=2031, require_target_by=2026))
     assert result.status == "optimal"
     assert moves(result.table, "A") == [0, -4, -4, -4, -4, 0, 0, 0, 0, 0]
 
@@ -202,13 +204,38 @@ def test_embedded_england_plan_displaces_no_trainee() -> None:
     replay(table, pd.DataFrame(rows), lengths)
 
 
-def test_a_partial_cohort_file_spreads_the_unlisted_trainees_after_its_last_year() -> None:
+def test_a_partial_cohort_file_leaves_the_unlisted_posts_on_the_default_rule() -> None:
     # A: 9 posts, L = 3; the file lists 3 completing in 2022 and 1 in 2023 (nothing else). The
-    # 5 posts it does not account for complete in 2024, the last year of the first cycle; each
-    # vacancy is refilled, so the pattern repeats: 3, 1, 5, 3, 1, 5, ...
+    # 5 posts it does not account for fall vacant on the default rule, floor(5(k+1)/3) -
+    # floor(5k/3) = 1, 2, 2 in 2022-2024; with the file's: 4, 3, 2; each vacancy is refilled,
+    # so the pattern repeats.
     posts = pd.DataFrame({"area": ["A"], "specialty": "S", "current": [9], "target": [9]})
     specs = pd.DataFrame({"specialty": ["S"], "programme_years": [3], "phase_start": [START]})
     cohorts = pd.DataFrame({"area": "A", "specialty": "S", "completion_year": [2022, 2023],
                             "trainees": [3, 1]})
     table = plan(PlanProblem(posts, specs, cohorts=cohorts), PlanOptions(horizon=2027)).table
-    assert table["vacancies"].tolist() == [3, 1, 5, 3, 1, 5]
+    assert table["vacancies"].tolist() == [4, 3, 2, 4, 3, 2]
+
+
+def test_a_cohort_file_listing_a_few_trainees_late_does_not_freeze_the_posts() -> None:
+    # Issue 18: A holds 30 posts of a 3-year programme; the file lists only 5 trainees
+    # completing in 2023-2025 (after the first cycle's end). The 25 others fall vacant on the
+    # default rule (8, 8, 9 in 2022-2024), so A reaches its target of 12 as it would without
+    # the file; before, those 25 posts never fell vacant and A stayed at 30 to the horizon.
+    posts = pd.DataFrame({"area": ["A", "B"], "specialty": "S", "current": [30, 0],
+                          "target": [12, 18]})
+    specs = pd.DataFrame({"specialty": ["S"], "programme_years": [3], "phase_start": [START]})
+    cohorts = pd.DataFrame({"area": "A", "specialty": "S",
+                            "completion_year": [2023, 2024, 2025], "trainees": [2, 2, 1]})
+    cap = pd.DataFrame({"area": "B", "specialty": "S", "year": list(range(START, 2036)),
+                        "capacity": 30})
+    options = PlanOptions(horizon=2035, pace="fastest")
+    table = plan(PlanProblem(posts, specs, capacity=cap, cohorts=cohorts), options).table
+    a = table[table["area"] == "A"].sort_values("year")
+    assert a["vacancies"].tolist()[:3] == [8, 2 + 8, 2 + 9]  # the file's and the default rule
+    assert a["posts"].iloc[-1] == 12
+    every = pd.concat([cohorts, pd.DataFrame({"area": "A", "specialty": "S",
+                                              "completion_year": [2022, 2023, 2024],
+                                              "trainees": [8, 8, 9]})])
+    replay(table, every.groupby(["area", "specialty", "completion_year"], as_index=False)
+           ["trainees"].sum(), {"S": 3})

@@ -242,8 +242,11 @@ def test_plan_chart_shows_every_plan_year(run, report_html):
     ticks = re.findall(r'class="tick">([^<]*)</text>', chart)
     years = sorted(int(y) for y in run["plan"]["year"].unique())
     assert len(years) >= 8
-    for year in years:
-        assert str(year) in ticks or f"\u2019{year % 100:02d}" in ticks, (year, ticks)
+    # every year is labelled, or (a plan longer than the panel has room for: 16 years to 2037
+    # by default) every other year is, always with the first and the last
+    labelled = [y for y in years if str(y) in ticks or f"\u2019{y % 100:02d}" in ticks]
+    assert labelled[0] == years[0] and labelled[-1] == years[-1], (labelled, ticks)
+    assert all(b - a <= 2 for a, b in itertools.pairwise(labelled)), labelled
     assert f"{years[0]} to {years[-1]}" in report_html
 
 
@@ -327,7 +330,8 @@ def test_findings_accepted_as_objects_dicts_or_table(run):
     as_table = build_report(t, plan, meta, findings=table, area_tables=False)
     assert as_objects == as_dicts == as_table
     n = len(run["findings"])
-    assert re.search(rf'<th scope="row">All</th><td class="num">{n:,}</td>', as_objects)
+    assert re.search(rf'<th scope="row">All</th>(?:<td[^>]*></td>)?<td class="num">{n:,}</td>',
+                     as_objects)
 
 
 def test_text_is_escaped(run):
@@ -652,3 +656,30 @@ def _running_in_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             running.append(int(stat.parent.name))
     return running
+
+
+def test_report_says_reconstructed_years_and_staff_in_post(run):
+    """Issue 18: a banner says the public baseline is staff in post (not funded posts) and
+    which plan years are a reconstruction; the plan's year table marks each year."""
+    meta = {**run["metadata"], "as_of": "2026-11-28"}  # the 2027 round is the next to come
+    page = build_report(run["targets"], run["plan"], meta, findings=run["findings"])
+    banner = re.search(r'<aside class="caveat".*?</aside>', page, re.S)
+    assert banner, "no banner"
+    text = _text(banner.group(0))
+    assert "in post on 30 September 2017" in text and "not funded training posts" in text
+    first = int(run["plan"]["year"].min())
+    assert f"Plan years {first}–2026 are a reconstruction" in text
+    assert "2027 on are moves still to make" in text
+    years = re.search(r'<table class="[^"]*plan-years.*?</table>', page, re.S)
+    assert years
+    rows = re.findall(r"<tr>(.*?)</tr>", years.group(0), re.S)
+    marked = {}
+    for row in rows:
+        cells = [_text(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        if cells and cells[0].isdigit():
+            marked[int(cells[0])] = cells[1]
+    assert marked and all(v == ("reconstruction" if y < 2027 else "to come")
+                          for y, v in marked.items())
+    own, own_meta = _own_file(run)
+    mine = build_report(own, run["plan"], own_meta)
+    assert "not funded training posts" not in mine  # a planner's own file is not staff in post

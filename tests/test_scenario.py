@@ -17,7 +17,7 @@ def test_defaults_follow_method() -> None:
     s = Scenario()
     assert s.deprivation_weight == 0.20
     assert s.apportionment == "hamilton"
-    assert s.horizon == 2031
+    assert s.horizon == 2037 and s.glide_until == 2037  # the programme's 15-year lifespan
     assert s.level == "local_office"
 
 

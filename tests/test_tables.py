@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fairshare.publish.tables import (
-    FAIR_SHARE_GAP,
+    MODEL_GAP,
     ONE_YEAR_COLUMNS,
     PHASE_IMPACT_COLUMNS,
     PLAN_ADDITIVE,
@@ -188,7 +188,7 @@ def test_one_year_rejects_unknown_area_and_year() -> None:
 
 def test_pace_of_change_by_hand() -> None:
     table = pace_of_change(make_plan(), make_targets(), "South")
-    assert list(table.columns) == [SPECIALTY_PHASE, FAIR_SHARE_GAP, "2024", "2025", "2026",
+    assert list(table.columns) == [SPECIALTY_PHASE, MODEL_GAP, "2024", "2025", "2026",
                                    TOTAL_MOVED]
     assert _records(table) == [
         ["Cardiology (A)", -2, -1, -1, 0, -2],
@@ -203,14 +203,14 @@ def test_pace_of_change_totals_equal_body_and_plan(area: str) -> None:
     plan, targets = make_plan(), make_targets()
     table = pace_of_change(plan, targets, area)
     years = [str(y) for y in YEARS]
-    _body_sums_equal_total(table, SPECIALTY_PHASE, [FAIR_SHARE_GAP, *years, TOTAL_MOVED])
+    _body_sums_equal_total(table, SPECIALTY_PHASE, [MODEL_GAP, *years, TOTAL_MOVED])
     body = table.iloc[:-1]
     assert (body[years].sum(axis=1) == body[TOTAL_MOVED]).all()
     rows = plan[plan["area"] == area]
     for year in YEARS:
         assert table[str(year)].iat[-1] == rows.loc[rows["year"] == year, "redistribution"].sum()
     t = targets[targets["area"] == area]
-    assert table[FAIR_SHARE_GAP].iat[-1] == (t["target"] - t["current"]).sum()
+    assert table[MODEL_GAP].iat[-1] == (t["target"] - t["current"]).sum()
 
 
 def test_pace_of_change_keeps_still_specialties_unless_asked() -> None:

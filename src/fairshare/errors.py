@@ -7,6 +7,7 @@ expected, so that the CLI can print it instead of a traceback.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -28,6 +29,38 @@ def quote(value: object, limit: int = MAX_QUOTE) -> str:
     return short.encode("unicode_escape").decode("ascii") if not short.isprintable() else short
 
 
+#: Characters never shown raw in a message: controls, format characters (zero-width space,
+#: joiners, direction marks), separators other than the plain space, private and unassigned.
+_HIDDEN = ("Cc", "Cf", "Zl", "Zp", "Zs", "Co", "Cn", "Cs")
+
+
+def _looks_like_ascii(char: str, word: str) -> bool:
+    """A non-ASCII letter that passes for an ASCII one: a fullwidth or compatibility form, or a
+    Cyrillic/Greek/other-script letter inside a word that is otherwise ASCII ("North Wеst")."""
+    if char.isascii() or not char.isalpha():
+        return False
+    if unicodedata.normalize("NFKC", char).isascii():
+        return True
+    latin = unicodedata.name(char, "").startswith("LATIN")
+    return not latin and any(c.isascii() and c.isalpha() for c in word)
+
+
+def reveal(text: str) -> str:
+    """``text`` with invisible and look-alike characters shown as their code points
+    (``<U+0435>``), so a value that differs from its "did you mean" only in a hidden or
+    look-alike letter never reads exactly like it. Plain spaces, tabs, line breaks and honest
+    accented letters (Café, Ynys Môn) are left as they are."""
+    if text.isascii() and text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
+        return text
+    out = []
+    for word in re.split(r"(\s+)", text):
+        for char in word:
+            hidden = unicodedata.category(char) in _HIDDEN and char not in " \t\n\r"
+            out.append(f"<U+{ord(char):04X}>" if hidden or _looks_like_ascii(char, word)
+                       else char)
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file."""
@@ -46,7 +79,7 @@ class Problem:
         message = self.message
         if len(message) > 4 * MAX_QUOTE:
             message = quote(message, 4 * MAX_QUOTE)
-        return f"{', '.join(where)}: {message}"
+        return reveal(f"{', '.join(where)}: {message}")
 
     @property
     def kind(self) -> str:

@@ -65,6 +65,55 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     return removed
 
 
+#: A temporary name made by ``atomic_path`` or a folder build: ``.<name>.<pid>.<random>.tmp``.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
+def remove_stale_in(folder: Path) -> list[Path]:
+    """Remove every temporary file or folder in ``folder`` left by a killed process.
+
+    A dated output folder is built as ``.<name>.<pid>.<random>.tmp`` and the next run has
+    another name, so ``remove_stale_temporaries`` (same target) would never find it: this
+    looks at every temporary entry in the folder and removes those whose process is gone.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        found = _TEMPORARY.fullmatch(path.name)
+        if found is None:
+            continue
+        pid = int(found["pid"])
+        if pid != os.getpid() and not _alive(pid):
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed.append(path)
+    return removed
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (no lock file is left in it) for a moment,
+    so processes choosing a new name in it take turns. The kernel releases the lock when a
+    process dies; where advisory locks do not exist, the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -185,6 +234,30 @@ def _bounded(stream: BinaryIO, name: str, limit: int) -> bytes:
         raise InputError([Problem(name, None, None, f"too large (more than {limit:,} bytes): "
                                   "is this the right file?")])
     return bytes(data)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def inflated(data: bytes, name: str, limit: int) -> bytes:
+    """``data`` unpacked if it is gzip (a ``.csv.gz``), reading at most ``limit`` bytes of the
+    result: a 2 MB file that would unpack to gigabytes is refused, not unpacked."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    import gzip
+    import io
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            out = fh.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError([Problem(name, None, None, f"a damaged gzip file ({exc}); unpack it "
+                                  "and give the CSV")]) from None
+    if len(out) > limit:
+        raise InputError([Problem(name, None, None, f"unpacks to more than {limit:,} bytes: too "
+                                  "large, or a compression bomb")])
+    return out
 
 
 def pause_for_test(stage: str) -> None:

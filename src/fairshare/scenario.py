@@ -10,12 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fairshare.errors import InputError, ScenarioError, quote
 from fairshare.io import read_bytes
@@ -180,6 +189,12 @@ class Convergence(_Strict):
             return f"within \u2212{self.under:.0%}/+{self.over:.0%} of target"
         return "full convergence"
 
+    def unused(self) -> list[str]:
+        """Settings given that the chosen policy never reads (said, not silently ignored)."""
+        used = {"full": set(), "share": {"share"}, "band": {"over", "under"}}[self.policy]
+        return [f"convergence.{k}" for k in ("share", "over", "under")
+                if k in self.model_fields_set and k not in used]
+
 
 class ExpansionTranche(_Strict):
     """New time-limited posts funded nationally for one priority in one recruitment year."""
@@ -229,6 +244,21 @@ class Scenario(_Strict):
         description="One population base for every need term: ONS residents (NHS England need "
         "index x ONS mid-2022 population) or GP registered lists (age drivers rescaled to them).",
     )
+    core_cost_factor: Literal["removed", "kept"] = Field(
+        "removed",
+        description="NHS England's core need carries an ICB-level cost factor (about 1.06-1.07 "
+        "on London's ICBs, consistent with the market forces factor; fitted from the practice "
+        "file, data/core_cost_factor.csv). removed (default): need, not the price of care, "
+        "sets a fair share of posts (a judgement); kept: the core term as published.",
+    )
+    prevalence_driver: bool = Field(
+        True,
+        description="Drive the specialties declared in data/prevalence_drivers.csv "
+        "(cardiology, endocrinology and diabetes, respiratory medicine) by recorded disease "
+        "prevalence (QOF registers per ICB, NHS Digital 2019-20) instead of their age profile "
+        "today; growth to the projection year still follows the age profile. false: the age "
+        "profile, as before. Needs qof_prevalence.csv in the data (England's is embedded).",
+    )
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(
@@ -248,7 +278,9 @@ class Scenario(_Strict):
 
     # Pace of change (METHOD §4)
     plan_start: int = Field(2022, ge=2022, le=2060, description="First year of the plan.")
-    horizon: int = Field(2031, ge=2022, le=2060, description="Last plan year (inclusive).")
+    horizon: int = Field(
+        2037, ge=2022, le=2060, description="Last plan year (inclusive): by default the end of "
+        "the glide window, so the plan shows the whole glide path.")
     pace_cap: float | None = Field(
         None, ge=MIN_PACE_CAP, le=1,
         description="Max share of gap moved a year (at least 0.001: 0.1% a year).")
@@ -260,11 +292,13 @@ class Scenario(_Strict):
         0, ge=0, le=MAX_COUNT, description="A giving area never falls below this (raises the "
         "per-specialty minimum programme size where higher).")
     pace: Literal["glide", "fastest"] = Field(
-        "glide", description="glide: each gap spread evenly to glide_until (the programme's "
-        "published pace); fastest: as fast as vacancies, capacity and minimums allow.")
+        "glide", description="glide: each gap spread evenly from its phase start to "
+        "glide_until; fastest: as fast as vacancies, capacity and minimums allow.")
     glide_until: int = Field(
-        2030, ge=2022, le=2060, description="Last year of the glide window (2030/31 as "
-        "published for London).")
+        2037, ge=2022, le=2060, description="Last year of the glide window. Default 2037: the "
+        "programme's stated lifespan of 15+ years from its first recruitment (Trailblazers, "
+        "2022), a judgement (no year-by-year schedule is published). 2030 closes every gap by "
+        "2030 (scenarios/full-convergence.yaml).")
     glide_min_years: int = Field(
         3, ge=1, le=40, description="Shortest glide window, so a late phase does not close "
         "in one year.")
@@ -315,6 +349,31 @@ class Scenario(_Strict):
 
     # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`
     uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
+
+    @field_validator("name", "description")
+    @classmethod
+    def _printable_text(cls, text: str, info: ValidationInfo) -> str:
+        """A NUL or other control character in the name would reach every output row and file
+        name; the description may hold line breaks and tabs, nothing else invisible."""
+        allowed = "\n\r\t" if info.field_name == "description" else ""
+        bad = next((c for c in text if c not in allowed and unicodedata.category(c)
+                    in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")), None)
+        if bad is not None:
+            kind = unicodedata.name(bad, "a control character")
+            raise ValueError(f"holds the invisible character U+{ord(bad):04X} ({kind}) at "
+                             f"position {text.index(bad) + 1}: use visible text only")
+        return text
+
+    def unused_settings(self) -> list[str]:
+        """Settings given in this scenario that can never take effect (to warn about)."""
+        return self.convergence.unused()
+
+    # What the run was given beyond the embedded data (set by the command line)
+    inputs: dict[str, str] = Field(
+        default_factory=dict, max_length=MAX_ITEMS,
+        description="Digest of each input file the run was given (posts, capacity, cohorts, "
+        "min_posts): set by the command line, so that equal scenario digests mean equal "
+        "parameters and equal input files.")
 
     @model_validator(mode="after")
     def _check_years(self) -> Scenario:
@@ -446,6 +505,13 @@ def _read_yaml(path: Path) -> Any:
 
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read a YAML (or JSON) override file onto the defaults; None gives the default scenario."""
+    return load_scenario_and_file(path, **overrides)[0]
+
+
+def load_scenario_and_file(path: str | Path | None = None,
+                           **overrides: Any) -> tuple[Scenario, Scenario]:
+    """The scenario with ``overrides``, and the scenario as the file alone says (the file is
+    read once, so standard input works): what the overrides changed can then be named."""
     data: dict[str, Any] = {}
     source = "scenario"
     if path is not None:
@@ -462,8 +528,12 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
         _bools_as_numbers(loaded, source)
         data.update(loaded)
         data.setdefault("name", p.stem if str(path) != "-" else "stdin")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    changes = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data | changes)
     except ValidationError as err:
         raise _explain(err, source) from err
+    try:
+        return scenario, Scenario.model_validate(data) if changes else scenario
+    except ValidationError:  # the file alone is invalid, the options mend it
+        return scenario, scenario.with_overrides(name=data.get("name", "default"))

@@ -75,8 +75,12 @@ class Calibration:
     scenario: Scenario  # the base scenario with the fitted values
 
 
-def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
-    """Read ``area, specialty, published_gap[, year]``; every problem names file, row, column."""
+def read_published(path: str, bundle: Bundle, free: int = len(PARAMETERS)) -> pd.DataFrame:
+    """Read ``area, specialty, published_gap[, year]``; every problem names file, row, column.
+
+    Also refused: a row given twice (it would count double in the fit), a gap no area can
+    have (more posts than it holds to give, more than the rest of England to gain), and fewer
+    figures than the ``free`` parameters to fit (they could not all be pinned down)."""
     df = read_table(path)
     name = str(path)
     missing = [c for c in ("area", "specialty", "published_gap") if c not in df.columns]
@@ -91,7 +95,43 @@ def read_published(path: str, bundle: Bundle) -> pd.DataFrame:
         rows.append(row)
     if problems:
         raise InputError(problems)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    problems = _repeated_rows(name, table) + _impossible_gaps(name, table, bundle)
+    if problems:
+        raise InputError(problems)
+    if len(table) < free:
+        raise InputError([Problem(name, None, "published_gap", f"{len(table)} published "
+                                  f"figure(s) for {free} parameters to fit: each parameter "
+                                  "needs at least one figure of its own, or it is fitted to "
+                                  "noise. Give more figures, or hold parameters with --fix")])
+    return table
+
+
+def _repeated_rows(name: str, table: pd.DataFrame) -> list[Problem]:
+    """Rows naming the same area, specialty and year as an earlier row."""
+    keys = table[["area", "specialty", "year"]].astype(str)
+    first = {k: i for i, k in reversed(list(enumerate(map(tuple, keys.to_numpy()))))}
+    return [Problem(name, i + 2, None, f"{k[0]}, {k[1]}"
+                    + (f", {k[2]}" if k[2] not in ("None", "nan", "<NA>") else "")
+                    + f" is already given on row {first[k] + 2}: each figure once")
+            for i, k in enumerate(map(tuple, keys.to_numpy())) if first[k] != i]
+
+
+def _impossible_gaps(name: str, table: pd.DataFrame, bundle: Bundle) -> list[Problem]:
+    """A gap beyond what the establishment allows: an area cannot give more posts than it
+    holds, nor gain more than the rest of England holds in that specialty."""
+    held = bundle.posts.groupby(["local_office", "specialty"])["posts"].sum()
+    national = bundle.posts.groupby("specialty")["posts"].sum()
+    problems = []
+    for i, r in enumerate(table.itertuples(index=False), start=2):
+        own = int(held.get((r.area, r.specialty), 0))
+        rest = int(national.get(r.specialty, 0)) - own
+        if not -own <= r.published_gap <= rest:
+            problems.append(Problem(name, i, "published_gap", f"{r.published_gap:g} posts is "
+                                    f"not a possible gap for {r.area}, {r.specialty}: it holds "
+                                    f"{own:,} posts and the rest of England {rest:,} "
+                                    "(expected -holds to +rest)"))
+    return problems
 
 
 @dataclass(frozen=True)

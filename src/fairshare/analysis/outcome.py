@@ -129,6 +129,8 @@ def project_outcome(plan: pd.DataFrame, targets: pd.DataFrame, specialties: pd.D
     end = first + DEFAULT_SPAN if horizon is None else int(horizon)
     if end < first:
         raise ValueError(f"horizon {end} is before the plan's first year {first}")
+    if end < last:  # a horizon inside the plan: project its years up to the horizon only
+        plan, last = plan[plan["year"] <= end], end
     pop = england_population() if population is None else float(population)
     if pop <= 0:
         raise ValueError("England's population must be positive")

@@ -5,7 +5,9 @@ expected) with exit code 2; nothing is written when an input is bad.
 
 Start-up: each command imports only the module that defines it (``COMMANDS``), so
 ``fairshare targets`` never loads the plan, the report, Excel, the run store or the analyses.
-``--help`` and a misspelt command load them all to list every command.
+A misspelt command loads them all to suggest one. ``fairshare --help`` loads none: it lists
+the commands from ``SUMMARY`` (their help panel and first line, checked against the real
+commands by tests/test_cli_startup.py), so it answers without loading pandas.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from importlib import import_module
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from fairshare.cli.common import app
 
@@ -36,6 +38,55 @@ COMMANDS = {
 }
 
 
+#: Each command's help panel and the first paragraph of its help (line breaks kept, as the
+#: listing shows them), in the order ``--help`` lists them (commands,
+#: then groups of commands, each in the order of ``MODULES``).
+SUMMARY = {
+    "run": ("Runs", "The main job: targets + plan + tables, stored as a run you can list and "
+            "compare."),
+    "compare": ("Runs", "Previous vs current per area and by school, and what explains the "
+                "change."),
+    "plan": ("Targets and plan", "The multi-year pace-of-change plan: every specialty from its "
+             "phase start to the horizon."),
+    "tables": ("Targets and plan", "The deanery tables: one year for an area, or the pace of "
+               "change across the plan."),
+    "export": ("Targets and plan", "Every table in one formatted Excel workbook, with an "
+               "\"About this run\" sheet."),
+    "targets": ("Targets and plan", "Fair-share targets: current, fair share, target, gap and "
+                "distance per area and specialty."),
+    "specialties": ("Data and scenarios", "The specialty catalogue: school, programme length, "
+                    "phase, demand driver, weights, σ."),
+    "validate": ("Data and scenarios", "Check an input file (establishment, capacity, cohorts "
+                 "or minimum sizes) and explain\nevery problem; the kind of file is recognised "
+                 "by its columns."),
+    "template": ("Data and scenarios", "A file to fill in: every local office x specialty, in "
+                 "the columns fairshare reads."),
+    "scenario": ("Data and scenarios", "Show a scenario with every default resolved, or the "
+                 "scenario JSON schema."),
+    "uncertainty": ("Analysis", "Intervals on targets and gaps: seeded Monte Carlo over δ, "
+                    "weights, σ and projections."),
+    "sensitivity": ("Analysis", "Which parameters move the targets most (SALib Morris "
+                    "screening; Sobol on request)."),
+    "equity": ("Analysis", "Spread of posts per weighted population across areas, by year, "
+               "before and after the plan."),
+    "calibrate": ("Analysis", "Fit δ, the weight mix, the σ multiplier and the convergence "
+                  "share to published gaps."),
+    "outcome": ("Analysis", "New specialists per 100,000 weighted need by area, plan against "
+                "status quo (no moves)."),
+    "monitor": ("Analysis", "Impact metrics against their baseline, flagging what got worse, "
+                "beside the posts moved."),
+    "report": ("Publish", "A self-contained report (map, charts, tables, method, provenance) as "
+               "HTML and/or PDF."),
+    "serve": ("Publish", "The web app: maps, live what-ifs, plans, comparison and downloads, "
+              "fully offline."),
+    "runs": ("Runs", "Saved runs: list, show, export, delete, cleanup."),
+    "posts": ("Targets and plan", "The area plan as recommendations per trust: which trusts "
+              "give and which receive posts, each round, and why (docs/posts.md)."),
+    "baseline": ("Data and scenarios", "The public baseline: show it, or build one from a later "
+                 "NHS Digital staff file (docs/baseline.md)."),
+}
+
+
 def load_commands(name: str | None = None) -> None:
     """Register one command's module, or every module when ``name`` is unknown or None."""
     module = COMMANDS.get(name or "")
@@ -44,18 +95,35 @@ def load_commands(name: str | None = None) -> None:
 
 
 class LazyGroup(TyperGroup):
-    """A command group that imports a command's module only when that command is asked for."""
+    """A command group that imports a command's module only when that command is asked for;
+    its own help lists the commands from ``SUMMARY`` without importing any."""
+
+    _listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if ctx.parent is not None:  # only the top-level help is listed from SUMMARY
+            return super().format_help(ctx, formatter)
+        LazyGroup._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            LazyGroup._listing = False
 
     def _refresh(self) -> None:
         # Typer builds the click commands from what is registered so far; rebuild after loading.
         self.commands = dict(typer.main.get_group(app).commands)
 
     def list_commands(self, ctx: Any) -> list[str]:
+        if LazyGroup._listing:
+            return list(SUMMARY)
         load_commands()
         self._refresh()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:  # typer vendors click's types
+        if LazyGroup._listing and cmd_name in SUMMARY:
+            panel, text = SUMMARY[cmd_name]
+            return TyperCommand(cmd_name, help=text, rich_help_panel=panel)
         if cmd_name not in self.commands:
             load_commands(cmd_name)
             self._refresh()
@@ -64,4 +132,4 @@ class LazyGroup(TyperGroup):
 
 app.info.cls = LazyGroup
 
-__all__ = ["COMMANDS", "app", "load_commands"]
+__all__ = ["COMMANDS", "SUMMARY", "app", "load_commands"]

@@ -144,9 +144,12 @@ def equity(
     specialty = match_name(specialty, table["specialty"].unique(), what="specialty",
                            listing="see `fairshare specialties` (or All)")
     view = table[table["specialty"] == specialty]
+    # shown with the gap's sign (+ receives), as every percentage gap; the CSV keeps distance
+    view = view.assign(gap_share_furthest_above=-view["max_distance"],
+                       gap_share_furthest_below=-view["min_distance"])
     show_table(view, f"Equity: {specialty} (Gini and CV of posts per fair share; lower is "
-               "fairer)", ["stage", "year", "gini", "cv", "max_distance", "min_distance",
-                           "share_within_5pct"])
+               "fairer)", ["stage", "year", "gini", "cv", "gap_share_furthest_above",
+                           "gap_share_furthest_below", "share_within_5pct"])
     for message in equity_check(res.targets, res.plan):
         console.print(f"[yellow]•[/] {message}")
     files = write_results(out, {"equity": table}, bundle, sc, command="equity")

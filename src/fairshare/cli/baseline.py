@@ -6,16 +6,29 @@ built with the same mapping, placement, rounding and labels as the embedded one 
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from fairshare.cli.common import PostsOpt, app, console, err_console, friendly, show_table
+from fairshare.cli.common import (
+    PostsOpt,
+    app,
+    console,
+    friendly,
+    refuse_overwriting_inputs,
+    show_table,
+    summarise,
+    warn,
+)
+from fairshare.errors import FairshareError, InputError
 from fairshare.inputs.baseline import (
     Baseline,
     build_baseline,
+    check_counted,
     embedded_modelled,
     posts_csv,
     read_baseline_posts,
@@ -25,6 +38,7 @@ from fairshare.inputs.baseline import (
 )
 from fairshare.inputs.bundle import BASELINE_FILE, data_dir, load_data
 from fairshare.io import write_text
+from fairshare.publish.outputs import check_writable
 
 baseline_app = typer.Typer(no_args_is_help=True, help="The public baseline: show it, or build one "
                             "from a later NHS Digital staff file (docs/baseline.md).")
@@ -32,11 +46,31 @@ app.add_typer(baseline_app, name="baseline", rich_help_panel="Data and scenarios
 
 
 def build_from(path: Path) -> Baseline:
-    """The baseline of one NHS Digital staff file, with the embedded map, lookup and models."""
+    """The baseline of one NHS Digital staff file, with the embedded map, lookup and models;
+    refused if it counts nothing from the file (no training grades, no known trusts)."""
     data = data_dir()
     modelled = embedded_modelled(read_baseline_posts(data / BASELINE_FILE))
-    return build_baseline(read_staff(path), read_programme_map(data / "nhsd_programme_map.csv"),
+    staff = read_staff(path)
+    base = build_baseline(staff, read_programme_map(data / "nhsd_programme_map.csv"),
                           read_org_lookup(data / "nhs_org_icb.csv"), modelled)
+    check_counted(str(path), staff, base)
+    return base
+
+
+def _write_accepted(target: Path, text: str) -> Path:
+    """Write the posts file only if `--posts` and `validate` accept it (read back from its
+    temporary copy by the same reader): the command never hands over a file they refuse."""
+    with tempfile.TemporaryDirectory() as folder:
+        trial = Path(folder) / "posts.csv"
+        trial.write_text(text, encoding="utf-8")
+        try:
+            load_data().with_posts(trial)
+        except InputError as exc:
+            named = [replace(p, file=target.name) for p in exc.problems]
+            raise FairshareError("the built posts file would be refused by `fairshare validate` "
+                                 f"and --posts, so it was not written:\n{summarise(named)}"
+                                 ) from None
+    return write_text(target, text)
 
 
 def _target(out: Path) -> Path:
@@ -45,21 +79,20 @@ def _target(out: Path) -> Path:
 
 
 def _report_left_out(base: Baseline) -> None:
-    """Say what could not be counted, by organisation and by specialty: never silently."""
+    """Say what could not be counted, by organisation and by specialty: never silently, and
+    in a bounded number of lines (the largest first, then a count of the rest)."""
     orgs = base.unmapped_orgs
     if not orgs.empty:
-        err_console.print(f"[bold yellow]Warning:[/] {len(orgs)} organisation(s) not placed "
-                          f"({orgs['fte'].sum():,.1f} training FTE not counted): not in the "
-                          "organisation lookup or not in an English ICB", highlight=False)
-        for r in orgs.sort_values("fte", ascending=False).itertuples(index=False):
-            err_console.print(f"  {r.org_code} {r.org_name}: {r.fte:,.1f} FTE", highlight=False)
+        warn(f"{len(orgs):,} organisation(s) not placed ({orgs['fte'].sum():,.1f} training FTE "
+             "not counted): not in the organisation lookup or not in an English ICB",
+             [f"{r.org_code} {r.org_name}: {r.fte:,.1f} FTE"
+              for r in orgs.sort_values("fte", ascending=False).itertuples(index=False)])
     rows = base.unmapped_rows
     if not rows.empty:
-        err_console.print(f"[bold yellow]Warning:[/] {len(rows)} specialty x grade pair(s) not "
-                          f"in the programme map ({rows['fte'].sum():,.1f} FTE not counted):",
-                          highlight=False)
-        for r in rows.itertuples(index=False):
-            err_console.print(f"  {r.grade}, {r.specialty}: {r.fte:,.1f} FTE", highlight=False)
+        warn(f"{len(rows):,} specialty x grade pair(s) not in the programme map "
+             f"({rows['fte'].sum():,.1f} FTE not counted):",
+             [f"{r.grade}, {r.specialty}: {r.fte:,.1f} FTE"
+              for r in rows.sort_values("fte", ascending=False).itertuples(index=False)])
 
 
 @baseline_app.command("build")
@@ -72,9 +105,12 @@ def build(
                                       "or a folder).")] = Path(BASELINE_FILE),
 ) -> None:
     """Build a posts file (per ICB piece, with a basis per row) that --posts accepts."""
+    target = _target(out)
+    refuse_overwriting_inputs({"out": target}, [source])
+    check_writable(target)
     base = build_from(source)
     _report_left_out(base)
-    target = write_text(_target(out), posts_csv(base.posts))
+    target = _write_accepted(target, posts_csv(base.posts))
     counted = base.posts[~base.posts["basis"].str.startswith("modelled")]
     console.print(f"{base.label()}", highlight=False)
     console.print(f"wrote {target}: {int(base.posts['posts'].sum()):,} posts in "

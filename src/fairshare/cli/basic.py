@@ -21,10 +21,13 @@ from fairshare.cli.common import (
     friendly,
     print_written,
     setup,
+    show_coverage,
     show_table,
+    warn_missing_areas,
 )
 from fairshare.errors import FairshareError
-from fairshare.inputs.bundle import load_data, read_capacity, read_cohorts
+from fairshare.inputs.bundle import KIND_WORDS, file_kind, load_data, read_capacity, read_cohorts
+from fairshare.inputs.posts import read_table
 from fairshare.io import write_with
 from fairshare.model.targets import WATERFALL
 from fairshare.model.targets import targets as compute_targets
@@ -57,19 +60,21 @@ def targets(
                    + " → ".join(label for _, label in WATERFALL) + ")", ["area", *steps, "target"])
     elif specialty and len(specialty) == 1:
         view = df.sort_values("gap")
-        cols = ["area", "current", "fair_share", "target", "gap", "distance", *aims]
+        cols = ["area", "current", "fair_share", "target", "gap", "gap_share_of_target", *aims]
         name = df["specialty"].iloc[0]
         show_table(view, f"{name} — targets by {sc.level.replace('_', ' ')}", cols)
     else:
         view = df.groupby("area", as_index=False)[["current", "fair_share", "target",
                                                    "aim"]].sum()
         view["gap"] = view["target"] - view["current"]
-        view["distance"] = (view["current"] - view["target"]) / view["target"]
+        view["gap_share_of_target"] = (view["target"] - view["current"]) / view["target"]
         view["aim_gap"] = view["aim"] - view["current"]
         show_table(view.sort_values("gap"),
                    f"All {df['specialty'].nunique()} specialties — by "
                    f"{sc.level.replace('_', ' ')}", ["area", "current", "fair_share", "target",
-                                                     "gap", "distance", *aims])
+                                                     "gap", "gap_share_of_target", *aims])
+    console.print("Gap = target − current posts: + receives, − gives; gap share of target = "
+                  "gap / target, with the same sign.", highlight=False)
     files = write_results(out, {"targets": df}, bundle, sc, command="targets")
     console.print(f"method: {sc.apportionment}; scenario: {sc.name} ({sc.digest()}); "
                   f"convergence: {sc.convergence.label()}; establishment: {bundle.posts_label}")
@@ -77,6 +82,10 @@ def targets(
     console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
                   + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
                   + " with what NHS England's core need already carries (docs/method.md)")
+    console.print(f"core need: ICB cost factor {df['core_cost_factor'].iloc[0]} "
+                  "(scenario core_cost_factor; docs/method.md)")
+    if df["specialty"].nunique() == 1:
+        console.print(f"demand driver: {df['demand_driver'].iloc[0]}", highlight=False)
     print_written(files)
 
 
@@ -101,26 +110,68 @@ def specialties(
 @friendly
 def validate(
     path: Annotated[Path, typer.Argument(help="File to check.")],
-    kind: Annotated[str, typer.Option(help="posts (establishment), capacity or cohorts.")]
-    = "posts",
+    kind: Annotated[str | None, typer.Option(
+        help="posts (establishment), capacity, cohorts or min_posts; default: recognised by "
+        "the file's columns.")] = None,
 ) -> None:
-    """Check an input file (establishment, capacity or cohorts) and explain every problem."""
+    """Check an input file (establishment, capacity, cohorts or minimum sizes) and explain
+    every problem; the kind of file is recognised by its columns."""
+    if kind is not None and kind not in KIND_WORDS:
+        raise FairshareError(f"--kind must be {', '.join(KIND_WORDS)}, not {kind!r}")
+    found = _recognised(path, kind)
+    kind = kind or found or "posts"
+    console.print(f"{path}: {'checked as' if found is None else 'recognised as'} "
+                  f"{'an' if KIND_WORDS[kind][0] in 'aeiou' else 'a'} {KIND_WORDS[kind]} file"
+                  + (" by its columns" if found is not None else ""), highlight=False)
     if kind == "posts":
-        bundle = load_data(path)
-        posts = bundle.posts
-        console.print(
-            f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "
-            f"{posts['specialty'].nunique()} specialties, {posts['local_office'].nunique()} "
-            "local offices" + (f"; {len(bundle.other_funded)} rows of other-funded posts "
-                               "shown, never moved" if len(bundle.other_funded) else ""))
+        _validate_posts(path)
         return
-    readers = {"capacity": read_capacity, "cohorts": read_cohorts}
-    if kind not in readers:
-        raise FairshareError(f"--kind must be posts, capacity or cohorts, not {kind!r}")
-    table = readers[kind](path, load_data())
-    console.print(f"[green]OK[/]: {path} — {len(table):,} rows of {kind}, "
-                  f"{table['specialty'].nunique()} specialties, "
-                  f"{table['local_office'].nunique()} local offices")
+    bundle = load_data()
+    if kind == "min_posts":
+        from fairshare.inputs.minimums import read_min_posts
+
+        table = read_min_posts(path, bundle, "local_office")
+    else:
+        table = {"capacity": read_capacity, "cohorts": read_cohorts}[kind](path, bundle)
+    areas = table["local_office"].nunique() if "local_office" in table.columns else \
+        table.iloc[:, 0].nunique()
+    plural = "s" if areas != 1 else ""
+    console.print(f"[green]OK[/]: {path} — {len(table):,} rows of {kind.replace('_', ' ')}, "
+                  f"{table['specialty'].nunique()} specialties, {areas} area{plural}")
+    if kind == "cohorts":
+        show_coverage(table, bundle, load_scenario().plan_start)
+
+
+def _recognised(path: Path, kind: str | None) -> str | None:
+    """The kind the file's columns make; an error when ``--kind`` says otherwise."""
+    if str(path) == "-":
+        return None
+    table = read_table(path)
+    if table.attrs.get("sheet"):
+        console.print(f"{path}: reading sheet '{table.attrs['sheet']}', the first sheet whose "
+                      "first row names the columns", highlight=False)
+    found = file_kind(list(table.columns))
+    if found is None:
+        raise FairshareError(
+            f"{path}: cannot tell what kind of file this is from its columns: an establishment "
+            "has 'posts', a capacity file 'capacity', a cohorts file 'completion_year' and "
+            "'trainees', a minimum sizes file 'min_posts' (see `fairshare template`)")
+    if kind is not None and kind != found:
+        raise FairshareError(f"{path}: --kind {kind}, but its columns are those of a "
+                             f"{KIND_WORDS[found]} file (use --kind {found}, or leave --kind "
+                             "out)")
+    return found
+
+
+def _validate_posts(path: Path) -> None:
+    bundle = load_data(path)
+    posts = bundle.posts
+    console.print(
+        f"[green]OK[/]: {path} — {int(posts['posts'].sum()):,} centrally funded posts, "
+        f"{posts['specialty'].nunique()} specialties, {posts['local_office'].nunique()} "
+        "local offices" + (f"; {len(bundle.other_funded)} rows of other-funded posts "
+                           "shown, never moved" if len(bundle.other_funded) else ""))
+    warn_missing_areas(bundle)
 
 
 @app.command(rich_help_panel="Data and scenarios")

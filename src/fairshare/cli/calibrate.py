@@ -19,7 +19,6 @@ from fairshare.cli.common import (
     show_table,
 )
 from fairshare.errors import FairshareError
-from fairshare.io import write_text
 from fairshare.publish.outputs import write_results
 
 
@@ -39,12 +38,13 @@ def calibrate(
     out: OutOpt = None,
 ) -> None:
     """Fit δ, the weight mix, the σ multiplier and the convergence share to published gaps."""
+    from fairshare.analysis.calibrate import PARAMETERS, read_published
     from fairshare.analysis.calibrate import calibrate as run_calibrate  # loads scipy: lazily
-    from fairshare.analysis.calibrate import read_published
 
     bundle, sc = setup(posts, scenario)
-    table = read_published(str(published), bundle)
-    result = run_calibrate(bundle, sc, table, seed=seed, fixed=_parse_fix(fix or []))
+    fixed = _parse_fix(fix or [])
+    table = read_published(str(published), bundle, free=len(PARAMETERS) - len(fixed))
+    result = run_calibrate(bundle, sc, table, seed=seed, fixed=fixed)
     shown = result.parameters.assign(identified=[
         "fixed" if f else "yes" if i else "NO"
         for f, i in zip(result.parameters["fixed"], result.parameters["identified"],
@@ -64,13 +64,14 @@ def calibrate(
     if unpinned:
         console.print("[yellow]not pinned down by these figures:[/] " + ", ".join(unpinned)
                       + " (see the note column; their fitted values are one of many)")
+    fitted = yaml.safe_dump(result.scenario.model_dump(mode="json", exclude={"uncertainty"}),
+                            sort_keys=False)
     files = write_results(out, {"calibration_parameters": result.parameters,
                                 "calibration_residuals": result.residuals}, bundle,
                           result.scenario, published=str(published),
                           rmse_before=result.rmse_before, rmse_after=result.rmse_after,
-                          command="calibrate")
-    files.append(write_text(files[0].parent / "calibrated_scenario.yaml", yaml.safe_dump(
-        result.scenario.model_dump(mode="json", exclude={"uncertainty"}), sort_keys=False)))
+                          command="calibrate",
+                          extra_files={"calibrated_scenario.yaml": fitted})
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 

@@ -10,6 +10,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -17,22 +18,23 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fairshare.errors import FairshareError, InputError, Problem
-from fairshare.inputs.bundle import Bundle, load_data, read_capacity, read_cohorts
+from fairshare.errors import FairshareError, InputError, Problem, reveal
 from fairshare.io import file_digest
 from fairshare.names import match_names
-from fairshare.scenario import Scenario, load_scenario
 from fairshare.training_year import date_in_text, first_year_to_come, next_round, parse_date
 from fairshare.vocabulary import Level
 
-if TYPE_CHECKING:  # the plan (and scipy's optimiser) loads only for commands that plan
+if TYPE_CHECKING:  # pandas, the data and the plan load only when a command runs, not for --help
+    import pandas as pd
+
+    from fairshare.inputs.bundle import Bundle
     from fairshare.model.pipeline import PlanOutput
+    from fairshare.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -80,12 +82,77 @@ SpecialtyOpt = Annotated[
 ]
 
 
+#: Options that name what a command writes; every other file option names what it reads.
+OUTPUT_OPTIONS = ("out", "xlsx", "html", "pdf")
+
+
+def _paths(value: Any) -> list[Path]:
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, Path)]
+    if isinstance(value, PlanInputs):
+        return [p for f in fields(value) for p in _paths(getattr(value, f.name))]
+    return []
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
+    """An output must never replace one of the command's own inputs: ``targets --posts x.csv
+    --out x.csv`` would destroy the establishment it was computed from, and ``--out DIR``
+    replacing an earlier output folder would delete an input kept inside it."""
+    for option, out in outputs.items():
+        for source in inputs:
+            if str(source) in ("-", "/dev/stdin"):
+                continue
+            inside = (out.is_dir() and (out / "run.json").is_file()
+                      and source.resolve().is_relative_to(out.resolve()))
+            if _same(out, source) or out.resolve() == source.resolve() or inside:
+                where = "is" if not inside else "holds"
+                raise FairshareError(f"--{option} {out} {where} one of this command's inputs "
+                                     f"({source}): writing there would destroy it. Give "
+                                     f"another --{option}")
+
+
+def _check_files(kwargs: dict[str, Any], results_out: bool) -> bool:
+    """Refuse outputs that name an input (and, for a results ``--out``, one that can only fail,
+    before any work); whether the command writes anything."""
+    outputs = {k: v for k, v in kwargs.items() if k in OUTPUT_OPTIONS and isinstance(v, Path)}
+    inputs = [p for k, v in kwargs.items() if k not in (*OUTPUT_OPTIONS, "store")
+              for p in _paths(v)]
+    refuse_overwriting_inputs(outputs, inputs)
+    if results_out and isinstance(kwargs.get("out"), Path):
+        from fairshare.publish.outputs import check_out  # not for `--help`: imported late
+
+        check_out(kwargs["out"])
+    return any(k in OUTPUT_OPTIONS for k in kwargs)
+
+
 def friendly(func: F) -> F:
-    """Turn expected errors into a message and exit code 2 instead of a traceback."""
+    """Turn expected errors into a message and exit code 2 instead of a traceback.
+
+    A command that writes also refuses an output naming one of its inputs, and is stopped
+    cleanly by SIGTERM, SIGHUP or Ctrl-C (``cli.signals``): its half-built output is removed.
+    """
+
+    out = inspect.signature(func).parameters.get("out")
+    results_out = out is not None and out.annotation in ("OutOpt", OutOpt)
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            writes = _check_files(kwargs, results_out)
+            if writes and threading.current_thread() is threading.main_thread():
+                from fairshare.cli.signals import stop_cleanly
+
+                with stop_cleanly("the output"):
+                    return func(*args, **kwargs)
             return func(*args, **kwargs)
         except InputError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(summarise(exc.problems))}",
@@ -93,8 +160,8 @@ def friendly(func: F) -> F:
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except FairshareError as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(reveal(str(exc)))}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except ValueError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False,
@@ -151,13 +218,130 @@ def _rows(rows: list[int]) -> str:
 
 def setup(posts: Path | None, scenario: Path | None, **overrides: Any) -> tuple[Bundle, Scenario]:
     """Scenario and data for a command; every table printed after this carries their label."""
-    sc = load_scenario(scenario, **overrides)
+    bundle, sc, base = _setup(posts, scenario, **overrides)
+    sc = for_this_run(sc, base, _given(bundle, {"posts": posts}))
+    label_tables(bundle, sc)
+    return bundle, sc
+
+
+def _setup(posts: Path | None, scenario: Path | None,
+           **overrides: Any) -> tuple[Bundle, Scenario, Scenario]:
+    """Data, the scenario with the command's options, and the scenario as its file says."""
+    from fairshare.inputs.bundle import load_data
+    from fairshare.scenario import load_scenario_and_file
+
+    sc, base = load_scenario_and_file(scenario, **overrides)
+    unused = sc.unused_settings()
+    if unused:
+        warn(f"{', '.join(unused)} given, but convergence policy '{sc.convergence.policy}' "
+             "never uses it: it has no effect on this run (set the policy that reads it, or "
+             "remove it)")
     bundle = load_data(posts)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,
                   soft_wrap=True)
-    return bundle, sc
+    if posts is not None:
+        warn_missing_areas(bundle)
+    return bundle, sc, base
+
+
+def warn_missing_areas(bundle: Bundle) -> None:
+    """Say which areas an establishment file has no row for: they get 0 posts of everything."""
+    from fairshare.inputs.bundle import missing_areas
+
+    missing = missing_areas(bundle)
+    if missing:
+        what = "ICBs" if not bundle.piece_posts.empty else "local offices"
+        console.print(f"[yellow]Warning[/]: the establishment has no row for {len(missing)} "
+                      f"{what}, which are planned with 0 posts of every specialty: "
+                      f"{escape(', '.join(missing))}. Add their rows (0 where an area truly "
+                      "has none) if the file is meant to be complete.", highlight=False,
+                      soft_wrap=True)
+
+
+def show_coverage(cohorts: pd.DataFrame, bundle: Bundle, start: int) -> None:
+    """How many posts a cohort file accounts for; the rest fall vacant on the default rule."""
+    from fairshare.inputs.bundle import cohort_coverage
+
+    table = cohort_coverage(cohorts, bundle, start)
+    posts, listed = int(table["posts"].sum()), int(table["trainees_listed"].sum())
+    rest = int(table["not_covered"].sum())
+    console.print(f"The cohort file covers {listed:,} trainees in {len(table)} local office × "
+                  f"specialty programmes holding {posts:,} posts; the other {rest:,} posts "
+                  "fall vacant on the default rule (posts ÷ programme length a year).",
+                  highlight=False, soft_wrap=True)
+    partial = table[table["not_covered"] > 0].sort_values("not_covered", ascending=False)
+    if len(partial):
+        show_table(partial.head(10), "Programmes the cohort file covers only in part",
+                   ["local_office", "specialty", "posts", "trainees_listed", "not_covered"])
+
+
+def _given(bundle: Bundle, files: dict[str, Path | None]) -> dict[str, str]:
+    """Digests of the input files the user gave (not the embedded data)."""
+    return {name: bundle.digests[name] for name, path in files.items()
+            if path is not None and name in bundle.digests}
+
+
+#: Scenario fields that say what a run is called or was given, not a parameter of the model.
+_NOT_PARAMETERS = ("name", "description", "inputs")
+_NAME_CHARS = 60
+
+
+def for_this_run(sc: Scenario, base: Scenario, files: dict[str, str]) -> Scenario:
+    """The scenario as run: the input files given recorded in it (so in its digest), and a
+    name that says what the command's options changed from the scenario file (or from the
+    defaults), so that no run made with other options or files is called "default".
+
+    ``base`` is the scenario before the command's options; ``files`` the digest of every input
+    file given (posts, capacity, cohorts, min_posts).
+    """
+    if files:
+        sc = sc.with_overrides(inputs={**sc.inputs, **files})
+    was, now = base.resolved(), sc.resolved()
+    changed = [k for k in now if k not in _NOT_PARAMETERS and now[k] != was[k]]
+    parts = [f"{k.replace('_', ' ')} {_word(now[k])}" for k in changed]
+    parts += [f"own {k.replace('_', ' ')} file" for k in files if k not in base.inputs]
+    if not parts:
+        return sc
+    stem = "" if base.name == "default" else f"{base.name}, "
+    name = stem + ", ".join(parts)
+    if len(name) > _NAME_CHARS or any(isinstance(now[k], dict | list) for k in changed):
+        name = stem + f"custom ({len(parts)} changes from "
+        name += ("the defaults)" if not stem else "the file)")
+    return sc.with_overrides(name=name)
+
+
+def _word(value: Any) -> str:
+    return str(value).replace("_", " ") if value is not None else "none"
+
+
+def warn(message: str, lines: list[str] | None = None, shown: int = 10) -> None:
+    """A warning, with at most ``shown`` detail lines and a count of the rest (30,000 unknown
+    codes are a sentence and ten examples, not 30,000 lines)."""
+    err_console.print(f"[bold yellow]Warning:[/] {escape(reveal(message))}", highlight=False,
+                      soft_wrap=True)
+    for line in (lines or [])[:shown]:
+        err_console.print(f"  {escape(reveal(line))}", highlight=False, soft_wrap=True)
+    if lines and len(lines) > shown:
+        err_console.print(f"  … and {len(lines) - shown:,} more", highlight=False)
+
+
+def warn_before_plan(table: pd.DataFrame, column: str, start: int, source: Path,
+                     what: str) -> None:
+    """Rows of a capacity or cohort file for years before the plan's first year are never
+    used: say how many, rather than drop them without a word."""
+    import pandas as pd
+
+    if column not in table.columns:
+        return
+    years = pd.to_numeric(table[column], errors="coerce")
+    early = table[years < start]
+    if not early.empty:
+        lines = [f"{r.local_office}, {r.specialty}, {int(getattr(r, column))}"
+                 for r in early.itertuples(index=False)]
+        warn(f"{source}: {len(early):,} row(s) of {what} are for years before the plan's first "
+             f"year {start} and have no effect on it", lines)
 
 
 def filter_specialties(df: pd.DataFrame, specialty: list[str] | None) -> pd.DataFrame:
@@ -175,7 +359,10 @@ _caption: list[str] = []
 def label_tables(bundle: Bundle, sc: Scenario) -> None:
     """Remember the run's label so every printed table carries it (a copied table stays
     labelled): the basis of the numbers and the scenario."""
-    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()})."]
+    pace = (f"glide to {sc.glide_until}" if sc.pace == "glide" else "fastest") + (
+        f", {sc.convergence.label()}")
+    _caption[:] = [f"Basis: {bundle.posts_label}. Scenario: {sc.name} ({sc.digest()}): pace "
+                   f"{pace}; core need's ICB cost factor {sc.core_cost_factor}."]
 
 
 def print_written(files: list[Path]) -> None:
@@ -190,18 +377,31 @@ def print_written(files: list[Path]) -> None:
 def _fmt(value: Any, column: str = "") -> str:
     """Posts with thousands separators; shares as percentages; small ratios to 3 decimals."""
     if isinstance(value, float):
-        if pd.isna(value):
+        if value != value:  # NaN
             return ""
-        if any(k in column for k in ("distance", "share_within", "p_gives", "p_receives")):
-            return f"{value:+.1%}" if "distance" in column else f"{value:.0%}"
+        if any(k in column for k in ("distance", "gap_share", "share_within", "p_gives",
+                                     "p_receives")):
+            return f"{value:+.1%}" if "distance" in column or "gap_share" in column \
+                else f"{value:.0%}"
         if column.startswith("effect"):
             return f"{value:+,.1f}"
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _year(value: object) -> str:
+    """A year as a whole number ("2030", never "2030.0" from a nullable column); blank if none."""
+    if value is None or str(value) == "<NA>" or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     """Print a DataFrame as a rich table (gains green, losses red)."""
+    import pandas as pd
+
     table = Table(title=title, show_lines=False, header_style="bold",
                   caption=_caption[0] if _caption else None, caption_justify="left")
     for col in columns:
@@ -212,7 +412,7 @@ def show_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
         cells = []
         for col, value in zip(columns, rec, strict=True):
             v = value.item() if hasattr(value, "item") else value
-            text = escape(str(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
+            text = escape(_year(v) if col.lower() == "year" else _fmt(v, col))  # data, not markup
             if col == "gap" and isinstance(v, int | float) and v:
                 text = f"[green]+{text}[/]" if v > 0 else f"[red]{text}[/]"
             cells.append(text)
@@ -229,6 +429,12 @@ CohortsOpt = Annotated[
 HorizonOpt = Annotated[int | None, typer.Option("--horizon", help="Last plan year.")]
 PaceOpt = Annotated[float | None, typer.Option("--pace-cap", help="Max share of a gap moved "
                                                "in one year (0-1).")]
+GlideOpt = Annotated[int | None, typer.Option(
+    "--glide-until", help="Last year of the glide window (default 2037, the programme's 15+ "
+    "year lifespan; 2030 closes every gap by 2030, as scenarios/full-convergence.yaml).")]
+ConvergenceOpt = Annotated[float | None, typer.Option(
+    "--convergence-share", min=0.0, max=1.0, help="Share of each gap the plan closes (1: the "
+    "full target, the default; 0.5: half of each gap, scenarios/programme-pace.yaml).")]
 
 
 @dataclass(frozen=True)
@@ -242,6 +448,8 @@ class PlanInputs:
     capacity: Path | None = None
     cohorts: Path | None = None
     posts_date: str | None = None
+    glide_until: int | None = None
+    convergence_share: float | None = None
 
 
 PostsDateOpt = Annotated[str | None, typer.Option(
@@ -257,6 +465,8 @@ _PLAN_OPTIONS = [
     inspect.Parameter("capacity", _KW, default=None, annotation=CapacityOpt),
     inspect.Parameter("cohorts", _KW, default=None, annotation=CohortsOpt),
     inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
+    inspect.Parameter("glide_until", _KW, default=None, annotation=GlideOpt),
+    inspect.Parameter("convergence_share", _KW, default=None, annotation=ConvergenceOpt),
 ]
 
 
@@ -280,16 +490,33 @@ def plan_inputs(func: F) -> F:
 
 
 def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
-                 level: Level = "local_office",
+                 level: Level = "local_office", report_level: Level | None = None,
                  **overrides: Any) -> tuple[Bundle, Scenario, PlanOutput]:
     """Bundle, scenario and plan from the shared inputs (``overrides`` win over the file);
-    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb."""
-    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap} | overrides
-    bundle, sc = setup(inputs.posts, inputs.scenario, **merged)
+    ``min_posts`` is a minimum programme size file, ``level`` local_office or icb (planned
+    over), ``report_level`` the level the results are shown at (default: ``level``). Both the
+    level and every input file go into the scenario as run (its digest and name)."""
+    from fairshare.inputs.bundle import read_capacity, read_cohorts
+
+    merged = {"horizon": inputs.horizon, "pace_cap": inputs.pace_cap,
+              "glide_until": inputs.glide_until,
+              "convergence": convergence_override(inputs.convergence_share),
+              "level": report_level or level} | overrides
+    bundle, sc, base = _setup(inputs.posts, inputs.scenario, **merged)
     bundle, sc = dated(bundle, sc, inputs)
-    cap = read_capacity(inputs.capacity, bundle) if inputs.capacity else None
+    cap = read_capacity(inputs.capacity, bundle, level) if inputs.capacity else None
     coh = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    if cap is not None and inputs.capacity is not None:
+        warn_before_plan(cap, "year", sc.plan_start, inputs.capacity, "capacity")
+    if coh is not None and inputs.cohorts is not None:
+        warn_before_plan(coh, "completion_year", sc.plan_start, inputs.cohorts, "cohorts")
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
+    given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
+             "min_posts": min_posts}
+    sc = for_this_run(sc, base, _given(bundle, given))
+    label_tables(bundle, sc)
+    if coh is not None:
+        show_coverage(coh, bundle, sc.plan_start)
     from fairshare.inputs.minimums import read_min_posts
     from fairshare.model.pipeline import run_plan
 
@@ -297,6 +524,13 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
     with console.status("Optimising the pace-of-change plan…"):
         out = run_plan(bundle, sc, capacity=cap, cohorts=coh, min_posts=mins, level=level)
     return bundle, sc, out
+
+
+def convergence_override(share: float | None) -> dict[str, Any] | None:
+    """The scenario's convergence from ``--convergence-share`` (None: the scenario's own)."""
+    if share is None:
+        return None
+    return {"policy": "full"} if share == 1 else {"policy": "share", "share": share}
 
 
 def dated(bundle: Bundle, sc: Scenario, inputs: PlanInputs) -> tuple[Bundle, Scenario]:
@@ -345,5 +579,21 @@ def with_file_digests(bundle: Bundle, inputs: PlanInputs | None = None,
 def findings_table(out: PlanOutput) -> pd.DataFrame:
     """The plan's findings as a tidy table (one row per finding)."""
     return out.findings
+
+
+def show_findings(findings: pd.DataFrame, groups: pd.DataFrame, shown: int = 10) -> None:
+    """The findings grouped by kind and cause, largest first, each with its largest example."""
+    from fairshare.publish.report_tables import kind_label
+
+    console.print(f"[bold]{len(findings)} findings[/] in {len(groups)} groups (kind and cause), "
+                  "ranked by the posts involved; every finding is in findings.csv, the groups in "
+                  "findings_groups.csv.")
+    view = groups.head(shown).assign(kind=groups["kind"].map(kind_label))
+    show_table(view, "What holds the plan back", ["rank", "kind", "cause", "findings", "posts",
+                                                   "areas", "specialties"])
+    for rec in groups.head(min(shown, 5)).itertuples(index=False):
+        console.print(f"  {rec.rank}. largest: {escape(str(rec.largest))}")
+    if len(groups) > shown:
+        console.print(f"  … and {len(groups) - shown} smaller groups in findings_groups.csv.")
 
 

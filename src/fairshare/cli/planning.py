@@ -19,11 +19,13 @@ from fairshare.cli.common import (
     friendly,
     plan_inputs,
     print_written,
+    show_findings,
     show_table,
 )
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.io import safe_filename
+from fairshare.model.pipeline import findings_groups
 from fairshare.model.targets import pieces
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
@@ -48,8 +50,9 @@ def plan_cmd(
         "--require-target-by", help="Every phased area must be at target by this year; "
         "infeasible plans say why.")] = None,
     pace: Annotated[str | None, typer.Option(
-        "--pace", help="glide (default: each gap spread evenly to 2030, as the programme "
-        "published) or fastest (as fast as vacancies and capacity allow).")] = None,
+        "--pace", help="glide (default: each gap spread evenly from its phase start to "
+        "--glide-until, 2037 by default) or fastest (as fast as vacancies and capacity "
+        "allow).")] = None,
     min_posts: Annotated[Path | None, typer.Option(
         "--min-posts", help="Minimum programme size file: local_office (or icb), specialty, "
         "min_posts. Default: one trainee per programme year (docs/plan.md).")] = None,
@@ -64,6 +67,7 @@ def plan_cmd(
         raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
     plan_level = cast(Level, "icb" if level == "icb" else "local_office")
     bundle, sc, res = compute_plan(inputs, min_posts=min_posts, level=plan_level,
+                                   report_level=cast(Level, level),
                                    elastic=elastic or None,
                                    require_target_by=require_target_by, pace=pace)
     if level == "icb" and bundle.piece_posts.empty:
@@ -87,17 +91,15 @@ def plan_cmd(
     show_table(by_area.sort_values("gap"), f"By {int(last['year'].max())}: posts after the "
                "plan and remaining gap", ["area", "current", "moved", "posts", "target", "gap"])
     findings = findings_table(res)
+    groups = findings_groups(findings)
     if len(findings):
-        kinds = ", ".join(f"{n} {k}" for k, n in findings["kind"].value_counts().items())
-        console.print(f"[bold]{len(findings)} findings[/] ({kinds}; all in findings.csv). "
-                      f"The largest:")
-        for msg in findings.sort_values("size", ascending=False, kind="stable")["message"].head(8):
-            console.print(f"  • {msg}")
+        show_findings(findings, groups)
     stats = res.stats
     console.print(f"status: {res.status}; solver: {stats.get('solve_seconds', 0):.2f} s, "
                   f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
                   "constraints")
-    outputs = {"targets": res.targets, "plan": table, "findings": findings}
+    outputs = {"targets": res.targets, "plan": table, "findings": findings,
+               "findings_groups": groups}
     if not res.unplaced.empty:
         funded = sum(t.posts for t in sc.expansion)
         console.print(f"[yellow]{int(res.unplaced['posts'].sum()):,} of {funded:,} expansion "
@@ -126,7 +128,10 @@ def tables(
         "folder (with run.json and columns.csv).")] = None,
 ) -> None:
     """The deanery tables: one year for an area, or the pace of change across the plan."""
-    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office")
+    if level not in ("local_office", "region", "icb"):
+        raise FairshareError(f"--level must be local_office, region or icb, not {level!r}")
+    bundle, sc, res = compute_plan(inputs, level="icb" if level == "icb" else "local_office",
+                                   report_level=cast(Level, level))
     plan = plan_at_level(bundle, sc, res, level)
     match = match_area(plan, area, area_codes(bundle, level))
     if pace:

@@ -81,6 +81,10 @@ def serve(
     debug: Annotated[bool, typer.Option("--debug", help="Dash's development server with its "
                                         "interactive debugger (loopback addresses only).")]
     = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="A name browsers use for this server besides localhost and its "
+        "address (e.g. planning.trust.nhs.uk behind a proxy); repeatable. Requests naming any "
+        "other host are refused (DNS rebinding).")] = None,
 ) -> None:
     """The web app: maps, live what-ifs, plans, comparison and downloads, fully offline.
 
@@ -88,4 +92,5 @@ def serve(
     """
     from fairshare.webapp import serve as run_server
 
-    run_server(host=host, port=port, posts=posts, debug=debug, threads=threads)
+    run_server(host=host, port=port, posts=posts, debug=debug, threads=threads,
+               allow_hosts=tuple(allow_host or ()))

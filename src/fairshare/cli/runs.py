@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +24,12 @@ from fairshare.cli.common import (
     print_written,
     show_table,
 )
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, reveal
 from fairshare.inputs.bundle import load_data
 from fairshare.model.targets import targets as compute_targets
 from fairshare.names import match_name
 from fairshare.publish.excel import write_workbook
-from fairshare.publish.outputs import run_metadata, write_output
+from fairshare.publish.outputs import check_writable, run_metadata, write_output
 from fairshare.publish.tables import phase_impact
 from fairshare.scenario import Scenario
 from fairshare.store.compare import (
@@ -64,6 +65,10 @@ def run(
     store: StoreOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
+    check_writable(RunStore(store).runs_dir / "new-run")  # before minutes of work, not after
+    if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise FairshareError(f"--name {reveal(name)!r}: a run name cannot hold control or "
+                             "invisible characters")
     bundle, sc, res = compute_plan(inputs)
     tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
     tables |= _equity_tables(res.targets, res.plan)

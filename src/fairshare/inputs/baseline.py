@@ -19,6 +19,8 @@ The functions here are pure (tables in, tables out) apart from the small readers
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +29,15 @@ import numpy as np
 import pandas as pd
 
 from fairshare.apportionment import apportion
-from fairshare.errors import InputError, Problem
-from fairshare.inputs.posts import MAX_DATA_BYTES
-from fairshare.io import regular_file
+from fairshare.errors import InputError, Problem, quote
+from fairshare.inputs.posts import (
+    MAX_DATA_BYTES,
+    OLE2_MAGIC,
+    ZIP_MAGIC,
+    check_text,
+    check_width,
+)
+from fairshare.io import inflated, read_bytes
 
 STAFF_COLUMNS = ("DATE", "ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY", "FTE")
 TRAINING_GRADES = ("Specialty Registrar", "Core Training", "Foundation Doctor Year 1",
@@ -258,16 +266,25 @@ def staff_date(staff: pd.DataFrame) -> str:
 
 
 def read_staff(path: str | Path) -> pd.DataFrame:
-    """An NHS Digital "medical staff" CSV, checked: the columns, dates and FTE values."""
+    """An NHS Digital "medical staff" CSV, checked: the columns, dates and FTE values.
+
+    The file is read within ``MAX_DATA_BYTES`` (a ``.csv.gz`` unpacked within it too) and
+    recognised by its content: a workbook, UTF-16 or Latin-1 text is named as such. Grades are
+    matched in any case; a row given twice, two date formats, or a census date outside the
+    years NHS Digital has published are refused rather than summed or guessed.
+    """
     name = str(path)
+    data = inflated(read_bytes(path, name, MAX_DATA_BYTES), name, MAX_DATA_BYTES)
+    if data.startswith((ZIP_MAGIC, OLE2_MAGIC)):
+        raise InputError([Problem(name, None, None, "an Excel workbook, not a CSV file: download "
+                                  "NHS Digital's CSV, or save the sheet from Excel as 'CSV UTF-8 "
+                                  "(Comma delimited)'")])
+    check_text(data, name)
+    check_width(data[:1 << 20].split(b"\n", 1)[0], name)
     try:
-        # a regular file within the size limit: a pipe or /dev/zero would hang or fill memory
-        source = regular_file(path, name, MAX_DATA_BYTES)
-        df = pd.read_csv(source, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except FileNotFoundError as exc:
-        raise InputError([Problem(name, None, None, "file not found")]) from exc
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            OSError) as exc:
+        df = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8-sig",
+                         keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputError([Problem(name, None, None, "cannot be read as a CSV file: "
                                   f"{str(exc).splitlines()[0][:200]}")]) from exc
     df.columns = [str(c).strip().upper() for c in df.columns]
@@ -278,6 +295,9 @@ def read_staff(path: str | Path) -> pd.DataFrame:
                                   f"medical staff columns (found: {found})") for c in missing])
     for col in ("ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY", "DATE"):
         df[col] = df[col].str.strip()
+    df["ORG_CODE"] = df["ORG_CODE"].str.upper()
+    canonical = {g.lower(): g for g in TRAINING_GRADES}
+    df["GRADE"] = [canonical.get(g.lower(), g) for g in df["GRADE"]]
     fte = pd.to_numeric(df["FTE"].str.replace(",", "", regex=False), errors="coerce")
     dates = pd.to_datetime(df["DATE"], dayfirst=True, errors="coerce", format="mixed")
     problems = _bad_cells(name, df, "FTE", fte.isna() | (fte < 0) | ~np.isfinite(fte),
@@ -288,14 +308,75 @@ def read_staff(path: str | Path) -> pd.DataFrame:
     problems += _bad_cells(name, df, "DATE", dates.isna(), "expected a date such as 30/09/2017")
     if problems:
         raise InputError(problems)
+    if df.empty:
+        raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
+    _check_dates(name, df["DATE"], dates)
+    _check_duplicates(name, df)
+    return df.assign(FTE=fte.astype("float64"))
+
+
+#: NHS Digital's monthly HCHS workforce series starts in September 2009.
+FIRST_CENSUS = dt.date(2009, 9, 1)
+
+
+def _check_dates(name: str, text: pd.Series, dates: pd.Series) -> None:
+    """One census date, in one format, within the years NHS Digital has published."""
+    shapes = text.str.replace(r"\d", "9", regex=True)
+    if shapes.nunique() > 1:  # 01/02/2017 and 2017-02-01 in one file: which is day-first?
+        first = int(np.flatnonzero((shapes != shapes.iat[0]).to_numpy())[0])
+        raise InputError([Problem(name, first + 2, "DATE", f"'{quote(text.iat[first])}' is "
+                                  f"written differently from row 2 ('{quote(text.iat[0])}'): "
+                                  "give every date in one format, e.g. 30/09/2017")])
     if dates.nunique() > 1:  # FTE of two census days must not be added up
         shown = ", ".join(sorted({d.strftime("%d/%m/%Y") for d in dates.dropna()})[:5])
         first = int(np.flatnonzero((dates != dates.iat[0]).to_numpy())[0]) + 2
         raise InputError([Problem(name, first, "DATE", f"the file holds several census dates "
                                   f"({shown}): give one month's file")])
-    if df.empty:
-        raise InputError([Problem(name, None, None, "the file has a header but no data rows")])
-    return df.assign(FTE=fte.astype("float64"))
+    when = dates.iat[0].date()
+    if not FIRST_CENSUS <= when <= dt.date.today():
+        raise InputError([Problem(name, 2, "DATE", f"census date {when:%d/%m/%Y} is not one NHS "
+                                  f"Digital can have published (expected {FIRST_CENSUS:%B %Y} to "
+                                  "today): is the date, or its day/month order, right?")])
+
+
+def _check_duplicates(name: str, df: pd.DataFrame) -> None:
+    """A row given twice would be summed into twice the doctors: refuse it, naming both rows."""
+    key = ["ORG_CODE", "GRADE", "SPECIALITY_GROUP", "SPECIALTY"]
+    folded = df[key].apply(lambda c: c.str.lower())
+    repeated = np.flatnonzero(folded.duplicated().to_numpy())
+    if len(repeated) == 0:
+        return
+    firsts = folded.reset_index().groupby(key, sort=False)["index"].first()
+    problems = []
+    for i in repeated[:10]:
+        row = df.iloc[int(i)]
+        first = int(firsts.loc[tuple(folded.iloc[int(i)])]) + 2
+        problems.append(Problem(name, int(i) + 2, None, f"duplicate row: {row['ORG_CODE']}, "
+                                f"{row['GRADE']}, {row['SPECIALTY']} already given on row "
+                                f"{first} (NHS Digital gives each once; the FTE would be "
+                                "counted twice)"))
+    if len(repeated) > 10:
+        problems.append(Problem(name, None, None, f"... and {len(repeated) - 10} more "
+                                "duplicate rows"))
+    raise InputError(problems)
+
+
+def check_counted(name: str, staff: pd.DataFrame, base: Baseline) -> None:
+    """Refuse a baseline that counts nothing from the file: no training grades, or no
+    organisation the lookup knows, would otherwise give a baseline of modelled rows only."""
+    training = staff[staff["GRADE"].isin(TRAINING_GRADES)]
+    if training.empty:
+        grades = ", ".join(sorted(staff["GRADE"].unique())[:6])
+        raise InputError([Problem(name, None, "GRADE", f"no doctors in training: no row has a "
+                                  f"training grade ({', '.join(TRAINING_GRADES)}); grades found: "
+                                  f"{quote(grades)}")])
+    counted = base.posts[~base.posts["basis"].str.startswith("modelled")]
+    if counted.empty or counted["fte"].sum() == 0:
+        orgs = ", ".join(sorted(training["ORG_CODE"].unique())[:6])
+        raise InputError([Problem(name, None, "ORG_CODE", "no training FTE could be placed: no "
+                                  "organisation in the file is an English trust in the "
+                                  f"organisation lookup (codes found: {quote(orgs)}); is this "
+                                  "NHS Digital's medical staff file for England?")])
 
 
 def _bad_cells(name: str, df: pd.DataFrame, column: str, bad: pd.Series,

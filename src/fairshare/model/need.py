@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
 from fairshare.scenario import Scenario, Weights
 from fairshare.vocabulary import AGE_BANDS, COMPONENTS, SEXES
@@ -129,6 +130,84 @@ def age_standardised(index: np.ndarray, age_index: np.ndarray,
     return index / age_index**beta, beta
 
 
+def cost_factors(bundle: Bundle, icbs: list[str]) -> np.ndarray:
+    """(icb,) the ICB cost factor in NHS England's core need (ones when the data has none)."""
+    table = bundle.core_cost_factor
+    if table.empty:
+        return np.ones(len(icbs))
+    return table.set_index("icb_code")["cost_factor"].reindex(icbs).to_numpy(float)
+
+
+def without_cost_factor(core_index: np.ndarray, factor: np.ndarray,
+                        registered: np.ndarray) -> np.ndarray:
+    """The core need index with an ICB cost factor divided out, relative to England again.
+
+    NHS England's "Final WP" is, to 0.7% per practice, an ICB factor times a weighted sum of its
+    need components (docs/method.md); the factor is highest in London, as the market forces
+    factor is. It prices care; it does not measure how many doctors a population needs.
+    """
+    index = core_index / factor
+    return index / ((index * registered).sum() / registered.sum())
+
+
+def prevalence_conditions(bundle: Bundle, scenario: Scenario) -> dict[str, list[str]]:
+    """Specialty -> QOF register codes driving it (data/prevalence_drivers.csv).
+
+    Data without a prevalence table (another geography's folder, or a toy) keeps every
+    specialty on its catalogue driver; the targets table's ``demand_driver`` column says, on
+    every row, which driver was used, so the switch is never without a visible trace.
+    """
+    if not scenario.prevalence_driver or bundle.qof_prevalence.empty:
+        return {}
+    rows = bundle.prevalence_drivers
+    declared = {str(s): str(c).split("+") for s, c in zip(rows["specialty"], rows["conditions"],
+                                                          strict=True)}
+    unknown = sorted(set(declared) - set(bundle.specialties["specialty"]))
+    if unknown:
+        raise FairshareError(f"prevalence_drivers.csv names unknown specialties: {unknown}")
+    return declared
+
+
+def driver_labels(bundle: Bundle, scenario: Scenario) -> dict[str, str]:
+    """Specialty -> the demand driver its need used today, in words for every targets row."""
+    declared = prevalence_conditions(bundle, scenario)
+    return {str(s): (f"QOF prevalence {'+'.join(declared[s])} (NHS Digital 2019-20); growth: "
+                     f"{d}" if s in declared else str(d))
+            for s, d in zip(bundle.specialties["specialty"], bundle.specialties["driver"],
+                            strict=True)}
+
+
+def prevalence_index(table: pd.DataFrame, conditions: list[str], icbs: list[str]) -> np.ndarray:
+    """(icb,) recorded prevalence of some QOF registers relative to England.
+
+    Rate per ICB = Σ over conditions of register ÷ list size (a patient on two registers counts
+    on each: both are work); England's rate the same from England's totals.
+    """
+    rows = table[table["condition"].isin(conditions)]
+    missing = sorted(set(conditions) - set(rows["condition"]))
+    lacking = sorted(set(icbs) - set(rows["icb_code"]))
+    if missing or lacking:
+        raise FairshareError(f"qof_prevalence.csv lacks condition(s) {missing} or areas "
+                             f"{lacking[:5]}: every declared register is needed for every area")
+    by = rows.groupby(["condition", "icb_code"])[["register", "list_size"]].sum()
+    rate = np.zeros(len(icbs))
+    england = 0.0
+    for condition in conditions:
+        part = by.loc[condition].reindex(icbs)
+        rate += (part["register"] / part["list_size"]).to_numpy(float)
+        england += float(part["register"].sum() / part["list_size"].sum())
+    return rate / england
+
+
+def _with_prevalence(bundle: Bundle, conditions: list[str], icbs: list[str], now: np.ndarray,
+                     later: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A specialty's need from disease prevalence on the population base; its growth to the
+    projection year is still its own driver's (later ÷ now), which carries the age profile."""
+    need = prevalence_index(bundle.qof_prevalence, conditions, icbs) * base
+    growth = np.divide(later, now, out=np.ones_like(now), where=now > 0)
+    return need, need * growth, 0.0
+
+
 def _shares(x: np.ndarray) -> np.ndarray:
     total = x.sum(axis=-1, keepdims=True)
     return x / total
@@ -137,7 +216,7 @@ def _shares(x: np.ndarray) -> np.ndarray:
 def _pivot(df: pd.DataFrame, value: str, icbs: list[str]) -> np.ndarray:
     """(icb, sex x age) matrix in a fixed column order."""
     wide = df.pivot_table(index="icb_code", columns=["sex", "age_band"], values=value,
-                          aggfunc="sum")
+                          aggfunc="sum", observed=True)  # codes may be categories (own data)
     cols = pd.MultiIndex.from_product([SEXES, AGE_BANDS])
     return wide.reindex(index=icbs, columns=cols).to_numpy(dtype=float)
 
@@ -154,6 +233,18 @@ def _variant_scale(bundle: Bundle, variant: str, year: int, icbs: list[str],
     return sel.reindex(icbs).to_numpy(dtype=float) / principal_total
 
 
+def _check_components(wp: pd.DataFrame) -> None:
+    """Every need component must be positive somewhere: a component that is 0 (or blank) in
+    every area has no shares to give, and dividing by its total would turn every fair share
+    that uses it into NaN."""
+    empty = [c for c in COMPONENTS if not np.nansum(wp[c].to_numpy(dtype=float)) > 0]
+    if empty:
+        raise FairshareError(f"weighted_population.csv: the need component(s) "
+                             f"{', '.join(repr(c) for c in empty)} are 0 in every area, so no "
+                             "area has a share of that need: give the weighted population "
+                             "of each component (docs/own_data.md)")
+
+
 def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     """Compute every need share for every catalogue specialty (METHOD §2)."""
     icbs = sorted(bundle.icbs["icb_code"])
@@ -165,14 +256,18 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
     profiles = set(prof.index)
     registered = wp["population"].to_numpy(dtype=float)
     resident = pop.sum(axis=1)
+    _check_components(wp)
     index = {c: (wp[c].to_numpy(float) / registered) / (wp[c].sum() / registered.sum())
              for c in COMPONENTS}
+    if scenario.core_cost_factor == "removed":
+        index["core"] = without_cost_factor(index["core"], cost_factors(bundle, icbs), registered)
     # One base for every term: NHS England terms are index x base, age drivers profile x base.
     on_ons = scenario.population_base == "ons_resident"
     nhs_base = resident if on_ons else registered
     age_rebase = np.ones_like(resident) if on_ons else registered / resident
 
     specs = bundle.specialties
+    declared = prevalence_conditions(bundle, scenario)
     growth_cache: dict[int, np.ndarray] = {}
     spec_rows, fut_rows, years, betas = [], [], [], []
     for rec in specs.itertuples():
@@ -188,6 +283,9 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
         weights = None if driver.kind == "component" else prof.loc[driver.name].to_numpy(float)
         now, later, beta = _driver_need(driver, weights, pop, growth_cache[year], index,
                                         nhs_base, age_rebase)
+        if rec.specialty in declared:
+            now, later, beta = _with_prevalence(bundle, declared[rec.specialty], icbs, now,
+                                                later, resident if on_ons else registered)
         spec_rows.append(now)
         fut_rows.append(later)
         years.append(year)

@@ -16,6 +16,7 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.minimums import min_posts_table
 from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
+from fairshare.model.plan_findings import LIMIT_NAMES
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
 from fairshare.vocabulary import Level
@@ -27,14 +28,43 @@ PLAN_COLUMNS = [
 ]
 
 
-FINDING_COLUMNS = ["kind", "area", "specialty", "year", "size", "message"]
+FINDING_COLUMNS = ["kind", "cause", "area", "specialty", "year", "size", "message"]
+GROUP_COLUMNS = ["rank", "kind", "cause", "findings", "posts", "areas", "specialties",
+                 "largest"]
+
+
+def _cause(finding: Finding) -> str:
+    return finding.cause or LIMIT_NAMES.get(finding.kind, finding.kind.replace("_", " "))
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a tidy table like every other result: one row per finding."""
-    df = pd.DataFrame([{c: getattr(f, c) for c in FINDING_COLUMNS} for f in findings],
-                      columns=FINDING_COLUMNS)
+    df = pd.DataFrame([{c: _cause(f) if c == "cause" else getattr(f, c)
+                        for c in FINDING_COLUMNS} for f in findings], columns=FINDING_COLUMNS)
     return df.astype({"year": "Int64", "size": "int64"})
+
+
+def findings_groups(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings grouped by kind and cause, ranked by the posts involved (largest first).
+
+    A default run has hundreds of findings, one per area, specialty and deadline; a planner
+    first needs to know which few causes hold the plan back and how much each weighs. Each group
+    counts its findings, the posts they involve, the areas and specialties they touch, and quotes
+    its largest finding.
+    """
+    if findings.empty:
+        return pd.DataFrame(columns=GROUP_COLUMNS)
+    df = findings.assign(cause=findings["cause"] if "cause" in findings.columns else "")
+    df = df.sort_values(["size", "area", "specialty"], ascending=[False, True, True],
+                        kind="stable")
+    groups = df.groupby(["kind", "cause"], sort=False, dropna=False).agg(
+        findings=("message", "size"), posts=("size", "sum"), areas=("area", "nunique"),
+        specialties=("specialty", "nunique"), largest=("message", "first")).reset_index()
+    groups = groups.sort_values(["posts", "findings", "kind", "cause"],
+                                ascending=[False, False, True, True], kind="stable")
+    groups.insert(0, "rank", range(1, len(groups) + 1))
+    return groups[GROUP_COLUMNS].astype({"findings": "int64", "posts": "int64"}).reset_index(
+        drop=True)
 
 
 @dataclass(frozen=True)
@@ -119,9 +149,9 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     if level == "region":
         raise FairshareError("a plan is made by local office or by ICB; a region's plan is the "
                              "sum of its local offices' (--level region in `fairshare plan`)")
-    if level == "icb" and (capacity is not None or cohorts is not None):
-        raise FairshareError("--capacity and --cohorts files are by local office; a plan by "
-                             "ICB uses the default capacity and cohorts")
+    if level == "icb" and cohorts is not None:
+        raise FairshareError("--cohorts files are by local office; a plan by ICB uses the "
+                             "default rule for vacancies")
     tgt = targets(bundle, scenario, level=level)
     problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))

@@ -16,7 +16,12 @@ LIMIT_NAMES = {
     "intake_growth": "its intake growth limit",
     "pace_cap": "the pace cap",
     "glide": "the glide path",
+    "min_posts": "the minimum viable programme",
+    "target": "the target",
 }
+NOT_PHASED = "specialty not phased"
+LATE_PHASE = "phase starts after the deadline"
+MINIMUM = LIMIT_NAMES["min_posts"]
 
 
 def span(first: int, last: int) -> str:
@@ -60,10 +65,10 @@ def _phase_finding(data: PlanData, spec: str, first: int | None, deadline: int,
     if first is None:
         return Finding("phase", ENGLAND, spec, None, size,
                        f"{spec} is not phased: its posts do not move, so "
-                       f"{int((gap != 0).sum())} areas stay off target")
+                       f"{int((gap != 0).sum())} areas stay off target", NOT_PHASED)
     return Finding("phase", ENGLAND, spec, data.phase_start[spec], size,
                    f"{spec} cannot move any posts by {deadline}: its phase starts in "
-                   f"{data.phase_start[spec]}")
+                   f"{data.phase_start[spec]}", LATE_PHASE)
 
 
 def _spec_precheck(data: PlanData, spec: str, rows: np.ndarray, gap: np.ndarray, first: int,
@@ -152,7 +157,8 @@ def _cap_finding(data: PlanData, family: str, area: str, spec: str, need: int, t
     else:
         text = (f"{area} cannot take {need} more {spec} posts by {deadline} growing its intake "
                 f"by at most {options.intake_growth:.0%} a year ({total} in {window})")
-    return Finding(family, area, spec, deadline, need - total, text)
+    return Finding(family, area, spec, deadline, need - total, text,
+                   LIMIT_NAMES.get(family, family))
 
 
 def relaxation(data: PlanData, block: Block, m: np.ndarray, slack: Slack, size: int,
@@ -198,7 +204,7 @@ def relaxation(data: PlanData, block: Block, m: np.ndarray, slack: Slack, size: 
         text = f"To reach target by {data.options.require_target_by}, {area} {verb[0]} {rest}"
     else:
         text = f"Relaxed: {area} {verb[1]} {rest}"
-    return Finding(family, area, spec, year, size, text)
+    return Finding(family, area, spec, year, size, text, LIMIT_NAMES.get(family, family))
 
 
 def outcome_findings(data: PlanData, planned: dict[str, tuple[Block, np.ndarray | None]],
@@ -219,7 +225,8 @@ def outcome_findings(data: PlanData, planned: dict[str, tuple[Block, np.ndarray 
             findings.append(Finding(
                 "phase", ENGLAND, spec, None,
                 int(np.abs(data.target[rows] - data.current[rows]).sum()) // 2,
-                f"{spec} {why}: its posts do not move, so {len(off)} areas stay off target"))
+                f"{spec} {why}: its posts do not move, so {len(off)} areas stay off target",
+                NOT_PHASED if first is None else LATE_PHASE))
             continue
         if spec not in planned:
             continue
@@ -245,7 +252,7 @@ def _minimum_above_target(data: PlanData) -> list[Finding]:
         out.append(Finding(
             "min_posts", area, spec, None, int(data.min_posts[row] - data.target[row]),
             f"{area}'s {spec} target of {data.target[row]} is below its minimum viable "
-            f"programme of {data.min_posts[row]} posts"))
+            f"programme of {data.min_posts[row]} posts", "target below the minimum programme"))
     return out
 
 
@@ -269,7 +276,8 @@ def _glide_findings(data: PlanData, block: Block, m: np.ndarray) -> list[Finding
             out.append(Finding("glide", found.area, found.specialty, end, found.size,
                                found.message.replace(f"in {end},", f"in {end} (end of the "
                                                      f"glide window),").replace(
-                                   f"by {end},", f"by {end} (end of the glide window),")))
+                                   f"by {end},", f"by {end} (end of the glide window),"),
+                               found.cause))
     return out
 
 
@@ -315,7 +323,7 @@ def shortfall(data: PlanData, block: Block, m: np.ndarray, a: int, posts: int,
         else:
             text = (f"{area} stops at its minimum viable programme of {floor} {spec} posts, "
                     f"{short} above its target of {target}")
-        return Finding("min_posts", area, spec, None, short, text)
+        return Finding("min_posts", area, spec, None, short, text, MINIMUM)
     reasons = _limits_hit(block, m, a)
     if "glide" in block.caps and any(r != "glide" for r in reasons):
         # a year on the glide path is the plan, not what held the area back
@@ -334,4 +342,4 @@ def shortfall(data: PlanData, block: Block, m: np.ndarray, a: int, posts: int,
     else:
         text = (f"{area} reaches {posts} of its {target} {spec} posts by {year}, {short} "
                 f"short: {held}")
-    return Finding("horizon", area, spec, year, short, text)
+    return Finding("horizon", area, spec, year, short, text, why)

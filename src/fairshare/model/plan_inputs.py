@@ -49,15 +49,16 @@ class PlanOptions:
 
     start_year: int = 2022
     """First plan year considered; a specialty moves nothing before its phase start."""
-    horizon: int = 2031
-    """Last plan year (inclusive): the programme's phase C ends in 2031; it runs 15+ years."""
+    horizon: int = 2037
+    """Last plan year (inclusive): the end of the default glide window (the programme runs 15+
+    years from 2022); its phase C starts in 2029."""
     pace: Pace = "glide"
     """"glide" (default): each gap spread evenly over the glide window, at most ``cohort_share``
-    of a giving area's intake and ``intake_growth`` more intake in a receiving area, as the
-    programme published for London (an even share a year to 2030). "fastest": as fast as
-    vacancies, capacity and minimum sizes allow."""
-    glide_until: int = 2030
-    """Last year of the glide window (recruitment 2030/31, as published for London)."""
+    of a giving area's intake and ``intake_growth`` more intake in a receiving area.
+    "fastest": as fast as vacancies, capacity and minimum sizes allow."""
+    glide_until: int = 2037
+    """Last year of the glide window: the programme's stated lifespan, 15+ years from its first
+    recruitment in 2022 (a judgement; docs/plan.md, "Why 2037")."""
     glide_min_years: int = 3
     """A glide window is at least this many years, so a late phase does not close in one year."""
     cohort_share: float = 0.5
@@ -161,6 +162,9 @@ class Finding:
     year: int | None
     size: int
     message: str
+    cause: str = ""
+    """What held the area back, in a few words shared by findings of the same cause (so that
+    hundreds of findings can be grouped and ranked); empty when the kind says it all."""
 
     def __str__(self) -> str:
         return self.message
@@ -257,25 +261,30 @@ def _cohort_completions(completing: np.ndarray, cohorts: pd.DataFrame, current: 
                         years: range) -> None:
     """Today's trainees completing each year, from a cohort file where it lists an area.
 
-    The file gives every completion in the years up to its last listed year. Current posts it
-    does not account for (a partial file) complete evenly over the rest of the first programme
-    length, as the default assumes.
+    The file's trainees complete in the years it gives. Current posts it does not account for
+    (a partial file: e.g. only the trainees a school has details of) fall vacant on the default
+    rule, as if no file were given for them: c/L a year over the first programme length. Were
+    they left out, they would never fall vacant and the posts would be frozen for good.
     """
     given = vacancies_from_cohorts(cohorts, years)
-    last = cohorts.groupby(["area", "specialty"])["completion_year"].max()
-    for (area, spec), year in last.items():
+    for area, spec in cohorts[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         key = (str(area), str(spec))
         if key not in pair_index:
             raise PlanInputError(f"cohorts table names {area}, {spec}, which is not in posts")
         i = pair_index[key]
         rows = given[(given["area"] == area) & (given["specialty"] == spec)]
-        completing[i] = 0
-        completing[i, :len(rows)] = rows["vacancies"].to_numpy(np.int64)
-        rest = max(int(current[i]) - int(completing[i].sum()), 0)
-        after = range(max(int(year) + 1 - years.start, 0), min(int(lengths[i]), len(years)))
-        if rest and len(after):
-            spread = first_cycle(np.array([rest]), np.array([len(after)]), len(after))[0]
-            completing[i, after.start:after.stop] += spread
+        listed = rows["vacancies"].to_numpy(np.int64)
+        rest = max(int(current[i]) - covered(cohorts, area, spec, years.start), 0)
+        completing[i] = first_cycle(np.array([rest]), lengths[i:i + 1], len(years))[0]
+        completing[i, :len(listed)] += listed
+
+
+def covered(cohorts: pd.DataFrame, area: str, spec: str, start: int) -> int:
+    """Trainees in post that a cohort file lists for an area and specialty (completing in the
+    plan's first year or later): the posts the file accounts for."""
+    mine = cohorts[(cohorts["area"] == area) & (cohorts["specialty"] == spec)
+                   & (cohorts["completion_year"] >= start)]
+    return int(mine["trainees"].sum())
 
 
 def _checked_posts(problem: PlanProblem) -> pd.DataFrame:

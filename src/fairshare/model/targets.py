@@ -22,6 +22,7 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.model.convergence import with_aim
 from fairshare.model.need import (
     NeedShares,
+    driver_labels,
     effective_deprivation_weight,
     need_shares,
     specialised_shares,
@@ -188,13 +189,27 @@ def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> p
         inp.weights, scenario.deprivation_weight), strict=True))
     table = with_aim(local_office_table(bundle, scenario, inp), scenario)
     table["effective_deprivation_weight"] = table["specialty"].map(effective)
+    table["core_cost_factor"] = core_cost_label(bundle, scenario)
+    drivers = driver_labels(bundle, scenario)
+    table["demand_driver"] = table["specialty"].map(drivers)
     level = level or scenario.level
     if level == "region":  # region aims are sums of local office aims, like every column
         return aggregate_regions(table)
     if level == "icb":
         table = with_aim(icb_table(bundle, scenario, inp, table), scenario)
         table["effective_deprivation_weight"] = table["specialty"].map(effective)
+        table["core_cost_factor"] = core_cost_label(bundle, scenario)
+        table["demand_driver"] = table["specialty"].map(drivers)
     return table
+
+
+def core_cost_label(bundle: Bundle, scenario: Scenario) -> str:
+    """What the core need term did with NHS England's ICB cost factor, for every row."""
+    if bundle.core_cost_factor.empty:
+        return "none in the data"
+    if scenario.core_cost_factor == "kept":
+        return "kept (as in NHS England's core need)"
+    return "removed (need, not cost)"
 
 
 def local_office_table(bundle: Bundle, scenario: Scenario, inp: Inputs) -> pd.DataFrame:
@@ -251,11 +266,14 @@ def _present(bundle: Bundle) -> set[str]:
 
 
 def with_gap(df: pd.DataFrame) -> pd.DataFrame:
-    """Gap = target − current; distance = (current − target) / target, as NHS England reports."""
+    """Gap = target − current; distance = (current − target) / target, as NHS England reports;
+    and the gap as a share of the target, gap / target, which keeps the gap's sign (+ receives,
+    − gives): the percentage every fairshare page and table shows (docs/outputs.md)."""
     df = df.copy()
     df["gap"] = df["target"] - df["current"]
     target = df["target"].where(df["target"] != 0)
     df["distance"] = (df["current"] - target) / target
+    df["gap_share_of_target"] = df["gap"] / target
     return df
 
 
@@ -267,7 +285,8 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     """Region rows as sums of their local offices (so the two levels always agree)."""
     keys = ["scenario", "region_code", "region", "specialty", "school", "phase",
             "specialised_share", "method", "basis"]
-    keys += [c for c in ("convergence", "effective_deprivation_weight") if c in table.columns]
+    keys += [c for c in ("convergence", "effective_deprivation_weight", "core_cost_factor",
+                         "demand_driver") if c in table.columns]
     summed = _SUMMED + (["aim"] if "aim" in table.columns else [])
     out = table.groupby(keys, as_index=False, sort=False)[summed].sum()
     out = out.rename(columns={"region_code": "area_code", "region": "area"})
@@ -275,7 +294,7 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     out["level"] = "region"
     if "aim" in out.columns:
         out["aim_gap"] = out["aim"] - out["current"]
-    return with_gap(out[table.columns.drop(["gap", "distance"])])
+    return with_gap(out[table.columns.drop(["gap", "distance", "gap_share_of_target"])])
 
 
 def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,

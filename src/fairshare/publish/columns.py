@@ -5,11 +5,13 @@ formatted from its unit: years and counts as whole numbers (never ``2031.000000`
 decimals, fractional posts at 3, other quantities at 4, so a file reads as what it holds and
 re-runs are byte-identical.
 
-Sign convention, one for every gap-like column: **positive means the area is below its fair
-share and gains posts** (gap, remaining gap, redistribution, net, change in a target);
-**negative means it is above and gives**. Distance is NHS England's published "distance from
-target", (current − target) / target, so it is stated separately on its row: positive means
-above target. See docs/outputs.md.
+Sign convention, one for every gap-like column, in posts or as a percentage: **positive means
+the area is below its fair share and gains posts** (gap, gap_share_of_target, remaining gap,
+redistribution, net, change in a target); **negative means it is above and gives**. The
+percentage gap shown in the terminal, the report, the workbook and the web app is
+``gap_share_of_target`` = gap / target (London −59.8%). ``distance`` is NHS England's published
+"distance from target", (current − target) / target, kept in the CSV as published with its
+opposite sign stated on its row. See docs/outputs.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
+
+from fairshare.publish.tables import MODEL_GAP
 
 GAP_SIGN = "positive: area below its target, gains posts; negative: above target, gives posts"
 DISTANCE_SIGN = "positive: area above its target (gives); negative: below (receives)"
@@ -57,8 +61,10 @@ COLUMNS: dict[str, Column] = {
     "basis": _text("What the numbers rest on: the establishment (public baseline, modelled rows "
                    "or the user's file named here) the run started from"),
     "scenario": _text("Name of the scenario the run used"),
-    "scenario_digest": _text("Digest of the fully resolved scenario (equal digests, equal "
-                             "parameters); run.json lists every parameter"),
+    "scenario_digest": _text("Digest of the fully resolved scenario: every parameter, the "
+                             "command's options and the digest of each input file given "
+                             "(equal digests, equal parameters and inputs); run.json lists "
+                             "them"),
     "year_status": _text("'reconstruction' for a plan year already past at the run date (what "
                          "the plan would have done, not a move still to make); 'to come' else"),
     # keys
@@ -94,6 +100,10 @@ COLUMNS: dict[str, Column] = {
                   "default): what the plan moves toward"),
     "aim_gap": Column("aim - current", sign=GAP_SIGN),
     "convergence": _text("Convergence policy that turns the target into the aim"),
+    "demand_driver": _text("The specialty's demand driver today (catalogue, or QOF disease "
+                           "prevalence where declared and the prevalence driver is on)"),
+    "core_cost_factor": _text("What the core need term did with NHS England's ICB cost factor "
+                              "(about 1.07 in London; scenario core_cost_factor)"),
     "effective_deprivation_weight": _share("Deprivation weight in effect once what NHS "
                                            "England's core need already carries is counted"),
     "mode": _text("How expansion posts are placed (e.g. under-served areas first)"),
@@ -105,8 +115,12 @@ COLUMNS: dict[str, Column] = {
                                      "under-served areas"),
     "expansion_offset": Column("Expansion posts placed that year if used to offset the "
                                "losses of giving areas"),
-    "distance": Column("(current - target) / target, NHS England's distance from target",
+    "distance": Column("(current - target) / target, NHS England's distance from target "
+                       "(kept as published; its sign is the opposite of the gap's)",
                        "share of target", DISTANCE_SIGN, decimals=4),
+    "gap_share_of_target": Column("gap / target: the percentage gap every fairshare page, "
+                                  "sheet and table shows (= -distance)", "share of target",
+                                  GAP_SIGN, decimals=4),
     # plan
     "redistribution": Column("Posts moved into (+) or out of (-) the area that year",
                              sign=GAP_SIGN),
@@ -126,6 +140,11 @@ COLUMNS: dict[str, Column] = {
     "kind": _text("What kind of binding constraint or problem the finding reports"),
     "size": Column("Posts involved (shortfall, relaxation, ...)"),
     "message": _text("The finding in a planner's words"),
+    "cause": _text("What held the area back (the limit reached most often), in words shared by "
+                   "every finding of the same cause"),
+    "findings": Column("Number of findings in the group", "count"),
+    "specialties": Column("Number of specialties the group's findings touch", "count"),
+    "largest": _text("The group's largest finding (most posts involved)"),
     # equity
     "gini": _share("Gini coefficient of posts per fair share across areas (0 = equal)"),
     "cv": Column("Coefficient of variation of posts per fair share across areas", "ratio",
@@ -262,7 +281,8 @@ COLUMNS: dict[str, Column] = {
     "Time-limited expansion": Column("Expansion posts placed that year"),
     "Net gain/loss": Column("Redistribution + expansion", sign=GAP_SIGN),
     "Specialty (phase)": _text("Programme and its phase"),
-    "Fair-share gap (guided distribution)": Column("target - current", sign=GAP_SIGN),
+    MODEL_GAP: Column("The model's target - current posts before the plan (not the "
+                      "programme's own published figure)", sign=GAP_SIGN),
     "Total moved": Column("Posts moved over the whole plan", sign=GAP_SIGN),
     "previous_run": _text("The run compared from"),
     "current_run": _text("The run compared with"),
@@ -274,6 +294,9 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                          "negative: fairer with the plan", decimals=4),
     ("impact", "change"): Column("value - baseline", "metric units",
                                  "positive: higher than baseline", decimals=4),
+    ("findings_groups", "rank"): Column("Rank of the group by the posts its findings involve "
+                                        "(1 = most)", "rank"),
+    ("findings_groups", "posts"): Column("Posts involved, summed over the group's findings"),
     ("trust_posts", "change"): Column("Posts the trust gives (-) or receives (+) that round; "
                                       "the rows of an area, specialty and round add up to "
                                       "its net change (redistribution + expansion)",

@@ -39,7 +39,13 @@ from xlsxwriter.worksheet import Worksheet
 from fairshare import __version__
 from fairshare.io import write_with
 from fairshare.publish import excel_style as style
-from fairshare.publish.labels import RunLabel, run_label
+from fairshare.publish.labels import (
+    RunLabel,
+    establishment_caveat,
+    run_label,
+    years_caveat,
+    years_status,
+)
 from fairshare.publish.tables import is_total_label, one_year, pace_of_change, year_to_show
 from fairshare.training_year import first_year_to_come
 
@@ -137,6 +143,7 @@ class _Sheet:
     label: RunLabel
     tidy: bool = False  # a full tidy table: autofilter, no totals, no note
     note: bool = False
+    years: str | None = None  # what the sheet's plan years are (reconstruction / to come)
 
 
 def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
@@ -149,12 +156,14 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
     sheets = [_Sheet("Targets", _targets_for_workbook(targets),
                      "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
-        tidy_plan = _plan_for_workbook(plan, targets)
+        tidy_plan = _plan_for_workbook(plan, targets, about)
+        caveat = years_caveat(plan["year"].unique(), about)
         sheets.append(_Sheet("Plan", tidy_plan,
                              "Plan: every area, specialty and year (tidy table)",
-                             run_label(about, tidy_plan), tidy=True))
+                             run_label(about, tidy_plan), tidy=True, years=caveat))
         chosen = list(pd.unique(plan["area"])) if areas is None else areas
         the_year = default_year(plan) if year is None else year
+        one = years_caveat([the_year], about)
         codes = _area_codes(targets)
         for area in chosen:
             code = codes.get(area)
@@ -162,11 +171,13 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
             sheets.append(_Sheet(
                 sheet_name(area, str(the_year), code=code, taken=taken),
                 one_year(plan, area, the_year),
-                f"{area}: changes to training posts in {the_year}", area_label, note=demo))
+                f"{area}: changes to training posts in {the_year}", area_label, note=demo,
+                years=one))
             sheets.append(_Sheet(
                 sheet_name(area, "pace", code=code, taken=taken),
                 pace_of_change(plan, targets, area),
-                f"{area}: pace of change, redistribution by year", area_label, note=demo))
+                f"{area}: pace of change, redistribution by year", area_label, note=demo,
+                years=caveat))
     if impact is not None:
         sheets.append(_Sheet("Phase impact", impact, "Previous vs current numbers", label,
                              note=demo))
@@ -175,6 +186,8 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
 
 def _targets_for_workbook(targets: pd.DataFrame) -> pd.DataFrame:
     """The targets table with the gap as a share of target (+ receives) for ``distance``."""
+    if "gap_share_of_target" in targets.columns:  # the core's own: the distance is its opposite
+        return targets.drop(columns=["distance"], errors="ignore")
     if not {"gap", "target", "distance"} <= set(targets.columns):
         return targets
     share = targets["gap"] / targets["target"].where(targets["target"] != 0)
@@ -185,9 +198,15 @@ def _targets_for_workbook(targets: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plan_for_workbook(plan: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """The plan with each row's ``basis`` (from the targets of its area and specialty), so a
-    row copied out of the sheet still says what its current posts rest on."""
+def _plan_for_workbook(plan: pd.DataFrame, targets: pd.DataFrame,
+                       about: dict[str, Any]) -> pd.DataFrame:
+    """The plan with each row's ``year_status`` (a reconstruction when the year's recruitment
+    was past on the run's date, else to come) and ``basis`` (from the targets of its area and
+    specialty), so a row copied out of the sheet still says what it is."""
+    if "year_status" not in plan.columns:
+        plan = plan.copy()
+        plan.insert(list(plan.columns).index("year") + 1, "year_status",
+                    years_status(plan["year"], about))
     if "basis" in plan.columns or not {"area", "specialty", "basis"} <= set(targets.columns):
         return plan
     basis = targets.drop_duplicates(["area", "specialty"]).set_index(
@@ -212,7 +231,9 @@ def _write(target: io.BytesIO, sheets: Sequence[_Sheet], about: dict[str, Any],
                                       "strings_to_formulas": False,
                                       "strings_to_urls": False}) as wb:
         fmt = style.Formats(wb)
-        _write_about(wb.add_worksheet(ABOUT), about, label, fmt)
+        plan = next((sh.table for sh in sheets if sh.name == "Plan"), None)
+        years = sorted(int(y) for y in plan["year"].unique()) if plan is not None else []
+        _write_about(wb.add_worksheet(ABOUT), about, label, fmt, years)
         for sheet in sheets:
             _write_sheet(wb.add_worksheet(sheet.name), sheet, fmt)
         wb.set_properties({"title": f"fairshare run: {label.scenario}",
@@ -234,7 +255,7 @@ def _print_label(ws: Worksheet, label: RunLabel, title: str) -> None:
 
 
 def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
-                 fmt: style.Formats) -> None:
+                 fmt: style.Formats, years: Sequence[int] = ()) -> None:
     """Key-value lines: what the run was made from, enough to reproduce or challenge it."""
     scenario = about.get("scenario") or {}
     row = 0
@@ -258,6 +279,10 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     line("Basis of the numbers", label.basis, fmt.warning if label.demonstration else None)
     line("Establishment", about.get("establishment", ""),
          fmt.warning if about.get("demonstration_baseline") else None)
+    for key, text in (("What the current posts are", establishment_caveat(about)),
+                      ("Plan years", years_caveat(years, about))):
+        if text:
+            line(key, text, fmt.warning)
     line("Sign convention", SIGN_NOTE)
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
@@ -301,6 +326,8 @@ def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: style.Formats) -> None:
     ws.write_string(1, 0, sheet.label.line,
                     fmt.label_warning if sheet.label.demonstration else fmt.label)
     ws.write_string(2, 0, SIGN_NOTE, fmt.label)
+    if sheet.years:
+        ws.write_string(3, 0, sheet.years, fmt.label_warning)
     top = _LABEL_ROWS
     columns = [str(c) for c in table.columns]
     formats = [style.number_format(table[c], str(c)) for c in table.columns]

@@ -17,6 +17,8 @@ import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 
+from fairshare.publish.tables import MODEL_GAP
+
 MINUS = "\u2212"
 YEAR = "0"
 INT = "#,##0"
@@ -40,9 +42,9 @@ SIGNED_PERCENT_COLUMNS = {"gap_share_of_target"}
 #: Whole-number columns whose sign is the point (+ gains, − losses).
 SIGNED_COLUMNS = {"gap", "net", "redistribution", "remaining_gap", "Redistribution",
                   "Time-limited expansion", "Net gain/loss", "Change", "Total moved",
-                  "Fair-share gap (guided distribution)"}
+                  MODEL_GAP}
 #: Coloured green (+) / red (−) on the body rows.
-COLOURED_COLUMNS = {"gap", "net", "Net gain/loss", "Change", "Fair-share gap (guided distribution)"}
+COLOURED_COLUMNS = {"gap", "net", "Net gain/loss", "Change", MODEL_GAP}
 
 
 def number_format(column: pd.Series, name: str) -> str | None:

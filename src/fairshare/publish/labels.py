@@ -8,13 +8,25 @@ them: a public baseline can mix published rows with modelled ones) and which sce
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["RunLabel", "basis_counts", "basis_text", "run_label"]
+from fairshare.training_year import date_in_text, first_year_to_come, year_status
+
+__all__ = [
+    "RunLabel",
+    "basis_counts",
+    "basis_text",
+    "establishment_caveat",
+    "run_date",
+    "run_label",
+    "years_caveat",
+    "years_status",
+]
 
 #: The per-row column saying where a row's current posts come from.
 BASIS_COLUMN = "basis"
@@ -100,3 +112,54 @@ def run_label(meta: Mapping[str, Any], table: pd.DataFrame | None = None) -> Run
                     scenario=str(name or "unnamed"),
                     digest=str(meta.get("scenario_digest") or ""),
                     demonstration=bool(meta.get("demonstration_baseline")))
+
+
+def run_date(meta: Mapping[str, Any]) -> date:
+    """The day the run was made (``as_of`` in its metadata), which decides which plan years
+    were already past; today when the metadata does not say."""
+    try:
+        return date.fromisoformat(str(meta.get("as_of")))
+    except ValueError:
+        return date.today()
+
+
+def years_status(years: Iterable[int], meta: Mapping[str, Any]) -> list[str]:
+    """"reconstruction" or "to come" for each plan year, as of the run's date."""
+    day = run_date(meta)
+    return [year_status(int(y), day) for y in years]
+
+
+def years_caveat(years: Iterable[int], meta: Mapping[str, Any]) -> str | None:
+    """What a table's plan years are: those whose recruitment round was past when the run was
+    made are a reconstruction of what the method would have done, never moves still to make
+    (None when every year is still to come)."""
+    span = sorted({int(y) for y in years})
+    if not span:
+        return None
+    day = run_date(meta)
+    now = first_year_to_come(day)
+    past = [y for y in span if y < now]
+    if not past:
+        return None
+    done = f"{past[0]}" if len(past) == 1 else f"{past[0]}–{past[-1]}"
+    coming = [y for y in span if y >= now]
+    rest = (f"; {coming[0]} on are moves still to make" if coming
+            else "; no year of this plan is still to come")
+    return (f"Plan years {done} are a reconstruction: their August recruitment was past on "
+            f"{day.isoformat()}, so their moves are what the method would have done, not moves "
+            f"still to make{rest}.")
+
+
+def establishment_caveat(meta: Mapping[str, Any]) -> str | None:
+    """What the current posts are when they are not funded posts: the public baseline counts
+    doctors in training in post on one day (NHS Digital), before the programme began."""
+    text = str(meta.get("establishment") or "")
+    if "staff in post" not in text.lower():
+        return None
+    counted = meta.get("establishment_date")
+    when = date_in_text(str(counted)) if counted else date_in_text(text)
+    day = f" on {when.day} {when:%B %Y}" if when else ""
+    return (f"The current posts are NHS Digital's count of doctors in training in post{day} "
+            "(FTE made whole posts), not funded training posts: no public table of funded "
+            "posts per local office and specialty exists. Give your own establishment file "
+            "(--posts) for funded posts.")

@@ -12,12 +12,15 @@ Where results go (one rule for every command, docs/outputs.md):
 * no ``--out``: a new folder ``results/<date-time>-<command>-<name>/``; ``results/latest`` then
   points at it (a symlink, or a ``latest.txt`` pointer where symlinks are not available);
 * ``--out x.csv`` / ``x.parquet`` / ``x.json``: that one file (the command's main table);
-* ``--out dir``: that folder, written whole. A folder holding an earlier fairshare output is
-  replaced as a whole, never mixed; a folder of dated output folders (such as ``results``)
-  gets a new dated folder inside it; a folder holding anything else is refused.
+* ``--out dir``: that folder, written whole. A folder holding only an earlier fairshare output
+  is replaced as a whole, never mixed; a folder of dated output folders (such as ``results``)
+  gets a new dated folder inside it; a folder holding anything else (a user's own files beside
+  an earlier output, a stored run's folder) is refused.
 
 A folder is built beside its destination and renamed into place only when complete, and
-``latest`` is switched after that, so no reader ever sees half a run or two runs mixed.
+``latest`` is switched after that, so no reader ever sees half a run or two runs mixed. A new
+dated folder is named under a lock on its parent, so commands started together each get a
+folder of their own (``-2``, ``-3`` ... on a clash) instead of replacing each other's.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import DATA_VINTAGES, Bundle
 from fairshare.io import (
     file_digest,
+    folder_lock,
     pause_for_test,
-    remove_stale_temporaries,
+    remove_stale_in,
     write_text,
     write_with,
 )
@@ -241,20 +245,23 @@ def default_folder(command: str, name: str, now: datetime | None = None,
 
 def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any],
                  *, command: str, name: str,
+                 extra_files: Mapping[str, str] | None = None,
                  attachments: Mapping[str, Callable[[Path], object]] | None = None,
                  ) -> list[Path]:
     """Write labelled ``tables`` where ``out`` says (see the module docstring); files written.
 
     The first table is the command's main table: the one a single ``--out x.csv`` holds.
+    ``extra_files`` (file name -> text, e.g. a calibrated scenario) go into the folder with
+    the tables; beside a single file they take that file's name as a prefix
+    (``x.csv`` -> ``x.calibrated_scenario.yaml``), so they never replace a file of another run.
     ``attachments`` (file name -> writer) are more files of a folder (e.g. workbooks), written
     into it before it is swapped into place, so they too are all there or none.
     """
     if not tables:
         raise FairshareError("nothing to write")
-    if out is not None and Path(out).suffix.lower() in OTHER_FILE_SUFFIXES:
-        raise FairshareError(f"--out {out}: a results file ends in .csv, .parquet or .json "
-                             "(for a workbook use `fairshare export --xlsx`; for a folder give "
-                             "a path without a file extension)")
+    if out is not None:
+        check_out_target(Path(out))
+    extra = dict(extra_files or {})
     labels = row_labels(meta)
     source = basis_source(tables)
     as_of = _as_of(meta)
@@ -263,15 +270,49 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
     meta = {**meta, "command": command, "tables": list(ready)}
     if out is not None and is_file_target(Path(out)):
         main = next(iter(ready))
-        return [_write_file(main, ready[main], Path(out), meta | {"tables": [main]})]
+        path = Path(out)
+        written = [_write_file(main, ready[main], path, meta | {"tables": [main]})]
+        return written + [write_text(path.with_name(f"{path.stem}.{n}"), text)
+                          for n, text in extra.items()]
     if out is None or is_results_root(Path(out)):
         folder = default_folder(command, name, root=RESULTS if out is None else Path(out))
-        while folder.exists():  # two runs in the same second
-            folder = folder.with_name(folder.name + "-1")
-        written = _write_folder(folder, ready, meta, attachments)
-        point_latest(folder)
+        written = _write_folder(folder, ready, meta, extra, new=True, attachments=attachments)
+        point_latest(written[0].parent)
         return written
-    return _write_folder(Path(out), ready, meta, attachments)
+    return _write_folder(Path(out), ready, meta, extra, attachments=attachments)
+
+
+#: The longest file or folder name accepted for ``--out`` (file systems allow 255 bytes, and
+#: the temporary name built beside it is longer than the name itself).
+MAX_NAME_CHARS = 200
+_EXTENSION = re.compile(r"\.[A-Za-z]{1,5}")
+
+
+def check_out_target(out: Path) -> None:
+    """Refuse, before anything is computed or written, an ``--out`` that can only fail or
+    surprise: a workbook or other file type, an unknown extension, a file name that exists as
+    a folder, a name too long for the file system, or the current folder itself."""
+    suffix = out.suffix.lower()
+    if suffix in OTHER_FILE_SUFFIXES:
+        raise FairshareError(f"--out {out}: a results file ends in .csv, .parquet or .json "
+                             "(for a workbook use `fairshare export --xlsx`; for a folder give "
+                             "a path without a file extension)")
+    if _EXTENSION.fullmatch(out.suffix) and suffix not in FILE_SUFFIXES and not out.is_dir():
+        raise FairshareError(f"--out {out}: unsupported file type '{out.suffix}': a results "
+                             "file ends in .csv, .parquet or .json; for a folder give a name "
+                             "without a file extension")
+    if is_file_target(out) and out.is_dir():
+        raise FairshareError(f"--out {out}: a folder of that name exists, so no {suffix} file "
+                             "can be written there; give another file name, or a folder name "
+                             "without a file extension")
+    if len(out.name) > MAX_NAME_CHARS:
+        raise FairshareError(f"--out: a file or folder name of {len(out.name)} characters; "
+                             f"at most {MAX_NAME_CHARS} are accepted (file systems allow 255, "
+                             "and a temporary name is built beside it)")
+    if out.exists() and out.resolve() == Path.cwd().resolve() and not is_results_root(out):
+        raise FairshareError(f"--out {out}: the current folder cannot be replaced by the "
+                             "results; give a new folder name (e.g. --out results-1) or a file "
+                             "name ending in .csv")
 
 
 def is_results_root(folder: Path) -> bool:
@@ -294,14 +335,37 @@ def _write_file(table: str, df: pd.DataFrame, path: Path, meta: Mapping[str, Any
     return write_csv(df, path)
 
 
+def check_out(out: Path) -> None:
+    """Every check on ``--out`` that can be made before anything is computed, so a command
+    (or a run saved to the store) never does its work only to be refused at the end."""
+    check_out_target(out)
+    if not is_file_target(out) and not is_results_root(out):
+        _check_replaceable(out)
+    check_writable(out)
+
+
+def check_writable(target: Path) -> None:
+    """The folder a file or folder is written into must accept new files (a read-only share or
+    a protected folder is named, not met as a bare permission error half-way through)."""
+    parent = next((p for p in (target.absolute().parent, *target.absolute().parents)
+                   if p.exists()), None)
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise FairshareError(f"{target}: cannot write into {parent}: the folder is read-only "
+                             "for you; give a folder you can write to")
+
+
 def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
-                  meta: Mapping[str, Any],
+                  meta: Mapping[str, Any], extra: Mapping[str, str] | None = None, *,
+                  new: bool = False,
                   attachments: Mapping[str, Callable[[Path], object]] | None = None,
                   ) -> list[Path]:
-    """Build the whole folder beside ``folder``, then swap it into place."""
-    _check_replaceable(folder)
+    """Build the whole folder beside ``folder``, then swap it into place; ``new``: never
+    replace anything, take the first free name (``-2``, ``-3`` ...) instead."""
+    extra = dict(extra or {})
+    if not new:
+        _check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(folder)  # what a killed earlier write of this folder left
+    remove_stale_in(folder.parent)  # what killed earlier writes (of any folder here) left
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp",
                                 dir=folder.parent))
     try:
@@ -311,13 +375,29 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
             writer(tmp / file_name)
         write_csv(dictionary_of(tables), tmp / COLUMNS_FILE)
         write_text(tmp / RUN_JSON, json.dumps(dict(meta), indent=2, default=str) + "\n")
+        for name, text in extra.items():
+            write_text(tmp / name, text)
         os.chmod(tmp, 0o777 & ~_umask())
         pause_for_test("output_before_swap")
-        _swap_into_place(tmp, folder)
+        folder = _rename_new(tmp, folder) if new else _swap_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    names = [*(f"{t}.csv" for t in tables), *(attachments or {}), COLUMNS_FILE, RUN_JSON]
+    names = [*(f"{t}.csv" for t in tables), *(attachments or {}), COLUMNS_FILE, RUN_JSON,
+             *extra]
     return [folder / n for n in names]
+
+
+def _rename_new(tmp: Path, folder: Path) -> Path:
+    """Rename ``tmp`` to ``folder``, or to ``folder-2``, ``-3`` ... if taken; under a lock on
+    the parent, so two commands finishing in the same second never pick the same name (a
+    rename onto an empty folder would otherwise replace it without an error)."""
+    with folder_lock(folder.parent):
+        candidate, n = folder, 1
+        while os.path.lexists(candidate):
+            n += 1
+            candidate = folder.with_name(f"{folder.name}-{n}")
+        os.rename(tmp, candidate)
+    return candidate
 
 
 def _umask() -> int:
@@ -327,21 +407,53 @@ def _umask() -> int:
 
 
 def _check_replaceable(folder: Path) -> None:
-    """Only an empty folder or an earlier fairshare output may be replaced."""
+    """Only an empty folder or an earlier fairshare output, and nothing else, may be replaced;
+    never a folder of the run store."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise FairshareError(f"--out {folder}: exists and is not a folder; give a new folder "
                              "or a file name ending in .csv, .parquet or .json")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / RUN_JSON).is_file():
+    store = next((p for p in (folder, *folder.resolve().parents)
+                  if (p / "registry.sqlite").is_file() and (p / "runs").is_dir()), None)
+    if store is not None:
+        raise FairshareError(f"--out {folder}: this is inside the run store ({store}), which "
+                             "only fairshare's run commands change; export a stored run with "
+                             "`fairshare runs export ID --out DIR`")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if not (folder / RUN_JSON).is_file():
         raise FairshareError(f"--out {folder}: this folder holds other files, not an earlier "
                              "fairshare output; give a new or empty folder (it is written "
                              "whole) or a file name ending in .csv")
+    foreign = sorted(p.name for p in folder.iterdir()
+                     if not p.name.startswith(".") and p.name not in _own_files(folder))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise FairshareError(f"--out {folder}: this folder holds an earlier fairshare output "
+                             f"and other files ({shown}); replacing it would delete them. Give "
+                             "a new or empty folder, or move those files out first")
 
 
-def _swap_into_place(tmp: Path, folder: Path) -> None:
+#: Files a command writes into an output folder besides its tables.
+EXTRA_OUTPUT_FILES = ("calibrated_scenario.yaml",)
+
+
+def _own_files(folder: Path) -> set[str]:
+    """The names an earlier fairshare output in ``folder`` wrote (from its run.json)."""
+    try:
+        meta = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {RUN_JSON}
+    tables = meta.get("tables", []) if isinstance(meta, dict) else []
+    names = {f"{t}.csv" for t in tables if isinstance(t, str)}
+    return names | {RUN_JSON, COLUMNS_FILE, *EXTRA_OUTPUT_FILES}
+
+
+def _swap_into_place(tmp: Path, folder: Path) -> Path:
     """Rename ``tmp`` onto ``folder``; an earlier output there is moved aside, then removed."""
     if not folder.exists():
         os.rename(tmp, folder)
-        return
+        return folder
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     os.rename(folder, old)
     try:
@@ -350,6 +462,7 @@ def _swap_into_place(tmp: Path, folder: Path) -> None:
         os.rename(old, folder)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    return folder
 
 
 def point_latest(folder: Path) -> Path:
@@ -372,9 +485,10 @@ def point_latest(folder: Path) -> Path:
 
 def write_results(out: Path | None, tables: Mapping[str, pd.DataFrame], bundle: Bundle,
                   scenario: Scenario, *, command: str = "results",
+                  extra_files: Mapping[str, str] | None = None,
                   attachments: Mapping[str, Callable[[Path], object]] | None = None,
                   **extra: Any) -> list[Path]:
     """Write a command's tables with the run's metadata (``write_output``'s rules)."""
     meta = run_metadata(bundle, scenario, **extra)
     return write_output(out, tables, meta, command=command, name=scenario.name,
-                        attachments=attachments)
+                        extra_files=extra_files, attachments=attachments)

@@ -31,7 +31,14 @@ from markupsafe import Markup
 from fairshare.io import write_text
 from fairshare.publish import charts
 from fairshare.publish import report_tables as rt
-from fairshare.publish.labels import RunLabel, basis_counts, run_label
+from fairshare.publish.labels import (
+    RunLabel,
+    basis_counts,
+    establishment_caveat,
+    run_label,
+    years_caveat,
+    years_status,
+)
 from fairshare.publish.pdf import CHROMIUM_CANDIDATES, ReportError, find_chromium, html_to_pdf
 from fairshare.publish.report_equity import equity_tables
 from fairshare.publish.report_format import Cell, Table, count, label, num, percent
@@ -97,6 +104,8 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
     ctx["cards"] = _cards(tgt, plan, words)
     ctx.update(_method(scenario, tgt), **_scenario_data(meta, scenario))
     ctx["modelled"] = list((meta.get("establishment_modelled") or {}).items())
+    ctx["caveats"] = [c for c in (establishment_caveat(meta), years_caveat(
+        plan["year"].unique() if plan is not None else [], meta)) if c]
     bases = basis_counts(tgt)
     ctx["bases"] = (Table("Basis of the current posts, row by row",
                           [Cell("Basis"), num("Rows (area \u00d7 specialty)")],
@@ -129,7 +138,7 @@ def _plan_parts(ctx: dict[str, Any], tgt: pd.DataFrame, plan: pd.DataFrame | Non
     if plan is None:
         omitted.append("the multi-year plan (no plan was given)")
     else:
-        ctx["plan"] = _plan_context(plan, tgt, status)
+        ctx["plan"] = _plan_context(plan, tgt, status, ctx["meta"])
         sections.append(("plan", "The plan: pace of change"))
         if equity is None:
             equity = _compute_equity(tgt, plan, omitted)
@@ -287,7 +296,9 @@ def _method(scenario: Mapping[str, Any], tgt: pd.DataFrame) -> dict[str, Any]:
     return {"method": {
         "delta": percent(delta, 0, sign=False) if isinstance(delta, int | float) else "20%",
         "apportionment": _first(tgt, "method") or scenario.get("apportionment") or "hamilton",
-        "horizon": scenario.get("horizon", 2031)}}
+        "horizon": scenario.get("horizon", 2037),
+        "glide_until": scenario.get("glide_until", 2037),
+        "pace": scenario.get("pace", "glide")}}
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
@@ -341,9 +352,11 @@ def _scenario_data(meta: Mapping[str, Any], scenario: Mapping[str, Any]) -> dict
             "licence": licence}
 
 
-def _plan_context(plan: pd.DataFrame, tgt: pd.DataFrame, status: Any) -> dict[str, Any]:
+def _plan_context(plan: pd.DataFrame, tgt: pd.DataFrame, status: Any,
+                  meta: Mapping[str, Any]) -> dict[str, Any]:
     df = rt.plan_frame(plan)
     years = sorted(int(y) for y in df["year"].unique())
+    statuses = dict(zip(years, years_status(years, meta), strict=True))
     start_short = int(tgt["gap"].clip(lower=0).sum())
     moved = int(df["received"].sum())
     return {"first": years[0], "last": years[-1], "years": years, "status": status,
@@ -351,7 +364,8 @@ def _plan_context(plan: pd.DataFrame, tgt: pd.DataFrame, status: Any) -> dict[st
             "share": percent(moved / start_short if start_short else float("nan"), 0,
                              sign=False),
             "svg": Markup(charts.plan_svg(df, tgt.groupby("area")["gap"].sum())),
-            "years_table": rt.plan_year_table(df, start_short),
+            "years_table": rt.plan_year_table(df, start_short, statuses),
+            "caveat": years_caveat(years, meta),
             "areas_table": rt.plan_area_table(df, tgt)}
 
 

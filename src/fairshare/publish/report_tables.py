@@ -33,6 +33,9 @@ KEEP_TOGETHER = 24  # tables with at most this many rows are not split over page
 
 _FINDING_KINDS = {
     "horizon": "not at target by the end of the plan",
+    "glide": "not at target by the end of the glide window",
+    "cohort_share": "cohort share",
+    "intake_growth": "intake growth limit",
     "phase": "specialty not phased: no moves",
     "capacity": "supervision capacity",
     "vacancies": "too few vacancies",
@@ -153,8 +156,10 @@ def plan_frame(plan: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def plan_year_table(df: pd.DataFrame, start_short: int) -> Table:
-    """Moves, vacancies and capacity used, and what is still to move, for every plan year."""
+def plan_year_table(df: pd.DataFrame, start_short: int,
+                    status: Mapping[int, str] | None = None) -> Table:
+    """Moves, vacancies and capacity used, and what is still to move, for every plan year;
+    with ``status`` (year -> "reconstruction" or "to come") a column saying which."""
     has_exp = bool(df["expansion"].abs().sum())
     short_known = "remaining_gap" in df.columns
 
@@ -175,6 +180,12 @@ def plan_year_table(df: pd.DataFrame, start_short: int) -> Table:
     last = df[df["year"] == df["year"].max()]
     total = row_for(label("Total"), df, short_of(last))
     headers = [Cell("Year"), num("Specialties moving"), num("Posts moved")]
+    if status:
+        years = sorted(int(y) for y in df["year"].unique())
+        rows = [[r[0], Cell(status.get(y, "")), *r[1:]] for y, r in zip(years, rows,
+                                                                        strict=True)]
+        total = [total[0], Cell(""), *total[1:]]
+        headers = [headers[0], Cell("Year status"), *headers[1:]]
     headers += [num("Expansion posts")] if has_exp else []
     headers += [num("Vacancies (posts)"), num("Vacancies used (posts)"),
                 num("Capacity used (posts)"), num("Still to move, end of year (posts)"),
@@ -279,12 +290,24 @@ def findings_tables(findings: pd.DataFrame) -> tuple[Table, list[Table], int]:
     df["size_n"] = pd.to_numeric(df["size"], errors="coerce").fillna(0)
     kinds = (df.groupby("kind", dropna=False).agg(n=("message", "size"), posts=("size_n", "sum"))
              .sort_values("n", ascending=False))
-    summary = Table("Findings by kind",
-                    [Cell("Kind"), num("Findings"), num("Posts involved")],
-                    [[label(kind_label(k)), num(count(r["n"])), num(count(r["posts"]))]
-                     for k, r in kinds.iterrows()],
-                    [label("All"), num(count(len(df))), num(count(df["size_n"].sum()))],
-                    cls="findings-kinds", keep=True)
+    if "cause" in df.columns:  # grouped by kind and cause, ranked by the posts involved
+        groups = (df.groupby(["kind", "cause"], dropna=False)
+                  .agg(n=("message", "size"), posts=("size_n", "sum"))
+                  .sort_values(["posts", "n"], ascending=False))
+        rows = [[label(kind_label(k)), Cell("" if is_missing(c) else str(c)),
+                 num(count(r["n"])), num(count(r["posts"]))] for (k, c), r in groups.iterrows()]
+        summary = Table("Findings by kind and cause, most posts first",
+                        [Cell("Kind"), Cell("Held back by"), num("Findings"),
+                         num("Posts involved")], rows,
+                        [label("All"), Cell(""), num(count(len(df))),
+                         num(count(df["size_n"].sum()))], cls="findings-kinds", keep=True)
+    else:
+        summary = Table("Findings by kind",
+                        [Cell("Kind"), num("Findings"), num("Posts involved")],
+                        [[label(kind_label(k)), num(count(r["n"])), num(count(r["posts"]))]
+                         for k, r in kinds.iterrows()],
+                        [label("All"), num(count(len(df))), num(count(df["size_n"].sum()))],
+                        cls="findings-kinds", keep=True)
     df = df.sort_values(["size_n", "area", "specialty"], ascending=[False, True, True],
                         kind="stable")
     shown = df.head(FINDINGS_SHOWN)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "FAIR_SHARE_GAP",
+    "MODEL_GAP",
     "ONE_YEAR_COLUMNS",
     "PHASE_IMPACT_COLUMNS",
     "PLAN_ADDITIVE",
@@ -38,7 +38,9 @@ TOTAL = "Total"
 ONE_YEAR_COLUMNS = ["School", "Specialty", "Phase", "Redistribution", "Time-limited expansion",
                     "Net gain/loss"]
 SPECIALTY_PHASE = "Specialty (phase)"
-FAIR_SHARE_GAP = "Fair-share gap (guided distribution)"
+#: The model's own gap (its target − current posts). Never named after the programme's
+#: published figures ("guided distribution" is the programme's name for its own): the two differ.
+MODEL_GAP = "Model gap (target − current)"
 TOTAL_MOVED = "Total moved"
 PHASE_IMPACT_COLUMNS = ["School", "Specialty", "Phase", "Previous", "Current", "Change"]
 #: The two expansion modes, shown beside the chosen one when the plan carries both.
@@ -114,7 +116,7 @@ def pace_of_change(plan: pd.DataFrame, targets: pd.DataFrame, area: str, *,
                    keep_zeros: bool = True) -> pd.DataFrame:
     """One area's redistribution per year across the whole plan: the "pace of change" table.
 
-    Columns: Specialty (phase) | Fair-share gap (guided distribution) | one column per plan year
+    Columns: Specialty (phase) | Model gap (target − current) | one column per plan year
     (named ``str(year)``) holding that year's redistribution (+ received, − given) | Total moved
     (the sum of the year columns), plus a final "Total" row. The gap is the starting gap, target −
     current, from the targets table, so a reader sees how much of it the moves close and how fast.
@@ -129,7 +131,7 @@ def pace_of_change(plan: pd.DataFrame, targets: pd.DataFrame, area: str, *,
         raise ValueError(f"area {area!r} is not in the targets table")
     years = sorted(int(y) for y in rows["year"].unique())
     gap = tgt.groupby(_KEYS, as_index=False, sort=False)[["target", "current"]].sum()
-    gap[FAIR_SHARE_GAP] = gap["target"] - gap["current"]
+    gap[MODEL_GAP] = gap["target"] - gap["current"]
     moves = rows.pivot_table(index="specialty", columns="year", values="redistribution",
                              aggfunc="sum", fill_value=0)
     moves = moves.reindex(columns=years, fill_value=0)
@@ -142,10 +144,10 @@ def pace_of_change(plan: pd.DataFrame, targets: pd.DataFrame, area: str, *,
     body[year_cols] = body[year_cols].fillna(0).astype("int64")
     body[TOTAL_MOVED] = body[year_cols].sum(axis=1).astype("int64")
     if not keep_zeros:
-        body = body[(body[[FAIR_SHARE_GAP, *year_cols]] != 0).any(axis=1)]
+        body = body[(body[[MODEL_GAP, *year_cols]] != 0).any(axis=1)]
     body = _sort(body)
     body[SPECIALTY_PHASE] = body["specialty"].astype(str) + " (" + body["phase"].astype(str) + ")"
-    body = body[[SPECIALTY_PHASE, FAIR_SHARE_GAP, *year_cols, TOTAL_MOVED]]
+    body = body[[SPECIALTY_PHASE, MODEL_GAP, *year_cols, TOTAL_MOVED]]
     return _with_total(body, label_column=SPECIALTY_PHASE, blank=[])
 
 

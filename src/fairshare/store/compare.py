@@ -311,7 +311,11 @@ def explain(previous: Mapping[str, Any], current: Mapping[str, Any]) -> list[str
     the establishment, input files ("establishment file changed"), data vintages, then the
     package version. An empty list means the runs were made from the same things.
     """
-    lines = _diff_params(_mapping(previous, "scenario"), _mapping(current, "scenario"))
+    # the scenario's ``inputs`` (file digests) are explained below, by file, in words
+    lines = _diff_params({k: v for k, v in _mapping(previous, "scenario").items()
+                          if k != "inputs"},
+                         {k: v for k, v in _mapping(current, "scenario").items()
+                          if k != "inputs"})
     if previous.get("establishment") != current.get("establishment"):
         lines.append(f"establishment: {_fmt(previous.get('establishment'))} -> "
                      f"{_fmt(current.get('establishment'))}")

@@ -31,8 +31,10 @@ def create_app(bundle: Bundle | None = None, **options: Any) -> dash.Dash:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | None = None,
-          debug: bool = False, threads: int = 8) -> None:
-    """Start the app on http://host:port (waitress); ``posts`` replaces the public baseline."""
+          debug: bool = False, threads: int = 8, allow_hosts: tuple[str, ...] = ()) -> None:
+    """Start the app on http://host:port (waitress); ``posts`` replaces the public baseline;
+    ``allow_hosts`` are extra names browsers may use for the server (``Host`` header)."""
     from fairshare.webapp.app import serve as _serve
 
-    _serve(host=host, port=port, posts=posts, debug=debug, threads=threads)
+    _serve(host=host, port=port, posts=posts, debug=debug, threads=threads,
+           allow_hosts=allow_hosts)

@@ -21,9 +21,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import dash
@@ -40,7 +43,17 @@ from fairshare.webapp.layout import page
 ASSETS = Path(__file__).resolve().parent / "assets"
 #: A callback body is a few kilobytes (the state of some twenty controls): 1 MB is ample.
 MAX_REQUEST_BYTES = 1_000_000
+#: waitress reads a body up to this size before the app answers 413; a larger one is cut off
+#: mid-upload (the client may then see a reset, not the 413), so this is well above any body a
+#: mistaken client sends, and bounded (waitress spools a large body to a temporary file).
+MAX_DRAINED_BYTES = 128 * 1024 * 1024
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+#: waitress settings against clients that hold connections open: a connection idle for
+#: ``channel_timeout`` seconds is closed (checked every ``cleanup_interval``), and enough
+#: connections are allowed that a hundred slow ones cannot lock everyone else out.
+CONNECTION_SETTINGS = {"channel_timeout": 15, "cleanup_interval": 2, "connection_limit": 1000,
+                       "asyncore_use_poll": True}
 
 INDEX = """<!DOCTYPE html>
 <html lang="en">
@@ -75,11 +88,13 @@ class _App(dash.Dash):
 
 
 def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None,
-               warm: bool = True) -> dash.Dash:
+               warm: bool = True, hosts: list[str] | tuple[str, ...] = ()) -> dash.Dash:
     """The web app over ``bundle`` (default: the embedded England data and baseline).
 
     ``warm`` parses the map boundaries and computes the default view before the first visit,
-    so a burst of visitors to a fresh server does not wait on that work.
+    so a burst of visitors to a fresh server does not wait on that work. ``hosts`` are the
+    names besides loopback a browser may call the server by (``Host`` header): a page from
+    another site that points its own name at this machine (DNS rebinding) is refused.
     """
     engine = engine or Engine(bundle if bundle is not None else load_data())
     if warm:
@@ -108,6 +123,7 @@ def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None,
     server = app.server
     server.config["FAIRSHARE_ENGINE"] = engine
     server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    server.config["FAIRSHARE_HOSTS"] = {h.lower().strip("[]") for h in hosts}
     _compress(server)
     _refuse_bad_requests(app)
     if warm:
@@ -198,6 +214,9 @@ def callback_body_problem(app: dash.Dash, body: Any) -> str | None:
             if not isinstance(item, dict) or item.get("id") != want.get("id") \
                     or item.get("property") != want.get("property"):
                 return f"'{part}' does not match the callback's {part}"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "'changedPropIds' must list the changed properties as text"
     expected_out = split_callback_id(output)
     given_out = body.get("outputs")
     if isinstance(expected_out, dict):
@@ -215,6 +234,9 @@ def _refuse_bad_requests(app: dash.Dash) -> None:
 
     @server.before_request
     def _check() -> Response | None:
+        if not host_allowed(request.host, server.config["FAIRSHARE_HOSTS"]):
+            return _plain(421, "Misdirected request: this server answers only to the names it "
+                               "was started with (see `fairshare serve --allow-host`).")
         if request.method == "POST" and request.path.endswith("/_dash-update-component"):
             body = request.get_json(silent=True)
             problem = callback_body_problem(app, body)
@@ -243,6 +265,30 @@ def precompress(app: dash.Dash) -> None:
             client.get(ref, headers={"Accept-Encoding": encoding}).close()
 
 
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header, without port or IPv6 brackets, in lower case."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header[1:]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def host_allowed(header: str, allowed: set[str]) -> bool:
+    """Whether a request's ``Host`` is loopback, an IP address (a rebinding page always uses
+    a name), or one of the ``allowed`` names (the address the server was started on, and any
+    given with ``--allow-host``)."""
+    name = host_name(header)
+    if not name:
+        return False
+    if is_loopback(name) or name in allowed:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
     if host.lower() in LOOPBACK_NAMES:
@@ -262,12 +308,22 @@ def exposure_warning(host: str, port: int) -> str | None:
             "trusted network, or put it behind an authenticating proxy.")
 
 
+def url_for(host: str, port: int) -> str:
+    """The address to open in a browser: a wildcard becomes loopback, IPv6 gets brackets."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown:
+        shown = f"[{shown.strip('[]')}]"
+    return f"http://{shown}:{port}/"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = None,
-          debug: bool = False, threads: int = 8) -> None:
+          debug: bool = False, threads: int = 8,
+          allow_hosts: list[str] | tuple[str, ...] = ()) -> None:
     """Start the app on http://host:port with the production WSGI server (waitress).
 
-    ``debug`` runs Dash's development server with its interactive debugger instead, which
-    executes code typed into the browser: it is refused on any address but loopback.
+    The port is bound before "ready" is printed (and its real number shown, so port 0 picks a
+    free one). ``debug`` runs Dash's development server with its interactive debugger instead,
+    which executes code typed into the browser: it is refused on any address but loopback.
     """
     if debug and not is_loopback(host):
         raise FairshareError(f"--debug starts an interactive debugger that runs any code sent to "
@@ -281,15 +337,52 @@ def serve(host: str = "127.0.0.1", port: int = 8050, posts: Path | str | None = 
     bundle = load_data(posts) if posts is not None else load_data()
     engine = Engine(bundle)
     engine.start_worker()
-    app = create_app(engine=engine)
+    names = [*allow_hosts, *([] if host in ("0.0.0.0", "::", "") else [host])]
+    if host in ("0.0.0.0", "::"):
+        import socket
+
+        names += [socket.gethostname(), socket.getfqdn()]
+    app = create_app(engine=engine, hosts=names)
     precompress(app)
-    logging.getLogger("fairshare.webapp").info("fairshare web app on http://%s:%s", host, port)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"fairshare web app: ready on http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
     if debug:
+        print(f"fairshare web app: ready on {url_for(host, port)}  (Ctrl+C to stop)", flush=True)
         app.run(host=host, port=port, debug=True, dev_tools_disable_version_check=True)
         return
     import waitress
 
-    waitress.serve(app.server, host=host, port=port, threads=threads,
-                   max_request_body_size=MAX_REQUEST_BYTES, ident="fairshare")
+    with stop_on_signals(engine):  # the workbook workers stop with the server, whatever ends it
+        try:
+            server = waitress.create_server(app.server, host=host, port=port, threads=threads,
+                                            max_request_body_size=MAX_DRAINED_BYTES,
+                                            ident="fairshare", **CONNECTION_SETTINGS)
+        except OSError as exc:
+            raise FairshareError(f"cannot listen on {host} port {port}: {exc.strerror or exc} "
+                                 "(another server on that port? try --port 8051)") from None
+        bound = int(getattr(server, "effective_port", port))
+        logging.getLogger("fairshare.webapp").info("fairshare web app on %s",
+                                                   url_for(host, bound))
+        print(f"fairshare web app: ready on {url_for(host, bound)}  (Ctrl+C to stop)",
+              flush=True)
+        server.run()
+
+
+@contextlib.contextmanager
+def stop_on_signals(engine: Engine) -> Iterator[None]:
+    """Stop the server whole on SIGTERM or SIGHUP (what a service manager or a closed
+    terminal sends), as on Ctrl+C: Python would otherwise end at once without stopping the
+    workbook processes, which would run on. The signal ends waitress's loop; the workers are
+    then stopped before the process exits."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        engine.close()
+        print("fairshare web app: stopped.", flush=True)

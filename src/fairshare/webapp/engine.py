@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -463,6 +464,23 @@ class Engine:
                 initializer=_worker_start, initargs=(self.bundle,))
         return self._pool
 
+    def close(self) -> None:
+        """Stop the workbook processes now (the server calls this when it stops): queued
+        workbooks are cancelled and a workbook being made is abandoned, so that stopping the
+        server never leaves a worker process behind."""
+        with self._books_lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
     def start_worker(self) -> None:
         """Start the workbook process now (the server calls this), so the first download
         does not wait for it to start and import."""
@@ -512,7 +530,21 @@ def _worker_start(bundle: Bundle) -> None:
     import fairshare.model.pipeline
     import fairshare.publish.excel  # noqa: F401  (imported once, before the first request)
 
+    if not _WORKER_BUNDLE:
+        _watch_parent(os.getppid())
     _WORKER_BUNDLE[:] = [bundle]
+
+
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    """End this worker within seconds of the server's end, however it ended (even SIGKILL,
+    which gives the server no chance to stop its workers): a worker whose parent has gone is
+    re-parented, so its parent id changes."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="fairshare-parent-watch", daemon=True).start()
 
 
 def _worker_workbook(scenario_fields: dict[str, Any]) -> bytes:

@@ -153,7 +153,7 @@ def controls(engine: Engine) -> html.Div:
         ]),
         _fieldset("Pace of change", [
             _slider("horizon", HORIZON_MIN, HORIZON_MAX, 1,
-                    {y: str(y) for y in (HORIZON_MIN, 2031, HORIZON_MAX)}, "Plan horizon"),
+                    {y: str(y) for y in (HORIZON_MIN, 2031, 2037, HORIZON_MAX)}, "Plan horizon"),
             _slider("pace-cap", 0, 1, 0.05, {0: "none", 0.5: "50%", 1: "100%"},
                     "Pace cap", "(share of the gap closed a year)", term="pace-cap"),
             _dropdown("expansion", "Time-limited expansion", [

@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "projection_year": 0,
     "variant": "principal",
     "method": "hamilton",
-    "horizon": 2031,
+    "horizon": 2037,  # the Scenario default: the end of the glide path (docs/plan.md)
     "pace_cap": 0.0,
     "expansion": "none",
     "area": "London",

@@ -21,6 +21,7 @@ import pandas as pd
 from fairshare import training_year
 from fairshare.analysis import equity
 from fairshare.errors import FairshareError
+from fairshare.publish.outputs import defuse_formulas  # text a spreadsheet would run
 from fairshare.webapp import figures
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.state import (
@@ -357,22 +358,43 @@ def plan_view(engine: Engine, state: dict[str, Any], today: date | None = None
                                                   "still open"),
             "status": str(getattr(result, "status", "")), "start_gap": start_gap,
             "moved": moved, "remaining": int(by_year["remaining_gap"].iloc[-1]),
-            "horizon": int(scenario.horizon), "answer": plan_answer(area, what, by_year),
+            "horizon": int(scenario.horizon), "answer": plan_answer(area, what, by_year, coming),
             "years": table(by_year, YEAR_COLUMNS), "first_to_come": coming,
             "findings": [str(f) for f in findings[:50]], "by_year": by_year}
 
 
-def plan_answer(area: str, what: str, by_year: pd.DataFrame) -> str:
-    """"London gives up 63 posts in Cardiology by 2031: 17 in 2022, ..." in one sentence."""
+def plan_answer(area: str, what: str, by_year: pd.DataFrame, coming: int) -> str:
+    """"London gives up 112 Cardiology posts by 2031: 62 in 2022-2026, already past (a
+    reconstruction: ...), and 50 still to make from 2027 (...)." in one sentence: years whose
+    recruitment is past (before ``coming``) are never mixed with moves still to make."""
     last = int(by_year["year"].max())
     total = int(by_year["redistribution"].sum())
     moves = by_year[by_year["redistribution"] != 0]
     if moves.empty:
         return f"{area} gives and receives no {what} posts by {last} in this plan."
     verb = "gives up" if total < 0 else "receives"
-    years = ", ".join(f"{abs(int(r.redistribution)):,} in {int(r.year)}"
-                      for r in moves.itertuples(index=False))
-    return f"{area} {verb} {abs(total):,} {what} posts by {last}: {years}."
+    past, ahead = moves[moves["year"] < coming], moves[moves["year"] >= coming]
+    parts = []
+    if not past.empty:
+        span = by_year[by_year["year"] < coming]["year"]
+        years = f"{int(span.min())}–{int(span.max())}" if span.nunique() > 1 else str(
+            int(span.min()))
+        parts.append(f"{_moved(past)} in {years}, already past (a reconstruction: "
+                     f"{_per_year(past)})")
+    if not ahead.empty:
+        parts.append(f"{_moved(ahead)} still to make from {coming} ({_per_year(ahead)})")
+    elif coming <= last:
+        parts.append(f"none still to make from {coming}")
+    return f"{area} {verb} {abs(total):,} {what} posts by {last}: {', and '.join(parts)}."
+
+
+def _moved(moves: pd.DataFrame) -> str:
+    return f"{abs(int(moves['redistribution'].sum())):,}"
+
+
+def _per_year(moves: pd.DataFrame) -> str:
+    return ", ".join(f"{abs(int(r.redistribution)):,} in {int(r.year)}"
+                     for r in moves.itertuples(index=False))
 
 
 def deanery_view(engine: Engine, state: dict[str, Any], today: date | None = None
@@ -498,8 +520,8 @@ def uncertainty_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
 EQUITY_COLUMNS: Spec = [
     ("stage", "Stage", None), ("year", "Year", None), ("gini", "Gini (0 = fair)", "three"),
     ("cv", "Coefficient of variation", "three"),
-    ("max_distance", "Furthest above target (% of target)", "pct"),
-    ("min_distance", "Furthest below target (% of target)", "pct"),
+    ("gap_furthest_above", "Furthest above target: gap (% of target, − gives)", "pct"),
+    ("gap_furthest_below", "Furthest below target: gap (% of target, + receives)", "pct"),
     ("share_within_5pct", "Areas within ±5% of target", "share"),
     ("areas", "Areas", "int"), ("posts", "Posts", "int")]
 
@@ -526,6 +548,9 @@ def equity_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     title = (f"Equity of posts per weighted need across local offices: "
              f"{'all specialties' if spec == ALL else spec}")
     figure = figures.equity_chart(rows, title)
+    # the gap's sign, as on the map: distance (posts − target) / target is its opposite
+    rows = rows.assign(gap_furthest_above=-rows["max_distance"],
+                       gap_furthest_below=-rows["min_distance"])
     return {"figure": figure, "table": table(rows, EQUITY_COLUMNS), "checks": checks[:20],
             "status": out.status, "frame": rows}
 
@@ -565,14 +590,15 @@ def targets_csv(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
     scenario = _scenario(engine, state)
     frame = engine.targets(scenario, state["level"], ALL)
     return (f"fairshare-targets-{state['level']}-{scenario.digest()}.csv",
-            frame.to_csv(index=False, float_format="%.6f"))
+            defuse_formulas(frame).to_csv(index=False, float_format="%.6f"))
 
 
 def plan_csv(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:
     """(file name, text) of the whole plan (every local office, specialty and year)."""
     scenario = _scenario(engine, state)
     out = engine.full_plan(scenario)
-    return f"fairshare-plan-{scenario.digest()}.csv", out.plan.to_csv(index=False)
+    return (f"fairshare-plan-{scenario.digest()}.csv",
+            defuse_formulas(out.plan).to_csv(index=False))
 
 
 def report_html(engine: Engine, state: dict[str, Any]) -> tuple[str, str]:

@@ -67,8 +67,9 @@ GLOSSARY: dict[str, tuple[str, str]] = {
             "percentage, the gap is divided by the target (% of target), with the same sign."),
     "guided-distribution": ("Guided distribution", "NHS England's programme that moves "
                             "training posts toward each area's fair share over several years, "
-                            "only as posts fall vacant at recruitment. Its \"fair-share gap\" is "
-                            "the gap above."),
+                            "only as posts fall vacant at recruitment. Its published figures "
+                            "are its own; the gap shown here is fairshare's model gap, which "
+                            "differs from them."),
     "phase": ("Phase", "The wave in which a specialty's posts start to move: Trailblazer "
               "(recruitment from 2022), A (2023), B (2026), C (2029). A specialty with no phase "
               "(TBC) has a target and gap, but the plan moves none of its posts."),
