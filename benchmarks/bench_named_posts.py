@@ -61,7 +61,17 @@ def main() -> None:
                                 Path(tmp) / "SYNTHETIC_tis_placements.csv", specs, orgs)
     posts = rec.posts.assign(org_name=rec.posts["org_code"].map(
         orgs.set_index("org_code")["org_name"]))
-    sc = Scenario(plan_start=2027, horizon=2031)
+    print(f"SYNTHETIC records: {len(posts):,} posts; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
+    print(f"{'rounds':<11}{'area plan s':>12}{'trusts s':>10}{'named s':>9}{'on top s':>10}"
+          f"{'rows':>9}{'moved':>7}")
+    for horizon in (2031, 2037):
+        sc = Scenario(plan_start=2027, horizon=horizon)
+        _case(sc, base, posts, orgs, specs, args.repeat)
+
+
+def _case(sc: Scenario, base, posts, orgs, specs, repeat: int) -> None:  # type: ignore[no-untyped-def]
+    """Time one plan length: the area plan, then the trust split and the named posts on top."""
     bundle = records_bundle(base, posts, "SYNTHETIC")
     trusts = records_trusts(posts, orgs, catchment_codes(), public=load_trusts())
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
@@ -70,23 +80,13 @@ def main() -> None:
     years = range(sc.plan_start, sc.horizon + 1)
     lengths = base.specialties.set_index("specialty")["programme_years"].astype(int).to_dict()
     codes = {s: f"{i + 1:03d}" for i, s in enumerate(specs)}
-    area, plan_s = best(lambda: run_plan(bundle, sc, cohorts=cohorts), args.repeat)
+    area, plan_s = best(lambda: run_plan(bundle, sc, cohorts=cohorts), repeat)
     rows, trust_s = best(lambda: trust_stage(bundle, sc, area, posts, trusts, load_catchment(),
-                                             {s: TRUST_BASIS for s in specs}), args.repeat)
-    named, named_s = best(lambda: named_plan(posts, rows, years, lengths, owners, codes),
-                          args.repeat)
-    moved = int(area.plan["redistribution"].abs().sum()) // 2
-    load = os.getloadavg()[0]
-    print(f"SYNTHETIC records: {len(posts):,} posts; plan {years.start}-{years.stop - 1}; "
-          f"load average {load:.1f} on {os.cpu_count()} cores")
-    print(f"{'stage':<34}{'seconds':>8}{'rows':>9}")
-    print(f"{'area plan (records as cohorts)':<34}{plan_s:>8.2f}{len(area.plan):>9,}")
-    print(f"{'trust split (own vacancies)':<34}{trust_s:>8.2f}{len(rows):>9,}")
-    print(f"{'named posts':<34}{named_s:>8.2f}{len(named):>9,}")
-    print(f"{'on top of the area plan':<34}{trust_s + named_s:>8.2f}")
-    print(f"posts moved between areas: {moved:,}; named releases: "
-          f"{int((named['post_change'] < 0).sum()):,}")
-
+                                             {s: TRUST_BASIS for s in specs}), repeat)
+    named, named_s = best(lambda: named_plan(posts, rows, years, lengths, owners, codes), repeat)
+    moved = int((named["post_change"] < 0).sum())
+    print(f"{years.start}-{years.stop - 1:<6}{plan_s:>12.2f}{trust_s:>10.2f}{named_s:>9.2f}"
+          f"{trust_s + named_s:>10.2f}{len(named):>9,}{moved:>7,}")
 
 if __name__ == "__main__":
     main()

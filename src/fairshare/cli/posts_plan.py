@@ -64,7 +64,8 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
     synthetic = _synthetic(posts_file, posts)
     offices = sorted(posts["local_office"].dropna().unique())
     label = (f"{'SYNTHETIC ' if synthetic else ''}TIS post records {posts_file.name} + "
-             f"{placements.name} (as of {when.isoformat()}) for {', '.join(offices)}"
+             f"{placements.name} (as of {when.isoformat()}) for "
+             + ("every local office" if len(offices) == len(OFFICE_OWNER) else ", ".join(offices))
              + ("" if len(offices) == len(OFFICE_OWNER) else "; the other local offices: "
                 f"{base.posts_label}") + "; trust and post choice modelled")
     bundle = records_bundle(base, posts, label)
