@@ -6,14 +6,19 @@ run is reproducible and a red build always means a change, never a newly drawn e
 
 Skips: a test that needs something missing (a package, a data file, a module) *fails* with the
 reason, so a green run always means everything was tested. The one exception is the browser
-(Chromium): a machine without it may still run the rest, and the closing summary line counts
-the browser tests not run (``... 12 passed, 5 not run (no Chromium) ...``), one per test.
+(Chromium): a machine *without a Chromium binary* may still run the rest, and the closing summary
+line counts the browser tests not run (``... 12 passed, 5 not run (no Chromium) ...``), one per
+test. When Chromium is installed, a browser test that cannot start (Playwright or axe missing,
+a launch that fails) fails with its reason like any other test: it is never quietly not run.
+``FAIRSHARE_CHROMIUM`` names the binary the browser tests use (default ``/usr/bin/chromium``,
+else ``chromium`` on the PATH).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Generator
 from typing import Any
 
@@ -29,6 +34,22 @@ BROWSER_REASON = re.compile(r"chromium", re.IGNORECASE)
 NOT_RUN = "not run (no Chromium)"
 
 
+def chromium_binary() -> str | None:
+    """The Chromium executable the browser tests run, or None when this machine has none."""
+    named = os.environ.get("FAIRSHARE_CHROMIUM")
+    if named is not None:
+        return named if os.access(named, os.X_OK) else None
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+def _not_run_for_want_of_chromium(reason: str) -> bool:
+    """A skip counts as "not run (no Chromium)" only if it is about the browser and there is no
+    Chromium binary: with one installed, any browser test that did not run has failed."""
+    return bool(BROWSER_REASON.search(reason)) and chromium_binary() is None
+
+
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     longrepr: Any = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -41,9 +62,14 @@ def _fail_instead_of_skip(report: pytest.TestReport | pytest.CollectReport) -> N
     if not report.skipped or hasattr(report, "wasxfail"):
         return
     reason = _skip_reason(report)
-    if BROWSER_REASON.search(reason):
+    if _not_run_for_want_of_chromium(reason):
         return
     report.outcome = "failed"
+    if BROWSER_REASON.search(reason):
+        report.longrepr = (f"Chromium is installed at {chromium_binary()}, but this browser test "
+                           f"could not start (the project's policy is to fail, not skip): "
+                           f"{reason}")
+        return
     report.longrepr = (f"this test needs something that is missing (the project's policy is to "
                        f"fail, not skip): {reason}")
 
@@ -70,7 +96,7 @@ def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, str] | None:
     """Count browser tests not run under their own name in the closing summary line."""
-    browser = report.skipped and BROWSER_REASON.search(_skip_reason(report))
+    browser = report.skipped and _not_run_for_want_of_chromium(_skip_reason(report))
     if browser and not hasattr(report, "wasxfail") and report.when in ("setup", "call"):
         return NOT_RUN, "c", "NOT RUN (no Chromium)"
     return None

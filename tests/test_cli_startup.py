@@ -61,19 +61,40 @@ def test_browser(x): pass
 '''
 
 
-def test_skips_fail_with_the_reason_but_browser_tests_are_counted(tmp_path):
-    """The suite's policy (tests/conftest.py), run on a small suite of its own."""
+def _policy_suite(tmp_path, chromium: str):
+    """The suite's policy (tests/conftest.py), run on a small suite of its own, with
+    ``FAIRSHARE_CHROMIUM`` naming the browser binary (a missing path: no Chromium)."""
+    import os
     from pathlib import Path
 
     (tmp_path / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
     (tmp_path / "test_policy.py").write_text(SKIPPING)
+    env = {**os.environ, "FAIRSHARE_CHROMIUM": chromium}
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "-p", "no:dash", "-p", "no:xdist", str(tmp_path)], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    last = res.stdout.strip().splitlines()[-1]
+                         capture_output=True, text=True, timeout=120, env=env)
+    return res, res.stdout.strip().splitlines()[-1]
+
+
+def test_skips_fail_with_the_reason_but_browser_tests_are_counted(tmp_path):
+    """Without a Chromium binary, browser tests are counted as not run; other skips fail."""
+    res, last = _policy_suite(tmp_path, str(tmp_path / "no-such-chromium"))
     assert res.returncode == 1
     assert "1 failed, 1 passed, 3 not run (no Chromium)" in last
     assert "shared data not at /nowhere" in res.stdout
+
+
+def test_browser_tests_that_cannot_start_fail_when_chromium_is_installed(tmp_path):
+    """With a Chromium binary present, a browser test that skips (say, Playwright missing) is a
+    failure that names the binary, never "not run"."""
+    browser = tmp_path / "chromium"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    res, last = _policy_suite(tmp_path, str(browser))
+    assert res.returncode == 1
+    # a skip at set-up (skipif) is reported by pytest as an error: failed either way
+    assert "1 failed, 1 passed, 3 errors" in last and "not run" not in last
+    assert f"Chromium is installed at {browser}" in res.stdout
 
 
 def test_help_summary_says_what_each_command_says():

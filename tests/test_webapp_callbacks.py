@@ -77,17 +77,80 @@ def test_level_switch_draws_one_shape_per_area(engine: Engine, level: str, n: in
         assert trace["fillcolor"] != figures.NO_DATA
 
 
-def test_map_legend_says_which_side_gives_and_receives(engine: Engine) -> None:
-    fig = cb.targets_view(engine, state())["figure"]
-    bars = [t for t in fig["data"] if t.get("marker", {}).get("showscale")]
-    assert len(bars) == 1
-    ticks = " ".join(bars[0]["marker"]["colorbar"]["ticktext"])
-    assert "gives" in ticks and "receives" in ticks and "at target" in ticks
-    note = fig["layout"]["annotations"][0]["text"]
-    assert "gives" in note and "receives" in note
-    # colour-blind safe diverging scale: ColorBrewer PuOr ends, orange at − (gives)
-    scale = bars[0]["marker"]["colorscale"]
-    assert scale[0][1] == "#b35806" and scale[-1][1] == "#542788"
+def test_map_legend_lists_the_classes_with_their_counts(engine: Engine) -> None:
+    fig = cb.targets_view(engine, state(level="icb"))["figure"]
+    legend = [t for t in fig["data"] if t.get("meta", {}).get("role") == "legend"]
+    assert len(legend) == len(figures.GAP_CLASSES)
+    # no colour bar stretched by an outlier: every area takes one of the seven class colours
+    assert not [t for t in fig["data"] if t.get("marker", {}).get("showscale")]
+    areas = [t for t in fig["data"] if t.get("meta", {}).get("role") == "area"]
+    colours = {c for _, c, _ in figures.GAP_CLASSES}
+    assert {t["fillcolor"] for t in areas} <= colours
+    # each entry's count is the number of areas of its colour
+    for entry in legend:
+        n = int(entry["name"].rsplit("(", 1)[1].rstrip(")"))
+        assert n == sum(t["fillcolor"] == entry["marker"]["color"] for t in areas)
+    title = legend[0]["legendgrouptitle"]["text"]
+    assert "gives" in title and "receives" in title
+    # colour-blind safe diverging classes: ColorBrewer PuOr ends, orange at − (gives)
+    assert figures.GAP_CLASSES[0][1] == "rgb(179, 88, 6)"  # #b35806
+    assert figures.GAP_CLASSES[-1][1] == "rgb(84, 39, 136)"  # #542788
+
+
+@pytest.mark.parametrize(("pct", "k"), [
+    (-2.65, 0), (-0.5001, 0), (-0.5, 1), (-0.2001, 1), (-0.2, 2), (-0.0501, 2), (-0.05, 3),
+    (0.0, 3), (0.0499, 3), (0.05, 4), (0.1999, 4), (0.2, 5), (0.4999, 5), (0.5, 6), (2.65, 6)])
+def test_gap_classes_by_hand(pct: float, k: int) -> None:
+    """Each class runs from the bound before it (included) to its own (excluded)."""
+    assert figures.gap_class(pct) == k
+    assert figures.gap_class(float("nan")) is None
+
+
+def _inside(shape: dict, x: float, y: float) -> bool:
+    """Ray casting over each ring of a shape (rings are separated by None)."""
+    rings: list[list[tuple[float, float]]] = [[]]
+    for a, b in zip(shape["x"], shape["y"], strict=True):
+        if a is None:
+            rings.append([])
+        else:
+            rings[-1].append((a, b))
+    hit = False
+    for ring in rings:
+        for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y0 > y) != (y1 > y) and x < (x1 - x0) * (y - y0) / (y1 - y0) + x0:
+                hit = not hit
+    return hit
+
+
+def test_moved_labels_sit_inside_their_areas_or_off_their_own_coast() -> None:
+    """Every label moved from its furthest-inside point lies inside its own area (and no
+    other) or, set in the Channel, inside none and nearest its own coast."""
+    for level in ("local_office", "region"):
+        every = figures.shapes(level)
+        for shape in every:
+            if shape["code"] not in figures.LABEL_AT:
+                continue
+            x, y = figures.label_point(shape)
+            holders = [s["code"] for s in every if _inside(s, x, y)]
+            if holders:
+                assert holders == [shape["code"]], (shape["code"], holders)
+                continue
+
+            def distance(s: dict, x: float = x, y: float = y) -> float:
+                return min((a - x) ** 2 + (b - y) ** 2
+                           for a, b in zip(s["x"], s["y"], strict=True) if a is not None)
+
+            assert min(every, key=distance)["code"] == shape["code"], shape["code"]
+
+
+def test_modelled_current_posts_are_marked_in_the_table(engine: Engine) -> None:
+    gp = cb.targets_view(engine, state(specialty="General Practice"))["table"]["data"]
+    assert all("modelled" in r["current_note"] for r in gp)
+    psych = cb.targets_view(engine, state(specialty="General Psychiatry"))["table"]["data"]
+    assert all("modelled" not in r["current_note"] for r in psych)
+    everything = cb.targets_view(engine, state(specialty=ALL, level="icb"))["table"]["data"]
+    assert all("General Practice" in r["current_note"] and "Public Health Medicine"
+               in r["current_note"] for r in everything)
 
 
 def test_colour_and_sign_follow_the_gap(engine: Engine) -> None:
@@ -398,3 +461,34 @@ def test_expansion_programme_reaches_the_plan(engine: Engine) -> None:
     # targets never depend on expansion: the map's figures are the same with or without it
     assert cb.targets_view(engine, st)["summary"] == \
         cb.targets_view(engine, state(specialty=ALL, area="North West"))["summary"]
+
+
+def test_the_icb_plan_answers_which_icbs_gain_most(engine: Engine) -> None:
+    """The Plan tab's ICB plan (level ICB): one row per ICB, its current posts those of the
+    ICB targets table, the moves adding up to zero in every year (redistribution moves posts,
+    it adds none), each ICB closing no more than its own gap, and the answer naming the
+    ICBs with the largest gains by the horizon, in order."""
+    st = state(level="icb", tab="plan", specialty="Cardiology", horizon=2030)
+    v = cb.icb_plan_view(engine, st)
+    frame = v["frame"]
+    assert len(frame) == 42 and v["years"][-1] == 2030
+    targets = cb.targets_view(engine, st)["table"]["data"]
+    current = {r["area"]: r["current"] for r in targets}
+    assert dict(zip(frame["area"], frame["current"], strict=True)) == current
+    for y in v["years"]:
+        assert frame[f"by_{y}"].sum() == 0, y
+    gap = frame["target"] - frame["current"]
+    moved = frame["by_2030"]
+    assert ((moved == 0) | (moved * gap > 0)).all()  # every move is toward the target
+    assert (moved.abs() <= gap.abs()).all()
+    top = frame.sort_values("by_2030", ascending=False).head(3)
+    text = v["answer"]
+    assert text.startswith("By 2030, the ICBs that gain most Cardiology posts: ")
+    positions = [text.index(f"{a} (+{n})") for a, n in zip(top["area"], top["by_2030"],
+                                                           strict=True)]
+    assert positions == sorted(positions)
+
+
+def test_the_icb_plan_is_solved_only_at_icb_level(engine: Engine) -> None:
+    html = str(callbacks.icb_plan_children(engine, state(level="local_office", tab="plan")))
+    assert "ICB (42)" in html and "icb-plan-table" not in html

@@ -23,14 +23,17 @@ from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import chromium_binary
+
+CHROMIUM = chromium_binary()
 pytest.importorskip("dash", reason="the web app needs dash")
 pytest.importorskip("playwright.sync_api", reason="the end-to-end tests need playwright "
                     "(pip install playwright; the browser is Debian's chromium)")
 pytest.importorskip("axe_playwright_python", reason="the accessibility audit needs "
                     "axe-playwright-python (the dev extras)")
-# Without Chromium every test here is reported as not run, one by one (tests/conftest.py).
-_NO_CHROMIUM = not CHROMIUM.exists() and shutil.which("chromium") is None
+# Without Chromium every test here is reported as not run, one by one (tests/conftest.py);
+# with it, a test here that cannot start fails.
+_NO_CHROMIUM = CHROMIUM is None
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -84,8 +87,7 @@ def outside() -> list[str]:
 def browser(server: str, outside: list[str]) -> Iterator[Any]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        exe = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-        b = pw.chromium.launch(executable_path=exe, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
     assert not outside, f"the page tried to reach outside addresses: {sorted(set(outside))}"
@@ -400,3 +402,432 @@ def test_tables_sort_from_the_keyboard_without_a_trap(page: Page, server: str) -
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.textContent") != button.text_content()
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline: a walk of the whole app, every control and every mode-bar button
+# ---------------------------------------------------------------------------------------------
+
+def _guarded_context(browser: Any, server: str, tried: list[str], **kwargs: Any) -> Any:
+    """A context in which every request to anything but loopback is blocked and recorded
+    (pages a button opens, such as a "Share chart" pop-up, included)."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+                              **kwargs)
+
+    def guard(route: Any) -> None:
+        parsed = urlparse(route.request.url)
+        host = (parsed.hostname or "").strip("[]")
+        if parsed.scheme in ("data", "blob", "about") or host in ("127.0.0.1", "localhost",
+                                                                   "::1"):
+            route.continue_()
+        else:
+            tried.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", guard)
+    ctx.on("page", lambda p: tried.append(f"a new window opened: {p.url}")
+           if not p.url.startswith(server) and p.url not in ("", "about:blank") else None)
+    return ctx
+
+
+def _settle(page: Page) -> None:
+    page.wait_for_function(
+        "document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0")
+
+
+def _press_every_modebar_button(page: Page, panel: str) -> int:
+    """Hover each graph of a panel and press every button of its mode bar; how many."""
+    pressed = 0
+    graphs = page.locator(f"{panel} .js-plotly-plot")
+    for g in range(graphs.count()):
+        graph = graphs.nth(g)
+        if not graph.is_visible():
+            continue
+        graph.hover(position={"x": 5, "y": 5})
+        buttons = graph.locator(".modebar-btn")
+        for b in range(buttons.count()):
+            graph.hover(position={"x": 5, "y": 5})
+            button = buttons.nth(b)
+            if button.is_visible():
+                button.click()
+                pressed += 1
+                page.wait_for_timeout(150)
+    return pressed
+
+
+def _use_every_control(page: Page) -> None:
+    """Every radio option, every dropdown (opened, then a choice by keyboard), every slider."""
+    for radio in page.locator("#controls input[type='radio']").all():
+        if radio.is_visible():
+            radio.check()
+            _settle(page)
+    for box in page.locator("#controls button.dash-dropdown").all():
+        if box.is_visible():
+            box.click()
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            _settle(page)
+    for thumb in page.locator("#controls [role='slider']").all():
+        if thumb.is_visible():
+            thumb.focus()
+            page.keyboard.press("ArrowRight")
+            _settle(page)
+
+
+def test_a_walk_of_the_whole_app_sends_nothing_off_the_machine(browser: Any,
+                                                                 server: str) -> None:
+    """Every tab, every control, every download and every mode-bar button of every chart, with
+    anything not to loopback blocked and recorded: nothing may have been attempted."""
+    tried: list[str] = []
+    ctx = _guarded_context(browser, server, tried)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        open_map(page, f"{server}/?spec=Cardiology&cmp=file:delta-30", 11)
+        page.evaluate("window.print = () => { window.__printed = true; }")
+        pressed = 0
+        for value, name, ready in TABS:
+            if value != "map":
+                page.get_by_role("tab", name=name).click()
+            page.wait_for_selector(ready)
+            _settle(page)
+            pressed += _press_every_modebar_button(page, f"#panel-{value}")
+            for button in page.locator(f"#panel-{value} button:visible").all():
+                button.click()
+            for select in page.locator(f"#panel-{value} button.dash-dropdown").all():
+                select.click()
+                page.keyboard.press("ArrowDown")
+                page.keyboard.press("Enter")
+                _settle(page)
+        assert page.evaluate("window.__printed === true")
+        assert pressed >= 6, f"only {pressed} mode-bar buttons were found to press"
+        page.get_by_role("tab", name="Map and targets").click()
+        _use_every_control(page)
+        for dl in ("#dl-targets", "#dl-plan", "#dl-report", "#dl-excel"):
+            with page.expect_download(timeout=120_000):
+                page.click(dl)
+        for link in page.locator("a.term").all()[:3]:
+            link.click()
+        page.wait_for_timeout(500)
+    finally:
+        ctx.close()
+    assert not tried, f"the app tried to reach beyond this machine: {sorted(set(tried))}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dropdowns by keyboard, every time
+# ---------------------------------------------------------------------------------------------
+
+def _type_and_enter(page: Page, control: str, text: str, delay: int = 60) -> None:
+    """Tab to a dropdown (focus), type as a person does (a key at a time), press Enter."""
+    page.focus(control)
+    page.keyboard.type(text, delay=delay)
+    page.keyboard.press("Enter")
+
+
+def test_typing_searches_a_dropdown_every_time_and_enter_picks_the_best_match(
+        page: Page, server: str) -> None:
+    open_map(page, f"{server}/", 11)
+    # the same dropdown, used again and again: every letter lands, Enter takes the new value
+    for typed, chosen in (("Cardio", "Cardiology"), ("Derm", "Dermatology"),
+                          ("Paed", "Paediatrics"), ("Geriatric", "Geriatric Medicine"),
+                          ("Cardio", "Cardiology")):
+        _type_and_enter(page, "#specialty", typed)
+        page.wait_for_function(
+            "([s]) => document.querySelector('#area-summary').dataset.specialty === s",
+            arg=[chosen])
+    # "Wes" is the start of Wessex, only a later word of North West
+    _type_and_enter(page, "#area", "Wes")
+    page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'Wessex'")
+    # a local office's code picks it; and again after the first use
+    _type_and_enter(page, "#area", "KSS")
+    page.wait_for_function(
+        "document.querySelector('#area-summary').dataset.area === 'Kent Surrey and Sussex'")
+    _type_and_enter(page, "#area", "London")
+    page.wait_for_function("document.querySelector('#area-summary').dataset.area === 'London'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Accessibility after interaction, not only on untouched pages
+# ---------------------------------------------------------------------------------------------
+
+def test_no_serious_violations_after_each_kind_of_interaction(page: Page, server: str) -> None:
+    """axe-core after a radio is chosen, with each kind of dropdown open, after an option is
+    chosen from it (by keyboard), and after a tab switch by keyboard."""
+    open_map(page, f"{server}/", 11)
+    problems: dict[str, list[str]] = {}
+
+    def audit(after: str, settle: bool = True) -> None:
+        if settle:  # the page as the interaction left it, not mid-redraw (dimmed on purpose)
+            page.wait_for_timeout(400)  # the redraw it set off has begun...
+            _settle(page)  # ...and ended
+        found = serious_violations(page)
+        if found:
+            problems[after] = found
+
+    page.get_by_text("Custom, all specialties").click()
+    page.wait_for_function("window.location.search.includes('wm=custom')")
+    audit("a radio option chosen (component weights)")
+    page.get_by_text("NHS region (7)").click()
+    page.wait_for_selector("#map-info[data-shapes='7']")
+    audit("a radio option chosen (level)")
+    for control in ("#specialty", "#area", "#method"):
+        page.click(control)
+        page.wait_for_selector(".dash-dropdown-content[data-state='open'] .dash-dropdown-option")
+        audit(f"dropdown {control} open")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        audit(f"dropdown {control} open, an option highlighted")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".dash-dropdown-content[data-state='open']", state="detached")
+        _settle(page)
+        audit(f"an option chosen from {control}")
+    tab = page.get_by_role("tab", name="Map and targets")
+    tab.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#years-table td")
+    _settle(page)
+    audit("the Plan tab opened by keyboard")
+    assert not problems, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# When the server cannot be reached
+# ---------------------------------------------------------------------------------------------
+
+def test_a_server_that_cannot_be_reached_is_said_on_the_page(page: Page, server: str) -> None:
+    """With the callback route cut, a slider still moves: the page must say that the figures
+    and the address are stale (a visible alert), also for a download; it goes once the server
+    answers again."""
+    open_map(page, f"{server}/", 11)
+    _settle(page)
+    before = summary_target(page)
+
+    def cut(route: Any) -> None:
+        route.abort("connectionrefused")
+
+    page.route("**/_dash-update-component*", cut)
+    thumb = page.locator("#delta [role='slider']")
+    thumb.focus()
+    page.keyboard.press("End")
+    message = page.get_by_role("alert").filter(has_text="cannot be reached")
+    message.wait_for(state="visible")
+    text = message.inner_text()
+    assert "last settings" in text and "fairshare serve" in text
+    assert summary_target(page) == before  # the figures really are the old ones
+    box = message.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900  # on screen, wherever the page is scrolled
+    page.click("#dl-excel")  # a download while cut off says so too (the message stays)
+    page.wait_for_timeout(500)
+    assert message.is_visible()
+    page.unroute("**/_dash-update-component*", cut)
+    thumb.focus()
+    page.keyboard.press("Home")
+    message.wait_for(state="hidden")
+
+
+# ---------------------------------------------------------------------------------------------
+# The Report tab, printed from the app
+# ---------------------------------------------------------------------------------------------
+
+def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
+    """(page, x min, x max, y min, word) of every word pdftotext finds in the PDF."""
+    import html as html_lib
+    import subprocess
+
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    words, page_no = [], 0
+    for line in out.splitlines():
+        if "<page " in line:
+            page_no += 1
+        m = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                      r'yMax="[\d.]+">(.*)</word>', line)
+        if m:
+            words.append((page_no, float(m[1]), float(m[3]), float(m[2]),
+                          html_lib.unescape(m[4])))
+    return words
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_the_report_tab_prints_whole(page: Page, server: str) -> None:
+    """The Report tab printed by the browser itself (print media, A4): the map keeps its London
+    inset, the targets table every column, the plan chart every plan year on its axis, and the
+    headline appears once; nothing runs off the page's right edge."""
+    page.goto(f"{server}/?tab=report&h=2031")
+    page.wait_for_selector("#report table td")
+    _settle(page)
+    heads = page.locator("#report table.data").first.locator("th").all_inner_texts()
+    pdf = ARTIFACTS / "webapp-report-printed.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    words = _pdf_words(pdf)
+    text = " ".join(w[4] for w in words)
+    # every column of the on-screen targets table, waterfall included, is on paper
+    from fairshare.webapp.views import TARGET_COLUMNS
+
+    flat = re.sub(r"\s+", " ", text)
+
+    def printed_together(heading: str) -> bool:
+        """Every word of a (wrapped) column heading, on one page within a few lines."""
+        want = set(re.findall(r"[A-Za-z]{2,}", heading))
+        for pg, _, _, y, _ in words:
+            near = {w for p2, _, _, y2, w in words if p2 == pg and abs(y2 - y) < 30}
+            near = {m for w in near for m in re.findall(r"[A-Za-z]{2,}", w)}
+            if want <= near:
+                return True
+        return False
+
+    for _, heading, _ in TARGET_COLUMNS:
+        assert printed_together(heading), f"column {heading!r} is missing from the print"
+    assert heads, "no targets table on the Report tab"
+    # the map's London inset and its label
+    assert "London, enlarged" in flat and "LDN" in flat
+    # the plan chart's axis: one printed line holding every plan year 2022..2031 in order
+    lines: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for pg, x0, _, y0, w in words:
+        lines.setdefault((pg, round(y0)), []).append((x0, w))
+    years = [str(y) for y in range(2022, 2032)]
+    axis = [sorted(ws) for ws in lines.values() if [w for _, w in sorted(ws)] == years]
+    assert axis, "no printed line holds the plan chart's years 2022 to 2031"
+    # the headline once (the report has its own; the page's is not printed again)
+    assert flat.count("to move to reach every target") == 1
+    # nothing beyond the right margin of an A4 page (595 pt wide, 12 mm = 34 pt margins)
+    beyond = [w for w in words if w[2] > 595 - 30]
+    assert not beyond, f"printed past the right margin: {beyond[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The map: classed colours, on the first screen, labels that never overlap
+# ---------------------------------------------------------------------------------------------
+
+LABEL_BOXES = """() => [...document.querySelectorAll('#map .textpoint text')]
+    .filter(t => t.textContent.trim()).map(t => { const r = t.getBoundingClientRect();
+      return [t.textContent, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def _overlapping(boxes: list[list[Any]]) -> list[tuple[str, str]]:
+    out = []
+    for a, b in itertools.combinations(boxes, 2):
+        if a[1] < b[3] - 1 and b[1] < a[3] - 1 and a[2] < b[4] - 1 and b[2] < a[4] - 1:
+            out.append((a[0], b[0]))
+    return out
+
+
+@pytest.mark.parametrize(("width", "height", "zoom"), [
+    (1440, 900, 1), (1024, 768, 1), (1024, 768, 2), (1440, 900, 2)])
+def test_map_labels_never_overlap(browser: Any, server: str, width: int, height: int,
+                                  zoom: int) -> None:
+    """Local-office and region labels, South East included, at 1440 and 1024 px and at 200%
+    zoom (the same screen, half as many CSS pixels, twice the device pixels); none is cut by
+    the map's edge."""
+    ctx = browser.new_context(viewport={"width": width // zoom, "height": height // zoom},
+                              device_scale_factor=zoom)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        for level, shapes in (("local_office", 11), ("region", 7)):
+            query = "" if level == "local_office" else "?level=region"
+            open_map(page, f"{server}/{query}", shapes)
+            _settle(page)
+            boxes = page.evaluate(LABEL_BOXES)
+            assert len(boxes) >= shapes, boxes
+            assert not _overlapping(boxes), (level, _overlapping(boxes))
+            panel = page.locator("#map").bounding_box()
+            assert panel is not None
+            for text, left, _, right, _ in boxes:
+                assert left >= panel["x"] - 1 and right <= panel["x"] + panel["width"] + 1, \
+                    f"label {text!r} is cut by the map's edge"
+            shot(page, f"map-labels-{level}-{width}-x{zoom}")
+    finally:
+        ctx.close()
+
+
+def test_the_map_is_on_the_first_screen(browser: Any, server: str) -> None:
+    """At 1024×768 the map starts on the first screen; at 1440×900 all of England, Cornwall's
+    tip included, is on it."""
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        open_map(page, f"{server}/", 11)
+        drawn = page.locator(f"{MAIN} .scatterlayer").bounding_box()
+        assert drawn is not None and drawn["y"] < 768 - 150, \
+            f"England's drawing starts {drawn and drawn['y']:.0f} px down a 768 px screen"
+        shot(page, "first-screen-1024")
+        page.set_viewport_size({"width": 1440, "height": 900})
+        open_map(page, f"{server}/?level=icb", 42)
+        _settle(page)
+        drawn = page.locator(f"{MAIN} .scatterlayer").bounding_box()
+        assert drawn is not None
+        assert drawn["y"] >= 0 and drawn["y"] + drawn["height"] <= 900, \
+            f"England runs from {drawn['y']:.0f} to {drawn['y'] + drawn['height']:.0f} px " \
+            "on a 900 px screen: Cornwall is cut"
+        shot(page, "first-screen-1440")
+    finally:
+        ctx.close()
+
+
+def test_the_map_is_classed_with_a_legend_of_classes(page: Page, server: str) -> None:
+    """Seven classes of the gap as % of target, each in the legend with its count of areas;
+    the counts add up to the areas drawn and match the table's % column, class by class."""
+    open_map(page, f"{server}/?level=icb", 42)
+    legend = page.locator("#map .legend .traces").evaluate_all(
+        "items => items.map(i => i.textContent)")
+    legend = [t for t in legend if t and re.search(r"\(\d+\)\s*$", t)]
+    assert len(legend) == len(figures.GAP_CLASSES)
+    counts = [int(re.search(r"\((\d+)\)\s*$", t)[1]) for t in legend]  # type: ignore[index]
+    assert sum(counts) == 42
+    heads = page.locator("#targets-table th").all_inner_texts()
+    k = next(i for i, h in enumerate(heads) if h.startswith("Gap (% of target)")) + 1
+    values = page.locator(f"#targets-table tbody tr td:nth-child({k})").evaluate_all(
+        "cells => cells.map(c => c.dataset.v)")
+    pct = [float(v) for v in values if v not in (None, "", "NaN")]
+    assert len(pct) == 42
+    expected = [0] * len(figures.GAP_CLASSES)
+    for p in pct:
+        bounds = [-0.5, -0.2, -0.05, 0.05, 0.2, 0.5]  # the documented class bounds
+        expected[sum(p >= b for b in bounds)] += 1
+    assert sorted(counts) == sorted(expected) and counts == expected[::-1]
+
+
+def test_which_icbs_gain_most_by_2030_is_answered_in_the_app(page: Page, server: str) -> None:
+    """Level ICB, Plan tab, horizon 2030: the ICB plan names the ICBs gaining most, and sorting
+    its "By 2030" column puts the first of them on top."""
+    open_map(page, f"{server}/?spec=Cardiology&h=2030", 11)
+    page.locator("#level").get_by_text("ICB (42)").click()
+    page.wait_for_selector("#map-info[data-shapes='42']")
+    page.get_by_role("tab", name="Plan").click()
+    page.wait_for_selector("#icb-plan-table td")
+    answer = page.inner_text("#icb-plan-answer")
+    m = re.match(r"By 2030, the ICBs that gain most Cardiology posts: (.+?) \(\+(\d+)\)", answer)
+    assert m, answer
+    assert page.locator("#icb-plan-table tbody tr").count() == 42
+    heads = page.locator("#icb-plan-table th").all_inner_texts()
+    k = next(i for i, h in enumerate(heads) if h.startswith("By 2030")) + 1
+    button = page.locator(f"#icb-plan-table th:nth-child({k}) button.sort")
+    button.click()
+    button.click()  # descending: the largest gain first
+    top = page.locator("#icb-plan-table tbody tr").first.locator("td")
+    assert int(re.sub(r"[^\d]", "", top.nth(k - 1).inner_text())) == int(m[2])
+    shot(page, "plan-icb")
+
+
+def test_a_download_says_it_is_being_made(page: Page, server: str) -> None:
+    """Straight after a change, the Excel button shows a visible, announced progress message
+    (not a 10 px dot) until the workbook is saved, and no second click can be queued."""
+    open_map(page, f"{server}/", 11)
+    thumb = page.locator("#delta [role='slider']")
+    thumb.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("window.location.search.includes('d=0.21')")
+    progress = page.locator("#dl-progress")
+    with page.expect_download(timeout=120_000):
+        page.click("#dl-excel")
+        progress.wait_for(state="visible")
+        assert progress.get_attribute("role") == "status"
+        assert "Preparing your download" in progress.inner_text()
+        box = progress.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 20
+        assert page.locator("#dl-excel").is_disabled()
+    progress.wait_for(state="hidden")
+    assert "ready" in page.inner_text("#dl-status")

@@ -46,11 +46,13 @@ def callback_body(app: Any, output_part: str, state: dict[str, Any]) -> dict[str
 
     output = next(k for k in app.callback_map if output_part in k)
     spec = app.callback_map[output]
-    values = {"state": state}
+    # a view reads the page's state through its gate (``<view>-state``), the same dict
     return {"output": output, "outputs": split_callback_id(output),
-            "inputs": [{**i, "value": values.get(i["id"])} for i in spec["inputs"]],
+            "inputs": [{**i, "value": state if i["id"] == "state"
+                        or str(i["id"]).endswith("-state") else None}
+                       for i in spec["inputs"]],
             "state": [{**s, "value": None} for s in spec["state"]],
-            "changedPropIds": ["state.data"]}
+            "changedPropIds": [f"{spec['inputs'][0]['id']}.data"]}
 
 
 # --- links: normalised, or said plainly what was ignored ---------------------------------------
@@ -302,3 +304,41 @@ def test_the_compressed_file_cache_cannot_be_grown_by_query_strings(engine: Any)
     stored = app.server.extensions["fairshare_compress"].cache._data
     assert [k for k in stored if "style.css" in k] == ["br;static:/assets/style.css"]
     assert all(";static:" in k for k in stored)  # nothing dynamic is kept
+
+
+def test_one_background_workbook_at_a_time(engine: Engine, monkeypatch: Any) -> None:
+    """Background workbooks run one at a time (the other worker stays free for a click), and
+    when one finishes only the newest scenario wanted meanwhile is begun, not every one."""
+    import time
+    from concurrent.futures import Future
+
+    from fairshare.webapp.state import clean_state
+
+    eager = Engine(engine.bundle, prefetch=True)
+    started: list[str] = []
+    running: list[Future[bytes]] = []
+
+    def fake_book(scenario: Any) -> Future[bytes]:
+        started.append(eager.plan_key(scenario))
+        running.append(Future())
+        return running[-1]
+
+    monkeypatch.setattr(eager, "_book", fake_book)
+    first, second, third = (eager.scenario(clean_state({"delta": d})) for d in (0.1, 0.3, 0.5))
+
+    def wait_for(n: int) -> None:
+        for _ in range(200):
+            if len(started) >= n:
+                return
+            time.sleep(0.01)
+
+    eager.prefetch_workbook(first, delay=0)
+    wait_for(1)
+    eager.prefetch_workbook(second, delay=0)
+    eager.prefetch_workbook(third, delay=0)
+    time.sleep(0.3)
+    assert started == [eager.plan_key(first)]  # still running: nothing else begun
+    running[0].set_result(b"")
+    wait_for(2)
+    time.sleep(0.3)
+    assert started == [eager.plan_key(first), eager.plan_key(third)]

@@ -17,6 +17,7 @@ from typing import Any
 
 from fairshare.webapp import figures, views
 from fairshare.webapp.engine import Engine
+from fairshare.webapp.layout import NO_CLOUD
 from fairshare.webapp.state import SCENARIO_KEYS, TARGET_KEYS, clean_state, key_of
 from fairshare.webapp.tables import html_table, signed
 from fairshare.webapp.views import CONTROLS, PLAN_NOTE, ViewError
@@ -24,19 +25,47 @@ from fairshare.webapp.words import term_link
 
 log = logging.getLogger("fairshare.webapp")
 
+DOWNLOAD_BUTTONS = ("dl-excel", "dl-targets", "dl-plan", "dl-report")
+#: Said, pinned to the top of the window, while a download is made.
+DOWNLOAD_PROGRESS = ("Preparing your download… The Excel workbook (every table of this "
+                     "scenario, 25 sheets) takes a second or two; it will be saved when ready.")
+
 #: What each view depends on (it is redrawn only when one of these changes).
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
     "headline": (*TARGET_KEYS, "specialty"),
     "map": (*TARGET_KEYS, "specialty", "level", "area"),
     "plan": (*SCENARIO_KEYS, "specialty", "area"),
     "deanery": (*SCENARIO_KEYS, "specialty", "area", "year"),
+    "icbplan": (*SCENARIO_KEYS, "specialty", "level"),
     "compare": (*TARGET_KEYS, "specialty", "level", "compare_a", "compare"),
     "uncertainty": (*TARGET_KEYS, "specialty", "draws"),
     "equity": (*SCENARIO_KEYS, "specialty"),
     "report": (*SCENARIO_KEYS, "specialty", "level", "area", "year"),
 }
 #: The tab a view is drawn on (None: every tab).
-VIEW_TAB = {"headline": None, "deanery": "plan"}
+VIEW_TAB = {"headline": None, "deanery": "plan", "icbplan": "plan"}
+
+
+def gate_js(name: str) -> str:
+    """A browser-side gate in front of a view: the page's state is passed on to the view only
+    when the view's tab is showing and something the view depends on changed, so a change
+    costs one request per view on screen, not one per view (each hidden view used to cost a
+    round trip to the server to learn it had nothing to do). The server still checks both
+    (``_guard``): the gate only saves requests, it is never trusted."""
+    import json
+
+    tab = VIEW_TAB.get(name, name)
+    keys = json.dumps(list(VIEW_KEYS[name]))
+    return ("function(state, prev) {"
+            " var nu = window.dash_clientside.no_update;"
+            " if (!state) { return nu; }"
+            f" var tab = {json.dumps(tab)};"
+            " if (tab !== null && state.tab !== tab) { return nu; }"
+            f" var keys = {keys};"
+            " var key = function (s) { return JSON.stringify(keys.map(function (k) {"
+            " return s[k] === undefined ? null : s[k]; })); };"
+            " if (prev && key(prev) === key(state)) { return nu; }"
+            " return state; }")
 
 
 def _guard(engine: Engine, name: str, state: Any, last: str | None
@@ -124,6 +153,32 @@ def summary_children(s: dict[str, Any], estimated: bool) -> Any:
     ])
 
 
+def icb_plan_children(engine: Engine, state: dict[str, Any]) -> Any:
+    """The Plan tab's "every ICB" section: the plan over the 42 ICBs when Level is ICB, else
+    how to get it (it is a plan of its own, solved only when asked for)."""
+    from dash import html
+
+    if state["level"] != "icb":
+        return html.P(["To plan over the 42 ICBs (as ", html.Code("fairshare plan --level icb"),
+                       ") and see which ICBs gain most by each year, choose Level: ",
+                       html.Strong("ICB (42)"), "."], className="hint")
+    try:
+        v = views.icb_plan_view(engine, state)
+    except Exception as exc:
+        return _message(_failure("icb plan", exc))
+    notes = ["Planned directly over the 42 ICBs (fairshare plan --level icb): each ICB's "
+             "posts move toward its own target, with the same rules as the local-office plan. "
+             "Sort any year's column to rank the ICBs."]
+    if v["estimated"]:
+        notes.append("Current posts per ICB are estimated from local-office posts by "
+                     "population: give an establishment per ICB for a plan on real ICB posts.")
+    what = state["specialty"]
+    return [html.P(html.Strong(v["answer"]), className="answer", id="icb-plan-answer"),
+            *[html.P(n, className="hint") for n in notes],
+            html_table(v["table"], f"Every ICB, {what}: posts received (+) or given (−) by "
+                                   "each year, largest gain first", table_id="icb-plan-table")]
+
+
 def findings_children(lines: list[str], status: str) -> Any:
     from dash import html
 
@@ -135,9 +190,46 @@ def findings_children(lines: list[str], status: str) -> Any:
         html.Ul([html.Li(line) for line in lines])])
 
 
+#: The report's width in CSS pixels: an A4 page less 12 mm margins (186 mm at 96 px per inch).
+#: Its charts are drawn at this fixed size, on screen as on paper, so printing never clips
+#: them (a chart sized to a wide screen loses its right-hand side on the page).
+REPORT_WIDTH = 700
+#: The targets table's columns that explain a target (the waterfall): printed as a second
+#: table, so that neither is wider than the page.
+WHY_COLUMNS = ("population_share_posts", "effect_need", "effect_projection",
+               "effect_deprivation", "effect_specialised", "effect_rounding")
+
+
+def _report_graph(figure: dict[str, Any], height: int, class_name: str) -> Any:
+    """A static chart at the report's page width."""
+    from dash import dcc
+
+    fig = dict(figure)
+    fig["layout"] = {**fig["layout"], "height": height, "width": REPORT_WIDTH,
+                     "autosize": False}
+    return dcc.Graph(figure=fig, config={**NO_CLOUD, "staticPlot": True, "responsive": False},
+                     className=f"report-graph {class_name}")
+
+
+def _report_tables(payload: dict[str, Any] | None) -> list[tuple[dict[str, Any], str]]:
+    """The targets table as two page-wide tables: the targets, then why they differ from a
+    plain population share (each area named in both)."""
+    if not payload or not payload.get("columns"):
+        return []
+    cols = payload["columns"]
+    keys = ("area", "area_code")
+    main = [c for c in cols if c["id"] not in WHY_COLUMNS]
+    why = [c for c in cols if c["id"] in keys or c["id"] in WHY_COLUMNS]
+    out = [({**payload, "columns": main}, "Targets by area")]
+    if len(why) > len(keys):
+        out.append(({**payload, "columns": why},
+                    "Why each target differs from a plain population share (posts)"))
+    return out
+
+
 def report_children(data: dict[str, Any]) -> list[Any]:
     """The on-screen report (the printed report is ``fairshare report``; here, one page)."""
-    from dash import dcc, html
+    from dash import html
 
     sc, t = data["scenario"], data["targets"]
     spec = t["summary"]["specialty"]
@@ -161,17 +253,16 @@ def report_children(data: dict[str, Any]) -> list[Any]:
                 html.Caption("Scenario"),
                 html.Tbody([html.Tr([html.Th(k, scope="row"), html.Td(str(v))])
                             for k, v in params])])]
-    fig = dict(t["figure"])
-    fig["layout"] = {**fig["layout"], "height": 620}
     out += [html.H3("Gap as % of target"), html.P(t["alt"], className="hint"),
-            dcc.Graph(figure=fig, config={"staticPlot": True}, className="report-map"),
-            html_table(t["table"], "Targets by area", sortable=False)]
+            _report_graph(t["figure"], 620, "report-map"),
+            *[html_table(part, caption, sortable=False)
+              for part, caption in _report_tables(t["table"])]]
     plan, deanery = data["plan"], data["deanery"]
     area = t["summary"]["area"]
     out.append(html.H3(f"Plan: {area}"))
     if "error" not in plan:
         out += [html.P(plan["answer"], className="answer"),
-                dcc.Graph(figure=plan["figure"], config={"staticPlot": True}),
+                _report_graph(plan["figure"], 460, "report-chart"),
                 html_table(plan["years"], f"{area}: year by year", sortable=False),
                 html.P(PLAN_NOTE, className="hint")]
     else:
@@ -238,7 +329,7 @@ def register(app: Any, engine: Engine) -> None:
     def one_output(name: str, view: Any, render: Any) -> None:
         """A view drawn into one element (id ``name``) by ``render``."""
         @app.callback(Output(name, "children"), Output(f"{name}-key", "data"),
-                      Input("state", "data"), State(f"{name}-key", "data"))
+                      Input(f"{name}-state", "data"), State(f"{name}-key", "data"))
         def _draw(state: Any, last: Any) -> tuple[Any, ...]:
             key, state = _guard(engine, name, state, last)
             try:
@@ -253,7 +344,7 @@ def register(app: Any, engine: Engine) -> None:
         Output("map", "figure"), Output("map-info-wrap", "children"),
         Output("targets-box", "children"), Output("summary", "children"),
         Output("map-message", "children"), Output("targets-title", "children"),
-        Output("map-key", "data"), Input("state", "data"), State("map-key", "data"))
+        Output("map-key", "data"), Input("map-state", "data"), State("map-key", "data"))
     def _map(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "map", state, last)
         try:
@@ -275,7 +366,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("plan-graph", "figure"), Output("plan-answer", "children"),
         Output("plan-years", "children"), Output("plan-message", "children"),
-        Output("plan-key", "data"), Input("state", "data"), State("plan-key", "data"))
+        Output("plan-key", "data"), Input("plan-state", "data"), State("plan-key", "data"))
     def _plan(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "plan", state, last)
         try:
@@ -297,7 +388,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("one-year-box", "children"), Output("pace-box", "children"),
         Output("findings", "children"), Output("deanery-key", "data"),
-        Input("state", "data"), State("deanery-key", "data"))
+        Input("deanery-state", "data"), State("deanery-key", "data"))
     def _deanery(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "deanery", state, last)
         try:
@@ -314,10 +405,17 @@ def register(app: Any, engine: Engine) -> None:
                 findings_children(v["findings"], v["status"]), key)
 
     @app.callback(
+        Output("icb-plan", "children"), Output("icbplan-key", "data"),
+        Input("icbplan-state", "data"), State("icbplan-key", "data"))
+    def _icb_plan(state: Any, last: Any) -> tuple[Any, ...]:
+        key, state = _guard(engine, "icbplan", state, last)
+        return icb_plan_children(engine, state), key
+
+    @app.callback(
         Output("compare-map", "figure"), Output("compare-explain", "children"),
         Output("compare-box", "children"), Output("compare-school", "children"),
         Output("compare-message", "children"), Output("compare-key", "data"),
-        Input("state", "data"), State("compare-key", "data"))
+        Input("compare-state", "data"), State("compare-key", "data"))
     def _compare(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "compare", state, last)
         try:
@@ -339,7 +437,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("uncertainty-graph", "figure"), Output("uncertainty-notes", "children"),
         Output("uncertainty-box", "children"), Output("uncertainty-message", "children"),
-        Output("uncertainty-key", "data"), Input("state", "data"),
+        Output("uncertainty-key", "data"), Input("uncertainty-state", "data"),
         State("uncertainty-key", "data"))
     def _uncertainty(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "uncertainty", state, last)
@@ -358,7 +456,7 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("equity-graph", "figure"), Output("equity-box", "children"),
         Output("equity-message", "children"), Output("equity-key", "data"),
-        Input("state", "data"), State("equity-key", "data"))
+        Input("equity-state", "data"), State("equity-key", "data"))
     def _equity(state: Any, last: Any) -> tuple[Any, ...]:
         key, state = _guard(engine, "equity", state, last)
         try:
@@ -378,7 +476,9 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(Output("download", "data"), Output("dl-status", "children"),
                   Input("dl-excel", "n_clicks"), Input("dl-targets", "n_clicks"),
                   Input("dl-plan", "n_clicks"), Input("dl-report", "n_clicks"),
-                  State("state", "data"), prevent_initial_call=True)
+                  State("state", "data"), prevent_initial_call=True,
+                  running=[(Output("dl-progress", "children"), DOWNLOAD_PROGRESS, ""),
+                           *[(Output(b, "disabled"), True, False) for b in DOWNLOAD_BUTTONS]])
     def _download(_x: Any, _t: Any, _p: Any, _r: Any, state: Any) -> tuple[Any, ...]:
         if not isinstance(state, dict):
             return no_update, "The page is still loading."
@@ -396,6 +496,10 @@ def register(app: Any, engine: Engine) -> None:
             return dcc.send_string(text, name), f"{name} ready."
         except Exception as exc:
             return no_update, _failure("download", exc)
+
+    for name in VIEW_KEYS:
+        app.clientside_callback(gate_js(name), Output(f"{name}-state", "data"),
+                                Input("state", "data"), State(f"{name}-state", "data"))
 
     app.clientside_callback(
         "function(n) { if (n) { window.print(); } return ''; }",

@@ -63,8 +63,10 @@ _NOT_TARGET_FIELDS = {"name", "description", "level", "plan_start", "horizon", "
 _NOT_TARGET_PREFIXES = ("expansion_",)
 #: Seconds the list of scenarios and saved runs is reused before the folders are read again.
 REFERENCES_TTL = 5.0
-#: Seconds the controls must be still before the workbook of what is on screen is prepared.
-PREFETCH_DELAY = 1.5
+#: Seconds the controls must be still before the workbook of what is on screen is prepared:
+#: short, so that a download clicked straight after a change finds it well under way (a
+#: change superseded meanwhile drops its queued workbook; see ``_book``).
+PREFETCH_DELAY = 0.4
 
 
 class LRU:
@@ -156,7 +158,7 @@ class Engine:
         self._pool: ProcessPoolExecutor | None = None
         self._wanted: str | None = None
         self.prefetch = prefetch
-        self._prefetching = threading.Lock()
+        self._prefetched: Future[bytes] | None = None  # the one background workbook in flight
 
     def known(self) -> dict[str, Any]:
         """The names (and local office codes) a link or a control may use."""
@@ -164,11 +166,14 @@ class Engine:
                 "area_codes": self.area_codes}
 
     def warm(self) -> None:
-        """Compute what a first visit shows (the default map) before anyone asks for it."""
+        """Compute what a first visit shows (the default map and plan) before anyone asks."""
         from fairshare.webapp.state import DEFAULTS, clean_state
 
         state = clean_state({}, **self.known())
-        self.area_view(self.scenario(state), str(DEFAULTS["level"]), state["specialty"])
+        scenario = self.scenario(state)
+        self.area_view(scenario, str(DEFAULTS["level"]), state["specialty"])
+        # the first plan would otherwise wait ~1 s for the solver's import (scipy.optimize)
+        self.specialty_plan(scenario, state["specialty"])
 
     # ------------------------------------------------------------------ scenario
 
@@ -288,6 +293,8 @@ class Engine:
         keys = ["area_code", "area", "region_code", "region"]
         out = table.groupby(keys, as_index=False, sort=False)[_SUMMED].sum()
         out["specialty"] = ALL
+        if "basis" in table.columns:
+            out["basis"] = _summed_basis(table)
         if "current_basis" in table.columns:
             out["current_basis"] = table["current_basis"].iloc[0]
         return with_gap(out)
@@ -315,11 +322,25 @@ class Engine:
         key = (self.plan_key(scenario), specialty)
         return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
 
-    def _solve_one(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+    def icb_plan(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
+        """(plan table, result) planned directly over the 42 ICBs, as ``fairshare plan --level
+        icb``: one specialty solved on its own, or (``ALL``) ``run_plan(level="icb")``."""
+        if specialty == ALL or scenario.expansion:
+            from fairshare.model.pipeline import run_plan
+
+            out = self._full.get(("icb", self.plan_key(scenario)),
+                                 lambda: run_plan(self.bundle, scenario, level="icb"))
+            table = out.plan if specialty == ALL else out.plan[out.plan["specialty"] == specialty]
+            return table.reset_index(drop=True), out
+        return self._spec_plan.get(("icb", self.plan_key(scenario), specialty),
+                                   lambda: self._solve_one(scenario, specialty, "icb"))
+
+    def _solve_one(self, scenario: Scenario, specialty: str, level: str = "local_office"
+                   ) -> tuple[pd.DataFrame, Any]:
         from fairshare.model.pipeline import PLAN_COLUMNS, plan_options, plan_problem
         from fairshare.model.plan import plan
 
-        tgt = self.targets(scenario, "local_office", specialty)
+        tgt = self.targets(scenario, level, specialty)
         problem = plan_problem(self.bundle, tgt, scenario)
         result = plan(problem, plan_options(scenario))
         table = result.table.copy()
@@ -508,7 +529,12 @@ class Engine:
 
     def prefetch_workbook(self, scenario: Scenario, delay: float = PREFETCH_DELAY) -> None:
         """Begin the workbook of the scenario on screen once the controls have been still for
-        ``delay`` seconds (only the latest scenario is made)."""
+        ``delay`` seconds (only the latest scenario is made).
+
+        At most one background workbook is in flight: the other worker is always free for a
+        click, so a download never waits behind workbooks the controls have moved past (a
+        running one cannot be stopped). The newest wanted one starts when it finishes.
+        """
         key = self.plan_key(scenario)
         if not self.prefetch or key in self._books:
             return
@@ -516,8 +542,20 @@ class Engine:
 
         def job() -> None:
             time.sleep(delay)
-            if self._wanted == key:  # else the controls moved on: the newest one is made
-                self._book(scenario)
+            start()
+
+        def start() -> None:
+            if self._wanted != key:  # the controls moved on: the newest one is made
+                return
+            with self._books_lock:
+                running = self._prefetched
+                if running is not None and not running.done():
+                    running.add_done_callback(lambda _f: threading.Thread(
+                        target=start, name="fairshare-workbook", daemon=True).start())
+                    return
+            future = self._book(scenario)
+            with self._books_lock:
+                self._prefetched = future
 
         threading.Thread(target=job, name="fairshare-workbook", daemon=True).start()
 
@@ -560,3 +598,15 @@ def _worker_workbook(scenario_fields: dict[str, Any]) -> bytes:
         path = Path(tmp) / "fairshare.xlsx"
         write_workbook(path, targets=out.targets, plan=out.plan, about=about)
         return path.read_bytes()
+
+
+def _summed_basis(table: pd.DataFrame) -> str:
+    """What an all-specialty sum of current posts is made of: the basis shared by most rows,
+    naming the specialties whose posts are modelled."""
+    basis = table["basis"].astype(str)
+    modelled = sorted(table.loc[basis.str.startswith("modelled"), "specialty"].unique())
+    main = basis[~basis.str.startswith("modelled")]
+    head = str(main.mode().iloc[0]) if len(main) else "modelled"
+    if not modelled:
+        return head
+    return f"includes modelled posts ({', '.join(modelled)}); the rest: {head}"

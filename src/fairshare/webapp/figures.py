@@ -6,9 +6,10 @@ server, no map projection library and no world topojson, so the app never fetche
 outside. Each area is one trace, which makes hover-anywhere-in-the-area work (``hoveron="fills"``
 shows the trace's ``text``) and lets a test count the areas drawn.
 
-Colours are colour-blind safe throughout: ColorBrewer PuOr for distance from target (orange:
-above target, gives posts; purple: below target, receives), BrBG for differences between two
-views, and the Okabe-Ito palette for lines and bars. Figures are returned as dicts (no plotly
+Colours are colour-blind safe throughout: ColorBrewer PuOr in seven fixed classes for the gap
+as % of target (``GAP_CLASSES``; orange: above target, gives posts; purple: below target,
+receives), BrBG for differences between two views, and the Okabe-Ito palette for lines and
+bars. Figures are returned as dicts (no plotly
 validation on the hot path: building the ICB map this way costs about a millisecond).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -26,10 +28,6 @@ from plotly.colors import sample_colorscale
 
 from fairshare.inputs.bundle import data_file
 
-#: ColorBrewer PuOr (7 classes), purple (below target: receives) to orange (above: gives).
-DISTANCE_SCALE: list[list[Any]] = [
-    [0.0, "#542788"], [1 / 6, "#998ec3"], [2 / 6, "#d8daeb"], [0.5, "#f7f7f7"],
-    [4 / 6, "#fee0b6"], [5 / 6, "#f1a340"], [1.0, "#b35806"]]
 #: ColorBrewer BrBG (7 classes), brown (lower here than in the reference) to teal (higher).
 CHANGE_SCALE = [[0.0, "#8c510a"], [1 / 6, "#d8b365"], [2 / 6, "#f6e8c3"], [0.5, "#f5f5f5"],
                 [4 / 6, "#c7eae5"], [5 / 6, "#5ab4ac"], [1.0, "#01665e"]]
@@ -161,10 +159,30 @@ def _colours(values: np.ndarray, scale: list[list[Any]], rng: float) -> list[str
     return out
 
 
-#: ColorBrewer PuOr reversed for the gap as % of target: orange gives (−), purple receives (+).
-GAP_SCALE: list[list[Any]] = [[round(1 - p, 6), c] for p, c in reversed(DISTANCE_SCALE)]
 #: The main map's share of the panel's width; the London inset takes the rest.
 MAIN_DOMAIN, INSET_DOMAIN = [0.0, 0.66], [0.68, 1.0]
+
+#: Classes of the gap as % of target (a judgement, fixed so that one outlier never washes every
+#: other area out, as public-health map tools such as OHID's Fingertips class their maps):
+#: (upper bound, colour, label), ColorBrewer PuOr 7, orange gives (−), purple receives (+).
+#: Each class runs from the bound before it (included) to its own (excluded), so −5% is
+#: "−5% to +5%" and +5% is "+5% to +20%". The middle class is the equity table's "within ±5%".
+GAP_CLASSES: list[tuple[float, str, str]] = [
+    (-0.5, "rgb(179, 88, 6)", "under −50%"),
+    (-0.2, "rgb(241, 163, 64)", "−50 to −20%"),
+    (-0.05, "rgb(254, 224, 182)", "−20 to −5%"),
+    (0.05, "rgb(247, 247, 247)", "−5 to +5%: at target"),
+    (0.2, "rgb(216, 218, 235)", "+5 to +20%"),
+    (0.5, "rgb(153, 142, 195)", "+20 to +50%"),
+    (math.inf, "rgb(84, 39, 136)", "+50% or more"),
+]
+
+
+def gap_class(gap_pct: float) -> int | None:
+    """The index in ``GAP_CLASSES`` of a gap as a share of target (None: no figure)."""
+    if not np.isfinite(gap_pct):
+        return None
+    return next(k for k, (top, _, _) in enumerate(GAP_CLASSES) if gap_pct < top)
 INSET_TITLE = "London, enlarged"
 
 
@@ -201,25 +219,33 @@ def trace_codes(level: str) -> list[str | None]:
     return [*main, *labels, *inset_codes(level), None, None]
 
 
-def _map_layout(title: str, level: str) -> dict[str, Any]:
-    """The map and its London inset side by side; the height follows the page (CSS)."""
+def _map_layout(title: str, level: str, classed: bool = False) -> dict[str, Any]:
+    """The map and its London inset side by side; the height follows the page (CSS).
+
+    ``classed``: the legend lists colour classes under the inset (no colour bar below the
+    map, so England takes the panel's whole height); otherwise a colour bar runs under it.
+    """
     x0, x1, y0, y1 = inset_box()
     hidden = {"visible": False, "fixedrange": True}
+    inset_y = [0.5, 0.95] if classed else [0.08, 0.92]
     return {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top",
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
                   "font": {"size": 17}},
         "font": FONT,
         "autosize": True,
-        "margin": {"l": 4, "r": 4, "t": 70, "b": 96},
+        "margin": {"l": 4, "r": 4, "t": 40 if classed else 70, "b": 4 if classed else 96},
         "xaxis": {**hidden, "domain": MAIN_DOMAIN, "constrain": "domain"},
         "yaxis": {**hidden, "scaleanchor": "x", "scaleratio": ASPECT, "constrain": "domain"},
         "xaxis2": {**hidden, "domain": INSET_DOMAIN, "range": [x0, x1], "anchor": "y2",
                    "constrain": "domain"},
-        "yaxis2": {**hidden, "domain": [0.08, 0.92], "range": [y0, y1], "anchor": "x2",
+        "yaxis2": {**hidden, "domain": inset_y, "range": [y0, y1], "anchor": "x2",
                    "scaleanchor": "x2", "scaleratio": ASPECT, "constrain": "domain"},
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
-        "showlegend": False,
+        "showlegend": classed,
+        "legend": {"x": INSET_DOMAIN[0], "xanchor": "left", "y": 0.45, "yanchor": "top",
+                   "itemclick": False, "itemdoubleclick": False, "font": {"size": 12},
+                   "bgcolor": "rgba(255, 255, 255, 0.9)", "tracegroupgap": 2},
         "hovermode": "closest",
         "hoverlabel": {"bgcolor": "#ffffff", "font": {"size": 14, "color": "#212b32"},
                        "align": "left"},
@@ -251,11 +277,11 @@ def _colourbar_trace(scale: list[list[Any]], rng: float, title: str,
 
 
 def _area_traces(level: str, values: dict[str, float], texts: dict[str, str],
-                 scale: list[list[Any]], rng: float, selected: str | None,
+                 colour_of: Callable[[np.ndarray], list[str]], selected: str | None,
                  codes: list[str] | None = None, axes: str = "") -> list[dict[str, Any]]:
     geo = [s for s in shapes(level) if codes is None or s["code"] in codes]
     vals = np.array([values.get(s["code"], np.nan) for s in geo], dtype=float)
-    colours = _colours(vals, scale, rng)
+    colours = colour_of(vals)
     traces = []
     for s, colour in zip(geo, colours, strict=True):
         chosen = selected is not None and selected in (s["code"], s["name"])
@@ -283,6 +309,25 @@ def _ink(fill: str) -> str:
     return "#212b32" if luminance > 110 else "#ffffff"
 
 
+#: Where a label sits when the point furthest inside its area crowds a neighbour's label (the
+#: South: South West's widest point is near Bristol, beside Wessex and Thames Valley): a point
+#: well inside the same area (lon, lat), or just off its own coast, so that no two labels
+#: overlap at 1024 px or at 200% zoom (checked in the browser by a test).
+LABEL_AT: dict[str, tuple[float, float]] = {
+    "SW": (-3.55, 50.78),      # mid Devon
+    "TV": (-1.05, 51.86),      # north Oxfordshire / Buckinghamshire
+    "WX": (-1.45, 50.42),      # the Channel, off the Isle of Wight
+    "KSS": (0.95, 50.62),      # the Channel, off Hastings
+    "EOE": (0.62, 52.45),      # Breckland, Norfolk / Suffolk
+    "E40000006": (-3.5, 50.85),  # South West region: Devon
+}
+
+
+def label_point(shape: dict[str, Any]) -> tuple[float, float]:
+    """Where an area's label is drawn (``LABEL_AT``, else its furthest-inside point)."""
+    return LABEL_AT.get(shape["code"], (shape["label_x"], shape["label_y"]))
+
+
 def _label_trace(level: str, labels: dict[str, str], traces: list[dict[str, Any]],
                  codes: list[str] | None = None, axes: str = "") -> dict[str, Any] | None:
     """Area labels: not London in the main map (it is too small there; the inset labels it)."""
@@ -292,11 +337,11 @@ def _label_trace(level: str, labels: dict[str, str], traces: list[dict[str, Any]
     geo = [s for s in shapes(level) if (s["code"] in codes if codes is not None
                                         else s["code"] not in ("LDN", "E40000003"))]
     trace = {"type": "scatter", "mode": "text", "hoverinfo": "skip", "showlegend": False,
-             "x": [s["label_x"] for s in geo], "y": [s["label_y"] for s in geo],
+             "x": [label_point(s)[0] for s in geo], "y": [label_point(s)[1] for s in geo],
              "text": [labels.get(s["code"], "") for s in geo],
              "textfont": {"size": 12, "color": [_ink(fills.get(s["code"], NO_DATA))
                                                 for s in geo]},
-             "meta": {"role": "labels"}}
+             "cliponaxis": False, "meta": {"role": "labels"}}
     if axes:
         trace.update({"xaxis": "x2", "yaxis": "y2"})
     return trace
@@ -307,6 +352,14 @@ def _pct(x: float) -> str:
         return "–"
     x = round(100 * x, 1)
     return "0%" if x == 0 else f"{x:+.1f}%".replace("-", "−")
+
+
+def _pct0(x: float) -> str:
+    """A map label's percentage, in whole per cent (the table and hover give one decimal)."""
+    if not np.isfinite(x):
+        return "–"
+    x = round(100 * x)
+    return "0%" if x == 0 else f"{x:+d}%".replace("-", "−")
 
 
 def _signed(x: float) -> str:
@@ -323,57 +376,99 @@ def side(gap: float) -> str:
 
 
 def _map(level: str, title: str, values: dict[str, float], texts: dict[str, str],
-         labels: dict[str, str], scale: list[list[Any]], rng: float, bar: str,
-         ticks: list[tuple[float, str]], key: str, selected: str | None) -> dict[str, Any]:
-    """The main map, its labels, the London inset (areas and London's label) and the legend."""
-    traces = _area_traces(level, values, texts, scale, rng, selected)
+         labels: dict[str, str], colour: Callable[[np.ndarray], list[str]],
+         legend: list[dict[str, Any]], key: str | None, selected: str | None,
+         meta: dict[str, Any]) -> dict[str, Any]:
+    """The main map, its labels, the London inset (areas and London's label) and the legend
+    (a colour bar under the map, or classes listed under the inset)."""
+    traces = _area_traces(level, values, texts, colour, selected)
     label = _label_trace(level, labels, traces)
     near = inset_codes(level)
-    inset = _area_traces(level, values, texts, scale, rng, selected, near, axes="2")
+    inset = _area_traces(level, values, texts, colour, selected, near, axes="2")
     london = [c for c in near if c in ("LDN", "E40000003")] if level != "icb" else []
     inset_label = _label_trace(level, labels, inset, london, axes="2") or \
         {"type": "scatter", "x": [None], "y": [None], "mode": "text", "hoverinfo": "skip",
          "showlegend": False, "xaxis": "x2", "yaxis": "y2", "meta": {"role": "labels"}}
-    data = [*traces, *([label] if label else []), *inset, inset_label,
-            _colourbar_trace(scale, rng, bar, ticks)]
-    layout = _map_layout(title, level)
+    data = [*traces, *([label] if label else []), *inset, inset_label, *legend]
+    classed = any(t.get("showlegend") for t in legend)
+    layout = _map_layout(title, level, classed)
     layout["annotations"] = [
-        {"text": key, "xref": "paper", "yref": "paper", "x": 0.0, "y": 1.0,
-         "yanchor": "bottom", "xanchor": "left", "showarrow": False, "font": {"size": 13}},
         {"text": f"<b>{INSET_TITLE}</b>", "xref": "x2 domain",
          "yref": "y2 domain", "x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom",
          "showarrow": False, "font": {"size": 13}}]
-    layout["meta"] = {"level": level, "shapes": len(traces), "inset": len(inset), "range": rng}
+    if key:
+        layout["annotations"].insert(0, {
+            "text": key, "xref": "paper", "yref": "paper", "x": 0.0, "y": 1.0,
+            "yanchor": "bottom", "xanchor": "left", "showarrow": False, "font": {"size": 13}})
+    layout["meta"] = {"level": level, "shapes": len(traces), "inset": len(inset), **meta}
     return {"data": data, "layout": layout}
+
+
+def _class_legend(values: dict[str, float], title: str) -> list[dict[str, Any]]:
+    """One legend entry per class (a square of its colour, its range in words and how many
+    areas are in it), listed under the London inset; clicking it hides nothing."""
+    counts = [0] * len(GAP_CLASSES)
+    missing = 0
+    for v in values.values():
+        k = gap_class(v)
+        if k is None:
+            missing += 1
+        else:
+            counts[k] += 1
+    entries = [(colour, f"{label} ({n})")
+               for (_, colour, label), n in zip(GAP_CLASSES, counts, strict=True)]
+    if missing:
+        entries.append((NO_DATA, f"no figures ({missing})"))
+    out = []
+    for k, (colour, name) in enumerate(reversed(entries)):
+        out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                    "name": name, "showlegend": True, "hoverinfo": "skip",
+                    "legendgroup": "classes", "legendrank": k,
+                    "legendgrouptitle": {"text": title} if k == 0 else None,
+                    "marker": {"symbol": "square", "size": 14, "color": colour,
+                               "line": {"color": "#4c6272", "width": 1}},
+                    "meta": {"role": "legend"}})
+    return out
+
+
+def _classed(vals: np.ndarray) -> list[str]:
+    out = []
+    for v in vals:
+        k = gap_class(float(v))
+        out.append(NO_DATA if k is None else GAP_CLASSES[k][1])
+    return out
 
 
 def gap_map(rows: pd.DataFrame, level: str, title: str,
             selected: str | None = None) -> dict[str, Any]:
-    """Areas coloured by the gap as % of target: + (purple) receives, − (orange) gives.
+    """Areas coloured by the class of their gap as % of target (``GAP_CLASSES``): + (purple)
+    receives, − (orange) gives; a legend lists the classes and how many areas each holds.
 
     ``rows``: one row per area with area_code, area, current, fair_share, target, gap, gap_pct.
     """
-    rng = _nice_range(rows["gap_pct"].to_numpy(float), 0.05, 0.05)
     values, texts, labels = {}, {}, {}
     estimated = ("current_basis" in rows.columns
                  and str(rows["current_basis"].iloc[0]).startswith("estimated"))
-    for r in rows.itertuples(index=False):
+    modelled = rows["current_note"].astype(str).str.contains("modelled") \
+        if "current_note" in rows.columns else pd.Series(False, index=rows.index)
+    for r, model in zip(rows.itertuples(index=False), modelled, strict=True):
         d = float(r.gap_pct) if pd.notna(r.gap_pct) else float("nan")
         values[r.area_code] = d
+        note = " (estimated)" if estimated else ""
+        if model:
+            note += " (includes modelled posts)" if "includes" in str(r.current_note) \
+                else " (modelled)"
         lines = [f"<b>{r.area}</b> ({r.area_code})",
-                 f"Current: {int(r.current):,} posts" + (" (estimated)" if estimated else ""),
+                 f"Current: {int(r.current):,} posts{note}",
                  f"Fair share: {float(r.fair_share):,.1f} posts",
                  f"Target: {int(r.target):,} posts",
                  f"Gap: {_signed(r.gap)} posts ({_pct(d)} of target): {side(r.gap)}"]
         texts[r.area_code] = "<br>".join(lines)
-        labels[r.area_code] = f"{_short(r.area, level, r.area_code)}<br>{_pct(d)}"
-    step = rng / 2
-    ticks = [(-rng, f"{_pct(-rng)} gives"), (-step, _pct(-step)), (0.0, "0% at target"),
-             (step, _pct(step)), (rng, f"{_pct(rng)} receives")]
-    key = ("<span style='color:#542788'>■</span> purple: below target, <b>receives</b> posts"
-           "    <span style='color:#b35806'>■</span> orange: above target, <b>gives</b> posts")
-    return _map(level, title, values, texts, labels, GAP_SCALE, rng,
-                "Gap (% of target; + receives, − gives)", ticks, key, selected)
+        labels[r.area_code] = f"{_short(r.area, level, r.area_code)} {_pct0(d)}"
+    legend = _class_legend(values, f"<b>Gap, % of target</b><br>+ receives, − gives<br>"
+                                   f"(number of {LEVEL_PLURALS[level]})")
+    return _map(level, title, values, texts, labels, _classed, legend, None, selected,
+                {"classes": [label for _, _, label in GAP_CLASSES]})
 
 
 def change_map(rows: pd.DataFrame, level: str, title: str, this: str,
@@ -392,13 +487,16 @@ def change_map(rows: pd.DataFrame, level: str, title: str, this: str,
             f"Target {this}: {int(r.target_current):,} posts",
             f"Target {reference}: {int(r.target_previous):,} posts",
             f"Change {this} − {reference}: {_signed(r.target_change)} posts"])
-        labels[r.area_code] = f"{_short(r.area, level, r.area_code)}<br>{_signed(r.target_change)}"
+        labels[r.area_code] = f"{_short(r.area, level, r.area_code)} {_signed(r.target_change)}"
     ticks = [(-rng, f"{_signed(-rng)} lower in {this}"), (0.0, "no change"),
              (rng, f"{_signed(rng)} higher in {this}")]
     key = (f"<span style='color:#01665e'>■</span> teal: higher target in {this}"
            f"    <span style='color:#8c510a'>■</span> brown: lower in {this} than in {reference}")
-    return _map(level, title, values, texts, labels, CHANGE_SCALE, rng,
-                f"Change in target, {this} − {reference} (posts)", ticks, key, None)
+    bar = _colourbar_trace(CHANGE_SCALE, rng, f"Change in target, {this} − {reference} (posts)",
+                           ticks)
+    return _map(level, title, values, texts, labels,
+                lambda vals: _colours(vals, CHANGE_SCALE, rng), [bar], key, None,
+                {"range": rng})
 
 
 _REGION_SHORT = {"North East and Yorkshire": "NE & Yorks", "East of England": "East",

@@ -33,16 +33,29 @@ from fairshare.webapp.words import GLOSSARY, METHOD_LABELS, term_link
 LEVEL_LABELS = {"icb": "ICB (42)", "local_office": "Local office (11)", "region": "NHS region (7)"}
 
 #: No scroll-wheel zoom: the wheel scrolls the page. Zoom with the buttons; no box select.
-GRAPH_CONFIG: Any = {
+#: Nothing leaves the machine: plotly's "Share chart…" / "Edit in Chart Studio" buttons (which
+#: upload the chart's data to chart-studio.plotly.com) and its "Edit chart" link are switched
+#: off and removed, and its server address is blanked; the PNG download is made in the browser.
+NO_CLOUD: Any = {
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
     "displaylogo": False,
+}
+GRAPH_CONFIG: Any = {
+    **NO_CLOUD,
     "scrollZoom": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "pan2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "pan2d",
+                               "sendDataToCloud", "editInChartStudio"],
     "toImageButtonOptions": {"format": "png", "filename": "fairshare", "scale": 2},
 }
 
-#: The map fills most of the screen's height: a laptop sees all of England without scrolling.
-MAP_STYLE = {"height": "72vh", "minHeight": "480px"}
+#: The map's height: with the header, headline and tabs above it, all of England (Cornwall
+#: included) is on the first screen at 1440×900, and the map starts on it at 1024×768.
+MAP_STYLE = {"height": "60vh", "minHeight": "420px"}
 
 
 def _attrs(values: dict[str, Any]) -> Any:
@@ -197,8 +210,10 @@ def downloads() -> html.Div:
         html.Button("Targets CSV", id="dl-targets", className="btn", n_clicks=0),
         html.Button("Plan CSV", id="dl-plan", className="btn", n_clicks=0),
         html.Button("Report (HTML)", id="dl-report", className="btn", n_clicks=0),
-        dcc.Loading(html.Div(id="dl-status", className="hint", role="status"), type="dot",
-                    delay_show=150),
+        html.Div(id="dl-status", className="hint", role="status"),
+        # shown while a download is being made (the callback's ``running`` state), pinned to
+        # the top of the window so it is seen wherever the page is scrolled
+        html.Div(id="dl-progress", className="dl-progress", role="status"),
     ])
 
 
@@ -228,12 +243,12 @@ def tabs(engine: Engine) -> dcc.Tabs:
     return dcc.Tabs(id="tabs", value=DEFAULTS["tab"], className="tabs", children=[
         _tab("Map and targets", "map", [
             html.Div(id="map-message", className="message", role="alert"),
-            html.Div(id="summary", className="summary", **_attrs({"aria-live": "polite"})),
             _loading([
                 dcc.Graph(id="map", config=GRAPH_CONFIG, className="map", style=MAP_STYLE,
                           clear_on_unhover=True),
                 html.Div(id="map-info-wrap"),
             ], "the map"),
+            html.Div(id="summary", className="summary", **_attrs({"aria-live": "polite"})),
             html.H2("Targets by area", id="targets-title"),
             html.P(className="hint", children=[
                 term_link("gap"), " = target − current: + receives posts, − gives. "
@@ -251,6 +266,10 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 _box("plan-years"),
                 dcc.Graph(id="plan-graph", config=GRAPH_CONFIG),
             ], "the plan"),
+            _loading([
+                html.H2("Every ICB"),
+                html.Div(id="icb-plan"),
+            ], "the ICB plan"),
             _loading([
                 html.H2("Deanery tables"),
                 _box("one-year-box"),
@@ -330,9 +349,9 @@ def page(engine: Engine) -> html.Div:
     return html.Div(className="page", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
-        *[dcc.Store(id=f"{name}-key") for name in
-          ("headline", "map", "plan", "deanery", "compare", "uncertainty", "equity",
-           "report")],
+        *[dcc.Store(id=f"{name}-{part}") for name in
+          ("headline", "map", "plan", "deanery", "icbplan", "compare", "uncertainty",
+           "equity", "report") for part in ("key", "state")],
         dcc.Download(id="download"),
         html.Div(id="print-done", hidden=True),
         header(engine),

@@ -12,6 +12,7 @@ its negative, so the two never disagree in sign.)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -203,7 +204,29 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
         df["gap_pct"] = -df["distance"]
     if "gap" in df.columns:
         df["side"] = [figures.side(g) for g in df["gap"]]
+    if "basis" in df.columns:
+        df["current_note"] = [current_note(b, df.get("current_basis", pd.Series(
+            [""] * len(df), index=df.index)).loc[i]) for i, b in df["basis"].items()]
     return df
+
+
+def current_note(basis: Any, level_basis: Any = "") -> str:
+    """What the Current column of a row is, in a few words: staff in post, or modelled (General
+    Practice and Public Health Medicine in the public baseline), and whether an ICB's figure is
+    estimated from its local offices."""
+    text = str(basis)
+    if text.startswith("modelled"):
+        note = "modelled from national entry numbers (not staff in post)"
+    elif text.startswith("includes modelled"):
+        note = text.split(";")[0]
+    elif text.startswith("NHS Digital staff in post"):
+        note = "staff in post" + (f" ({m[1]})" if (m := re.search(r"(\d+ \w+ \d{4})", text))
+                                  else "")
+    else:
+        note = text or "as given"
+    if str(level_basis).startswith("estimated"):
+        note += "; estimated for the ICB from local-office posts by population"
+    return note
 
 
 TARGET_COLUMNS: list[tuple[str, str, str | None]] = [
@@ -211,6 +234,7 @@ TARGET_COLUMNS: list[tuple[str, str, str | None]] = [
     ("area_code", "Code", None),
     ("region", "Region", None),
     ("current", "Current (posts)", "int"),
+    ("current_note", "Current posts are", None),
     ("fair_share", "Fair share (posts)", "one"),
     ("target", "Target (posts)", "int"),
     ("gap", "Gap (posts; + receives, − gives)", "signed"),
@@ -395,6 +419,63 @@ def _moved(moves: pd.DataFrame) -> str:
 def _per_year(moves: pd.DataFrame) -> str:
     return ", ".join(f"{abs(int(r.redistribution)):,} in {int(r.year)}"
                      for r in moves.itertuples(index=False))
+
+
+def icb_plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
+    """Every ICB's plan for the chosen specialty (or all), planned directly over the 42 ICBs as
+    ``fairshare plan --level icb`` does: posts each receives (+) or gives (−) by each year,
+    largest gain first, so "which ICBs gain most by 2030" is read off one column."""
+    scenario = _scenario(engine, state)
+    spec = state["specialty"]
+    try:
+        plan, result = engine.icb_plan(scenario, spec)
+    except (ValueError, FairshareError) as exc:
+        raise ViewError(f"The ICB plan could not be made: {short_error(exc)}") from exc
+    if plan.empty:
+        raise ViewError(f"no ICB plan rows for {spec}")
+    per = plan.groupby(["area", "year"], as_index=False)[["net", "posts", "target"]].sum()
+    per = per.sort_values(["area", "year"])
+    per["moved"] = per.groupby("area")["net"].cumsum()
+    years = sorted(int(y) for y in per["year"].unique())
+    wide = per.pivot(index="area", columns="year", values="moved")
+    first = per[per["year"] == years[0]].set_index("area")
+    last = per[per["year"] == years[-1]].set_index("area")
+    frame = pd.DataFrame({
+        "area": [short_area(a) for a in wide.index],
+        "current": (first["posts"] - first["net"]).reindex(wide.index).astype(int).to_numpy(),
+        "target": last["target"].reindex(wide.index).astype(int).to_numpy()})
+    spec_cols: list[tuple[str, str, str | None]] = [
+        ("area", "ICB", None), ("current", "Current (posts)", "int"),
+                       ("target", "Target (posts)", "int")]
+    for y in years:
+        frame[f"by_{y}"] = wide[y].astype(int).to_numpy()
+        spec_cols.append((f"by_{y}", f"By {y}", "signed"))
+    frame["open"] = (frame["target"] - frame["current"] - frame[f"by_{years[-1]}"]).astype(int)
+    spec_cols.append(("open", f"Gap still open after {years[-1]} (posts)", "signed"))
+    frame = frame.sort_values([f"by_{years[-1]}", "area"], ascending=[False, True])
+    estimated = engine.bundle.piece_posts.empty
+    what = "all specialties" if spec == ALL else spec
+    return {"table": table(frame, spec_cols), "frame": frame, "years": years,
+            "answer": icb_answer(frame, what, years[-1]), "estimated": estimated,
+            "status": str(getattr(result, "status", ""))}
+
+
+def icb_answer(frame: pd.DataFrame, what: str, year: int, n: int = 3) -> str:
+    """"By 2031 the ICBs that gain most General Psychiatry posts: A (+9), …; that give up
+    most: X (−40), …" from the ICB plan (one row per ICB, ``by_<year>`` cumulative)."""
+    col = f"by_{year}"
+    gain = frame[frame[col] > 0].nlargest(n, col)
+    give = frame[frame[col] < 0].nsmallest(n, col)
+    parts = []
+    if len(gain):
+        parts.append("the ICBs that gain most " + what + " posts: " + ", ".join(
+            f"{r.area} ({signed(getattr(r, col))})" for r in gain.itertuples(index=False)))
+    if len(give):
+        parts.append("that give up most: " + ", ".join(
+            f"{r.area} ({signed(getattr(r, col))})" for r in give.itertuples(index=False)))
+    if not parts:
+        return f"By {year} no ICB gains or gives {what} posts in this plan."
+    return f"By {year}, " + "; ".join(parts) + "."
 
 
 def deanery_view(engine: Engine, state: dict[str, Any], today: date | None = None
