@@ -186,7 +186,8 @@ class _Builder:
                                   key[2], name, post.grade, post.funding, post.last_date_to,
                                   y + length, None, "", "", "", "", "", "", "",
                                   self._vacant(post, y) + tail))
-                bucket[y + length].append(_Post(post.npn, post.grade, "", post.status))
+                post.last_date_to = ""  # shown on the post's first vacancy only
+                bucket[y + length].append(post)
         if gives:
             key, n = next(iter(gives.items()))
             raise FairshareError(f"{key[2]} ({key[0]}, {key[1]}) is to give {n} posts in {y} "
