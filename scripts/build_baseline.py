@@ -14,7 +14,10 @@ Inputs (all in the shared raw data, provenance in its SOURCES.md):
   patients (``other/``) and ONS population (the embedded ``population_mid2022.csv``).
 
 Outputs (deterministic, byte-identical on rebuild): ``nhs_org_icb.csv`` (organisation -> ICB
-piece), ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis), and for
+piece), ``baseline_posts.csv`` (icb_code, local_office, specialty, fte, posts, basis), the
+inputs of two baseline corrections: ``baseline_trust_moves.csv`` (trusts placed by their sites)
+and ``baseline_fill_rates.csv`` (England fill rates for the funded-posts view),
+``consultants.csv`` (consultant FTE per ICB piece x specialty, for ``fairshare scarcity``), and for
 ``fairshare posts`` (docs/posts.md) ``trust_posts.csv`` (each piece's posts shared over its
 organisations by FTE, with the 2022 trust code of its catchment) and ``trust_catchment.csv``
 (share of each 2022 trust's patients by ICB, geographr, ICB codes moved to 2023). The
@@ -38,8 +41,11 @@ from fairshare.inputs.baseline import (  # noqa: E402
     Modelled,
     build_baseline,
     build_trust_posts,
+    consultant_fte,
     half_up,
+    map_programmes,
     piece_for,
+    place,
     posts_csv,
     read_programme_map,
     read_staff,
@@ -237,6 +243,13 @@ def trust_table(shared: Path, staff: pd.DataFrame, orgs: pd.DataFrame, posts: pd
     return trusts
 
 
+def consultants_csv(consultants: pd.DataFrame) -> str:
+    """Consultant FTE per ICB piece x specialty for ``fairshare scarcity`` (deterministic)."""
+    out = consultants.copy()
+    out["fte"] = out["fte"].map(lambda v: f"{v:.5f}")
+    return str(out.to_csv(index=False, lineterminator="\n"))
+
+
 # --------------------------------------------------------------------------------------------
 # modelled programmes
 
@@ -280,6 +293,110 @@ def public_health(shared: Path, ilo: pd.DataFrame) -> Modelled:
     pop = pd.read_csv(DATA / "population_mid2022.csv").groupby("icb_code")["population"].sum()
     return Modelled("Public Health Medicine", half_up(mean * 5), piece_weights(pop, ilo),
                     PH_BASIS.format(years=years, mean=round(mean, 2)))
+
+
+# --------------------------------------------------------------------------------------------
+# baseline corrections: trusts placed by their sites, and fill rates (docs/baseline.md)
+
+SITES_RULE = ("trust by sites: 2017 HEE office {office} holds no piece of its headquarters ICB "
+              "(ODS 2025: {hq}); the 2022 ODS extract placed it in the ICS of {to} "
+              "({to_name}), where that office holds a piece")
+
+
+def ods_2022_icb(shared: Path) -> dict[str, str]:
+    """Organisation code -> ICS code in the 2021-22 ODS trust extract (column 4; each ICB kept
+    its ICS's code in July 2022, so it names today's ICB)."""
+    raw = pd.read_csv(shared / "geography/ods/etr_2022.csv", header=None, dtype=str,
+                      keep_default_na=False)
+    return dict(zip(raw[0], raw[3], strict=True))
+
+
+def trust_moves(shared: Path, orgs: pd.DataFrame, placed: pd.DataFrame, icbs: pd.DataFrame,
+                ilo: pd.DataFrame) -> pd.DataFrame:
+    """FTE per programme of every trust the sites rule moves, with where from and where to.
+
+    Rule: an organisation whose 2017 HEE local office holds no piece of its headquarters ICB
+    (ODS 2025) is placed in the ICB of the ICS that the 2022 ODS extract gave it (column 4; its
+    own code, else its successor's), when the 2017 office holds a piece of that ICB: two public
+    records then agree that its training sits there. Otherwise the headquarters placement stands.
+    """
+    icb22 = ods_2022_icb(shared)
+    raw = pd.read_csv(shared / "geography/ods/succ_2026.csv", header=None, dtype=str)
+    succ = dict(zip(raw.sort_values([0, 3])[0], raw.sort_values([0, 3])[1], strict=True))
+    to_icb = icbs.set_index("icb_ods")["icb_code"]
+    names = icbs.set_index("icb_code")["icb_name"]
+    rows = []
+    for org in orgs[orgs["hee_office_2017"] != ""].itertuples(index=False):
+        pieces = ilo[ilo["icb_code"] == org.icb_code]
+        if org.hee_office_2017 in set(pieces["local_office"]):
+            continue  # the 2017 office and the headquarters ICB agree
+        code = org.org_code
+        while code not in icb22 and code in succ:
+            code = succ[code]
+        target = to_icb.get(icb22.get(code, ""), "")
+        offices = set(ilo.loc[ilo["icb_code"] == target, "local_office"])
+        if org.hee_office_2017 not in offices:
+            continue  # no second record for the 2017 office: the headquarters ICB stands
+        fte = placed[placed["ORG_CODE"] == org.org_code].groupby("programme")["FTE"].sum()
+        rule = SITES_RULE.format(office=org.hee_office_2017, hq=names[org.icb_code],
+                                 to=target, to_name=names[target])
+        rows += [{"org_code": org.org_code, "org_name": org.org_name, "specialty": spec,
+                  "fte": round(float(f), 5), "from_icb": org.icb_code,
+                  "from_office": org.local_office, "to_icb": target,
+                  "to_office": org.hee_office_2017, "rule": rule}
+                 for spec, f in sorted(fte.items()) if f > 0]
+    return pd.DataFrame(rows, columns=["org_code", "org_name", "specialty", "fte", "from_icb",
+                                       "from_office", "to_icb", "to_office", "rule"])
+
+
+# Catalogue programme -> the HEE fill-rate names of its entry rounds (fill_rates_partial/).
+FILL_NAMES = {
+    "ACCS": ["ACCS Emergency Medicine"],
+    "Acute Internal Medicine": ["Acute Internal Medicine"],
+    "Anaesthetics (higher)": ["Anaesthetics"],
+    "Audiovestibular Medicine": ["Audiovestibular Medicine"],
+    "Cardiology": ["Cardiology"],
+    "Cardiothoracic Surgery": ["Cardiothoracic Surgery"],
+    "Child and Adolescent Psychiatry": ["Child and Adolescent Psychiatry"],
+    "Clinical Genetics": ["Clinical Genetics"],
+    "Clinical Neurophysiology": ["Clinical Neurophysiology"],
+    "Clinical Oncology": ["Clinical Oncology"],
+    "Clinical Pharmacology and Therapeutics": ["Clinical Pharmacology and Therapeutics"],
+    "Clinical Radiology": ["Clinical Radiology"],
+    "Community Sexual and Reproductive Health": ["Community Sexual and Reproductive Health"],
+    "Core Anaesthetics": ["ACCS Anaesthetics/Core Anaesthetics"],
+    "Infectious Diseases": ["Combined Infection Training"],
+    "Internal Medicine Training": ["ACCS Acute Medicine/Core Medical Training"],
+    "Medical Microbiology": ["Combined Infection Training"],
+    "Medical Virology": ["Combined Infection Training"],
+}
+FILL_YEARS = (2018, 2013)  # nearest to the Sept 2017 census first
+
+
+def fill_rates(shared: Path) -> pd.DataFrame:
+    """England fill rate (accepts / posts, every entry level of one round) per programme.
+
+    The first year of ``FILL_YEARS`` with posts and accepts for the programme's names wins.
+    The source is partial (the stored pages stop at "Combined Infection Training"): a
+    programme not listed here has an unknown fill rate, never 100 %.
+    """
+    fr = pd.read_csv(shared / "workforce/fill_rates_partial/national_posts_fill_rates_tidy.csv")
+    fr = fr[(fr["geography"] == "England") & fr["posts"].notna() & fr["accepts"].notna()]
+    rows = []
+    for spec, names in FILL_NAMES.items():
+        for year in FILL_YEARS:
+            mine = fr[fr["specialty"].isin(names) & (fr["year"] == year)]
+            if mine.empty:
+                continue
+            posts, accepts = int(mine["posts"].sum()), int(mine["accepts"].sum())
+            rows.append({"specialty": spec, "year": year,
+                         "levels": "+".join(sorted(set(mine["level"]))), "posts": posts,
+                         "accepts": accepts, "fill_rate": round(accepts / posts, 4),
+                         "source": f"{mine['source_publisher'].iat[0]} {year} England fill "
+                                   f"rates ({', '.join(names)})",
+                         "source_url": mine["source_url"].iat[0]})
+            break
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,6 +536,12 @@ def main(argv: list[str] | None = None) -> int:
     check(base.unmapped_orgs.empty, f"unplaced organisations: {base.unmapped_orgs}")
     check(base.unmapped_rows.empty, f"unmapped specialty x grade: {base.unmapped_rows}")
     write(out, "baseline_posts.csv", posts_csv(base.posts))
+    placed, _ = place(map_programmes(staff, read_programme_map(DATA / "nhsd_programme_map.csv"))[0],
+                      orgs)
+    moves = trust_moves(shared, orgs, placed, icbs, ilo)
+    write(out, "baseline_trust_moves.csv", str(moves.to_csv(index=False, lineterminator="\n")))
+    write(out, "baseline_fill_rates.csv",
+          str(fill_rates(shared).to_csv(index=False, lineterminator="\n")))
     catchment = trust_catchment(shared)
     trusts = trust_table(shared, staff, orgs, base.posts, catchment)
     used = catchment[catchment["catchment_code"].isin(set(trusts["catchment_code"]))]
@@ -431,6 +554,11 @@ def main(argv: list[str] | None = None) -> int:
     log(totals.to_string())
     log(f"label: {base.label()}")
     log(f"total posts {base.posts['posts'].sum():,}; FTE counted {base.posts['fte'].sum():,.1f}")
+    consultants, left = consultant_fte(staff, read_programme_map(DATA / "nhsd_programme_map.csv"),
+                                       orgs)
+    write(out, "consultants.csv", consultants_csv(consultants))
+    log(f"consultants placed {consultants['fte'].sum():,.1f} FTE; left out (no catalogue "
+        f"specialty) {left['fte'].sum():,.1f} FTE")
     if args.plausibility:
         log(plausibility_markdown(plausibility(shared, base.posts)))
     return 0

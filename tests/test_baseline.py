@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from fairshare import Scenario, load_england, targets
 from fairshare.inputs.baseline import half_up, piece_for, whole_posts
+from fairshare.scenario import BaselineCorrections
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "fairshare" / "data"
@@ -196,10 +197,12 @@ def test_local_office_region_and_icb_views_add_up_to_the_national_totals(baselin
     for r in baseline:
         national[r["specialty"]] += int(r["posts"])
         icb[(r["icb_code"], r["specialty"])] += int(r["posts"])
-    b, sc = load_england(), Scenario()
+    b, sc = load_england(), Scenario(baseline_corrections=BaselineCorrections.none())
     for level in ("local_office", "region", "icb"):
         t = targets(b, sc.model_copy(update={"level": level}))
         assert t.groupby("specialty")["current"].sum().to_dict() == national, level
+        corrected = targets(b, Scenario(level=level))  # the default corrections move, never add
+        assert corrected.groupby("specialty")["current"].sum().to_dict() == national, level
         if level == "icb":  # ICB figures are the baseline's own, not shares of an office
             got = t.set_index(["area_code", "specialty"])["current"].to_dict()
             assert {k: v for k, v in got.items() if v} == {k: v for k, v in icb.items() if v}
@@ -212,7 +215,8 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
         pytest.skip(f"shared raw data not found at {STAFF}")
     subprocess.run([sys.executable, str(REPO / "scripts" / "build_baseline.py"),
                     "--out", str(tmp_path)], check=True, capture_output=True)
-    for name in ("baseline_posts.csv", "nhs_org_icb.csv"):
+    for name in ("baseline_posts.csv", "nhs_org_icb.csv", "baseline_trust_moves.csv",
+                 "baseline_fill_rates.csv", "trust_posts.csv", "trust_catchment.csv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
 
 

@@ -17,7 +17,8 @@ DATA = REPO / "src" / "fairshare" / "data"
 PHASING = REPO.parent / "shared" / "data" / "programme" / "phasing.csv"
 
 COLUMNS = ["specialty", "school", "programme_years", "entry_level", "phase", "phase_start",
-           "driver", "w_core", "w_specialty", "w_future", "specialised_share", "notes"]
+           "driver", "w_core", "w_specialty", "w_future", "specialised_share", "notes",
+           "rural", "coastal"]
 # The vocabulary as documented in docs/specialties.md.
 COMPONENTS = ["core", "general_acute", "community", "mental_health", "maternity",
               "health_inequalities", "prescribing", "primary_care"]
@@ -127,3 +128,12 @@ def test_priorities_reference_catalogue(catalogue: pd.DataFrame) -> None:
     assert set(pr["priority"]) == PRIORITIES
     assert not pr.duplicated().any()
     assert pr["specialty"].is_unique  # each specialty in at most one priority
+
+
+def test_rural_and_coastal_declared_by_the_documented_rule(catalogue: pd.DataFrame) -> None:
+    """The rural and coastal need terms apply to services delivered locally (σ <= 0.10), not to
+    regional and tertiary ones (docs/method.md, "Rural and coastal need")."""
+    local = (catalogue["specialised_share"] <= 0.10).astype(int)
+    assert (catalogue["rural"] == local).all() and (catalogue["coastal"] == local).all()
+    assert set(catalogue.loc[catalogue["rural"] == 0, "specialty"]) >= {
+        "Neurosurgery", "Cardiothoracic Surgery", "Clinical Genetics"}

@@ -89,7 +89,9 @@ def test_cli_targets_writes_labelled_outputs(tmp_path: Path) -> None:
     assert "Public baseline: NHS Digital staff in post" in res.stdout
     df = pd.read_csv(tmp_path / "targets.csv")
     assert set(df["specialty"]) == {"General Psychiatry"} and len(df) == 7
-    assert (df["basis"] == "NHS Digital staff in post (FTE), 30 Sept 2017").all()
+    assert (df["basis"] == "NHS Digital staff in post (FTE), 30 Sept 2017; corrected: trust "
+            "placed by its sites: Oxleas NHS Foundation Trust (RPG) 13.5 FTE Kent Surrey and "
+            "Sussex -> London").all()  # the default baseline correction says so on every row
     meta = json.loads((tmp_path / "run.json").read_text())
     assert meta["establishment"].startswith("Public baseline")
     assert set(meta["establishment_modelled"]) == {"General Practice", "Public Health Medicine"}

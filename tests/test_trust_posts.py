@@ -210,13 +210,14 @@ def test_the_same_inputs_give_the_same_rows_in_any_order():
 @pytest.fixture(scope="module")
 def england():
     from fairshare import Scenario, load_england
+    from fairshare.inputs.corrections import corrected, corrected_trusts
     from fairshare.inputs.trusts import load_catchment, load_trusts, trust_minimums
     from fairshare.model.pipeline import run_plan
     from fairshare.model.trust_pipeline import run_trust_plan
 
     bundle, sc = load_england(), Scenario()
     out = run_plan(bundle, sc)
-    trusts = load_trusts()
+    trusts = corrected_trusts(load_trusts(), corrected(bundle, sc))  # as the area plan's
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
     table = run_trust_plan(bundle, sc, out, trusts, load_catchment(),
                            {s: "test" for s in bundle.specialties["specialty"]})

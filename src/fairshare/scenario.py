@@ -196,6 +196,71 @@ class Convergence(_Strict):
                 if k in self.model_fields_set and k not in used]
 
 
+class BaselineCorrections(_Strict):
+    """Corrections to the public baseline (NHS Digital staff in post, docs/baseline.md).
+
+    Each one is a switch, and each row it changes says so in ``basis``. They apply only to the
+    public baseline (embedded, or rebuilt by ``fairshare baseline build``); a user's own
+    establishment file is used as given. The defaults switch on the three corrections of
+    counting artefacts (GIM coding, modelled rows on another population base, a trust placed
+    by its headquarters) and leave off the views that need a judgement the public data cannot
+    settle (vacancies from partial fill rates, a non-movable share, the GP-rotation double
+    count); docs/baseline.md gives the reasons and docs/validation.md what each one does.
+    """
+
+    gim: Literal["as_counted", "group1_mix"] = Field(
+        "group1_mix",
+        description="General Internal Medicine registrars: as_counted (each trust's coding) or "
+        "group1_mix (the national GIM total split over areas by their posts in the seven "
+        "group-1 medical specialties it is trained dually with).")
+    modelled_spread: Literal["as_built", "need_base"] = Field(
+        "need_base",
+        description="Modelled General Practice and Public Health rows: as_built (GP by "
+        "registered lists, PH by ONS residents) or need_base (both on the scenario's "
+        "population_base, the base need is measured on).")
+    trust_sites: bool = Field(
+        True,
+        description="Place a trust whose headquarters ICB lies outside its training office "
+        "where two public records put its services (2017 HEE office and ODS 2022 ICS), not "
+        "by its headquarters (moves Oxleas to London).")
+    vacancies: bool = Field(
+        False,
+        description="Funded-posts view (modelled): staff in post divided by the England "
+        "recruitment fill rate where HEE published one (2018, else 2013); other specialties "
+        "unchanged (fill rate unknown).")
+    non_movable_share: float = Field(
+        0.0, ge=0, lt=1,
+        description="Judgement: share of every area's baseline posts funded otherwise (trust, "
+        "research), shown but never moved. No public figure exists; 0 treats all as movable.")
+    gp_hospital_months: int = Field(
+        0, ge=0, le=24,
+        description="Sensitivity: months of the 36-month GP programme spent in hospital posts "
+        "and counted there under the placement's specialty; those trainees (less the 477 FTE "
+        "coded as GP) are taken out of the hospital specialties. 0: as counted.")
+
+    def switched(self) -> list[str]:
+        """The corrections this setting applies, as short names (for labels)."""
+        out = []
+        if self.gim == "group1_mix":
+            out.append("GIM by group-1 mix")
+        if self.modelled_spread == "need_base":
+            out.append("GP/PH on the population base of need")
+        if self.trust_sites:
+            out.append("trusts by sites")
+        if self.vacancies:
+            out.append("vacancies (fill rates)")
+        if self.non_movable_share:
+            out.append(f"{self.non_movable_share:.0%} non-movable")
+        if self.gp_hospital_months:
+            out.append(f"GP rotation {self.gp_hospital_months} months out")
+        return out
+
+    @classmethod
+    def none(cls) -> BaselineCorrections:
+        """The baseline exactly as counted and built (every correction off)."""
+        return cls(gim="as_counted", modelled_spread="as_built", trust_sites=False)
+
+
 class ExpansionTranche(_Strict):
     """New time-limited posts funded nationally for one priority in one recruitment year."""
 
@@ -244,6 +309,11 @@ class Scenario(_Strict):
         description="One population base for every need term: ONS residents (NHS England need "
         "index x ONS mid-2022 population) or GP registered lists (age drivers rescaled to them).",
     )
+    baseline_corrections: BaselineCorrections = Field(
+        default_factory=BaselineCorrections,
+        description="Corrections to the public baseline establishment, each a switch "
+        "(docs/baseline.md); ignored for a user's own posts file.",
+    )
     core_cost_factor: Literal["removed", "kept"] = Field(
         "removed",
         description="NHS England's core need carries an ICB-level cost factor (about 1.06-1.07 "
@@ -259,6 +329,41 @@ class Scenario(_Strict):
         "today; growth to the projection year still follows the age profile. false: the age "
         "profile, as before. Needs qof_prevalence.csv in the data (England's is embedded).",
     )
+    rural_weight: float = Field(
+        0.0, ge=0, le=2,
+        description="Rural need uplift (a judgement; 0 = the programme's method): a resident of a "
+        "rural LSOA (ONS RUC 2021) counts 1 + rural_weight times in the need of the specialties "
+        "the catalogue declares rural (column rural); each ICB's need is scaled by 1 + "
+        "rural_weight x its rural share (data/rural_coastal.csv), national totals kept.",
+    )
+    coastal_weight: float = Field(
+        0.0, ge=0, le=2,
+        description="Coastal need uplift (a judgement; 0 = the programme's method), as "
+        "rural_weight, on the share of an ICB's LSOAs that are coastal (BMJ Public Health flag "
+        "G_25_5), outside Greater London's tidal Thames and in England's more deprived half by "
+        "IMD 2025, for the specialties the catalogue declares coastal (column coastal).",
+    )
+    scarcity_cutoffs: tuple[float, float] = Field(
+        (1 / 3, 2 / 3),
+        description="Designation of `fairshare scarcity`: per level and specialty, the lowest "
+        "share (first value) of designatable areas by consultants per need are 'scarce', the "
+        "highest (1 - second value) 'well provided' (terciles by default, as Japan's scheme).",
+    )
+    scarcity_min_consultants: float = Field(
+        10.0, ge=0, le=MAX_COUNT,
+        description="An area is designated only if it would have at least this many consultants "
+        "(FTE) at the national rate for its need (a judgement: below it one or two consultants "
+        "swing the index by 10-20%); smaller areas are 'too few to designate'.",
+    )
+
+    @field_validator("scarcity_cutoffs")
+    @classmethod
+    def _cutoffs_ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"scarcity_cutoffs [{low:g}, {high:g}] must be two shares "
+                             "0 <= low <= high <= 1 (terciles: [0.333, 0.667])")
+        return value
 
     # Whole posts (METHOD §3)
     apportionment: ApportionmentMethod = Field(
@@ -462,7 +567,8 @@ class _YamlRefusal(Exception):
 
 #: Parameters that are true/false; anywhere else a YAML true/false is a mistake, not 1.0 or 0.
 _BOOL_KEYS = frozenset(
-    name for model in (Scenario, UncertaintySpec, Weights, ExpansionTranche, Range)
+    name for model in (Scenario, UncertaintySpec, Weights, ExpansionTranche, Range,
+                  BaselineCorrections)
     for name, field in model.model_fields.items() if field.annotation is bool
 )
 

@@ -382,3 +382,26 @@ def _direction(change: float, good: str | None) -> str:
     if good is None:
         return "unknown"
     return "better" if (change > 0) == (good == "up") else "worse"
+
+
+def moves_by_designation(plan: pd.DataFrame, scarce: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Does the plan move posts toward scarce areas? Posts moved by the plan's last year, by the
+    scarcity designation of the receiving or giving area and specialty (``fairshare scarcity``).
+
+    ``plan`` has area, specialty, year and cumulative (net posts moved in by that year); rows
+    whose specialty has no consultant count are grouped as "not designated".
+    """
+    last = plan[plan["year"] == plan["year"].max()]
+    rows = scarce[scarce["level"] == level].set_index(["area", "specialty"])["designation"]
+    keys = pd.MultiIndex.from_arrays([last["area"], last["specialty"]])
+    moved = last.assign(designation=rows.reindex(keys).fillna("not designated").to_numpy(),
+                        moved=last["cumulative"].to_numpy(float))
+    out = moved.groupby("designation", as_index=False).agg(
+        area_specialties=("moved", "size"),
+        posts_received=("moved", lambda m: float(m[m > 0].sum())),
+        posts_given=("moved", lambda m: float(-m[m < 0].sum())))
+    out["net_posts"] = out["posts_received"] - out["posts_given"]
+    out["by_year"] = int(last["year"].max()) if len(last) else 0
+    order = {"scarce": 0, "middle": 1, "well provided": 2, "too few to designate": 3}
+    return out.sort_values("designation", key=lambda c: c.map(order).fillna(9)).reset_index(
+        drop=True)

@@ -21,8 +21,8 @@ from typer.core import TyperCommand, TyperGroup
 from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
-MODULES = ("runs", "planning", "posts", "basic", "analysis", "calibrate", "outcomes", "publish",
-           "baseline")
+MODULES = ("runs", "planning", "posts", "basic", "analysis", "scarcity", "calibrate", "outcomes",
+           "publish", "baseline")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
@@ -31,7 +31,7 @@ COMMANDS = {
     "targets": "basic", "specialties": "basic", "validate": "basic", "template": "basic",
     "scenario": "basic",
     "uncertainty": "analysis", "sensitivity": "analysis", "equity": "analysis",
-    "calibrate": "calibrate",
+    "scarcity": "scarcity", "calibrate": "calibrate",
     "outcome": "outcomes", "monitor": "outcomes",
     "report": "publish", "serve": "publish",
     "baseline": "baseline",
@@ -69,6 +69,9 @@ SUMMARY = {
                     "screening; Sobol on request)."),
     "equity": ("Analysis", "Spread of posts per weighted population across areas, by year, "
                "before and after the plan."),
+    "scarcity": ("Analysis", "Consultants per need-weighted population by area and specialty, "
+                 "and which areas are\nscarce, middle or well provided (terciles, as Japan "
+                 "designates physician-scarce areas)."),
     "calibrate": ("Analysis", "Fit δ, the weight mix, the σ multiplier and the convergence "
                   "share to published gaps."),
     "outcome": ("Analysis", "New specialists per 100,000 weighted need by area, plan against "

@@ -16,10 +16,12 @@ import typer
 
 from fairshare.cli.common import (
     PostsOpt,
+    ScenarioOpt,
     app,
     console,
     friendly,
     refuse_overwriting_inputs,
+    setup,
     show_table,
     summarise,
     warn,
@@ -37,6 +39,7 @@ from fairshare.inputs.baseline import (
     read_staff,
 )
 from fairshare.inputs.bundle import BASELINE_FILE, data_dir, load_data
+from fairshare.inputs.corrections import CORRECTED
 from fairshare.io import write_text
 from fairshare.publish.outputs import check_writable
 
@@ -121,15 +124,21 @@ def build(
 
 @baseline_app.command("show")
 @friendly
-def show(posts: PostsOpt = None) -> None:
-    """The establishment in use, per specialty: posts, FTE counted and the basis of each figure."""
-    bundle = load_data(posts)
+def show(posts: PostsOpt = None, scenario: ScenarioOpt = None) -> None:
+    """The establishment in use, per specialty: posts, FTE counted and the basis of each figure
+    (with the scenario's baseline corrections, docs/baseline.md)."""
+    bundle, _ = setup(posts, scenario)
     totals = bundle.posts.groupby("specialty")["posts"].sum()
     fte = _fte_by_specialty(posts)
     view = pd.DataFrame({"specialty": totals.index, "posts": totals.to_numpy()})
     view["fte"] = view["specialty"].map(fte) if fte is not None else float("nan")
-    view["basis"] = [bundle.basis.get(s, bundle.posts_label) for s in view["specialty"]]
+    full = [bundle.basis.get(s, bundle.posts_label) for s in view["specialty"]]
+    view["basis"] = [b.split(CORRECTED)[0] for b in full]
     show_table(view, bundle.posts_label, ["specialty", "posts", "fte", "basis"])
+    for spec, text in zip(view["specialty"], full, strict=True):  # long notes after the table
+        if CORRECTED in text:
+            console.print(f"[bold]{spec}[/] corrected: {text.split(CORRECTED, 1)[1]}",
+                          highlight=False, soft_wrap=True)
     absent = [s for s in bundle.specialties["specialty"] if s not in set(totals.index)]
     console.print(f"{int(totals.sum()):,} posts in {len(totals)} specialties; not in this "
                   f"establishment (left out of every output): {', '.join(absent) or 'none'}",

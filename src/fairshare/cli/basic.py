@@ -82,6 +82,10 @@ def targets(
     console.print(f"deprivation: δ {sc.deprivation_weight:g}, effective {eff.min():.3g}"
                   + (f"–{eff.max():.3g}" if eff.max() > eff.min() else "")
                   + " with what NHS England's core need already carries (docs/method.md)")
+    if sc.rural_weight or sc.coastal_weight:
+        console.print(f"rural and coastal need: rural_weight {sc.rural_weight:g}, coastal_weight "
+                      f"{sc.coastal_weight:g} (a judgement; 0 by default; docs/method.md)",
+                      highlight=False)
     console.print(f"core need: ICB cost factor {df['core_cost_factor'].iloc[0]} "
                   "(scenario core_cost_factor; docs/method.md)")
     if df["specialty"].nunique() == 1:

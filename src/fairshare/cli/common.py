@@ -236,7 +236,10 @@ def _setup(posts: Path | None, scenario: Path | None,
         warn(f"{', '.join(unused)} given, but convergence policy '{sc.convergence.policy}' "
              "never uses it: it has no effect on this run (set the policy that reads it, or "
              "remove it)")
-    bundle = load_data(posts)
+    # the scenario's baseline corrections, applied once so every label names them
+    from fairshare.inputs.corrections import corrected
+
+    bundle = corrected(load_data(posts), sc)
     label_tables(bundle, sc)
     modelled = f": {', '.join(bundle.modelled)}" if bundle.modelled else ""
     console.print(f"[dim]current posts:[/] {bundle.posts_label}{modelled}", highlight=False,

@@ -32,8 +32,9 @@ from fairshare.cli.common import (
     show_table,
     with_file_digests,
 )
-from fairshare.inputs.bundle import load_data
+from fairshare.inputs.bundle import Bundle, load_data
 from fairshare.publish.outputs import write_results
+from fairshare.scenario import Scenario
 
 PlanHorizonOpt = Annotated[int | None, typer.Option(
     "--plan-horizon", help="Last year of the pace-of-change plan (default: the scenario's).")]
@@ -147,10 +148,26 @@ def monitor(
         if plan is not None:
             cols.append("posts_moved_cumulative")
         show_table(view, f"Worse than baseline by more than {threshold:.0%}", cols)
-    files = write_results(out, {"impact": table}, bundle, sc, metrics_file=str(file),
+    tables = {"impact": table}
+    if plan is not None and not bundle.consultants.empty:
+        tables["scarcity_moves"] = _scarcity_moves(plan, bundle, sc)
+    files = write_results(out, tables, bundle, sc, metrics_file=str(file),
                           baseline_year=baseline_year, threshold=threshold,
                           command="monitor")
     print_written(files)
+
+
+def _scarcity_moves(plan: pd.DataFrame, bundle: Bundle, sc: Scenario) -> pd.DataFrame:
+    """Posts the plan moves, by the scarcity designation of the area, shown and returned."""
+    from fairshare.analysis.monitoring import moves_by_designation
+    from fairshare.model.scarcity import scarcity
+
+    moves = moves_by_designation(plan, scarcity(bundle, sc), sc.level)
+    show_table(moves, f"Does the plan move posts toward scarce areas? (net posts moved by "
+               f"{moves['by_year'].max()}, by the designation of the area and specialty)",
+               ["designation", "area_specialties", "posts_received", "posts_given",
+                "net_posts"])
+    return moves
 
 
 def _percent(value: float) -> str:

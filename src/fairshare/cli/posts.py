@@ -24,6 +24,7 @@ from fairshare.cli.common import (
     with_file_digests,
 )
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected_trusts
 from fairshare.inputs.trusts import (
     OWN_POSTS_BASIS,
     TRUST_BASIS,
@@ -65,7 +66,7 @@ def posts(
     if ctx.invoked_subcommand is not None:
         return
     bundle, sc, res = compute_plan(inputs, min_posts=min_posts)
-    trusts = load_trusts()
+    trusts = corrected_trusts(load_trusts(), bundle)  # as the area plan's baseline corrections
     given = (read_trust_min(trust_min, trusts, list(bundle.specialties["specialty"]))
              if trust_min else None)
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)

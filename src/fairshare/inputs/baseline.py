@@ -253,6 +253,36 @@ def build_trust_posts(staff: pd.DataFrame, programme_map: pd.DataFrame, orgs: pd
     return out[TRUST_COLUMNS].sort_values(["specialty", "org_code"]).reset_index(drop=True)
 
 
+CONSULTANT_COLUMNS = ["icb_code", "local_office", "specialty", "fte"]
+#: NHS Digital's consultant grade (its name in the 2017 file; matched by this prefix, any case).
+CONSULTANT_GRADE = "consultant"
+#: The grade whose specialty rows of the programme map say which programme trains a specialist.
+SPECIALIST_GRADE = "Specialty Registrar"
+
+
+def consultant_fte(staff: pd.DataFrame, programme_map: pd.DataFrame,
+                   orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Consultant FTE per ICB piece x catalogue specialty, and the FTE left out by specialty.
+
+    A consultant in an NHS Digital specialty is a specialist of the programme a Specialty
+    Registrar in that specialty is training in (the map's Specialty Registrar rows), so the
+    baseline's reviewed map is reused, not a second one; organisations are placed by the same
+    lookup (``place``). Specialties the map leaves out (dental, "Other", general pathology ...)
+    are returned with their FTE, never dropped silently.
+    """
+    registrar = programme_map[(programme_map["grade"] == SPECIALIST_GRADE)
+                              & (programme_map["specialty"] != "*")]
+    to_programme = registrar.set_index("specialty")["programme"]
+    cons = staff[staff["GRADE"].str.lower().str.startswith(CONSULTANT_GRADE)]
+    programme = cons["SPECIALTY"].map(to_programme).fillna("")
+    left = (cons[programme == ""].groupby("SPECIALTY", as_index=False)["FTE"].sum()
+            .rename(columns={"SPECIALTY": "specialty", "FTE": "fte"}))
+    placed, _ = place(cons[programme != ""].assign(programme=programme[programme != ""]), orgs)
+    fte = placed.groupby(["programme", *PIECE], as_index=False)["FTE"].sum()
+    fte = fte.rename(columns={"programme": "specialty", "FTE": "fte"})
+    return fte[CONSULTANT_COLUMNS].sort_values(["specialty", *PIECE]).reset_index(drop=True), left
+
+
 def staff_date(staff: pd.DataFrame) -> str:
     """The census date of a staff file (e.g. '30 Sept 2017'), from its DATE column."""
     dates = pd.to_datetime(staff["DATE"].drop_duplicates(), dayfirst=True)

@@ -40,6 +40,11 @@ COST_FACTOR_FILE = "core_cost_factor.csv"
 PREVALENCE_FILE = "qof_prevalence.csv"
 #: Which QOF registers drive which specialty when the prevalence driver is on (a judgement).
 PREVALENCE_DRIVERS_FILE = "prevalence_drivers.csv"
+#: Consultant FTE per ICB piece x specialty (NHS Digital, 30 Sept 2017), built by
+#: scripts/build_baseline.py; ``fairshare scarcity`` reads it (data README).
+CONSULTANTS_FILE = "consultants.csv"
+#: Share of each ICB's LSOAs that are rural / coastal, built by scripts/build_rural_coastal.py.
+RURAL_COASTAL_FILE = "rural_coastal.csv"
 
 DATA_VINTAGES = {
     "population": "ONS mid-2022 population estimates for health geographies (pub. March 2024)",
@@ -108,6 +113,17 @@ class Bundle:
     prevalence_drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
     """specialty, conditions ("CHD+HF+AF"), basis: the registers that drive a specialty's need
     when the scenario's ``prevalence_driver`` is on."""
+    consultants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, local_office, specialty, fte: consultants in post per ICB piece (empty: none)."""
+    rural_coastal: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """icb_code, rural_share, coastal_share (and the LSOA counts behind them); empty: none."""
+    uncorrected: Bundle | None = field(default=None, repr=False, compare=False)
+    """The public baseline as built, when this bundle carries baseline corrections
+    (fairshare.inputs.corrections); None otherwise."""
+    corrections_key: str = ""
+    """Which corrections this bundle carries (the scenario setting that made it); empty: none."""
+    corrected_memo: dict[str, Bundle] = field(default_factory=dict, repr=False, compare=False)
+    """Corrected versions of this public baseline already computed, by setting (a cache)."""
 
     @property
     def modelled(self) -> list[str]:
@@ -397,6 +413,11 @@ def load_bundle(folder: str | Path, posts: str | Path | None = None) -> Bundle:
     if factor_path is not None:
         digests["core_cost_factor"] = _digest(str(factor_path))
     tables |= _prevalence_tables(folder, set(tables["icbs"]["icb_code"]), digests)
+    for key, fname, numbers in (("consultants", CONSULTANTS_FILE, ("fte",)),
+                                ("rural_coastal", RURAL_COASTAL_FILE,
+                                 ("rural_share", "coastal_share"))):
+        tables[key] = _optional_area_table(folder, fname, numbers,
+                                           set(tables["icbs"]["icb_code"]), digests, key)
     own = sorted(f for f, _ in _FILES.values() if (folder / f).exists())
     source = ("embedded England data" if folder.resolve() == data_dir().resolve() else
               f"data folder {folder} ({', '.join(own) or 'no files'}; the rest embedded)")
@@ -455,6 +476,42 @@ def _prevalence_tables(folder: Path, icbs: set[str],
     path = declared if declared.exists() else data_dir() / PREVALENCE_DRIVERS_FILE
     out["prevalence_drivers"] = pd.read_csv(path, dtype=str)
     return out
+
+
+def _optional_area_table(folder: Path, fname: str, numbers: tuple[str, ...], icbs: set[str],
+                         digests: dict[str, str], key: str) -> pd.DataFrame:
+    """An optional per-ICB table: the folder's own file, else England's when the areas are
+    England's; another geography without the file has none (empty table)."""
+    own = folder / fname
+    path = own if own.exists() else data_dir() / fname
+    if not path.exists():
+        return pd.DataFrame()
+    table = _read_numbers(str(path), numbers)
+    unknown = sorted(set(table["icb_code"]) - icbs)[:5]
+    if unknown:
+        if not own.exists():
+            return pd.DataFrame()
+        raise InputError([Problem(str(own), None, "icb_code", f"not in icbs.csv: {unknown}")])
+    digests[key] = _digest(str(path))
+    return table.copy()
+
+
+@cache
+def _read_numbers(path: str, numbers: tuple[str, ...]) -> pd.DataFrame:
+    """A small CSV whose ``numbers`` columns must be finite and at least 0."""
+    table = pd.read_csv(path, dtype={"icb_code": str, "local_office": str, "specialty": str})
+    problems = [Problem(path, None, c, "column missing") for c in ("icb_code", *numbers)
+                if c not in table.columns]
+    if problems:
+        raise InputError(problems)
+    for col in numbers:
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = [i for i, v in enumerate(values) if not (np.isfinite(v) and v >= 0)]
+        problems += [Problem(path, i + 2, col, "expected a number, at least 0") for i in bad[:10]]
+        table[col] = values.astype(float)
+    if problems:
+        raise InputError(problems)
+    return table
 
 
 @cache

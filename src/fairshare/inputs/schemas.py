@@ -108,6 +108,9 @@ specialties = pa.DataFrameSchema(
         "w_specialty": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)]),
         "w_future": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)]),
         "specialised_share": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)]),
+        # whether the rural / coastal need uplifts apply (optional: absent = they apply)
+        "rural": pa.Column(None, pa.Check.isin([0, 1]), required=False),
+        "coastal": pa.Column(None, pa.Check.isin([0, 1]), required=False),
     },
 )
 

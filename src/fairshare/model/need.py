@@ -85,6 +85,7 @@ class NeedShares:
     future: np.ndarray  # (spec, icb) driver at the projection year
     projection_year: np.ndarray  # (spec,)
     age_elasticity_removed: np.ndarray | None = None  # (spec,) β taken out of a need index
+    uplift: np.ndarray | None = None  # (spec, icb) rural and coastal need uplift; None: none
 
     def fair_share(self, weights: np.ndarray, delta: float | np.ndarray) -> np.ndarray:
         """(spec, icb) fair shares: (1-δ)(w_core core + w_spec spec + w_fut future) + δ dep.
@@ -98,7 +99,37 @@ class NeedShares:
         )
         d = np.asarray(delta, dtype=float)
         d = d[:, None] if d.ndim == 1 else d
-        return (1 - d) * mix + d * self.deprivation[None, :]
+        fair = (1 - d) * mix + d * self.deprivation[None, :]
+        if self.uplift is None:
+            return fair
+        lifted = fair * self.uplift
+        return lifted / lifted.sum(axis=-1, keepdims=True)
+
+
+def rural_coastal_uplift(bundle: Bundle, scenario: Scenario, icbs: list[str]) -> np.ndarray | None:
+    """(spec, icb) need multiplier 1 + ρ·rural share + κ·coastal share, or None when ρ = κ = 0.
+
+    A resident of a rural (coastal) LSOA counts 1 + ρ (1 + κ) times in the need of a specialty
+    the catalogue declares rural (coastal); the fair share renormalises, so national totals are
+    kept and only the split between areas moves (docs/method.md, "Rural and coastal need").
+    """
+    rho, kappa = scenario.rural_weight, scenario.coastal_weight
+    if rho == 0 and kappa == 0:
+        return None
+    table = bundle.rural_coastal
+    if table.empty:
+        raise FairshareError("rural_weight / coastal_weight need rural_coastal.csv (icb_code, "
+                             "rural_share, coastal_share) in the data; this data has none")
+    shares = table.set_index("icb_code").reindex(icbs)
+    lacking = [c for c, ok in zip(icbs, shares["rural_share"].notna(), strict=True) if not ok]
+    if lacking:
+        raise FairshareError(f"rural_coastal.csv lacks areas {lacking[:5]}: give every area")
+    specs = bundle.specialties
+    declared = {c: (specs[c].to_numpy(float) if c in specs.columns else np.ones(len(specs)))
+                for c in ("rural", "coastal")}
+    return (1 + rho * declared["rural"][:, None] * shares["rural_share"].to_numpy(float)[None, :]
+            + kappa * declared["coastal"][:, None]
+            * shares["coastal_share"].to_numpy(float)[None, :])
 
 
 def effective_deprivation_weight(weights: np.ndarray, delta: float | np.ndarray) -> np.ndarray:
@@ -301,6 +332,7 @@ def need_shares(bundle: Bundle, scenario: Scenario) -> NeedShares:
         future=_shares(np.vstack(fut_rows)),
         projection_year=np.array(years),
         age_elasticity_removed=np.array(betas),
+        uplift=rural_coastal_uplift(bundle, scenario, icbs),
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected
 from fairshare.inputs.minimums import min_posts_table
 from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
@@ -152,6 +153,7 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     if level == "icb" and cohorts is not None:
         raise FairshareError("--cohorts files are by local office; a plan by ICB uses the "
                              "default rule for vacancies")
+    bundle = corrected(bundle, scenario)  # the public baseline's switches, once for all steps
     tgt = targets(bundle, scenario, level=level)
     problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))
@@ -167,6 +169,10 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     modes = [c for c in MODE_COLUMNS.values() if c in table.columns]  # both expansion modes
     table = table[PLAN_COLUMNS + modes].sort_values(["specialty", "area", "year"])
     table = table.reset_index(drop=True)
+    if "scarcity_designation" in tgt.columns:  # where specialists are scarce (docs/scarcity.md)
+        scarce = tgt.set_index(["area", "specialty"])["scarcity_designation"]
+        keys = pd.MultiIndex.from_arrays([table["area"], table["specialty"]])
+        table["scarcity_designation"] = scarce.reindex(keys).fillna("").to_numpy()
     return PlanOutput(targets=tgt, plan=table, findings=findings_frame(list(result.findings)),
                       status=result.status, stats=dict(result.stats), unplaced=unplaced,
                       finding_list=list(result.findings))

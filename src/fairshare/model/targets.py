@@ -19,6 +19,7 @@ import pandas as pd
 from fairshare.apportionment import apportion, controlled_round
 from fairshare.errors import FairshareError
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected
 from fairshare.model.convergence import with_aim
 from fairshare.model.need import (
     NeedShares,
@@ -35,6 +36,7 @@ WATERFALL = [
     ("effect_need", "age and need component"),
     ("effect_projection", "projected demand"),
     ("effect_deprivation", "deprivation (avoidable mortality)"),
+    ("effect_rural_coastal", "rural and coastal need"),
     ("effect_specialised", "specialised services kept in place"),
     ("effect_rounding", "whole posts"),
 ]
@@ -94,6 +96,7 @@ class Inputs:
 
 def prepare(bundle: Bundle, scenario: Scenario) -> Inputs:
     """Arrays for the target calculation; the expensive part, done once."""
+    bundle = corrected(bundle, scenario)  # the public baseline's switches (no-op if applied)
     ns = need_shares(bundle, scenario)
     geo = Geography.from_bundle(bundle, ns.icbs)
     posts = bundle.posts.pivot_table(index="specialty", columns="local_office", values="posts",
@@ -164,26 +167,30 @@ def _waterfall(inp: Inputs, delta: float) -> dict[str, np.ndarray]:
     total = inp.current.sum(axis=1, keepdims=True).astype(float)
     now = w[:, [0]] * ns.core[None, :] + (w[:, [1]] + w[:, [2]]) * ns.specialty
     mix = w[:, [0]] * ns.core[None, :] + w[:, [1]] * ns.specialty + w[:, [2]] * ns.future
-    fair = (1 - delta) * mix + delta * ns.deprivation[None, :]
+    plain = (1 - delta) * mix + delta * ns.deprivation[None, :]
+    fair = ns.fair_share(w, delta)  # with the rural and coastal uplift, when there is one
     pop = np.broadcast_to(ns.population, mix.shape)
 
     def lo(x: np.ndarray) -> np.ndarray:
         return geo.to_local_offices(geo.to_units(x)) * total
 
-    s0, s1, s2, s3 = lo(pop), lo(now), lo(mix), lo(fair)
-    s4 = (1 - inp.sigma[:, None]) * s3 + inp.sigma[:, None] * inp.current
+    s0, s1, s2, s3 = lo(pop), lo(now), lo(mix), lo(plain)
+    s3r = s3 if ns.uplift is None else lo(fair)
+    s4 = (1 - inp.sigma[:, None]) * s3r + inp.sigma[:, None] * inp.current
     return {
         "population_share_posts": s0,
         "effect_need": s1 - s0,
         "effect_projection": s2 - s1,
         "effect_deprivation": s3 - s2,
-        "effect_specialised": s4 - s3,
+        "effect_rural_coastal": s3r - s3,
+        "effect_specialised": s4 - s3r,
     }
 
 
 def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> pd.DataFrame:
     """The targets table at a level: current, fair share, target, gap, distance, waterfall,
     the convergence aim, and the deprivation weight each specialty's target really carries."""
+    bundle = corrected(bundle, scenario)
     inp = prepare(bundle, scenario)
     effective = dict(zip(inp.need.specialties, effective_deprivation_weight(
         inp.weights, scenario.deprivation_weight), strict=True))
@@ -193,14 +200,17 @@ def targets(bundle: Bundle, scenario: Scenario, level: Level | None = None) -> p
     drivers = driver_labels(bundle, scenario)
     table["demand_driver"] = table["specialty"].map(drivers)
     level = level or scenario.level
+    from fairshare.model.scarcity import scarcity, with_scarcity  # it builds on this module
+
+    scarce = scarcity(bundle, scenario, inp)
     if level == "region":  # region aims are sums of local office aims, like every column
-        return aggregate_regions(table)
+        return with_scarcity(aggregate_regions(table), scarce, "region")
     if level == "icb":
         table = with_aim(icb_table(bundle, scenario, inp, table), scenario)
         table["effective_deprivation_weight"] = table["specialty"].map(effective)
         table["core_cost_factor"] = core_cost_label(bundle, scenario)
         table["demand_driver"] = table["specialty"].map(drivers)
-    return table
+    return with_scarcity(table, scarce, level)
 
 
 def core_cost_label(bundle: Bundle, scenario: Scenario) -> str:
@@ -382,6 +392,7 @@ def _given_piece_posts(bundle: Bundle, geo: Geography,
 
 def pieces(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
     """ICB pieces with current and whole target (see ``icb_pieces``), from scratch."""
+    bundle = corrected(bundle, scenario)
     inp = prepare(bundle, scenario)
     return icb_pieces(bundle, scenario, inp, local_office_table(bundle, scenario, inp))
 

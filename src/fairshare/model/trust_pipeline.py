@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare.inputs.bundle import Bundle
+from fairshare.inputs.corrections import corrected, corrected_trusts
 from fairshare.model.pipeline import PlanOutput, plan_options, plan_problem
 from fairshare.model.plan_inputs import prepare
 from fairshare.model.targets import targets
@@ -55,6 +56,8 @@ def run_trust_plan(bundle: Bundle, scenario: Scenario, out: PlanOutput, trusts: 
     trust_completions: area, specialty, org_code, year, completing, when post records give each
     trust's own completions (they add up to the area plan's); else the area's are shared.
     """
+    # trust rows under the same baseline corrections as the area plan (no-op when applied)
+    trusts = corrected_trusts(trusts, corrected(bundle, scenario))
     lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
     setting = TrustSetting(trusts=trusts, catchment=catchment, icbs=icb_fair(bundle, scenario),
                            lengths=lengths.to_dict(), headroom=scenario.capacity_headroom,

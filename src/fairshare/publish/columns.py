@@ -59,7 +59,8 @@ def _posts_f(meaning: str, sign: str = "") -> Column:
 COLUMNS: dict[str, Column] = {
     # labels on every row
     "basis": _text("What the numbers rest on: the establishment (public baseline, modelled rows "
-                   "or the user's file named here) the run started from"),
+                   "or the user's file named here) the run started from, and after "
+                   "'; corrected: ' each baseline correction that changed the row"),
     "scenario": _text("Name of the scenario the run used"),
     "scenario_digest": _text("Digest of the fully resolved scenario: every parameter, the "
                              "command's options and the digest of each input file given "
@@ -89,6 +90,40 @@ COLUMNS: dict[str, Column] = {
     "effect_need": _posts_f("Change from the population share due to need weighting", GAP_SIGN),
     "effect_projection": _posts_f("Change due to projected population growth", GAP_SIGN),
     "effect_deprivation": _posts_f("Change due to the deprivation weight", GAP_SIGN),
+    "effect_rural_coastal": _posts_f("Change due to the rural and coastal need uplift "
+                                     "(scenario rural_weight, coastal_weight; 0 by default)",
+                                     GAP_SIGN),
+    # scarcity of specialists (fairshare scarcity; also beside targets)
+    "consultants": Column("Consultants in post in the area and specialty (NHS Digital, 30 Sept "
+                          "2017, by trust placed on ICB pieces)", "FTE", decimals=3),
+    "need_weighted_population": Column("Area's share of the specialty's need (the targets' fair "
+                                       "share) x England's population", "people"),
+    "consultants_per_100k_need": Column("Consultants (FTE) per 100,000 need-weighted population",
+                                        "FTE per 100,000", decimals=4),
+    "national_per_100k": Column("England's consultants (FTE) per 100,000 population in the "
+                                "specialty", "FTE per 100,000", decimals=4),
+    "consultants_expected": Column("Consultants the area would have at England's rate for its "
+                                   "need; designation needs scarcity_min_consultants of them",
+                                   "FTE", decimals=3),
+    "scarcity_index": Column("Consultants per need in the area / England's (1 = national rate; "
+                             "below 1 fewer specialists than its need)", "ratio",
+                             "below 1: fewer specialists per need than England", decimals=4),
+    "designation": _text("scarce / middle / well provided: the area's rank by scarcity_index "
+                         "among designatable areas of its level and specialty (scenario "
+                         "scarcity_cutoffs; terciles by default); 'too few to designate' below "
+                         "scarcity_min_consultants expected"),
+    "scarcity_designation": _text("The area's designation in `fairshare scarcity` for the "
+                                  "specialty (blank: no consultants counted for it)"),
+    "area_specialties": Column("Area x specialty rows of the plan with this designation",
+                               "count"),
+    "posts_received": Column("Posts the plan moves into these areas by the year in by_year",
+                             "posts", decimals=3),
+    "posts_given": Column("Posts the plan moves out of these areas by the year in by_year",
+                          "posts", decimals=3),
+    "net_posts": Column("posts_received - posts_given", "posts", GAP_SIGN, decimals=3),
+    "by_year": Column("The plan year the moves are counted to (its last)", "year"),
+    "too_few_to_designate": _text("True where the expected consultants are below "
+                                  "scarcity_min_consultants (a judgement), so no designation"),
     "effect_specialised": _posts_f("Change due to specialised services held in the area",
                                    GAP_SIGN),
     "effect_rounding": _posts_f("Change due to rounding to whole posts", GAP_SIGN),

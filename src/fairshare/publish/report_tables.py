@@ -50,6 +50,7 @@ _WATERFALL_COLUMNS = [
     ("effect_need", "Age and need (posts)"),
     ("effect_projection", "Projected demand (posts)"),
     ("effect_deprivation", "Deprivation (posts)"),
+    ("effect_rural_coastal", "Rural and coastal (posts)"),
     ("effect_specialised", "Specialised kept in place (posts)"),
     ("effect_rounding", "Whole posts (posts)"),
 ]
@@ -96,12 +97,14 @@ def targets_table(tgt: pd.DataFrame, level: str) -> Table:
 
 def waterfall_table(tgt: pd.DataFrame) -> Table | None:
     """Why each area's target differs from a plain population share (None without the columns)."""
-    cols = [c for c, _ in _WATERFALL_COLUMNS]
+    steps = [(c, text) for c, text in _WATERFALL_COLUMNS  # rural/coastal only when switched on
+             if c != "effect_rural_coastal" or (c in tgt.columns and tgt[c].abs().sum() > 0)]
+    cols = [c for c, _ in steps]
     if any(c not in tgt.columns for c in cols):
         return None
     wf = tgt.groupby("area", as_index=False, sort=False)[[*cols, "target"]].sum()
     wf = wf.sort_values("area")
-    headers = ([Cell("Area")] + [num(text) for _, text in _WATERFALL_COLUMNS]
+    headers = ([Cell("Area")] + [num(text) for _, text in steps]
                + [num("Target (posts)")])
     rows = [[label(r["area"]), num(decimal(r[cols[0]]))]
             + [num(decimal(r[c], sign=True)) for c in cols[1:]] + [num(count(r["target"]))]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare.inputs.bundle import Bundle, load_data
+from fairshare.inputs.corrections import corrected
 from fairshare.model.need import NeedShares, need_shares, specialised_shares, specialty_weights
 from fairshare.model.targets import (
     Geography,
@@ -128,7 +129,9 @@ class Engine:
 
     def __init__(self, bundle: Bundle | None = None, *, store_root: Path | str | None = None,
                  prefetch: bool = True):
-        self.bundle = bundle if bundle is not None else load_data()
+        # the default baseline corrections (docs/baseline.md), so labels and the cached
+        # current posts are those every command shows; ``current_of`` follows other settings
+        self.bundle = corrected(bundle if bundle is not None else load_data(), Scenario())
         b = self.bundle
         self.specialties: list[str] = sorted(set(b.posts["specialty"]))
         self.local_offices: list[str] = sorted(b.local_offices["local_office"])
@@ -242,15 +245,27 @@ class Engine:
 
     def inputs(self, scenario: Scenario) -> Inputs:
         """``targets.prepare`` with the need shares cached."""
-        return Inputs(need=self.need(scenario), geo=self.geo, current=self._current,
+        return Inputs(need=self.need(scenario), geo=self.geo, current=self.current_of(scenario),
                       weights=specialty_weights(self.bundle, scenario),
                       sigma=specialised_shares(self.bundle, scenario))
+
+    def current_of(self, scenario: Scenario) -> np.ndarray:
+        """(catalogue specialty, local office) current posts under the scenario's baseline
+        corrections: the cached default, or the bundle corrected for another setting."""
+        bundle = corrected(self.bundle, scenario)
+        if bundle is self.bundle:
+            return self._current
+        posts = bundle.posts.pivot_table(index="specialty", columns="local_office",
+                                         values="posts", aggfunc="sum")
+        return posts.reindex(index=self._catalogue, columns=self.geo.local_offices).fillna(0) \
+            .to_numpy(dtype=np.int64)
 
     def lo_targets(self, scenario: Scenario) -> pd.DataFrame:
         """Local-office targets for every specialty (exactly ``targets(..., 'local_office')``)."""
         scenario = scenario.with_overrides(level="local_office")
         return self._lo.get(self.target_key(scenario) + scenario.name,
-                            lambda: local_office_table(self.bundle, scenario,
+                            lambda: local_office_table(corrected(self.bundle, scenario),
+                                                       scenario,
                                                        self.inputs(scenario)))
 
     def targets(self, scenario: Scenario, level: str, specialty: str = ALL) -> pd.DataFrame:
@@ -271,7 +286,8 @@ class Engine:
         if level != "icb":
             raise ValueError(f"unknown level {level!r}")
         names = self.specialties if specialty == ALL else [specialty]
-        return icb_table(self.bundle, scenario, self._subset(self.inputs(scenario), names), lo)
+        return icb_table(corrected(self.bundle, scenario), scenario,
+                         self._subset(self.inputs(scenario), names), lo)
 
     def _subset(self, inp: Inputs, names: list[str]) -> Inputs:
         """The arrays of some specialties only: a specialty's ICB split depends on nothing else,
