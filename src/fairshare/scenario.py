@@ -453,6 +453,19 @@ class Scenario(_Strict):
     expansion_beyond_target: bool = Field(
         False, description="Keep placing expansion posts (by need) once areas reach target."
     )
+    expansion_allocation: Literal["need", "expected_fill"] = Field(
+        "need",
+        description="under_served mode: which area gets the next expansion post. need (the "
+        "programme's rule): furthest below target relative to target; expected_fill: that "
+        "need priority times the area's modelled fill rate for the specialty (expected filled "
+        "posts x need priority; docs/fill.md).",
+    )
+    fill_warning_below: float = Field(
+        0.8, ge=0, le=1,
+        description="Judgement: a finding names every area that receives posts of a specialty "
+        "whose modelled fill rate is below this share (posts likely to be left empty; "
+        "docs/fill.md).",
+    )
 
     # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`
     uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)

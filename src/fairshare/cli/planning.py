@@ -19,6 +19,7 @@ from fairshare.cli.common import (
     friendly,
     plan_inputs,
     print_written,
+    show_fill,
     show_findings,
     show_table,
 )
@@ -99,7 +100,8 @@ def plan_cmd(
                   f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
                   "constraints")
     outputs = {"targets": res.targets, "plan": table, "findings": findings,
-               "findings_groups": groups}
+               "findings_groups": groups, "fill": res.fill}
+    show_fill(res.fill, sc.fill_warning_below)
     if not res.unplaced.empty:
         funded = sum(t.posts for t in sc.expansion)
         console.print(f"[yellow]{int(res.unplaced['posts'].sum()):,} of {funded:,} expansion "
@@ -173,7 +175,7 @@ def export(
         bundle, sc, res = compute_plan(inputs)
         about = run_metadata(bundle, sc, plan_status=res.status)
         path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
-                              areas=area or None, year=year)
+                              areas=area or None, year=year, fill=res.fill)
     console.print(f"wrote {path}")
 
 

@@ -46,6 +46,12 @@ Two modes (``mode``):
 
 ``compare_modes`` runs both so the tables can show them side by side.
 
+Allocation rule (``fill``, issue 16; docs/fill.md): by default the next post goes to the area
+furthest below target. Given ``fill`` (area, specialty -> modelled fill rate), the under-served
+rule orders areas by need priority × fill rate instead: a post's expected filled share times
+how far the area is below target, so between two equally short areas the one likely to fill the
+post comes first, and a far-short area with a low fill rate can still come first.
+
 "Remaining gap" is the plan's gap after redistribution less the expansion posts already in post
 that year: a trainee in a time-limited post keeps it for the whole programme, so a post created in
 year y counts in years y .. y + programme_years − 1 and the next year's posts go elsewhere first.
@@ -117,6 +123,7 @@ class _Cell:
     room: int  # capacity left this year, UNLIMITED if none given
     share: Fraction = Fraction(0)  # its share of the national target: growth per national post
     giver: bool = False  # gives posts away in this specialty: never receives (under-served)
+    fill: Fraction = Fraction(1)  # expected filled share of a post (allocation by fill)
 
     def key(self, grown: Fraction = Fraction(0)) -> tuple[Fraction, Fraction, str]:
         """Sort key: furthest below target relative to target, then larger gap, then name.
@@ -124,7 +131,7 @@ class _Cell:
         ``grown``: national expansion posts in post, by which targets have grown.
         """
         gap, target = self.gap_at(grown), self.target + self.share * grown
-        return (-gap / max(target, Fraction(1)), -gap, self.area)
+        return (-self.fill * gap / max(target, Fraction(1)), -gap, self.area)
 
     def gap_at(self, grown: Fraction = Fraction(0)) -> Fraction:
         return self.gap + self.share * grown
@@ -143,7 +150,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                        minimum_per_area: int = 0,
                        below_target_only: bool = True, mode: str = "under_served",
                        grow_targets: bool = False,
-                       offset_share: float = 1.0) -> pd.DataFrame:
+                       offset_share: float = 1.0,
+                       fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """Place each year's national expansion posts by priority, specialty and area.
 
     gaps: area, specialty, year, remaining_gap (after redistribution; positive = below target),
@@ -160,6 +168,9 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         last two need a ``redistribution`` column in ``gaps``.
     grow_targets: targets grow with the expansion in post (under-served placing).
     offset_share: cushioning modes: most of an area's loss in a year that may be offset.
+    fill: (area, specialty) -> fill rate: the under-served order (also the part of
+        ``cushion_then_need`` placed by need) weighs need by it (module docstring); None is
+        the programme's rule.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -231,7 +242,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         if mode != "offset_losses" and left:
             by_need, left, blocked = _under_served(
                 specs, areas_of, gap, target, room, year, left, in_post, givers,
-                minimum_per_area, below_target_only, grow_targets)
+                minimum_per_area, below_target_only, grow_targets, _fractions(fill))
             _record(created, by_need, year)
             reason = ("areas below target have no supervision capacity left" if blocked
                       else "no area below target (outside giving areas)" if below_target_only
@@ -282,7 +293,8 @@ def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
 def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
                   specialties: pd.DataFrame, *, mode: str = "under_served",
                   minimum_per_area: int = 0, below_target_only: bool = True,
-                  offset_share: float = 1.0) -> pd.DataFrame:
+                  offset_share: float = 1.0,
+                  fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """Every mode side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
     posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
     ``attrs["unplaced_by_mode"]`` every mode's; ``attrs["cushioned"]`` ``mode``'s posts spent
@@ -293,7 +305,7 @@ def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.Dat
     runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
                                   minimum_per_area=minimum_per_area,
                                   below_target_only=below_target_only, mode=m,
-                                  grow_targets=True, offset_share=offset_share)
+                                  grow_targets=True, offset_share=offset_share, fill=fill)
             for m in MODE_COLUMNS}
     out = runs[mode].copy()
     for m, column in MODE_COLUMNS.items():
@@ -310,7 +322,8 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                   target: dict[Key, int], room: dict[Key, int], year: int, posts: int,
                   in_post: Callable[[str, str, int], int], givers: set[tuple[str, str]],
                   minimum_per_area: int, below_target_only: bool,
-                  grow: bool) -> tuple[dict[tuple[str, str], int], int, bool]:
+                  grow: bool, fill: dict[tuple[str, str], Fraction] | None = None,
+                  ) -> tuple[dict[tuple[str, str], int], int, bool]:
     """One priority's posts for one year to the most under-served areas (room updated).
 
     Returns the posts per area and specialty, the posts left, and whether an area still below
@@ -324,7 +337,8 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                           Fraction(target[(a, s, year)]), room[(a, s, year)],
                           Fraction(target[(a, s, year)], total)
                           if grow and total and (a, s) not in givers else Fraction(0),
-                          (a, s) in givers) for a in areas_of[s]]
+                          (a, s) in givers, (fill or {}).get((a, s), Fraction(1)))
+                    for a in areas_of[s]]
     def positive(values: list[Fraction]) -> int:
         return int(sum(v for v in values if v > 0))
 
@@ -360,6 +374,14 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
     blocked = any(not c.giver and c.room == 0 and c.gap_at(after[s]) > 0
                   for s in specs for c in cells[s])
     return placed, left, blocked
+
+
+def _fractions(fill: dict[tuple[str, str], float] | None,
+               ) -> dict[tuple[str, str], Fraction] | None:
+    """Fill rates as exact fractions (to 1/10,000), so the order has no float ties."""
+    if fill is None:
+        return None
+    return {k: Fraction(float(v)).limit_denominator(10_000) for k, v in fill.items()}
 
 
 def _offset(specs: list[str], areas_of: dict[str, list[str]], loss: dict[Key, int],

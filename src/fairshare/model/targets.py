@@ -304,7 +304,11 @@ def aggregate_regions(table: pd.DataFrame) -> pd.DataFrame:
     out["level"] = "region"
     if "aim" in out.columns:
         out["aim_gap"] = out["aim"] - out["current"]
-    return with_gap(out[table.columns.drop(["gap", "distance", "gap_share_of_target"])])
+    # a local office's own figures that do not add up to a region's (its scarcity designation)
+    # are left for the region level to compute afresh
+    kept = [c for c in table.columns.drop(["gap", "distance", "gap_share_of_target"])
+            if c in out.columns]
+    return with_gap(out[kept])
 
 
 def icb_table(bundle: Bundle, scenario: Scenario, inp: Inputs,

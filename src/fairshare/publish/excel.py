@@ -73,28 +73,32 @@ _LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table 
 
 def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFrame | None,
                    about: dict[str, Any], areas: list[str] | None = None,
-                   year: int | None = None, impact: pd.DataFrame | None = None) -> Path:
+                   year: int | None = None, impact: pd.DataFrame | None = None,
+                   fill: pd.DataFrame | None = None) -> Path:
     """Write the run's workbook to ``path`` atomically and return the path.
 
     Sheets, in order: "About this run"; "Targets" (the tidy targets table); "Plan" (the tidy plan,
     if given); for each of ``areas`` (default: every area in the plan) "<area> <year>" with the
     one-year table and "<area> pace" with the pace-of-change table; "Phase impact" (``impact``,
-    a ``tables.phase_impact`` layout, if given). ``year`` defaults to the first plan year in which
-    anything moves anywhere, so every area sheet shows the same year. ``about`` is the run's
-    metadata (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
+    a ``tables.phase_impact`` layout, if given); "Expected fill" (``fill``, the plan's expected
+    fill per receiving area and year, docs/fill.md, if given). ``year`` defaults to the first
+    plan year in which anything moves anywhere, so every area sheet shows the same year.
+    ``about`` is the run's metadata (``fairshare.publish.outputs.run_metadata``); missing keys
+    are simply left out.
     """
     data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
-                          impact=impact)
+                          impact=impact, fill=fill)
     return write_with(path, lambda tmp: _save(tmp, data))
 
 
 def workbook_bytes(*, targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
                    areas: list[str] | None = None, year: int | None = None,
-                   impact: pd.DataFrame | None = None) -> bytes:
+                   impact: pd.DataFrame | None = None,
+                   fill: pd.DataFrame | None = None) -> bytes:
     """The workbook of ``write_workbook`` as bytes (for a download, or to write elsewhere)."""
     if plan is None and areas:
         raise ValueError("area sheets need a plan: pass plan= or leave areas empty")
-    sheets = _layout(targets, plan, about, areas, year, impact)
+    sheets = _layout(targets, plan, about, areas, year, impact, fill)
     buffer = io.BytesIO()
     _write(buffer, sheets, about, run_label(about, targets))
     return buffer.getvalue()
@@ -154,13 +158,16 @@ class _Sheet:
     years: str | None = None  # what the sheet's plan years are (reconstruction / to come)
 
 
+FILL_SHEET = "Expected fill"
+
+
 def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
             areas: list[str] | None, year: int | None,
-            impact: pd.DataFrame | None) -> list[_Sheet]:
+            impact: pd.DataFrame | None, fill: pd.DataFrame | None = None) -> list[_Sheet]:
     """Every table computed before the workbook is built, so a bad area or year fails fast."""
     demo = bool(about.get("demonstration_baseline"))
     label = run_label(about, targets)
-    taken = {ABOUT, "Targets", "Plan", "Phase impact"}
+    taken = {ABOUT, "Targets", "Plan", "Phase impact", FILL_SHEET}
     sheets = [_Sheet("Targets", _targets_for_workbook(targets),
                      "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
@@ -186,6 +193,9 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
                 pace_of_change(plan, targets, area),
                 f"{area}: pace of change, redistribution by year", area_label, note=demo,
                 years=caveat))
+    if fill is not None and not fill.empty:
+        sheets.append(_Sheet(FILL_SHEET, fill, "Expected fill of the posts each area receives "
+                             "(modelled fill rates, docs/fill.md)", label, tidy=True))
     if impact is not None:
         sheets.append(_Sheet("Phase impact", impact, "Previous vs current numbers", label,
                              note=demo))

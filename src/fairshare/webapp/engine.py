@@ -353,8 +353,14 @@ class Engine:
 
     def _solve_one(self, scenario: Scenario, specialty: str, level: str = "local_office"
                    ) -> tuple[pd.DataFrame, Any]:
-        from fairshare.model.pipeline import PLAN_COLUMNS, plan_options, plan_problem
+        from fairshare.model.pipeline import (
+            PLAN_COLUMNS,
+            plan_options,
+            plan_problem,
+            with_scarcity_designation,
+        )
         from fairshare.model.plan import plan
+        from fairshare.model.scarcity import scarcity, with_scarcity
 
         tgt = self.targets(scenario, level, specialty)
         problem = plan_problem(self.bundle, tgt, scenario)
@@ -370,7 +376,9 @@ class Engine:
         table["phase"] = table["specialty"].map(spec["phase"])
         table["net"] = table["redistribution"] + table["expansion"]
         table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"])
-        return table.reset_index(drop=True), result
+        scarce = scarcity(corrected(self.bundle, scenario), scenario, self.inputs(scenario))
+        return with_scarcity_designation(table.reset_index(drop=True),
+                                         with_scarcity(tgt, scarce, level)), result
 
     # ------------------------------------------------------------------ equity
 
