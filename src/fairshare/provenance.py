@@ -156,6 +156,10 @@ SCENARIO: dict[str, Provenance] = {
     "expansion_offset_share": _j("share of a giving area's loss cushioned (1/3 from one "
                                  "published pair: London 2023 Cardiology gave 6 posts and "
                                  "got 2 back)"),
+    "expansion_allocation": _j("order of the need-based placing: need (the programme's rule) or "
+                               "need times the modelled fill rate (docs/fill.md)"),
+    "fill_warning_below": _j("fill rate below which receiving posts are flagged as likely to "
+                             "stay empty; none published"),
     "expansion_minimum_per_area": _j("expansion posts each area gets first; none published"),
     "expansion_beyond_target": _j("place expansion posts past target; none published"),
     # uncertainty ranges
@@ -209,6 +213,8 @@ DATA_FILES: dict[str, Provenance] = {
                           "per ICB piece and programme"),
     "rural_coastal.csv": _m("each ICB's rural and coastal shares of LSOAs from ONS RUC 2021 and "
                             "the BMJ Public Health coastal flag"),
+    "fill_rates.csv": _m("modelled fill rates by area and specialty, built from public "
+                         "HEE/NHS England fill figures; each row says its basis (docs/fill.md)"),
     "icb_local_office.csv": _j("ICB to local office, with population shares for the ICBs that "
                                "straddle two or three; built here, not a published lookup"),
     "local_offices.csv": _p("the 11 local offices and their NHS England regions"),
