@@ -8,6 +8,8 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from fairshare.cli.common import (
     LevelOpt,
@@ -31,6 +33,7 @@ from fairshare.inputs.posts import read_table
 from fairshare.io import write_with
 from fairshare.model.targets import WATERFALL
 from fairshare.model.targets import targets as compute_targets
+from fairshare.provenance import run_provenance
 from fairshare.publish.outputs import write_csv, write_results
 from fairshare.scenario import load_scenario, scenario_schema
 
@@ -252,11 +255,39 @@ def _fill_grid(prefill: bool) -> pd.DataFrame:
 def scenario_cmd(
     path: Annotated[Path | None, typer.Argument(help="Scenario file to resolve.")] = None,
     schema: Annotated[bool, typer.Option("--schema", help="Print the JSON schema.")] = False,
+    judgements: Annotated[bool, typer.Option(
+        "--judgements", help="Say what every input is (judgement, public data, modelled or "
+        "run option) and what it rests on.")] = False,
 ) -> None:
     """Show a scenario with every default resolved, or the scenario JSON schema."""
     if schema:
         typer.echo(json.dumps(scenario_schema(), indent=2))
         return
+    if judgements:
+        _show_provenance(load_scenario(path).resolved())
+        return
     typer.echo(json.dumps(load_scenario(path).resolved(), indent=2))
+
+
+def _show_provenance(resolved: dict[str, object]) -> None:
+    """Every parameter's value, kind and basis, judgements first, then the data files that are
+    judgements or modelled (the labels run.json, the workbook and the report carry)."""
+    prov = run_provenance(resolved)
+    rows = [(k, json.dumps(v["value"], ensure_ascii=False), v["kind"], v["basis"])
+            for k, v in prov["scenario"].items()]
+    rows += [(f"data/{k}", "", v["kind"], v["basis"]) for k, v in prov["data_files"].items()]
+    rows.sort(key=lambda r: r[2] != "judgement")
+    table = Table(title="What each input is (fairshare.provenance)", header_style="bold",
+                  show_lines=False)
+    table.add_column("input", no_wrap=True)
+    table.add_column("value", max_width=24, overflow="ellipsis", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("basis", ratio=1)
+    for name, value, kind, basis in rows:
+        shown = f"[bold yellow]{kind}[/]" if kind == "judgement" else escape(kind)
+        table.add_row(escape(name), escape(value), shown, escape(basis))
+    console.print(table)
+    for kind, meaning in prov["kinds"].items():
+        console.print(f"[bold]{kind}[/]: {meaning}")
 
 

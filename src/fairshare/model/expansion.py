@@ -36,6 +36,13 @@ Two modes (``mode``):
   what each gives, never more than ``offset_share`` of it (whole posts, rounded down), so a
   giving area's loss is cushioned while it adjusts but still happens. No capacity check: the
   posts are ones the area was training in. Posts beyond that are not placed and are reported.
+* ``cushion_then_need``: the programme's practice in full (2023: London's loss offset first,
+  the rest placed where need was greatest). Each year's posts of a priority first cushion the
+  giving areas exactly as ``offset_losses`` does (each area at most ``offset_share`` of what it
+  gives that year, rounded down; shared by loss when the posts are fewer than the cushions);
+  whatever is left then goes by the ``under_served`` rule, furthest below target first, within
+  capacity, never to an area giving the specialty away. Posts are conserved: cushions + posts
+  placed by need + posts reported unplaced = the national number.
 
 ``compare_modes`` runs both so the tables can show them side by side.
 
@@ -70,7 +77,10 @@ __all__ = ["MODE_COLUMNS", "allocate_expansion", "compare_modes"]
 
 UNLIMITED = -1
 #: Columns ``compare_modes`` adds: new posts per year under each mode.
-MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset"}
+MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset",
+                "cushion_then_need": "expansion_cushioned"}
+#: Modes that cushion giving areas' losses (they need the plan's ``redistribution`` column).
+CUSHIONING = frozenset({"offset_losses", "cushion_then_need"})
 
 
 def _check_priorities(national: pd.DataFrame, priorities: pd.DataFrame) -> None:
@@ -154,12 +164,13 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     minimum_per_area: posts each area below target gets first (while posts and capacity last).
     below_target_only: place posts only while an area is below target (default), else keep
         placing by the same rule after targets are met.
-    mode: ``under_served`` or ``offset_losses`` (module docstring); offset needs a
-        ``redistribution`` column in ``gaps``.
-    grow_targets: targets grow with the expansion in post (under-served mode).
-    offset_share: offset mode: most of an area's loss in a year that may be offset.
-    fill: (area, specialty) -> fill rate: the under-served order weighs need by it (module
-        docstring); None is the programme's rule.
+    mode: ``under_served``, ``offset_losses`` or ``cushion_then_need`` (module docstring); the
+        last two need a ``redistribution`` column in ``gaps``.
+    grow_targets: targets grow with the expansion in post (under-served placing).
+    offset_share: cushioning modes: most of an area's loss in a year that may be offset.
+    fill: (area, specialty) -> fill rate: the under-served order (also the part of
+        ``cushion_then_need`` placed by need) weighs need by it (module docstring); None is
+        the programme's rule.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -174,7 +185,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         raise ValueError("minimum_per_area must be >= 0")
     if mode not in MODE_COLUMNS:
         raise ValueError(f"expansion mode must be one of {sorted(MODE_COLUMNS)}, not {mode!r}")
-    if mode == "offset_losses":
+    if mode in CUSHIONING:
         _require(gaps, ["redistribution"], "gaps")
     _check_priorities(national, priorities)
     table = gaps.sort_values(["area", "specialty", "year"], kind="stable").reset_index(drop=True)
@@ -195,11 +206,12 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     most = Fraction(offset_share).limit_denominator(1000)
     loss = ({(a, s, int(y)): int(max(-int(r), 0) * most) for a, s, y, r in
              zip(table["area"], table["specialty"], table["year"], table["redistribution"],
-                 strict=True)} if mode == "offset_losses" else {})
+                 strict=True)} if mode in CUSHIONING else {})
     areas_of: dict[str, list[str]] = {}
     for a, s in table[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         areas_of.setdefault(s, []).append(a)
     created: dict[tuple[str, str, int], int] = {}
+    cushioned: dict[int, int] = {}  # posts spent cushioning giving areas, per year
 
     def in_post(area: str, spec: str, year: int) -> int:
         span = int(length[spec])
@@ -220,22 +232,24 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": posts, "reason": reason})
             continue
-        if mode == "offset_losses":
-            placed_by, left = _offset(specs, areas_of, loss, year, posts)
+        left, reason = posts, ""
+        if mode in CUSHIONING:
+            cushions, left = _offset(specs, areas_of, loss, year, posts)
+            _record(created, cushions, year)
+            cushioned[year] = cushioned.get(year, 0) + posts - left
             reason = ("more than the offsettable share of this year's losses in giving areas"
                       f" ({float(most):.0%})")
-        else:
-            placed_by, left, blocked = _under_served(
-                specs, areas_of, gap, target, room, year, posts, in_post, givers,
+        if mode != "offset_losses" and left:
+            by_need, left, blocked = _under_served(
+                specs, areas_of, gap, target, room, year, left, in_post, givers,
                 minimum_per_area, below_target_only, grow_targets, _fractions(fill))
+            _record(created, by_need, year)
             reason = ("areas below target have no supervision capacity left" if blocked
                       else "no area below target (outside giving areas)" if below_target_only
                       else "no capacity left outside giving areas")
         if left:
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": left, "reason": f"{reason} in the priority's specialties"})
-        for (area, spec), n in placed_by.items():
-            created[(area, spec, year)] = created.get((area, spec, year), 0) + n
 
     expansion = np.array([created.get((a, s, int(y)), 0) for a, s, y in
                           zip(table["area"], table["specialty"], table["year"], strict=True)],
@@ -249,10 +263,17 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                         "expansion": expansion, "expansion_in_post": carried})
     out.attrs["unplaced"] = pd.DataFrame(
         unplaced, columns=["year", "priority", "specialty", "posts", "reason"])
+    out.attrs["cushioned"] = dict(sorted(cushioned.items()))
     return out
 
 
 Key = tuple[str, str, int]
+
+
+def _record(created: dict[Key, int], placed: dict[tuple[str, str], int], year: int) -> None:
+    """Add one priority's posts of a year to the posts created so far."""
+    for (area, spec), n in placed.items():
+        created[(area, spec, year)] = created.get((area, spec, year), 0) + n
 
 
 def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
@@ -274,11 +295,12 @@ def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.Dat
                   minimum_per_area: int = 0, below_target_only: bool = True,
                   offset_share: float = 1.0,
                   fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
-    """Both modes side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
+    """Every mode side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
     posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
-    ``attrs["unplaced_by_mode"]`` both modes'.
+    ``attrs["unplaced_by_mode"]`` every mode's; ``attrs["cushioned"]`` ``mode``'s posts spent
+    cushioning giving areas, per year.
 
-    Targets grow with the expansion in the under-served mode (module docstring).
+    Targets grow with the expansion when posts are placed by need (module docstring).
     """
     runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
                                   minimum_per_area=minimum_per_area,
@@ -290,6 +312,7 @@ def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.Dat
         out[column] = runs[m]["expansion"].to_numpy()
     unplaced = [runs[m].attrs["unplaced"].assign(mode=m) for m in MODE_COLUMNS]
     out.attrs["unplaced"] = runs[mode].attrs["unplaced"].assign(mode=mode)
+    out.attrs["cushioned"] = runs[mode].attrs["cushioned"]
     out.attrs["unplaced_by_mode"] = pd.concat(
         [u for u in unplaced if not u.empty] or [unplaced[0]], ignore_index=True)
     return out

@@ -150,6 +150,9 @@ COLUMNS: dict[str, Column] = {
                                      "under-served areas"),
     "expansion_offset": Column("Expansion posts placed that year if used to offset the "
                                "losses of giving areas"),
+    "expansion_cushioned": Column("Expansion posts placed that year if giving areas' losses "
+                                  "are cushioned first (a share of each loss) and the rest "
+                                  "go to the most under-served areas"),
     "distance": Column("(current - target) / target, NHS England's distance from target "
                        "(kept as published; its sign is the opposite of the gap's)",
                        "share of target", DISTANCE_SIGN, decimals=4),

@@ -2,12 +2,14 @@
 
 The CSVs and ``run.json`` are the record of a run; the workbook is how most of its readers will
 meet it, so it carries that record with it: an "About this run" sheet first, with every resolved
-scenario parameter, the data vintages, the basis of the numbers and, when the modelled baseline
-was used, a warning no one can miss. Every sheet then opens with the same label (the basis of
-its numbers, from the data, and the scenario's name and digest) and prints it in its page header
-and footer, so a sheet copied into another workbook or printed still says what it is. The planner
-sheets are the layouts of ``publish.tables`` with totals in bold, signed numbers and gains
-green / losses red, each with the demonstration note directly under the table.
+scenario parameter and what it is (judgement, public data, modelled or run option:
+``fairshare.provenance``), every judgement of the run with its basis, the data vintages, the
+basis of the numbers and, when the modelled baseline was used, a warning no one can miss. Every
+sheet then opens with the same label (the basis of its numbers, from the data, and the
+scenario's name and digest) and prints it in its page header and footer, so a sheet copied into
+another workbook or printed still says what it is. The planner sheets are the layouts of
+``publish.tables`` with totals in bold, signed numbers and gains green / losses red, each with
+the demonstration note directly under the table.
 
 One sign convention, as in the report: gap = target − current, + receives, − gives. The Targets
 sheet therefore shows ``gap_share_of_target`` (gap / target) in place of the model's
@@ -38,6 +40,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from fairshare import __version__
 from fairshare.io import write_with
+from fairshare.provenance import judgements, kinds_of, run_provenance
 from fairshare.publish import excel_style as style
 from fairshare.publish.labels import (
     RunLabel,
@@ -58,6 +61,11 @@ DEMO_WARNING = ("DEMONSTRATION baseline: the current posts in this workbook are 
 SIGN_NOTE = "Gap = target − current posts: + receives, − gives."
 
 ABOUT = "About this run"
+SCENARIO_HEADING = "Scenario parameters (resolved, defaults included)"
+JUDGEMENT_HEADING = "Judgements in this run (inputs chosen by a person, not a public source)"
+JUDGEMENT_NOTE = ("Each line is an input whose value is a judgement, with what it rests on. "
+                  "Change one and the numbers change. Labels come from fairshare's input "
+                  "registry (fairshare.provenance), the same as run.json and the report.")
 MAX_SHEET = 31  # Excel's limit on a sheet name
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table starts below
@@ -296,15 +304,18 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     line("Sign convention", SIGN_NOTE)
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
+    prov = _provenance(about, scenario)
+    judged = {k: v for k, v, _ in judgements(prov)}
     sections: list[tuple[str, Any]] = [
         ("Modelled specialties (current posts not from the establishment's source)",
          about.get("establishment_modelled") or {}),
-        ("Scenario parameters (resolved, defaults included)", scenario),
+        (JUDGEMENT_HEADING, {k: b for k, _, b in judgements(prov)}),  # input: basis
+        (SCENARIO_HEADING, scenario),
         ("Data vintages", about.get("data_vintages") or {}),
         ("Input digests (SHA-256)", about.get("input_digests") or {}),
     ]
     known = {"scenario", "scenario_digest", "establishment", "demonstration_baseline",
-             "establishment_modelled",
+             "establishment_modelled", "provenance",
              "fairshare_version", "created", "data_vintages", "input_digests", "licence"}
     others = {k: v for k, v in about.items() if k not in known}
     if others:
@@ -314,8 +325,18 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
             continue
         row += 1
         ws.write_string(row, 0, heading, fmt.section)
+        if heading in (SCENARIO_HEADING, JUDGEMENT_HEADING):  # the third column's title
+            ws.write_string(row, 2, "What it is" if heading == SCENARIO_HEADING else "Value",
+                            fmt.section)
         row += 1
+        if heading == JUDGEMENT_HEADING:
+            ws.merge_range(row, 0, row, 2, JUDGEMENT_NOTE, fmt.wrap)
+            ws.set_row(row, 30)
+            row += 1
         for key, value in values.items():
+            extra = _third_column(heading, str(key), prov, judged)
+            if extra:
+                ws.write_string(row, 2, extra, fmt.warning if extra == "judgement" else fmt.wrap)
             line(str(key), value)
     if about.get("licence"):
         row += 1
@@ -325,8 +346,29 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
         ws.set_row(row, 45)
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 90)
+    ws.set_column(2, 2, 24)
     _print_label(ws, label, ABOUT)
     ws.set_portrait()
+
+
+def _third_column(heading: str, key: str, prov: dict[str, Any],
+                  judged: dict[str, Any]) -> str:
+    """The About sheet's third column: what a scenario parameter is (judgement, public data,
+    ...), or the value of a judgement listed in the judgements section."""
+    if heading == SCENARIO_HEADING:
+        return kinds_of(key, prov)
+    if heading == JUDGEMENT_HEADING and not key.startswith("data/"):
+        return _plain(judged.get(key))
+    return ""
+
+
+def _provenance(about: dict[str, Any], scenario: Any) -> dict[str, Any]:
+    """The run's provenance (``run.json``), or, for a run recorded before it was kept, the
+    registry's labels of its scenario."""
+    prov = about.get("provenance")
+    if isinstance(prov, dict) and prov:
+        return prov
+    return run_provenance(scenario if isinstance(scenario, dict) else {})
 
 
 def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: style.Formats) -> None:

@@ -2,10 +2,11 @@
 
 Every output carries what its numbers rest on: each row says the basis of its numbers (the
 establishment it starts from: public baseline, modelled rows or a user's file) and the scenario
-(name and digest); a folder also holds ``run.json`` (resolved scenario, digests of every input
-that changes a number, data vintages, version) and ``columns.csv`` (what each column means, its
-unit and sign convention). Parquet files hold the same metadata as key-value metadata, JSON
-files as fields.
+(name and digest); a folder also holds ``run.json`` (resolved scenario; what each input is,
+judgement, public data, modelled or run option, from ``fairshare.provenance``; digests of every
+input that changes a number; data vintages; version) and ``columns.csv`` (what each column
+means, its unit and sign convention). Parquet files hold the same metadata as key-value
+metadata, JSON files as fields.
 
 Where results go (one rule for every command, docs/outputs.md):
 
@@ -49,6 +50,7 @@ from fairshare.io import (
     write_text,
     write_with,
 )
+from fairshare.provenance import run_provenance
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
@@ -92,6 +94,7 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
         "first_year_to_come": first_year_to_come(date.today()),
         "scenario": scenario.resolved(),
         "scenario_digest": scenario.digest(),
+        "provenance": run_provenance(scenario.resolved()),
         "establishment": bundle.posts_label,
         "establishment_modelled": {s: bundle.basis[s] for s in bundle.modelled},
         "establishment_date": bundle.posts_date,
