@@ -1,8 +1,9 @@
 """Benchmark `fairshare posts import` on an England-sized set of SYNTHETIC post records.
 
-The records are made here, for timing only, and every row says SYNTHETIC: one post per post of
-the embedded public baseline (about 47,600, by local office and specialty), each with a current
-placement and the next one (about 95,000 placements), in the TIS bulk-upload layouts. Times the
+The records come from scripts/make_synthetic_tis.py (every row says SYNTHETIC): one post per
+post of the embedded public baseline (about 47,600, by trust and specialty), each held post with
+its current placement and, for a trainee with years to go, the next one (about 78,600
+placements), in the TIS bulk-upload layouts. Times the
 import (reading, checking, building the establishment, cohorts and time-limited posts) from CSV
 and from Excel, best of ``--repeat`` runs.
 
@@ -13,50 +14,16 @@ Target (issue 15): a full England post-record set imports in <= 5 s.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from fairshare.inputs.bundle import load_england
 from fairshare.inputs.tis import read_post_records
 
-OWNER = {"North East": "Health Education England North East",
-         "North West": "Health Education England North West",
-         "Yorkshire and the Humber": "Health Education England Yorkshire and the Humber",
-         "East Midlands": "Health Education England East Midlands",
-         "West Midlands": "Health Education England West Midlands",
-         "East of England": "Health Education England East of England",
-         "London": "London LETBs",
-         "Kent Surrey and Sussex": "Health Education England Kent, Surrey and Sussex",
-         "Thames Valley": "Health Education England Thames Valley",
-         "Wessex": "Health Education England Wessex",
-         "South West": "Health Education England South West"}
-
-
-def synthetic_records(seed: int = 15) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """SYNTHETIC posts and placements: one post per baseline post, two placements each."""
-    bundle = load_england()
-    rng = np.random.default_rng(seed)
-    posts = bundle.posts.loc[bundle.posts.index.repeat(bundle.posts["posts"])]
-    n = len(posts)
-    npn = [f"SYN/{i:06d}" for i in range(n)]
-    table = pd.DataFrame({
-        "National Post Number*": npn, "Approved grade*": "ST3", "Specialty*":
-        posts["specialty"].to_numpy(), "Main site (Known as)*": "SYNTHETIC",
-        "Training body*": "SYNTHETIC", "Employing body*": "SYNTHETIC",
-        "TIS_Programme_ID*": "SYNTHETIC", "Owner*": posts["local_office"].map(OWNER).to_numpy(),
-        "Funding Type*": "Tariff", "Funding Start Date*": "01/08/2015",
-        "Funding End Date": np.where(rng.random(n) < 0.02, "31/07/2029", "")})
-    ends = 2026 + rng.integers(0, 6, size=n)
-    current = pd.DataFrame({"Surname*": "SYNTHETIC", "National Post Number*": npn,
-                            "Date From*": "06/08/2025", "Date To*": [f"04/08/{y}" for y in ends],
-                            "WTE*": "1"})
-    nxt = current.assign(**{"Date From*": [f"05/08/{y}" for y in ends],
-                            "Date To*": [f"03/08/{y + 1}" for y in ends]})
-    return table, pd.concat([current, nxt], ignore_index=True)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from make_synthetic_tis import synthetic_records  # the one SYNTHETIC generator
 
 
 def best(func, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -85,8 +52,8 @@ def main() -> None:
                 posts.to_csv(a, index=False)
                 placements.to_csv(b, index=False)
             else:
-                posts.to_excel(a, index=False)
-                placements.to_excel(b, index=False)
+                posts.to_excel(a, index=False, engine="xlsxwriter")
+                placements.to_excel(b, index=False, engine="xlsxwriter")
             seconds = best(lambda a=a, b=b: read_post_records(a, b, specs), args.repeat)
             print(f"import from {kind:<5} {seconds:6.2f} s")
 

@@ -27,7 +27,14 @@ DRIVER_RE = re.compile(
     rf"^(component:({'|'.join(COMPONENTS)})"
     rf"|age:({'|'.join(PROFILES)})(\*({'|'.join(COMPONENTS)}))?)$"
 )
-PRIORITIES = {"cancer and diagnostics", "elective recovery", "maternity", "mental health"}
+PRIORITIES = {"cancer and diagnostics", "elective recovery", "maternity", "mental health",
+              "acute and urgent care", "general practice", "public health"}
+#: Specialties the programme expanded that the priority map must cover (issue 14): medicine's
+#: group-1 specialties (dual training with internal medicine), clinical genetics, public health.
+EXPANDED = {"Acute Internal Medicine", "Cardiology", "Clinical Pharmacology and Therapeutics",
+            "Endocrinology and Diabetes", "Gastroenterology", "Genito-urinary Medicine",
+            "Geriatric Medicine", "Infectious Diseases", "Palliative Medicine", "Renal Medicine",
+            "Respiratory Medicine", "Rheumatology", "Clinical Genetics", "Public Health Medicine"}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +129,13 @@ def test_matches_package_schema(catalogue: pd.DataFrame) -> None:
 
 def test_priorities_reference_catalogue(catalogue: pd.DataFrame) -> None:
     pr = pd.read_csv(DATA / "priorities.csv")
-    assert list(pr.columns) == ["priority", "specialty"]
+    assert list(pr.columns) == ["priority", "specialty", "basis"]
+    assert pr["basis"].notna().all() and (pr["basis"].str.len() > 20).all()
+    # a row without a public source says it is a judgement
+    unsourced = pr[~pr["basis"].str.contains("FAQ|README")]
+    assert unsourced["basis"].str.contains("judgement").all(), unsourced
+    missing = EXPANDED - set(pr["specialty"])
+    assert not missing, f"priority map does not cover expanded specialties: {missing}"
     unknown = sorted(set(pr["specialty"]) - set(catalogue["specialty"]))
     assert not unknown, f"priorities name specialties not in the catalogue: {unknown}"
     assert set(pr["priority"]) == PRIORITIES

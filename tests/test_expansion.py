@@ -274,9 +274,11 @@ def test_compare_modes_keeps_both_side_by_side() -> None:
     assert out.attrs["unplaced_by_mode"].empty
 
 
-def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
-    """scenarios/expansion-1000.yaml on the embedded data: under-served mode sends no post to
-    an area giving the same specialty away, and reports every post it cannot place."""
+def test_shipped_expansion_scenario_cushions_then_places_by_need() -> None:
+    """scenarios/expansion-1000.yaml on the embedded data (the programme's 1,000 posts in
+    2023-2025, cushion_then_need): posts are conserved; an area giving a specialty away gets
+    at most a third of that year's loss back; every other post goes to an area below target;
+    the under-served comparison never feeds a giving area."""
     from pathlib import Path
 
     from fairshare import load_england
@@ -284,14 +286,23 @@ def test_shipped_expansion_scenario_never_feeds_a_giving_area() -> None:
     from fairshare.scenario import load_scenario
 
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "expansion-1000.yaml")
+    assert sc.expansion_mode == "cushion_then_need"
+    assert {t.year for t in sc.expansion} == {2023, 2024, 2025}
+    assert sum(t.posts for t in sc.expansion) == 1000
     out = run_plan(load_england(), sc)
+    plan = out.plan
     gap = out.targets.set_index(["area", "specialty"])["gap"]
-    plan_gap = gap.reindex(pd.MultiIndex.from_frame(out.plan[["area", "specialty"]])).to_numpy()
-    assert not out.plan.loc[plan_gap < 0, "expansion_under_served"].any()
+    plan_gap = gap.reindex(pd.MultiIndex.from_frame(plan[["area", "specialty"]])).to_numpy()
+    assert not plan.loc[plan_gap < 0, "expansion_under_served"].any()
     left = out.unplaced["posts"].sum() if len(out.unplaced) else 0
-    assert out.plan["expansion_under_served"].sum() + left == 1000
-    assert (out.plan["expansion"] == out.plan["expansion_under_served"]).all()
-    assert out.plan["expansion_offset"].sum() <= 1000
+    assert plan["expansion"].sum() + left == 1000
+    assert (plan["expansion"] == plan["expansion_cushioned"]).all()
+    giving = plan[plan_gap < 0]
+    assert (giving["expansion"] <= (-giving["redistribution"]).clip(lower=0) // 3).all()
+    assert giving["expansion"].sum() > 0  # some cushion was given
+    others = plan[(plan_gap >= 0) & (plan["expansion"] > 0)]
+    assert (others["remaining_gap"] > 0).all()  # only areas still below target by need
+    assert plan["expansion_offset"].sum() <= 1000
 
 
 def test_what_one_specialty_cannot_take_for_lack_of_room_goes_to_another() -> None:
@@ -304,3 +315,75 @@ def test_what_one_specialty_cannot_take_for_lack_of_room_goes_to_another() -> No
                              None, grow_targets=True)
     assert placed(out, 2024) == {"B": 1, "C/P2": 5}
     assert out.attrs["unplaced"].empty
+
+
+# --- cushion_then_need: the programme's practice (London's loss offset first, the rest by need)
+
+def test_cushion_then_need_cushions_first_then_places_by_need() -> None:
+    # London gives 6 this year, D gives 3; B and C are below target (B short 10 of 60,
+    # C short 4 of 20). 10 posts with a third of each loss offsettable: cushions are
+    # floor(6/3) = 2 for London and floor(3/3) = 1 for D (3 posts); the other 7 by need,
+    # one at a time to the area furthest below target relative to target (targets fixed):
+    # C 4/20=.20 -> B 10/60=.167 -> tie B 9/60 = C 3/20 = .15: B (larger gap) -> C .15
+    # -> B 8/60=.133 -> B 7/60=.117 -> tie B 6/60 = C 2/20 = .10: B; so B 5, C 2.
+    table = gaps([("London", "P1", 2023, 90, 96), ("D", "P1", 2023, 30, 33),
+                  ("B", "P1", 2023, 60, 50), ("C", "P1", 2023, 20, 16)],
+                 redistribution=[-6, -3, 6, 3])
+    out = allocate_expansion(table, national((2023, "mental health", 10)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="cushion_then_need",
+                             offset_share=1 / 3)
+    assert placed(out, 2023) == {"London": 2, "D": 1, "B": 5, "C": 2}
+    assert out.attrs["cushioned"] == {2023: 3}
+    assert out.attrs["unplaced"].empty
+
+
+def test_cushion_then_need_shares_cushions_by_loss_when_posts_are_short() -> None:
+    # cushions of the whole loss would be 6 and 3; only 4 posts: Hamilton by loss gives
+    # 2.67 and 1.33 -> 2 + 1, the 4th to London (remainder .67); nothing is left for need
+    table = gaps([("London", "P1", 2023, 90, 96), ("D", "P1", 2023, 30, 33),
+                  ("B", "P1", 2023, 60, 51)], redistribution=[-6, -3, 9])
+    out = allocate_expansion(table, national((2023, "mental health", 4)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="cushion_then_need", offset_share=1)
+    assert placed(out, 2023) == {"London": 3, "D": 1}
+
+
+def test_cushion_then_need_respects_capacity_and_reports_the_rest() -> None:
+    # after London's cushion of 2, B (the only area below target) can take 1 more: 2 posts
+    # of 5 are reported, and the cushion needs no capacity (posts London was training in)
+    table = gaps([("London", "P1", 2023, 90, 96), ("B", "P1", 2023, 50, 44)],
+                 redistribution=[-6, 6], capacity=[0, 7], capacity_used=[0, 6])
+    out = allocate_expansion(table, national((2023, "mental health", 5)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="cushion_then_need",
+                             offset_share=1 / 3)
+    assert placed(out, 2023) == {"London": 2, "B": 1}
+    unplaced = out.attrs["unplaced"]
+    assert unplaced["posts"].tolist() == [2] and "capacity" in unplaced["reason"].iloc[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 40), st.integers(0, 6)),
+                min_size=2, max_size=6),
+       st.integers(0, 60), st.sampled_from([1 / 3, 0.5, 1.0]))
+def test_cushion_then_need_conserves_posts_and_gives_each_cushion_its_share(
+        rows: list[tuple[int, int, int]], posts: int, share: float) -> None:
+    """Independent recomputation: cushions are min(rule, loss order) and nothing is lost."""
+    areas = [f"A{i}" for i in range(len(rows))]
+    table = gaps([(a, "P1", 2024, t, p) for a, (t, p, _) in zip(areas, rows, strict=True)],
+                 redistribution=[-min(r, max(p - t, 0)) for t, p, r in rows])
+    rule = {a: int(max(-r, 0) * share) for a, r in zip(areas, table["redistribution"],
+                                                       strict=True)}
+    out = allocate_expansion(table, national((2024, "mental health", posts)), PRIORITIES,
+                             SPECS.iloc[:1], None, mode="cushion_then_need",
+                             offset_share=share)
+    got = dict(zip(out["area"], out["expansion"], strict=True))
+    left = int(out.attrs["unplaced"]["posts"].sum())
+    assert sum(got.values()) + left == posts  # posts conserved
+    givers = {a for a, r in zip(areas, table["redistribution"], strict=True) if r < 0}
+    if posts >= sum(rule.values()):  # every giving area gets exactly its share rule
+        assert all(got[a] == rule[a] for a in givers)
+        assert out.attrs["cushioned"].get(2024, 0) == sum(rule.values())
+    else:  # posts short: all go to cushions, none beyond any area's rule
+        assert all(got[a] <= rule[a] for a in areas) and left == 0
+    below = {a: t - p for a, (t, p, _) in zip(areas, rows, strict=True) if t > p}
+    for a in set(areas) - givers:  # by need: never past target, never to an area at target
+        assert got[a] <= below.get(a, 0)

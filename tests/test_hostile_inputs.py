@@ -285,7 +285,7 @@ CASES = [
     Case("scenario-unknown-priority", _file(
         "scenario.yaml", "expansion:\n  - {year: 2027, priority: Nonsense, posts: 100}\n",
         "plan", "--scenario", "{}", "--out", "{out}"),
-        r"scenario 'expansion': unknown priority 'Nonsense'; the priorities are: cancer"),
+        r"scenario 'expansion': unknown priority 'Nonsense'; the priorities are: acute"),
     Case("scenario-impossible-minimum", _scenario("minimum_posts: 5000\n"),
          r"'minimum_posts': 5,000 posts in each of \d+ areas .* no specialty can meet it"),
     Case("scenario-duplicate-key", _scenario("horizon: 2031\nname: x\nhorizon: 2040\n"),

@@ -187,8 +187,10 @@ def test_map_draws_one_shape_per_area_and_a_london_inset(page: Page, server: str
 
 
 def test_the_mouse_wheel_scrolls_the_page_not_the_map(page: Page, server: str) -> None:
-    open_map(page, f"{server}/", 11)
+    # the window's size first: the map's height follows it, and a resize after the map is drawn
+    # re-lays its axes out (a change of range that is not the wheel's doing)
     page.set_viewport_size({"width": 1440, "height": 700})
+    open_map(page, f"{server}/", 11)
     box = page.locator("#map").bounding_box()
     assert box is not None
     before = page.evaluate("document.querySelector('#map .js-plotly-plot')._fullLayout"

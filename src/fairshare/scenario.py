@@ -525,17 +525,19 @@ class Scenario(_Strict):
         default_factory=list, max_length=MAX_ITEMS,
         description="Time-limited expansion posts funded nationally (year, priority, posts).",
     )
-    expansion_mode: Literal["under_served", "offset_losses"] = Field(
+    expansion_mode: Literal["under_served", "offset_losses", "cushion_then_need"] = Field(
         "under_served",
         description="Where expansion posts go: under_served (areas furthest below their share "
-        "of the enlarged total, never an area giving the specialty away) or offset_losses "
-        "(areas giving posts away that year, up to what they give). Tables show both.",
+        "of the enlarged total, never an area giving the specialty away), offset_losses "
+        "(areas giving posts away that year, up to expansion_offset_share of what they give) "
+        "or cushion_then_need (the programme's practice: first cushion each giving area as "
+        "offset_losses does, then place the rest as under_served). Tables show every mode.",
     )
     expansion_offset_share: float = Field(
         1 / 3, gt=0, le=1,
-        description="offset_losses mode: most of a giving area's loss in a year that expansion "
-        "posts may offset (default 1/3: London 2023 Cardiology gave 6 posts by redistribution "
-        "and got 2 back by expansion).",
+        description="offset_losses and cushion_then_need: most of a giving area's loss in a "
+        "year that expansion posts may offset (default 1/3: London 2023 Cardiology gave 6 "
+        "posts by redistribution and got 2 back by expansion).",
     )
     expansion_minimum_per_area: int = Field(
         0, ge=0, le=MAX_COUNT,
@@ -543,6 +545,19 @@ class Scenario(_Strict):
     )
     expansion_beyond_target: bool = Field(
         False, description="Keep placing expansion posts (by need) once areas reach target."
+    )
+    expansion_allocation: Literal["need", "expected_fill"] = Field(
+        "need",
+        description="under_served mode: which area gets the next expansion post. need (the "
+        "programme's rule): furthest below target relative to target; expected_fill: that "
+        "need priority times the area's modelled fill rate for the specialty (expected filled "
+        "posts x need priority; docs/fill.md).",
+    )
+    fill_warning_below: float = Field(
+        0.8, ge=0, le=1,
+        description="Judgement: a finding names every area that receives posts of a specialty "
+        "whose modelled fill rate is below this share (posts likely to be left empty; "
+        "docs/fill.md).",
     )
 
     # Uncertainty (METHOD §5): ranges drawn by `fairshare uncertainty` and `sensitivity`

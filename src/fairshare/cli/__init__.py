@@ -56,9 +56,9 @@ SUMMARY = {
                 "distance per area and specialty."),
     "specialties": ("Data and scenarios", "The specialty catalogue: school, programme length, "
                     "phase, demand driver, weights, σ."),
-    "validate": ("Data and scenarios", "Check an input file (establishment, capacity, cohorts "
-                 "or minimum sizes) and explain\nevery problem; the kind of file is recognised "
-                 "by its columns."),
+    "validate": ("Data and scenarios", "Check an input file (establishment, capacity, cohorts, "
+                 "minimum sizes or fill rates) and\nexplain every problem; the kind of file is "
+                 "recognised by its columns."),
     "template": ("Data and scenarios", "A file to fill in: every local office x specialty, in "
                  "the columns fairshare reads."),
     "scenario": ("Data and scenarios", "Show a scenario with every default resolved, or the "

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from fairshare.cli.common import (
     LevelOpt,
@@ -31,6 +33,7 @@ from fairshare.inputs.posts import read_table
 from fairshare.io import write_with
 from fairshare.model.targets import WATERFALL
 from fairshare.model.targets import targets as compute_targets
+from fairshare.provenance import run_provenance
 from fairshare.publish.outputs import write_csv, write_results
 from fairshare.scenario import load_scenario, scenario_schema
 
@@ -115,11 +118,11 @@ def specialties(
 def validate(
     path: Annotated[Path, typer.Argument(help="File to check.")],
     kind: Annotated[str | None, typer.Option(
-        help="posts (establishment), capacity, cohorts or min_posts; default: recognised by "
-        "the file's columns.")] = None,
+        help="posts (establishment), capacity, cohorts, min_posts or fill_rates; default: "
+        "recognised by the file's columns.")] = None,
 ) -> None:
-    """Check an input file (establishment, capacity, cohorts or minimum sizes) and explain
-    every problem; the kind of file is recognised by its columns."""
+    """Check an input file (establishment, capacity, cohorts, minimum sizes or fill rates) and
+    explain every problem; the kind of file is recognised by its columns."""
     if kind is not None and kind not in KIND_WORDS:
         raise FairshareError(f"--kind must be {', '.join(KIND_WORDS)}, not {kind!r}")
     found = _recognised(path, kind)
@@ -135,6 +138,10 @@ def validate(
         from fairshare.inputs.minimums import read_min_posts
 
         table = read_min_posts(path, bundle, "local_office")
+    elif kind == "fill_rates":
+        from fairshare.inputs.fill import read_fill_rates
+
+        table = read_fill_rates(path, bundle)
     else:
         table = {"capacity": read_capacity, "cohorts": read_cohorts}[kind](path, bundle)
     areas = table["local_office"].nunique() if "local_office" in table.columns else \
@@ -181,12 +188,14 @@ def _validate_posts(path: Path) -> None:
 @app.command(rich_help_panel="Data and scenarios")
 @friendly
 def template(
-    kind: Annotated[str, typer.Argument(help="posts, capacity or cohorts.")] = "posts",
+    kind: Annotated[str, typer.Argument(help="posts, capacity, cohorts or fill-rates.")]
+    = "posts",
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.csv or .xlsx), or "
                                       "a folder to write <kind>_template.xlsx into.")]
     = Path("establishment_template.xlsx"),
     prefill: Annotated[bool, typer.Option("--prefill/--blank", help="Prefill posts with the "
-                                          "current establishment to edit.")] = False,
+                                          "current establishment (fill-rates: the modelled "
+                                          "default) to edit.")] = False,
 ) -> None:
     """A file to fill in: every local office x specialty, in the columns fairshare reads."""
     bundle = load_data()
@@ -205,18 +214,40 @@ def template(
         grid["year"], grid["capacity"] = None, None
     elif kind == "cohorts":
         grid["completion_year"], grid["trainees"] = None, None
+    elif kind == "fill-rates":
+        grid = _fill_grid(prefill)
     else:
-        raise FairshareError(f"kind must be posts, capacity or cohorts, not {kind!r}")
+        raise FairshareError(f"kind must be posts, capacity, cohorts or fill-rates, not "
+                             f"{kind!r}")
     if out.suffix.lower() not in (".csv", ".xlsx"):  # a folder: the file goes inside it
         out = out / f"{kind}_template.xlsx"
     if out.suffix.lower() == ".xlsx":
         write_with(out, lambda tmp: grid.to_excel(tmp, index=False, engine="xlsxwriter"))
     else:
         write_csv(grid, out)
-    note = (f" (prefilled: {bundle.posts_label})" if prefill and kind == "posts" else "")
+    note = (f" (prefilled: {bundle.posts_label})" if prefill and kind == "posts" else
+            " (prefilled: modelled default, docs/fill.md)" if prefill and kind == "fill-rates"
+            else "")
+    if kind == "fill-rates":
+        console.print(f"wrote {out}: {len(grid):,} rows{note} (delete rows you do not use: an area "
+                      "without a row takes the England row); fill_rate is a share (0.92) or "
+                      f"a percentage (92%); check it with `fairshare validate {out}`, use it "
+                      f"with `fairshare plan --fill-rates {out}`")
+        return
     console.print(f"wrote {out}: {len(grid):,} rows to fill in{note} (delete rows you do "
                   "not use); check it with "
                   f"`fairshare validate {out}" + (f" --kind {kind}`" if kind != "posts" else "`"))
+
+
+def _fill_grid(prefill: bool) -> pd.DataFrame:
+    """Every local office (and England) x specialty at the level the default models, with
+    the default's rate and basis when prefilled, else blank to fill in."""
+    from fairshare.inputs.fill import TEMPLATE_COLUMNS, default_fill_rates
+
+    grid = default_fill_rates().rename(columns={"area": "local_office"})[TEMPLATE_COLUMNS]
+    if not prefill:
+        grid = grid.assign(fill_rate=None, basis=None)
+    return grid.reset_index(drop=True)
 
 
 @app.command("scenario", rich_help_panel="Data and scenarios")
@@ -224,11 +255,39 @@ def template(
 def scenario_cmd(
     path: Annotated[Path | None, typer.Argument(help="Scenario file to resolve.")] = None,
     schema: Annotated[bool, typer.Option("--schema", help="Print the JSON schema.")] = False,
+    judgements: Annotated[bool, typer.Option(
+        "--judgements", help="Say what every input is (judgement, public data, modelled or "
+        "run option) and what it rests on.")] = False,
 ) -> None:
     """Show a scenario with every default resolved, or the scenario JSON schema."""
     if schema:
         typer.echo(json.dumps(scenario_schema(), indent=2))
         return
+    if judgements:
+        _show_provenance(load_scenario(path).resolved())
+        return
     typer.echo(json.dumps(load_scenario(path).resolved(), indent=2))
+
+
+def _show_provenance(resolved: dict[str, object]) -> None:
+    """Every parameter's value, kind and basis, judgements first, then the data files that are
+    judgements or modelled (the labels run.json, the workbook and the report carry)."""
+    prov = run_provenance(resolved)
+    rows = [(k, json.dumps(v["value"], ensure_ascii=False), v["kind"], v["basis"])
+            for k, v in prov["scenario"].items()]
+    rows += [(f"data/{k}", "", v["kind"], v["basis"]) for k, v in prov["data_files"].items()]
+    rows.sort(key=lambda r: r[2] != "judgement")
+    table = Table(title="What each input is (fairshare.provenance)", header_style="bold",
+                  show_lines=False)
+    table.add_column("input", no_wrap=True)
+    table.add_column("value", max_width=24, overflow="ellipsis", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("basis", ratio=1)
+    for name, value, kind, basis in rows:
+        shown = f"[bold yellow]{kind}[/]" if kind == "judgement" else escape(kind)
+        table.add_row(escape(name), escape(value), shown, escape(basis))
+    console.print(table)
+    for kind, meaning in prov["kinds"].items():
+        console.print(f"[bold]{kind}[/]: {meaning}")
 
 

@@ -453,8 +453,13 @@ class PlanInputs:
     posts_date: str | None = None
     glide_until: int | None = None
     convergence_share: float | None = None
+    fill_rates: Path | None = None
 
 
+FillRatesOpt = Annotated[Path | None, typer.Option(
+    "--fill-rates", help="Fill rates file: local_office (or England), specialty, level, "
+    "fill_rate (0.92 or 92%), optional basis. Default: the modelled public figures "
+    "(docs/fill.md; `fairshare template fill-rates`).")]
 PostsDateOpt = Annotated[str | None, typer.Option(
     "--posts-date", help="Date your --posts file counts the establishment (YYYY-MM or "
     "YYYY-MM-DD); the plan starts at the next August recruitment round after it.")]
@@ -470,6 +475,7 @@ _PLAN_OPTIONS = [
     inspect.Parameter("posts_date", _KW, default=None, annotation=PostsDateOpt),
     inspect.Parameter("glide_until", _KW, default=None, annotation=GlideOpt),
     inspect.Parameter("convergence_share", _KW, default=None, annotation=ConvergenceOpt),
+    inspect.Parameter("fill_rates", _KW, default=None, annotation=FillRatesOpt),
 ]
 
 
@@ -513,9 +519,13 @@ def compute_plan(inputs: PlanInputs, *, min_posts: Path | None = None,
         warn_before_plan(cap, "year", sc.plan_start, inputs.capacity, "capacity")
     if coh is not None and inputs.cohorts is not None:
         warn_before_plan(coh, "completion_year", sc.plan_start, inputs.cohorts, "cohorts")
+    if inputs.fill_rates is not None:
+        from fairshare.inputs.fill import read_fill_rates
+
+        bundle = replace(bundle, fill_rates=read_fill_rates(inputs.fill_rates, bundle))
     bundle = with_file_digests(bundle, inputs, min_posts=min_posts)
     given = {"posts": inputs.posts, "capacity": inputs.capacity, "cohorts": inputs.cohorts,
-             "min_posts": min_posts}
+             "min_posts": min_posts, "fill_rates": inputs.fill_rates}
     sc = for_this_run(sc, base, _given(bundle, given))
     label_tables(bundle, sc)
     if coh is not None:
@@ -598,6 +608,31 @@ def show_findings(findings: pd.DataFrame, groups: pd.DataFrame, shown: int = 10)
         console.print(f"  {rec.rank}. largest: {escape(str(rec.largest))}")
     if len(groups) > shown:
         console.print(f"  … and {len(groups) - shown} smaller groups in findings_groups.csv.")
+
+
+
+
+def show_fill(fill: pd.DataFrame, below: float) -> None:
+    """Expected fill of the posts each area receives, worst first (docs/fill.md)."""
+    if fill.empty:
+        return
+    by_area = fill.groupby("area", as_index=False)[
+        ["received", "expected_filled", "expected_unfilled"]].sum()
+    by_area["expected_fill"] = by_area["expected_filled"] / by_area["received"]
+    show_table(by_area.sort_values("expected_fill").round(2),
+               "Posts received over the plan and how many are expected to be filled "
+               "(modelled fill rates, docs/fill.md; fill.csv per year)",
+               ["area", "received", "expected_filled", "expected_unfilled", "expected_fill"])
+    expansion = int(fill["received_expansion"].sum())
+    if expansion:
+        console.print(f"Expansion: {expansion:,} posts placed; about "
+                      f"{fill['expected_unfilled_expansion'].sum():.1f} expected to stay empty "
+                      "(modelled; expected_unfilled_expansion in fill.csv).")
+    low = fill["expected_fill"] < below
+    if low.any():
+        console.print(f"[yellow]{int(low.sum())} area-years[/] receive posts expected to fill "
+                      f"below {below:.0%} (judgement: fill_warning_below); see the 'likely "
+                      "unfilled' findings.")
 
 
 #: Draws of the intervals the report and the workbook carry: enough for stable 5th and 95th

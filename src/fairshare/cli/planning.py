@@ -22,6 +22,7 @@ from fairshare.cli.common import (
     plan_inputs,
     print_written,
     quick_intervals,
+    show_fill,
     show_findings,
     show_table,
 )
@@ -102,7 +103,8 @@ def plan_cmd(
                   f"{stats.get('n_vars', '?')} variables, {stats.get('n_constraints', '?')} "
                   "constraints")
     outputs = {"targets": res.targets, "plan": table, "findings": findings,
-               "findings_groups": groups}
+               "findings_groups": groups, "fill": res.fill}
+    show_fill(res.fill, sc.fill_warning_below)
     if not res.unplaced.empty:
         funded = sum(t.posts for t in sc.expansion)
         console.print(f"[yellow]{int(res.unplaced['posts'].sum()):,} of {funded:,} expansion "
@@ -179,7 +181,8 @@ def export(
         about = run_metadata(bundle, sc, plan_status=res.status)
         intervals = quick_intervals(bundle, sc, draws)
         path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
-                              areas=area or None, year=year, intervals=intervals)
+                              areas=area or None, year=year, fill=res.fill,
+                              intervals=intervals)
     console.print(f"wrote {path}")
 
 

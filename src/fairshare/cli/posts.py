@@ -9,8 +9,10 @@ import pandas as pd
 import typer
 
 from fairshare.cli.common import (
+    HorizonOpt,
     OutOpt,
     PlanInputs,
+    ScenarioOpt,
     app,
     compute_plan,
     console,
@@ -176,3 +178,32 @@ def import_records(
     folder = files[0].parent
     console.print(f"Plan from them: fairshare posts --posts {folder / 'establishment.csv'} "
                   f"--cohorts {folder / 'cohorts.csv'}", highlight=False)
+
+
+@posts_app.command("plan")
+@friendly
+def named_posts_plan(
+    posts_file: Annotated[Path, typer.Option("--posts-file", help="Posts in the TIS 'posts "
+                                             "(create)' bulk-upload layout (.xlsx or .csv); "
+                                             "Employing body names each post's trust.")],
+    placements: Annotated[Path, typer.Option("--placements", help="Placements in the TIS "
+                                             "'placements' bulk-upload layout.")],
+    records_date: Annotated[str | None, typer.Option(
+        "--records-date", help="The date the records were exported (YYYY-MM-DD); the plan "
+        "starts at the next August round after it. Default: today.")] = None,
+    scenario: ScenarioOpt = None,
+    horizon: HorizonOpt = None,
+    min_posts: Annotated[Path | None, typer.Option(
+        "--min-posts", help="Minimum programme size per area (as in `fairshare plan`).")] = None,
+    trust_min: TrustMinOpt = None,
+    area: Annotated[str | None, typer.Option(help="Show this local office's moves (all are "
+                                             "written).")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Named posts per round from the office's own records: re-advertise, do not re-advertise
+    (moves to which trust), new posts with DRAFT numbers, expansion posts; CSV, Excel per local
+    office, and the TIS templates' layouts (docs/posts.md)."""
+    from fairshare.cli.posts_plan import run_named_command
+
+    run_named_command(posts_file, placements, records_date, scenario, horizon, min_posts,
+                      trust_min, area, out)

@@ -70,7 +70,8 @@ def run(
         raise FairshareError(f"--name {reveal(name)!r}: a run name cannot hold control or "
                              "invisible characters")
     bundle, sc, res = compute_plan(inputs)
-    tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res)}
+    tables = {"targets": res.targets, "plan": res.plan, "findings": findings_table(res),
+              "fill": res.fill}
     tables |= _equity_tables(res.targets, res.plan)
     meta = run_metadata(bundle, sc, plan_status=res.status)
     record = RunStore(store).save(name or sc.name, meta, tables)

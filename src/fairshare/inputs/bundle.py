@@ -54,6 +54,8 @@ DATA_VINTAGES = {
     "utilisation": "The Strategy Unit activity rates per head by age and sex (SUS, adults)",
     "prevalence": "NHS Digital Quality and Outcomes Framework 2019-20, disease registers by "
                   "practice, summed to ICB",
+    "fill_rates": "Modelled (docs/fill.md): HEE England fill rates 2013 and 2018; NHS England "
+                  "local office fill by level 2023-24; UK fill by level 2024",
 }
 
 # key -> (file name, name of its schema in fairshare.inputs.schemas)
@@ -113,6 +115,9 @@ class Bundle:
     prevalence_drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
     """specialty, conditions ("CHD+HF+AF"), basis: the registers that drive a specialty's need
     when the scenario's ``prevalence_driver`` is on."""
+    fill_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """area, specialty, level, fill_rate, basis: a user's ``--fill-rates`` file (empty: the
+    modelled default, ``inputs/fill.py``; docs/fill.md)."""
     consultants: pd.DataFrame = field(default_factory=pd.DataFrame)
     """icb_code, local_office, specialty, fte: consultants in post per ICB piece (empty: none)."""
     rural_coastal: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -672,10 +677,12 @@ KIND_COLUMNS = {
     "cohorts": ("completion_year", "trainees"),
     "capacity": ("capacity",),
     "min_posts": ("min_posts",),
+    "fill_rates": ("fill_rate",),
     "posts": ("posts",),
 }
 KIND_WORDS = {"posts": "establishment (posts)", "capacity": "supervision capacity",
-              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes"}
+              "cohorts": "trainee cohorts", "min_posts": "minimum programme sizes",
+              "fill_rates": "fill rates"}
 
 
 def file_kind(columns: list[str]) -> str | None:

@@ -54,12 +54,29 @@ OWNERS = {
         "West Midlands", "East of England", "London", "Kent Surrey and Sussex", "Thames Valley",
         "Wessex", "South West")},
 }
+#: Each local office's owner as the TIS owner list names it, and its owner code (the first part
+#: of a National Post Number), for posts written back in the templates' layouts.
+OFFICE_OWNER = {
+    "North East": ("Health Education England North East", "NTH"),
+    "North West": ("Health Education England North West", "NWE"),
+    "Yorkshire and the Humber": ("Health Education England Yorkshire and the Humber", "YHD"),
+    "East Midlands": ("Health Education England East Midlands", "EMD"),
+    "West Midlands": ("Health Education England West Midlands", "WMD"),
+    "East of England": ("Health Education England East of England", "EAN"),
+    "London": ("London LETBs", "LDN"),
+    "Kent Surrey and Sussex": ("Health Education England Kent, Surrey and Sussex", "KSS"),
+    "Thames Valley": ("Health Education England Thames Valley", "OXF"),
+    "Wessex": ("Health Education England Wessex", "WES"),
+    "South West": ("Health Education England South West", "SWN"),
+}
 #: Owners with no local office of this project: their posts are read, shown in post_records
 #: and left out of the establishment and cohorts.
 NO_OFFICE = {"defence postgraduate medical deanery"}
 POST_COLUMNS = ("National Post Number", "Approved grade", "Specialty", "Owner", "Funding Type",
                 "Funding Start Date", "Funding End Date")
 PLACEMENT_COLUMNS = ("National Post Number", "Date From", "Date To", "WTE")
+#: Read when present: the trust that employs the post's trainee (the named-post plan needs it).
+EMPLOYER = "Employing body"
 REQUIRED_POST = POST_COLUMNS[:-1]
 #: Funding types by keyword -> the funding kinds of a posts file (README "Bring your own data").
 FUNDING = (("tariff", "tariff"), ("hee", "tariff"), ("nhse", "tariff"), ("trust", "trust"),
@@ -76,7 +93,8 @@ class PostRecords:
 
     posts: pd.DataFrame
     """One row per post: national_post_number, local_office, specialty, grade, funding,
-    funding_end_date, last_date_to, vacant_round."""
+    funding_start_date, funding_end_date, employer, last_date_to, vacant_round (and org_code
+    when employers were matched)."""
     establishment: pd.DataFrame
     """local_office, specialty, funding, posts (a --posts file)."""
     by_grade: pd.DataFrame
@@ -106,7 +124,7 @@ def parse_day(raw: str) -> date | str:
             return date(int(found[3]), int(found[2]), int(found[1]))
         if found := _ISO.match(text):
             return date(int(found[1]), int(found[2]), int(found[3]))
-        if re.fullmatch(r"\d{5}(\.0+)?", text):  # Excel's day count, from a number cell
+        if re.fullmatch(r"\d{5}(\.\d+)?", text):  # Excel's day count (a time of day dropped)
             return EXCEL_EPOCH + timedelta(days=int(float(text)))
     except ValueError as exc:
         return f"'{quote(text)}' is not a date ({exc})"
@@ -134,15 +152,39 @@ def _columns(df: pd.DataFrame, file: str, wanted: tuple[str, ...],
 
 
 def read_post_records(posts_file: str | Path, placements_file: str | Path,
-                      specialties: list[str]) -> PostRecords:
+                      specialties: list[str],
+                      employers: pd.DataFrame | None = None) -> PostRecords:
     """Both files read, checked against each other, and turned into the establishment, cohorts
-    and time-limited posts. Raises InputError listing every problem."""
+    and time-limited posts. Raises InputError listing every problem.
+
+    ``employers`` (org_code, org_name: the ODS organisations) makes each post's Employing body
+    a required trust, matched by ODS code or name in any case, and adds ``org_code``.
+    """
     posts, problems = _read_posts(posts_file, specialties)
+    if employers is not None:
+        problems += _match_employers(posts, employers, str(posts_file))
     placements, more = _read_placements(placements_file, posts)
     problems += more
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: (p.file != str(posts_file), p.row or 0,
+                                                         p.column or "")))
     return build_records(posts, placements)
+
+
+def _match_employers(posts: pd.DataFrame, orgs: pd.DataFrame, name: str) -> list[Problem]:
+    """Each post's Employing body as an ODS organisation (code or name, any case): sets
+    ``org_code``; an empty or unknown body is a problem naming the row."""
+    by_key = {str(c).lower(): str(c) for c in orgs["org_code"]}
+    by_key |= {str(n).lower(): str(c) for c, n in zip(orgs["org_code"], orgs["org_name"],
+                                                      strict=True)}
+    posts["org_code"] = posts["employer"].str.lower().map(by_key).fillna("")
+    bad = posts["org_code"] == ""
+    names = sorted(set(orgs["org_name"].astype(str)))
+    column = f"{EMPLOYER}*"
+    return _problems(name, posts.loc[bad, "row"], column, [
+        ("empty: the named-post plan needs the trust that employs the post" if not v else
+         f"{quote(v)} is not an NHS organisation in the ODS list{did_you_mean(v, names)}: "
+         "expected a trust's name or ODS code (e.g. RTD)") for v in posts.loc[bad, "employer"]])
 
 
 def _cells(df: pd.DataFrame, cols: dict[str, str | None]) -> pd.DataFrame:
@@ -185,8 +227,8 @@ def _named(values: pd.Series, known: dict[str, str]) -> pd.Series:
 
 def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path)
-    cell = _cells(df, _columns(df, name, POST_COLUMNS, REQUIRED_POST))
+    df = read_table(path, stream_xlsx=True)
+    cell = _cells(df, _columns(df, name, (*POST_COLUMNS, EMPLOYER), REQUIRED_POST))
     head = {w: f"{w}*" if w in REQUIRED_POST else w for w in POST_COLUMNS}
     problems: list[Problem] = []
     for w in REQUIRED_POST:
@@ -224,7 +266,9 @@ def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame,
         for e, s in zip(end[wrong], start[wrong], strict=True)])
     posts = pd.DataFrame({"national_post_number": npn, "local_office": office,
                           "specialty": spec, "grade": cell["Approved grade"],
-                          "funding": funding, "funding_end_date": end, "row": cell["row"]})
+                          "funding": funding, "funding_start_date": start,
+                          "funding_end_date": end, "employer": cell[EMPLOYER],
+                          "row": cell["row"]})
     return posts, sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
@@ -235,7 +279,7 @@ def _funding(text: str) -> str | None:
 
 def _read_placements(path: str | Path, posts: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path)
+    df = read_table(path, stream_xlsx=True)
     cell = _cells(df, _columns(df, name, PLACEMENT_COLUMNS, PLACEMENT_COLUMNS))
     known = posts["national_post_number"]
     npn = cell["National Post Number"]
@@ -304,7 +348,7 @@ def build_records(posts: pd.DataFrame, placements: pd.DataFrame) -> PostRecords:
         ["national_post_number", *keys, "funding_end_date"]].copy()
     limited["funding_end_year"] = limited["funding_end_date"].dt.year.astype("int64")
     table = posts.drop(columns="row")
-    for frame, cols in ((table, ("funding_end_date", "last_date_to")),
+    for frame, cols in ((table, ("funding_start_date", "funding_end_date", "last_date_to")),
                         (limited, ("funding_end_date",))):
         for col in cols:
             frame[col] = frame[col].dt.strftime("%Y-%m-%d").fillna("")

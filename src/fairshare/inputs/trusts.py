@@ -48,6 +48,20 @@ def load_trusts() -> pd.DataFrame:
                 "catchment_code"]]
 
 
+def load_orgs() -> pd.DataFrame:
+    """org_code, org_name, icb_code, local_office: the NHS organisations (ODS) a post record's
+    Employing body is matched to."""
+    orgs = pd.read_csv(data_dir() / ORG_FILE, dtype=str, keep_default_na=False)
+    return orgs[["org_code", "org_name", "icb_code", "local_office"]]
+
+
+def catchment_codes() -> dict[str, str]:
+    """org_code -> the code its catchment is filed under (2022 successor), where it has one."""
+    trusts = pd.read_csv(data_dir() / TRUST_FILE, dtype=str, keep_default_na=False)
+    known = trusts[trusts["catchment_code"] != ""].drop_duplicates("org_code")
+    return dict(zip(known["org_code"], known["catchment_code"], strict=True))
+
+
 def load_catchment() -> pd.DataFrame:
     """catchment_code, icb_code, share."""
     return pd.read_csv(data_dir() / CATCHMENT_FILE, dtype={"catchment_code": str,

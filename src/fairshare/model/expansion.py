@@ -36,8 +36,21 @@ Two modes (``mode``):
   what each gives, never more than ``offset_share`` of it (whole posts, rounded down), so a
   giving area's loss is cushioned while it adjusts but still happens. No capacity check: the
   posts are ones the area was training in. Posts beyond that are not placed and are reported.
+* ``cushion_then_need``: the programme's practice in full (2023: London's loss offset first,
+  the rest placed where need was greatest). Each year's posts of a priority first cushion the
+  giving areas exactly as ``offset_losses`` does (each area at most ``offset_share`` of what it
+  gives that year, rounded down; shared by loss when the posts are fewer than the cushions);
+  whatever is left then goes by the ``under_served`` rule, furthest below target first, within
+  capacity, never to an area giving the specialty away. Posts are conserved: cushions + posts
+  placed by need + posts reported unplaced = the national number.
 
 ``compare_modes`` runs both so the tables can show them side by side.
+
+Allocation rule (``fill``, issue 16; docs/fill.md): by default the next post goes to the area
+furthest below target. Given ``fill`` (area, specialty -> modelled fill rate), the under-served
+rule orders areas by need priority × fill rate instead: a post's expected filled share times
+how far the area is below target, so between two equally short areas the one likely to fill the
+post comes first, and a far-short area with a low fill rate can still come first.
 
 "Remaining gap" is the plan's gap after redistribution less the expansion posts already in post
 that year: a trainee in a time-limited post keeps it for the whole programme, so a post created in
@@ -64,7 +77,10 @@ __all__ = ["MODE_COLUMNS", "allocate_expansion", "compare_modes"]
 
 UNLIMITED = -1
 #: Columns ``compare_modes`` adds: new posts per year under each mode.
-MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset"}
+MODE_COLUMNS = {"under_served": "expansion_under_served", "offset_losses": "expansion_offset",
+                "cushion_then_need": "expansion_cushioned"}
+#: Modes that cushion giving areas' losses (they need the plan's ``redistribution`` column).
+CUSHIONING = frozenset({"offset_losses", "cushion_then_need"})
 
 
 def _check_priorities(national: pd.DataFrame, priorities: pd.DataFrame) -> None:
@@ -107,6 +123,7 @@ class _Cell:
     room: int  # capacity left this year, UNLIMITED if none given
     share: Fraction = Fraction(0)  # its share of the national target: growth per national post
     giver: bool = False  # gives posts away in this specialty: never receives (under-served)
+    fill: Fraction = Fraction(1)  # expected filled share of a post (allocation by fill)
 
     def key(self, grown: Fraction = Fraction(0)) -> tuple[Fraction, Fraction, str]:
         """Sort key: furthest below target relative to target, then larger gap, then name.
@@ -114,7 +131,7 @@ class _Cell:
         ``grown``: national expansion posts in post, by which targets have grown.
         """
         gap, target = self.gap_at(grown), self.target + self.share * grown
-        return (-gap / max(target, Fraction(1)), -gap, self.area)
+        return (-self.fill * gap / max(target, Fraction(1)), -gap, self.area)
 
     def gap_at(self, grown: Fraction = Fraction(0)) -> Fraction:
         return self.gap + self.share * grown
@@ -133,7 +150,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                        minimum_per_area: int = 0,
                        below_target_only: bool = True, mode: str = "under_served",
                        grow_targets: bool = False,
-                       offset_share: float = 1.0) -> pd.DataFrame:
+                       offset_share: float = 1.0,
+                       fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """Place each year's national expansion posts by priority, specialty and area.
 
     gaps: area, specialty, year, remaining_gap (after redistribution; positive = below target),
@@ -146,10 +164,13 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     minimum_per_area: posts each area below target gets first (while posts and capacity last).
     below_target_only: place posts only while an area is below target (default), else keep
         placing by the same rule after targets are met.
-    mode: ``under_served`` or ``offset_losses`` (module docstring); offset needs a
-        ``redistribution`` column in ``gaps``.
-    grow_targets: targets grow with the expansion in post (under-served mode).
-    offset_share: offset mode: most of an area's loss in a year that may be offset.
+    mode: ``under_served``, ``offset_losses`` or ``cushion_then_need`` (module docstring); the
+        last two need a ``redistribution`` column in ``gaps``.
+    grow_targets: targets grow with the expansion in post (under-served placing).
+    offset_share: cushioning modes: most of an area's loss in a year that may be offset.
+    fill: (area, specialty) -> fill rate: the under-served order (also the part of
+        ``cushion_then_need`` placed by need) weighs need by it (module docstring); None is
+        the programme's rule.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -164,7 +185,7 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         raise ValueError("minimum_per_area must be >= 0")
     if mode not in MODE_COLUMNS:
         raise ValueError(f"expansion mode must be one of {sorted(MODE_COLUMNS)}, not {mode!r}")
-    if mode == "offset_losses":
+    if mode in CUSHIONING:
         _require(gaps, ["redistribution"], "gaps")
     _check_priorities(national, priorities)
     table = gaps.sort_values(["area", "specialty", "year"], kind="stable").reset_index(drop=True)
@@ -185,11 +206,12 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     most = Fraction(offset_share).limit_denominator(1000)
     loss = ({(a, s, int(y)): int(max(-int(r), 0) * most) for a, s, y, r in
              zip(table["area"], table["specialty"], table["year"], table["redistribution"],
-                 strict=True)} if mode == "offset_losses" else {})
+                 strict=True)} if mode in CUSHIONING else {})
     areas_of: dict[str, list[str]] = {}
     for a, s in table[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         areas_of.setdefault(s, []).append(a)
     created: dict[tuple[str, str, int], int] = {}
+    cushioned: dict[int, int] = {}  # posts spent cushioning giving areas, per year
 
     def in_post(area: str, spec: str, year: int) -> int:
         span = int(length[spec])
@@ -210,22 +232,24 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": posts, "reason": reason})
             continue
-        if mode == "offset_losses":
-            placed_by, left = _offset(specs, areas_of, loss, year, posts)
+        left, reason = posts, ""
+        if mode in CUSHIONING:
+            cushions, left = _offset(specs, areas_of, loss, year, posts)
+            _record(created, cushions, year)
+            cushioned[year] = cushioned.get(year, 0) + posts - left
             reason = ("more than the offsettable share of this year's losses in giving areas"
                       f" ({float(most):.0%})")
-        else:
-            placed_by, left, blocked = _under_served(
-                specs, areas_of, gap, target, room, year, posts, in_post, givers,
-                minimum_per_area, below_target_only, grow_targets)
+        if mode != "offset_losses" and left:
+            by_need, left, blocked = _under_served(
+                specs, areas_of, gap, target, room, year, left, in_post, givers,
+                minimum_per_area, below_target_only, grow_targets, _fractions(fill))
+            _record(created, by_need, year)
             reason = ("areas below target have no supervision capacity left" if blocked
                       else "no area below target (outside giving areas)" if below_target_only
                       else "no capacity left outside giving areas")
         if left:
             unplaced.append({"year": year, "priority": priority, "specialty": None,
                              "posts": left, "reason": f"{reason} in the priority's specialties"})
-        for (area, spec), n in placed_by.items():
-            created[(area, spec, year)] = created.get((area, spec, year), 0) + n
 
     expansion = np.array([created.get((a, s, int(y)), 0) for a, s, y in
                           zip(table["area"], table["specialty"], table["year"], strict=True)],
@@ -239,10 +263,17 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                         "expansion": expansion, "expansion_in_post": carried})
     out.attrs["unplaced"] = pd.DataFrame(
         unplaced, columns=["year", "priority", "specialty", "posts", "reason"])
+    out.attrs["cushioned"] = dict(sorted(cushioned.items()))
     return out
 
 
 Key = tuple[str, str, int]
+
+
+def _record(created: dict[Key, int], placed: dict[tuple[str, str], int], year: int) -> None:
+    """Add one priority's posts of a year to the posts created so far."""
+    for (area, spec), n in placed.items():
+        created[(area, spec, year)] = created.get((area, spec, year), 0) + n
 
 
 def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
@@ -262,23 +293,26 @@ def _givers(table: pd.DataFrame) -> set[tuple[str, str]]:
 def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.DataFrame,
                   specialties: pd.DataFrame, *, mode: str = "under_served",
                   minimum_per_area: int = 0, below_target_only: bool = True,
-                  offset_share: float = 1.0) -> pd.DataFrame:
-    """Both modes side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
+                  offset_share: float = 1.0,
+                  fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+    """Every mode side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
     posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
-    ``attrs["unplaced_by_mode"]`` both modes'.
+    ``attrs["unplaced_by_mode"]`` every mode's; ``attrs["cushioned"]`` ``mode``'s posts spent
+    cushioning giving areas, per year.
 
-    Targets grow with the expansion in the under-served mode (module docstring).
+    Targets grow with the expansion when posts are placed by need (module docstring).
     """
     runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
                                   minimum_per_area=minimum_per_area,
                                   below_target_only=below_target_only, mode=m,
-                                  grow_targets=True, offset_share=offset_share)
+                                  grow_targets=True, offset_share=offset_share, fill=fill)
             for m in MODE_COLUMNS}
     out = runs[mode].copy()
     for m, column in MODE_COLUMNS.items():
         out[column] = runs[m]["expansion"].to_numpy()
     unplaced = [runs[m].attrs["unplaced"].assign(mode=m) for m in MODE_COLUMNS]
     out.attrs["unplaced"] = runs[mode].attrs["unplaced"].assign(mode=mode)
+    out.attrs["cushioned"] = runs[mode].attrs["cushioned"]
     out.attrs["unplaced_by_mode"] = pd.concat(
         [u for u in unplaced if not u.empty] or [unplaced[0]], ignore_index=True)
     return out
@@ -288,7 +322,8 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                   target: dict[Key, int], room: dict[Key, int], year: int, posts: int,
                   in_post: Callable[[str, str, int], int], givers: set[tuple[str, str]],
                   minimum_per_area: int, below_target_only: bool,
-                  grow: bool) -> tuple[dict[tuple[str, str], int], int, bool]:
+                  grow: bool, fill: dict[tuple[str, str], Fraction] | None = None,
+                  ) -> tuple[dict[tuple[str, str], int], int, bool]:
     """One priority's posts for one year to the most under-served areas (room updated).
 
     Returns the posts per area and specialty, the posts left, and whether an area still below
@@ -302,7 +337,8 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                           Fraction(target[(a, s, year)]), room[(a, s, year)],
                           Fraction(target[(a, s, year)], total)
                           if grow and total and (a, s) not in givers else Fraction(0),
-                          (a, s) in givers) for a in areas_of[s]]
+                          (a, s) in givers, (fill or {}).get((a, s), Fraction(1)))
+                    for a in areas_of[s]]
     def positive(values: list[Fraction]) -> int:
         return int(sum(v for v in values if v > 0))
 
@@ -338,6 +374,14 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
     blocked = any(not c.giver and c.room == 0 and c.gap_at(after[s]) > 0
                   for s in specs for c in cells[s])
     return placed, left, blocked
+
+
+def _fractions(fill: dict[tuple[str, str], float] | None,
+               ) -> dict[tuple[str, str], Fraction] | None:
+    """Fill rates as exact fractions (to 1/10,000), so the order has no float ties."""
+    if fill is None:
+        return None
+    return {k: Fraction(float(v)).limit_denominator(10_000) for k, v in fill.items()}
 
 
 def _offset(specs: list[str], areas_of: dict[str, list[str]], loss: dict[Key, int],

@@ -16,6 +16,7 @@ from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.corrections import corrected
 from fairshare.inputs.minimums import min_posts_table
 from fairshare.model.expansion import MODE_COLUMNS
+from fairshare.model.fill import area_fill, expected_fill, fill_findings
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
 from fairshare.model.plan_findings import LIMIT_NAMES
 from fairshare.model.targets import targets
@@ -83,6 +84,8 @@ class PlanOutput:
     stats: dict[str, Any] = field(default_factory=dict)
     unplaced: pd.DataFrame = field(default_factory=pd.DataFrame)
     finding_list: list[Finding] = field(default_factory=list)
+    fill: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per receiving area and year: posts received and expected to be filled (model/fill.py)."""
 
 
 def plan_options(scenario: Scenario) -> PlanOptions:
@@ -158,7 +161,8 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     problem = plan_problem(bundle, tgt, scenario, capacity, cohorts, min_posts)
     result = plan(problem, plan_options(scenario))
     table = result.table.copy()
-    table, unplaced = _with_expansion(bundle, scenario, table, problem)
+    rates = _fill_rates(bundle, table, level)
+    table, unplaced = _with_expansion(bundle, scenario, table, problem, rates)
     meta = tgt.drop_duplicates("area").set_index("area")["region"]
     spec = bundle.specialties.set_index("specialty")
     table["scenario"] = scenario.name
@@ -169,13 +173,30 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     modes = [c for c in MODE_COLUMNS.values() if c in table.columns]  # both expansion modes
     table = table[PLAN_COLUMNS + modes].sort_values(["specialty", "area", "year"])
     table = with_scarcity_designation(table.reset_index(drop=True), tgt)
-    return PlanOutput(targets=tgt, plan=table, findings=findings_frame(list(result.findings)),
+    found = list(result.findings) + fill_findings(table, rates, scenario.fill_warning_below)
+    return PlanOutput(targets=tgt, plan=table, findings=findings_frame(found),
                       status=result.status, stats=dict(result.stats), unplaced=unplaced,
-                      finding_list=list(result.findings))
+                      finding_list=found, fill=expected_fill(table, rates))
+
+
+def _fill_rates(bundle: Bundle, table: pd.DataFrame, level: Level) -> pd.DataFrame:
+    """One modelled fill rate per area × specialty of the plan (a plan by ICB takes the rate
+    of the local office holding most of each ICB)."""
+    from fairshare.inputs.fill import default_fill_rates
+
+    given = bundle.fill_rates if not bundle.fill_rates.empty else default_fill_rates()
+    office_of = None
+    if level == "icb":
+        main = bundle.icb_local_office.sort_values("share").drop_duplicates("icb_code",
+                                                                            keep="last")
+        names = bundle.icbs.set_index("icb_code")["icb_name"]
+        office_of = dict(zip(main["icb_code"].map(names), main["local_office"], strict=True))
+    return area_fill(given, table[["area", "specialty"]], office_of)
 
 
 def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
-                    problem: PlanProblem) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    problem: PlanProblem, rates: pd.DataFrame,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add time-limited expansion posts (zero when the scenario funds none)."""
     table["expansion"] = 0
     table["expansion_in_post"] = 0
@@ -197,6 +218,9 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
         offset_share=scenario.expansion_offset_share,
         minimum_per_area=scenario.expansion_minimum_per_area,
         below_target_only=not scenario.expansion_beyond_target,
+        fill=(dict(zip(zip(rates["area"], rates["specialty"], strict=True),
+                       rates["fill_rate"], strict=True))
+              if scenario.expansion_allocation == "expected_fill" else None),
     )
     unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
     merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(

@@ -48,17 +48,20 @@ def icb_fair(bundle: Bundle, scenario: Scenario) -> pd.DataFrame:
 def run_trust_plan(bundle: Bundle, scenario: Scenario, out: PlanOutput, trusts: pd.DataFrame,
                    catchment: pd.DataFrame, basis: dict[str, str],
                    cohorts: pd.DataFrame | None = None,
-                   min_posts: pd.DataFrame | None = None) -> pd.DataFrame:
+                   min_posts: pd.DataFrame | None = None,
+                   trust_completions: pd.DataFrame | None = None) -> pd.DataFrame:
     """The per-trust recommendations for a local-office area plan.
 
     trusts: area, specialty, org_code, org_name, icb_code, posts, catchment_code, min_posts.
+    trust_completions: area, specialty, org_code, year, completing, when post records give each
+    trust's own completions (they add up to the area plan's); else the area's are shared.
     """
     # trust rows under the same baseline corrections as the area plan (no-op when applied)
     trusts = corrected_trusts(trusts, corrected(bundle, scenario))
     lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
     setting = TrustSetting(trusts=trusts, catchment=catchment, icbs=icb_fair(bundle, scenario),
                            lengths=lengths.to_dict(), headroom=scenario.capacity_headroom,
-                           basis=basis)
+                           basis=basis, completions=trust_completions)
     plan = out.plan[["area", "specialty", "year", "redistribution", "expansion", "posts",
                      "cumulative"]]
     result = trust_plan(plan, completions_table(bundle, scenario, out, cohorts, min_posts),

@@ -51,6 +51,10 @@ class TrustSetting:
     lengths: programme length in years per specialty.
     headroom: a trust's extra trainees a year, as a share of its posts (at least 1).
     basis: the basis text of the trust rows, per specialty.
+    completions: area, specialty, org_code, year, completing: each trust's own trainees
+        completing, where post records give them (they must add up to the area's); an area
+        and specialty with no rows here has the area's completions shared over its trusts
+        (``split_completions``).
     """
 
     trusts: pd.DataFrame
@@ -59,6 +63,7 @@ class TrustSetting:
     lengths: Mapping[str, int]
     headroom: float
     basis: Mapping[str, str]
+    completions: pd.DataFrame | None = None
 
 
 def area_completions(vacancies: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -181,6 +186,7 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
               for k, g in setting.catchment.groupby("catchment_code", sort=False)}
     if "expansion" not in plan.columns:
         plan = plan.assign(expansion=0)
+    own = None if setting.completions is None else _by_unit(setting.completions)
     for spec, spec_plan in plan.groupby("specialty", sort=True):
         moving = spec_plan[(spec_plan["redistribution"] != 0) | (spec_plan["expansion"] != 0)]
         if moving.empty:
@@ -197,7 +203,8 @@ def trust_plan(plan: pd.DataFrame, completing: pd.DataFrame,
             years_c = np.array([comp.get((area, spec, y), 0) for y in years], dtype=np.int64)
             trusts = groups.get((spec, area), plain.iloc[:0])
             units[str(area)] = _unit(str(area), str(spec), current, years_c, trusts, setting,
-                                     state)
+                                     state, None if own is None else own.get(
+                                         (str(area), str(spec))), start)
             units[str(area)].counted = str(spec) in by_spec
         by_year = moving.sort_values(["year", "area"])
         for year, part in by_year.groupby("year", sort=True):
@@ -244,10 +251,12 @@ def _specialty_state(trusts: pd.DataFrame, icbs: pd.DataFrame, codes: list[str],
 
 
 def _unit(area: str, spec: str, current: int, completing: np.ndarray, trusts: pd.DataFrame,
-          setting: TrustSetting, state: tuple[_Specialty, dict[str, int]]) -> _Unit:
+          setting: TrustSetting, state: tuple[_Specialty, dict[str, int]],
+          own: list[tuple[str, int, int]] | None = None, start: int = 0) -> _Unit:
     posts = scale_posts(trusts["posts"].to_numpy(np.int64), current)
     length = int(setting.lengths[spec])
-    split = split_completions(posts, completing)
+    split = (split_completions(posts, completing) if own is None
+             else _own_completions(own, trusts, start, len(completing)))
     base = base_vacancies(split, np.full(len(posts), length, dtype=np.int64))
     return _Unit(area=area, specialty=spec, org=trusts["org_code"].to_numpy(object),
                  name=trusts["org_name"].to_numpy(object), icb=trusts["icb_code"].to_numpy(object),
@@ -255,6 +264,27 @@ def _unit(area: str, spec: str, current: int, completing: np.ndarray, trusts: pd
                  own_catchment=(trusts["catchment_code"] == "").to_numpy(),
                  posts=posts, minimum=trusts["min_posts"].to_numpy(np.int64), base=base,
                  moves=np.zeros_like(base), length=length, counted=True)
+
+
+def _by_unit(completions: pd.DataFrame) -> dict[tuple[str, str], list[tuple[str, int, int]]]:
+    """(area, specialty) -> [(org_code, year, completing)]: the records' completions by unit."""
+    out: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+    cols = [completions[c].to_numpy(object).tolist() for c in
+            ("area", "specialty", "org_code", "year", "completing")]
+    for area, spec, org, year, count in zip(*cols, strict=True):
+        out.setdefault((str(area), str(spec)), []).append((str(org), int(year), int(count)))
+    return out
+
+
+def _own_completions(part: list[tuple[str, int, int]], trusts: pd.DataFrame, start: int,
+                     n_years: int) -> np.ndarray:
+    """Trusts × years of the trusts' own completions (records), in the unit's trust order."""
+    row = {o: i for i, o in enumerate(trusts["org_code"].tolist())}
+    out = np.zeros((len(trusts), n_years), dtype=np.int64)
+    for org, year, count in part:
+        if org in row and 0 <= year - start < n_years:
+            out[row[org], year - start] += count
+    return out
 
 
 def _give(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,

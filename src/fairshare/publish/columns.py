@@ -150,6 +150,9 @@ COLUMNS: dict[str, Column] = {
                                      "under-served areas"),
     "expansion_offset": Column("Expansion posts placed that year if used to offset the "
                                "losses of giving areas"),
+    "expansion_cushioned": Column("Expansion posts placed that year if giving areas' losses "
+                                  "are cushioned first (a share of each loss) and the rest "
+                                  "go to the most under-served areas"),
     "distance": Column("(current - target) / target, NHS England's distance from target "
                        "(kept as published; its sign is the opposite of the gap's)",
                        "share of target", DISTANCE_SIGN, decimals=4),
@@ -161,6 +164,23 @@ COLUMNS: dict[str, Column] = {
                              sign=GAP_SIGN),
     "expansion": Column("New time-limited expansion posts placed that year"),
     "expansion_in_post": Column("Expansion posts still running that year"),
+    # expected fill of the posts an area receives (fill.csv, docs/fill.md; modelled rates)
+    "received": Column("Posts the area gains that year: redistribution in plus expansion"),
+    "received_expansion": Column("Expansion posts the area gains that year"),
+    "expected_filled": Column("Modelled: sum over specialties of posts received x the fill "
+                              "rate of the area and specialty (docs/fill.md)",
+                              "posts (fractional)", decimals=3),
+    "expected_unfilled": Column("Modelled: received - expected_filled, posts likely to be "
+                                "left empty", "posts (fractional)", decimals=3),
+    "expected_unfilled_expansion": Column("Modelled: expansion posts received x (1 - fill "
+                                          "rate), expansion posts likely to be left empty",
+                                          "posts (fractional)", decimals=3),
+    "expected_fill": Column("Modelled: expected_filled / received, the expected fill of the "
+                            "posts the area receives", "share", decimals=4),
+    "fill_basis": _text("What the fill rates rest on: modelled (the default, docs/fill.md) "
+                        "or the --fill-rates file given"),
+    "fill_rate": Column("Share of posts filled at recruitment (accepts / posts); modelled by "
+                        "default", "share", decimals=4),
     "net": Column("redistribution + expansion that year", sign=GAP_SIGN),
     "cumulative": Column("Net posts gained since the plan began (end of year)", sign=GAP_SIGN),
     "posts": Column("Posts in the area at the end of the year (after moves)"),
@@ -281,6 +301,26 @@ COLUMNS: dict[str, Column] = {
     "funding_end_year": Column("Year the post's funding ends", "year"),
     "last_date_to": _text("Last placement's Date To (ISO date; empty: no placement)"),
     "vacant_round": Column("Round the post falls vacant (from last_date_to)", "year"),
+    "funding_start_date": _text("Funding Start Date of the post (ISO date)"),
+    "employer": _text("The record's Employing body: the trust that employs the post's trainee"),
+    # fairshare posts plan (named posts, docs/posts.md)
+    "action": _text("What to do with the post that round: re-advertise, do not re-advertise "
+                    "(it moves), new post, new expansion post, funding ends"),
+    "post_change": Column("-1: a post not re-advertised (released); +1: a new post; 0: a post "
+                          "re-advertised or whose funding ends. The rows of an area, specialty "
+                          "and round add up to its net change in the area plan", sign=GAP_SIGN),
+    "number_status": _text("record (the office's own National Post Number), DRAFT (a number "
+                           "for the office to replace) or 'to choose' (the trust rules could "
+                           "not name a post: the office chooses)"),
+    "held_to": Column("Round the trainee who starts in the post that round completes (the "
+                      "full programme length): the post's next vacancy", "year"),
+    "to_area": _text("Local office a released post moves to"),
+    "to_org_code": _text("ODS code of the trust a released post moves to"),
+    "to_org_name": _text("Trust a released post moves to"),
+    "to_post": _text("DRAFT National Post Number of the new post a released post becomes"),
+    "from_post": _text("National Post Number of the released post a new post replaces"),
+    "from_area": _text("Local office of the released post a new post replaces"),
+    "from_org_code": _text("ODS code of the trust that released the post a new post replaces"),
     # monitoring
     "metric": _text("Impact metric name"),
     "value": Column("Value of the metric", "metric units", decimals=4),
@@ -331,9 +371,19 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                      "not be placed at a trust)"),
     ("trust_posts", "vacancies"): Column("Trust's posts falling vacant that round after "
                                          "earlier moves (area rule: posts / programme length "
-                                         "a year, or its cohorts, shared over trusts)"),
+                                         "a year, or its cohorts, shared over trusts; in "
+                                         "`posts plan` the trust's own records)"),
     ("trust_posts", "capacity"): Column("Receiving trust's supervision capacity that round: "
                                         "capacity_headroom x its posts, at least 1"),
+    ("named_posts", "reason"): _text("Why: when the post falls vacant (its last placement), "
+                                     "the trust recommendation it follows, where it moves or "
+                                     "what funds it"),
+    ("named_posts", "funding_end_year"): Column("Year a time-limited post's funding ends (a "
+                                                "new expansion post: its trainee's programme "
+                                                "end)", "year"),
+    ("named_posts", "last_date_to"): _text("The record's last placement Date To (ISO date), "
+                                           "on the post's first vacancy; empty after that or "
+                                           "for a new post"),
     ("establishment", "posts"): Column("Posts in the records of this local office, "
                                        "specialty and funding"),
     ("establishment_by_grade", "posts"): Column("Posts in the records of this local office, "

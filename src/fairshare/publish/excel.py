@@ -2,12 +2,14 @@
 
 The CSVs and ``run.json`` are the record of a run; the workbook is how most of its readers will
 meet it, so it carries that record with it: an "About this run" sheet first, with every resolved
-scenario parameter, the data vintages, the basis of the numbers and, when the modelled baseline
-was used, a warning no one can miss. Every sheet then opens with the same label (the basis of
-its numbers, from the data, and the scenario's name and digest) and prints it in its page header
-and footer, so a sheet copied into another workbook or printed still says what it is. The planner
-sheets are the layouts of ``publish.tables`` with totals in bold, signed numbers and gains
-green / losses red, each with the demonstration note directly under the table.
+scenario parameter and what it is (judgement, public data, modelled or run option:
+``fairshare.provenance``), every judgement of the run with its basis, the data vintages, the
+basis of the numbers and, when the modelled baseline was used, a warning no one can miss. Every
+sheet then opens with the same label (the basis of its numbers, from the data, and the
+scenario's name and digest) and prints it in its page header and footer, so a sheet copied into
+another workbook or printed still says what it is. The planner sheets are the layouts of
+``publish.tables`` with totals in bold, signed numbers and gains green / losses red, each with
+the demonstration note directly under the table.
 
 One sign convention, as in the report: gap = target − current, + receives, − gives. The Targets
 sheet therefore shows ``gap_share_of_target`` (gap / target) in place of the model's
@@ -38,6 +40,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from fairshare import __version__
 from fairshare.io import write_with
+from fairshare.provenance import judgements, kinds_of, run_provenance
 from fairshare.publish import excel_style as style
 from fairshare.publish.labels import (
     RunLabel,
@@ -58,6 +61,11 @@ DEMO_WARNING = ("DEMONSTRATION baseline: the current posts in this workbook are 
 SIGN_NOTE = "Gap = target − current posts: + receives, − gives."
 
 ABOUT = "About this run"
+SCENARIO_HEADING = "Scenario parameters (resolved, defaults included)"
+JUDGEMENT_HEADING = "Judgements in this run (inputs chosen by a person, not a public source)"
+JUDGEMENT_NOTE = ("Each line is an input whose value is a judgement, with what it rests on. "
+                  "Change one and the numbers change. Labels come from fairshare's input "
+                  "registry (fairshare.provenance), the same as run.json and the report.")
 MAX_SHEET = 31  # Excel's limit on a sheet name
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table starts below
@@ -66,30 +74,32 @@ _LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table 
 def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFrame | None,
                    about: dict[str, Any], areas: list[str] | None = None,
                    year: int | None = None, impact: pd.DataFrame | None = None,
-                   intervals: Any = None) -> Path:
+                   fill: pd.DataFrame | None = None, intervals: Any = None) -> Path:
     """Write the run's workbook to ``path`` atomically and return the path.
 
     Sheets, in order: "About this run"; "Targets" (the tidy targets table); "Plan" (the tidy plan,
     if given); for each of ``areas`` (default: every area in the plan) "<area> <year>" with the
     one-year table and "<area> pace" with the pace-of-change table; "Phase impact" (``impact``,
-    a ``tables.phase_impact`` layout, if given); "Intervals by area" and "Intervals"
-    (``intervals``, an ``analysis.uncertainty.Intervals``, if given), titled with what they
-    cover. ``year`` defaults to the first plan year in which anything moves anywhere, so every
-    area sheet shows the same year. ``about`` is the run's metadata
+    a ``tables.phase_impact`` layout, if given); "Expected fill" (``fill``, the plan's expected
+    fill per receiving area and year, docs/fill.md, if given); "Intervals by area" and
+    "Intervals" (``intervals``, an ``analysis.uncertainty.Intervals``, if given), titled with
+    what they cover. ``year`` defaults to the first plan year in which anything moves anywhere,
+    so every area sheet shows the same year. ``about`` is the run's metadata
     (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
     data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
-                          impact=impact, intervals=intervals)
+                          impact=impact, fill=fill, intervals=intervals)
     return write_with(path, lambda tmp: _save(tmp, data))
 
 
 def workbook_bytes(*, targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
                    areas: list[str] | None = None, year: int | None = None,
-                   impact: pd.DataFrame | None = None, intervals: Any = None) -> bytes:
+                   impact: pd.DataFrame | None = None,
+                   fill: pd.DataFrame | None = None, intervals: Any = None) -> bytes:
     """The workbook of ``write_workbook`` as bytes (for a download, or to write elsewhere)."""
     if plan is None and areas:
         raise ValueError("area sheets need a plan: pass plan= or leave areas empty")
-    sheets = _layout(targets, plan, about, areas, year, impact)
+    sheets = _layout(targets, plan, about, areas, year, impact, fill)
     if intervals is not None:
         sheets += _interval_sheets(intervals, run_label(about, targets))
     buffer = io.BytesIO()
@@ -151,13 +161,17 @@ class _Sheet:
     years: str | None = None  # what the sheet's plan years are (reconstruction / to come)
 
 
+FILL_SHEET = "Expected fill"
+
+
 def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
             areas: list[str] | None, year: int | None,
-            impact: pd.DataFrame | None) -> list[_Sheet]:
+            impact: pd.DataFrame | None, fill: pd.DataFrame | None = None) -> list[_Sheet]:
     """Every table computed before the workbook is built, so a bad area or year fails fast."""
     demo = bool(about.get("demonstration_baseline"))
     label = run_label(about, targets)
-    taken = {ABOUT, "Targets", "Plan", "Phase impact", "Intervals", "Intervals by area"}
+    taken = {ABOUT, "Targets", "Plan", "Phase impact", FILL_SHEET, "Intervals",
+             "Intervals by area"}
     sheets = [_Sheet("Targets", _targets_for_workbook(targets),
                      "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
@@ -183,6 +197,9 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
                 pace_of_change(plan, targets, area),
                 f"{area}: pace of change, redistribution by year", area_label, note=demo,
                 years=caveat))
+    if fill is not None and not fill.empty:
+        sheets.append(_Sheet(FILL_SHEET, fill, "Expected fill of the posts each area receives "
+                             "(modelled fill rates, docs/fill.md)", label, tidy=True))
     if impact is not None:
         sheets.append(_Sheet("Phase impact", impact, "Previous vs current numbers", label,
                              note=demo))
@@ -300,15 +317,18 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
     line("Sign convention", SIGN_NOTE)
     line("fairshare version", about.get("fairshare_version", __version__))
     line("Created", about.get("created") or datetime.now(UTC).isoformat(timespec="seconds"))
+    prov = _provenance(about, scenario)
+    judged = {k: v for k, v, _ in judgements(prov)}
     sections: list[tuple[str, Any]] = [
         ("Modelled specialties (current posts not from the establishment's source)",
          about.get("establishment_modelled") or {}),
-        ("Scenario parameters (resolved, defaults included)", scenario),
+        (JUDGEMENT_HEADING, {k: b for k, _, b in judgements(prov)}),  # input: basis
+        (SCENARIO_HEADING, scenario),
         ("Data vintages", about.get("data_vintages") or {}),
         ("Input digests (SHA-256)", about.get("input_digests") or {}),
     ]
     known = {"scenario", "scenario_digest", "establishment", "demonstration_baseline",
-             "establishment_modelled",
+             "establishment_modelled", "provenance",
              "fairshare_version", "created", "data_vintages", "input_digests", "licence"}
     others = {k: v for k, v in about.items() if k not in known}
     if others:
@@ -318,8 +338,18 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
             continue
         row += 1
         ws.write_string(row, 0, heading, fmt.section)
+        if heading in (SCENARIO_HEADING, JUDGEMENT_HEADING):  # the third column's title
+            ws.write_string(row, 2, "What it is" if heading == SCENARIO_HEADING else "Value",
+                            fmt.section)
         row += 1
+        if heading == JUDGEMENT_HEADING:
+            ws.merge_range(row, 0, row, 2, JUDGEMENT_NOTE, fmt.wrap)
+            ws.set_row(row, 30)
+            row += 1
         for key, value in values.items():
+            extra = _third_column(heading, str(key), prov, judged)
+            if extra:
+                ws.write_string(row, 2, extra, fmt.warning if extra == "judgement" else fmt.wrap)
             line(str(key), value)
     if about.get("licence"):
         row += 1
@@ -329,8 +359,29 @@ def _write_about(ws: Worksheet, about: dict[str, Any], label: RunLabel,
         ws.set_row(row, 45)
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 90)
+    ws.set_column(2, 2, 24)
     _print_label(ws, label, ABOUT)
     ws.set_portrait()
+
+
+def _third_column(heading: str, key: str, prov: dict[str, Any],
+                  judged: dict[str, Any]) -> str:
+    """The About sheet's third column: what a scenario parameter is (judgement, public data,
+    ...), or the value of a judgement listed in the judgements section."""
+    if heading == SCENARIO_HEADING:
+        return kinds_of(key, prov)
+    if heading == JUDGEMENT_HEADING and not key.startswith("data/"):
+        return _plain(judged.get(key))
+    return ""
+
+
+def _provenance(about: dict[str, Any], scenario: Any) -> dict[str, Any]:
+    """The run's provenance (``run.json``), or, for a run recorded before it was kept, the
+    registry's labels of its scenario."""
+    prov = about.get("provenance")
+    if isinstance(prov, dict) and prov:
+        return prov
+    return run_provenance(scenario if isinstance(scenario, dict) else {})
 
 
 def _write_sheet(ws: Worksheet, sheet: _Sheet, fmt: style.Formats) -> None:

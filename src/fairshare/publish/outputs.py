@@ -2,10 +2,11 @@
 
 Every output carries what its numbers rest on: each row says the basis of its numbers (the
 establishment it starts from: public baseline, modelled rows or a user's file) and the scenario
-(name and digest); a folder also holds ``run.json`` (resolved scenario, digests of every input
-that changes a number, data vintages, version) and ``columns.csv`` (what each column means, its
-unit and sign convention). Parquet files hold the same metadata as key-value metadata, JSON
-files as fields.
+(name and digest); a folder also holds ``run.json`` (resolved scenario; what each input is,
+judgement, public data, modelled or run option, from ``fairshare.provenance``; digests of every
+input that changes a number; data vintages; version) and ``columns.csv`` (what each column
+means, its unit and sign convention). Parquet files hold the same metadata as key-value
+metadata, JSON files as fields.
 
 Where results go (one rule for every command, docs/outputs.md):
 
@@ -31,7 +32,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from fairshare.io import (
     write_text,
     write_with,
 )
+from fairshare.provenance import run_provenance
 from fairshare.publish.columns import dictionary, dictionary_of, formatted
 from fairshare.scenario import Scenario
 from fairshare.training_year import RECONSTRUCTION, TO_COME, first_year_to_come
@@ -92,6 +94,7 @@ def run_metadata(bundle: Bundle, scenario: Scenario, **extra: Any) -> dict[str, 
         "first_year_to_come": first_year_to_come(date.today()),
         "scenario": scenario.resolved(),
         "scenario_digest": scenario.digest(),
+        "provenance": run_provenance(scenario.resolved()),
         "establishment": bundle.posts_label,
         "establishment_modelled": {s: bundle.basis[s] for s in bundle.modelled},
         "establishment_date": bundle.posts_date,
@@ -245,13 +248,17 @@ def default_folder(command: str, name: str, now: datetime | None = None,
 
 def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any],
                  *, command: str, name: str,
-                 extra_files: Mapping[str, str] | None = None) -> list[Path]:
+                 extra_files: Mapping[str, str] | None = None,
+                 attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                 ) -> list[Path]:
     """Write labelled ``tables`` where ``out`` says (see the module docstring); files written.
 
     The first table is the command's main table: the one a single ``--out x.csv`` holds.
     ``extra_files`` (file name -> text, e.g. a calibrated scenario) go into the folder with
     the tables; beside a single file they take that file's name as a prefix
     (``x.csv`` -> ``x.calibrated_scenario.yaml``), so they never replace a file of another run.
+    ``attachments`` (file name -> writer) are more files of a folder (e.g. workbooks), written
+    into it before it is swapped into place, so they too are all there or none.
     """
     if not tables:
         raise FairshareError("nothing to write")
@@ -272,10 +279,10 @@ def write_output(out: Path | None, tables: Mapping[str, pd.DataFrame], meta: Map
                           for n, text in extra.items()]
     if out is None or is_results_root(Path(out)):
         folder = default_folder(command, name, root=RESULTS if out is None else Path(out))
-        written = _write_folder(folder, ready, meta, extra, new=True)
+        written = _write_folder(folder, ready, meta, extra, new=True, attachments=attachments)
         point_latest(written[0].parent)
         return written
-    return _write_folder(Path(out), ready, meta, extra)
+    return _write_folder(Path(out), ready, meta, extra, attachments=attachments)
 
 
 #: The longest file or folder name accepted for ``--out`` (file systems allow 255 bytes, and
@@ -352,7 +359,9 @@ def check_writable(target: Path) -> None:
 
 def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
                   meta: Mapping[str, Any], extra: Mapping[str, str] | None = None, *,
-                  new: bool = False) -> list[Path]:
+                  new: bool = False,
+                  attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                  ) -> list[Path]:
     """Build the whole folder beside ``folder``, then swap it into place; ``new``: never
     replace anything, take the first free name (``-2``, ``-3`` ...) instead."""
     extra = dict(extra or {})
@@ -365,6 +374,8 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
     try:
         for table, df in tables.items():
             write_csv(df, tmp / f"{table}.csv")
+        for file_name, writer in (attachments or {}).items():
+            writer(tmp / file_name)
         write_csv(dictionary_of(tables), tmp / COLUMNS_FILE)
         write_text(tmp / RUN_JSON, json.dumps(dict(meta), indent=2, default=str) + "\n")
         for name, text in extra.items():
@@ -374,7 +385,8 @@ def _write_folder(folder: Path, tables: Mapping[str, pd.DataFrame],
         folder = _rename_new(tmp, folder) if new else _swap_into_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    names = [*(f"{t}.csv" for t in tables), COLUMNS_FILE, RUN_JSON, *extra]
+    names = [*(f"{t}.csv" for t in tables), *(attachments or {}), COLUMNS_FILE, RUN_JSON,
+             *extra]
     return [folder / n for n in names]
 
 
@@ -476,8 +488,10 @@ def point_latest(folder: Path) -> Path:
 
 def write_results(out: Path | None, tables: Mapping[str, pd.DataFrame], bundle: Bundle,
                   scenario: Scenario, *, command: str = "results",
-                  extra_files: Mapping[str, str] | None = None, **extra: Any) -> list[Path]:
+                  extra_files: Mapping[str, str] | None = None,
+                  attachments: Mapping[str, Callable[[Path], object]] | None = None,
+                  **extra: Any) -> list[Path]:
     """Write a command's tables with the run's metadata (``write_output``'s rules)."""
     meta = run_metadata(bundle, scenario, **extra)
     return write_output(out, tables, meta, command=command, name=scenario.name,
-                        extra_files=extra_files)
+                        extra_files=extra_files, attachments=attachments)

@@ -29,6 +29,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from fairshare.io import write_text
+from fairshare.provenance import judgements, kinds_of, run_provenance
 from fairshare.publish import charts
 from fairshare.publish import report_tables as rt
 from fairshare.publish.labels import (
@@ -344,20 +345,36 @@ def _parameter_descriptions() -> dict[str, str]:
     return {name: (f.description or "") for name, f in Scenario.model_fields.items()}
 
 
+def _kind_cell(kind: str) -> Cell:
+    """What a parameter is; a judgement stands out."""
+    return Cell(kind, "judgement" if "judgement" in kind else "muted")
+
+
 def _scenario_data(meta: Mapping[str, Any], scenario: Mapping[str, Any]) -> dict[str, Any]:
     """Every resolved parameter with its meaning, the data vintages, digests and licence."""
     notes = _parameter_descriptions()
-    rows = [[label(flat), Cell(_show_value(value)),
+    prov = meta.get("provenance")
+    if not isinstance(prov, Mapping) or not prov:  # a run recorded before provenance was kept
+        prov = run_provenance(scenario)
+    rows = [[label(flat), Cell(_show_value(value)), _kind_cell(kinds_of(flat, prov)),
              Cell(notes.get(key, "") if flat == key else "", "muted")]
             for key in scenario for flat, value in _flatten(key, scenario[key])]
-    params = (Table("Scenario parameters", [Cell("Parameter"), Cell("Value"), Cell("Meaning")],
-                    rows, cls="params") if rows else None)
+    params = (Table("Scenario parameters", [Cell("Parameter"), Cell("Value"), Cell("What it is"),
+                                            Cell("Meaning")], rows, cls="params")
+              if rows else None)
+    marked = judgements(prov)
+    judged = (Table("Judgements in this run: inputs chosen by a person, not taken from a public "
+                    "source (change one and the numbers change)",
+                    [Cell("Input"), Cell("Value"), Cell("What it rests on")],
+                    [[label(k), Cell("data file" if k.startswith("data/") else _show_value(v)),
+                      Cell(b)] for k, v, b in marked], cls="judgements")
+              if marked else None)
     vintages = meta.get("data_vintages") or {}
     licence = meta.get("licence") or (
         "Contains public sector information licensed under the Open Government Licence v3.0 "
         "(ONS, MHCLG, NHS England). Contains OS data \u00a9 Crown copyright and database right "
         "2022/2023.")
-    return {"params": params,
+    return {"params": params, "judged": judged,
             "vintages": Table("Data sources and vintages", [Cell("Input"),
                                                               Cell("Source and vintage")],
                               [[label(k), Cell(str(v))] for k, v in vintages.items()],

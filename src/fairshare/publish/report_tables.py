@@ -43,6 +43,7 @@ _FINDING_KINDS = {
     "pace_cap": "pace cap",
     "timing": "timing",
     "target": "target missed",
+    "fill": "likely unfilled (modelled fill rate)",
 }
 
 _WATERFALL_COLUMNS = [

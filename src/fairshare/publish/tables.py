@@ -43,9 +43,10 @@ SPECIALTY_PHASE = "Specialty (phase)"
 MODEL_GAP = "Model gap (target − current)"
 TOTAL_MOVED = "Total moved"
 PHASE_IMPACT_COLUMNS = ["School", "Specialty", "Phase", "Previous", "Current", "Change"]
-#: The two expansion modes, shown beside the chosen one when the plan carries both.
+#: The expansion modes, shown beside the chosen one when the plan carries them.
 EXPANSION_MODE_COLUMNS = {"expansion_under_served": "Expansion if to under-served",
-                          "expansion_offset": "Expansion if offsetting losses"}
+                          "expansion_offset": "Expansion if offsetting losses",
+                          "expansion_cushioned": "Expansion if cushioning, then by need"}
 
 #: Plan columns that add up across areas (remaining_gap is not listed: it is recomputed as
 #: target − posts after aggregation, so it can never disagree with the columns it comes from).
