@@ -24,13 +24,14 @@ from typing import Any
 
 from fairshare import Scenario, load_england
 from fairshare.analysis.uncertainty import (
+    KernelCache,
     UncertaintySpec,
     _build_kernel,
-    _pool_context,
     _whole,
     monte_carlo_plan,
     monte_carlo_targets,
 )
+from fairshare.analysis.uncertainty_runs import _pool_context
 from fairshare.inputs.bundle import Bundle
 
 
@@ -54,6 +55,7 @@ def bench_targets(bundle: Bundle, draws: int, repeat: int) -> None:
     t1 = _best(lambda: monte_carlo_targets(bundle, sc, draws=draws, seed=1), repeat)
     print(f"  serial, end to end                          {draws / t1:10,.0f} draws/s "
           f"({t1:.2f} s)")
+    bench_structure(bundle, sc, repeat)
     t2 = _best(lambda: monte_carlo_targets(bundle, sc, draws=draws, seed=1, workers=2), 1)
     print(f"  2 workers, end to end (cold pool)           {draws / t2:10,.0f} draws/s "
           f"({t2:.2f} s)")
@@ -63,6 +65,24 @@ def bench_targets(bundle: Bundle, draws: int, repeat: int) -> None:
                    repeat)
     print(f"  2 workers, end to end (warm pool)           {draws / t3:10,.0f} draws/s "
           f"({t3:.2f} s, {t1 / t3:.2f}x serial)")
+
+
+def bench_structure(bundle: Bundle, sc: Scenario, repeat: int) -> None:
+    """What the structural draws (population base, convergence, σ tiers) cost, at the draw
+    counts people use: the CLI's default, the report's, the web app's (cached need arrays)."""
+    without = UncertaintySpec(structural=(), specialised_share_tier_shift=0.0)
+    for n in (2000, 1000):
+        t_new = _best(lambda n=n: monte_carlo_targets(bundle, sc, draws=n, seed=1), repeat)
+        t_old = _best(lambda n=n: monte_carlo_targets(bundle, sc, without, draws=n, seed=1),
+                      repeat)
+        print(f"  {n:,} draws, default spec (structural)        {t_new:6.2f} s; without "
+              f"structural choices or σ tiers {t_old:6.2f} s")
+    cache = KernelCache()
+    monte_carlo_targets(bundle, sc, draws=300, seed=0, cache=cache)
+    moved = sc.with_overrides(deprivation_weight=0.25)
+    t_web = _best(lambda: monte_carlo_targets(bundle, moved, draws=300, seed=0, cache=cache),
+                  repeat)
+    print(f"  300 draws after a δ change, cached need arrays (web app) {t_web:6.2f} s")
 
 
 def bench_plan(bundle: Bundle, draws: int) -> None:

@@ -407,6 +407,27 @@ def test_stopping_export_mid_write_leaves_the_folder_as_it_was(tmp_path: Path, s
         assert "was not written" in err
 
 
+def test_interval_sheets_say_what_they_cover(tmp_path: Path) -> None:
+    """Given intervals, two sheets carry them as given, titled with the coverage statement, and
+    every row keeps it in ``interval_covers``; without intervals there are no such sheets."""
+    from types import SimpleNamespace
+
+    covers = "90% interval of 500 draws over: δ; population base. Not covered: counting error."
+    areas = pd.DataFrame({"scenario": "s", "area": ["London", "Wessex"], "current": [10, 4],
+                          "gap": [-3, 3], "gap_p5": [-4.0, 1.0], "gap_p50": [-3.0, 3.0],
+                          "gap_p95": [-1.0, 4.0], "draws": 500, "interval_covers": covers})
+    cells = areas.assign(specialty="Cardiology", target=[7, 7])
+    intervals = SimpleNamespace(areas=areas, cells=cells, coverage=covers)
+    wb = openpyxl.load_workbook(write(tmp_path, intervals=intervals))
+    assert wb.sheetnames[-2:] == ["Intervals by area", "Intervals"]
+    ws = wb["Intervals by area"]
+    assert ws["A1"].value == f"Net gap by area with intervals. {covers}"
+    rows = table_from(ws, "scenario", 9)
+    assert rows[0][1:7] == ["London", 10, -3, -4, -3, -1]
+    assert all(r[8] == covers for r in rows)
+    assert "Intervals" not in openpyxl.load_workbook(write(tmp_path / "none")).sheetnames
+
+
 def test_reconstructed_years_and_staff_in_post_are_said(tmp_path: Path) -> None:
     """Issue 18: the workbook says which plan years are a reconstruction and that a public
     baseline is staff in post, not funded posts, on the About sheet and on every year sheet."""

@@ -658,6 +658,27 @@ def _running_in_group(pgid: int) -> list[int]:
     return running
 
 
+def test_intervals_are_shown_with_what_they_cover(run):
+    """A hand-made intervals table: every area's interval is printed as given, beside the
+    coverage statement; without intervals the report says they are not in it."""
+    t = run["targets"]
+    areas = pd.DataFrame({"area": ["London", "Wessex"], "current": [11291, 2071],
+                          "gap": [-4227, 167], "gap_p5": [-4377.0, 60.0],
+                          "gap_p50": [-3644.0, 130.0], "gap_p95": [-3278.0, 203.0],
+                          "draws": [1000, 1000],
+                          "interval_covers": ["90% interval of 1,000 draws over: δ; "
+                                              "population base. Not covered: counting error."] * 2})
+    page = build_report(t, None, run["metadata"], intervals=areas)
+    section = _text(page[page.index('id="uncertainty"'):page.index("</section>",
+                                                                  page.index('id="uncertainty"'))])
+    assert "What the intervals cover: 90% interval of 1,000 draws over: δ; population base. " \
+           "Not covered: counting error." in section
+    assert "London 11,291 −4,227 −3,644 −4,377 to −3,278" in section
+    assert "Wessex 2,071 +167 +130 +60 to +203" in section
+    assert "intervals on the gaps (not computed" not in page
+    assert "intervals on the gaps (not computed" in build_report(t, None, run["metadata"])
+
+
 def test_report_says_reconstructed_years_and_staff_in_post(run):
     """Issue 18: a banner says the public baseline is staff in post (not funded posts) and
     which plan years are a reconstruction; the plan's year table marks each year."""

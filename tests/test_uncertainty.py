@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,18 +12,21 @@ from pydantic import ValidationError
 from fairshare import Scenario, load_england
 from fairshare.analysis.uncertainty import (
     DRAW_BLOCK,
+    KernelCache,
     Range,
     UncertaintySpec,
-    _build_kernel,
+    _build_structured,
     _hamilton,
-    _whole,
+    coverage,
     draw_parameters,
+    monte_carlo_intervals,
     monte_carlo_plan,
     monte_carlo_targets,
 )
 from fairshare.apportionment import apportion
 from fairshare.inputs.bundle import Bundle
-from fairshare.model.targets import fractional_targets, prepare, targets, whole_targets
+from fairshare.model.targets import Inputs, fractional_targets, prepare, targets, whole_targets
+from fairshare.scenario import StructuralChoice
 from tests.toy import toy_bundle
 
 HAS_PLAN = importlib.util.find_spec("fairshare.model.plan") is not None
@@ -101,11 +103,17 @@ def test_percentiles_ordered_and_totals_preserved(england: Bundle) -> None:
     assert (df["target_p5"] <= df["target_p50"]).all()
     assert (df["target_p50"] <= df["target_p95"]).all()
     assert (df["gap_p5"] <= df["gap_p50"]).all() and (df["gap_p50"] <= df["gap_p95"]).all()
-    assert np.allclose(df["gap_p50"], df["target_p50"] - df["current"])
+    # with no structural choice current posts are the same in every draw
+    fixed_posts = monte_carlo_targets(england, Scenario(), UncertaintySpec(structural=()),
+                                      draws=300, seed=1)
+    assert np.allclose(fixed_posts["gap_p50"],
+                       fixed_posts["target_p50"] - fixed_posts["current"])
     assert ((df["p_gives"] + df["p_receives"]) <= 1 + 1e-12).all()
     assert (df["p_gives"] > 0).any() and (df["p_receives"] > 0).any()
-    sums = df.groupby("specialty")[["target_mean", "current"]].sum()
-    assert np.allclose(sums["target_mean"], sums["current"])  # every draw keeps each total
+    # every draw keeps each specialty's total (with the posts fixed: the funded-posts view,
+    # a structural option, changes totals on purpose)
+    sums = fixed_posts.groupby("specialty")[["target_mean", "current"]].sum()
+    assert np.allclose(sums["target_mean"], sums["current"])
 
 
 def test_zero_width_ranges_reproduce_deterministic_targets(england: Bundle) -> None:
@@ -119,17 +127,26 @@ def test_zero_width_ranges_reproduce_deterministic_targets(england: Bundle) -> N
 
 
 def test_every_draw_equals_the_model_at_its_parameters(england: Bundle) -> None:
-    """The vectorised path gives exactly whole_targets(fractional_targets(...)) per draw."""
+    """The vectorised path gives exactly whole_targets(fractional_targets(...)) per draw, each
+    on the scenario its structural options make (prepared here independently)."""
     sc = Scenario()
-    kernel, inp = _build_kernel(england, sc, UncertaintySpec(), seed=4)
+    kernel, _ = _build_structured(england, sc, UncertaintySpec(), seed=4)
     draws = kernel.draws(0, 40)
-    got = _whole(kernel, draws)
-    totals = inp.current.sum(axis=1)
+    got, current, _ = kernel.evaluate(draws)
+    assert len(set(draws.structure.tolist())) > 1  # several structural combinations drawn
+    prepared: dict[tuple[int, str], Inputs] = {}
     for i in range(len(draws)):
-        need = replace(inp.need, future=kernel.future[draws.variant[i]])
-        frac = fractional_targets(replace(inp, need=need), float(draws.deprivation_weight[i]),
+        part = kernel.parts[int(draws.structure[i])]
+        key = (int(draws.structure[i]), draws.variant_names()[i])
+        if key not in prepared:
+            prepared[key] = prepare(england, part.scenario.with_overrides(
+                projection_variant=key[1]))
+        inp = prepared[key]
+        frac = fractional_targets(inp, float(draws.deprivation_weight[i]),
                                   draws.weights[i], draws.specialised_share[i])
+        totals = inp.current.sum(axis=1)
         assert np.array_equal(got[i], whole_targets(frac, totals, sc)), i
+        assert np.array_equal(current[i], inp.current)
 
 
 def test_vectorised_hamilton_matches_exact_apportion_with_ties_and_minimum() -> None:
@@ -154,8 +171,8 @@ def test_percentiles_from_counts_match_numpy(england: Bundle) -> None:
     sc = Scenario()
     n = 257
     df = monte_carlo_targets(england, sc, draws=n, seed=9, percentiles=(5, 37.5, 50, 95))
-    kernel, inp = _build_kernel(england, sc, UncertaintySpec(), seed=9)
-    whole = _whole(kernel, kernel.draws(0, n))
+    kernel, inp = _build_structured(england, sc, UncertaintySpec(), seed=9)
+    whole, current, _ = kernel.evaluate(kernel.draws(0, n))
     n_area = whole.shape[-1]
     present = df["specialty"].unique()
     rows = [inp.need.specialties.index(s) for s in present]
@@ -163,8 +180,9 @@ def test_percentiles_from_counts_match_numpy(england: Bundle) -> None:
         expected = np.percentile(whole[:, rows], p, axis=0).ravel()
         assert np.allclose(df[f"target_p{p:g}"].to_numpy(), expected)
     assert np.allclose(df["target_mean"], whole[:, rows].mean(axis=0).ravel())
-    cur = inp.current[rows][None]
-    assert np.allclose(df["p_gives"], (whole[:, rows] < cur).mean(axis=0).ravel())
+    gap = whole[:, rows] - current[:, rows]  # each draw's own current posts
+    assert np.allclose(df["p_gives"], (gap < 0).mean(axis=0).ravel())
+    assert np.allclose(df["gap_p95"], np.percentile(gap, 95, axis=0).ravel())
     assert len(df) == len(present) * n_area
 
 
@@ -250,3 +268,131 @@ def test_plan_level_monte_carlo(small: Bundle) -> None:
     assert sum(df.attrs["statuses"].values()) == 3
     again = monte_carlo_plan(small, sc, draws=3, seed=1, chunk=2)
     pd.testing.assert_frame_equal(df, again)
+
+
+# ------------------------------------------------------------------ structural choices (issue 14)
+
+
+def _only(sc: Scenario, *choices: StructuralChoice) -> UncertaintySpec:
+    """No uncertainty but the given structural choices."""
+    return UncertaintySpec.fixed(sc).model_copy(update={"structural": choices})
+
+
+def test_a_certain_structural_option_gives_that_scenarios_targets(england: Bundle) -> None:
+    """Drawing population_base = registered with probability 1 reproduces the deterministic
+    targets of the registered scenario, and aims under convergence share 0.5 those of
+    ``with_aim`` (computed by the deterministic model, not the Monte Carlo)."""
+    sc = Scenario()
+    spec = _only(sc, StructuralChoice(parameter="population_base",
+                                      options=("ons_resident", "registered"),
+                                      probabilities=(0.0, 1.0)),
+                 StructuralChoice(parameter="convergence",
+                                  options=({"policy": "share", "share": 0.5},)))
+    df = monte_carlo_targets(england, sc, spec, draws=50, seed=3).set_index(
+        ["specialty", "area"])
+    other = Scenario(population_base="registered", convergence={"policy": "share",
+                                                                "share": 0.5})
+    det = targets(england, other).set_index(["specialty", "area"]).loc[df.index]
+    assert (df["target_p5"] == det["target"]).all() and (df["target_p95"] == det["target"]).all()
+    assert (df["aim_gap_p50"] == det["aim"] - det["current"]).all()
+    # the registered base really differs from the scenario's own (ONS residents) targets
+    assert (df["target"] != det["target"]).sum() > 50
+
+
+def test_structural_options_drawn_with_their_probabilities_and_own_streams() -> None:
+    from fairshare.analysis.uncertainty_draws import _structure
+
+    base = StructuralChoice(parameter="population_base", options=("ons_resident", "registered"),
+                            probabilities=(0.3, 0.7))
+    conv = StructuralChoice(parameter="convergence",
+                            options=({"policy": "full"}, {"policy": "share", "share": 0.5}))
+    one = _structure(UncertaintySpec(structural=(base,)), seed=4, block=0, n=20_000)
+    two = _structure(UncertaintySpec(structural=(base, conv)), seed=4, block=0, n=20_000)
+    # 20,000 draws: the share is within 4 standard errors (0.013) of 0.7
+    assert abs(one.mean() - 0.7) < 4 * np.sqrt(0.7 * 0.3 / 20_000)
+    # adding a choice leaves the first choice's picks unchanged (first choice varies fastest)
+    assert np.array_equal(two % 2, one)
+    assert abs((two // 2).mean() - 0.5) < 0.02
+
+
+def test_sigma_tiers_move_one_tier_by_hand() -> None:
+    from fairshare.analysis.uncertainty_draws import _tiered
+
+    sigma = np.array([0.0, 0.05, 0.2, 0.5, 0.15])
+    down = _tiered(sigma, np.full((1, 5), -1))[0]
+    up = _tiered(sigma, np.full((1, 5), 1))[0]
+    assert down.tolist() == [0.0, 0.0, 0.1, 0.3, 0.1]
+    assert up.tolist() == [0.05, 0.1, 0.3, 0.5, 0.2]
+    assert _tiered(sigma, np.zeros((1, 5), dtype=int))[0].tolist() == sigma.tolist()
+
+
+def test_area_totals_are_percentiles_of_each_draws_sum(england: Bundle) -> None:
+    sc = Scenario()
+    res = monte_carlo_intervals(england, sc, draws=300, seed=2)
+    kernel, _ = _build_structured(england, sc, UncertaintySpec(), seed=2)
+    target, current, aim = kernel.evaluate(kernel.draws(0, 300))
+    net = (target - current).sum(axis=1)  # (draw, area)
+    areas = res.areas.set_index("area")
+    lo = kernel.parts[0].geo.local_offices
+    for p in (5, 50, 95):
+        assert np.allclose(areas.loc[lo, f"gap_p{p}"], np.percentile(net, p, axis=0))
+    assert np.allclose(areas.loc[lo, "aim_gap_p50"],
+                       np.percentile((aim - current).sum(axis=1), 50, axis=0))
+    own = res.cells.assign(g=res.cells["target"] - res.cells["current"]).groupby("area")["g"]
+    assert (areas["gap"] == own.sum().loc[areas.index]).all()
+    assert areas["gap"].sum() == 0  # redistribution: England's net gap is zero
+
+
+def test_every_interval_says_what_it_covers(england: Bundle) -> None:
+    sc = Scenario()
+    df = monte_carlo_targets(england, sc, draws=20, seed=0)
+    text = df["interval_covers"].iloc[0]
+    assert (df["interval_covers"] == text).all() and df.attrs["coverage"] == text
+    for words in ("90% interval", "20 draws", "δ uniform on [0.1, 0.3]", "Dirichlet",
+                  "σ tier", "projection variant", "population base (ons_resident 50%, "
+                  "registered 50%)", "convergence", "Not covered", "counting error"):
+        assert words in text, words
+    fixed = coverage(UncertaintySpec.fixed(sc), 10)
+    assert "Held fixed" in fixed and "population base" not in fixed
+
+
+def test_structural_choices_are_validated() -> None:
+    def spec(**choice: object) -> dict[str, object]:
+        return {"uncertainty": {"structural": [choice]}}
+
+    with pytest.raises(ValidationError, match="not a valid value"):
+        Scenario.model_validate(spec(parameter="population_base", options=["nowhere"]))
+    with pytest.raises(ValidationError, match="not a scenario parameter"):
+        Scenario.model_validate(spec(parameter="populaton_base", options=["registered"]))
+    with pytest.raises(ValidationError, match="drawn by its own family"):
+        Scenario.model_validate(spec(parameter="deprivation_weight", options=[0.1]))
+    with pytest.raises(ValidationError, match="combinations of options"):
+        UncertaintySpec(structural=tuple(
+            StructuralChoice(parameter=f"p{i}", options=tuple(range(10))) for i in range(3)))
+    with pytest.raises(ValidationError, match="sum to 1"):
+        Scenario.model_validate(spec(parameter="population_base", options=["registered"],
+                                     probabilities=[0.5]))
+
+
+def test_a_kernel_cache_gives_the_same_intervals(england: Bundle) -> None:
+    """Need arrays cached across δ changes (the web app): identical to a fresh run."""
+    cache = KernelCache(size=2)
+    monte_carlo_targets(england, Scenario(), draws=60, seed=1, cache=cache)
+    sc = Scenario(deprivation_weight=0.3, specialised_share=0.2)
+    cached = monte_carlo_targets(england, sc, draws=60, seed=1, cache=cache)
+    pd.testing.assert_frame_equal(cached, monte_carlo_targets(england, sc, draws=60, seed=1))
+
+
+def test_a_dotted_path_draws_one_switch_of_a_group(england: Bundle) -> None:
+    """``convergence.share`` draws the share alone (the policy stays the scenario's); a path
+    into something that is not a group is refused by name."""
+    sc = Scenario(convergence={"policy": "share", "share": 0.5})
+    choice = StructuralChoice(parameter="convergence.share", options=(0.25,))
+    assert sc.with_structure({"convergence.share": 0.25}).convergence.share == 0.25
+    df = monte_carlo_targets(england, sc, _only(sc, choice), draws=20, seed=0)
+    det = targets(england, sc.with_overrides(convergence={"policy": "share", "share": 0.25}))
+    det = det.set_index(["specialty", "area"]).loc[df.set_index(["specialty", "area"]).index]
+    assert (df["aim_gap_p50"].to_numpy() == (det["aim"] - det["current"]).to_numpy()).all()
+    with pytest.raises(ValidationError, match="not a group"):
+        Scenario.model_validate({"uncertainty": {"structural": [
+            {"parameter": "population_base.x", "options": [1]}]}})

@@ -361,6 +361,10 @@ def test_uncertainty_intervals_hold_the_target(engine: Engine) -> None:
     for r in rows:
         assert r["target_p5"] <= r["target_p50"] <= r["target_p95"]
         assert 0 <= r["p_gives"] <= 1 and 0 <= r["p_receives"] <= 1
+    # the page says what the intervals cover, with the draw count and what is left out
+    cover = view["notes"][0]
+    assert cover.startswith("What the intervals cover: 90% interval") and "100 draws" in cover
+    assert "population base" in cover and "Not covered" in cover
 
 
 def test_equity_view(engine: Engine) -> None:

@@ -39,6 +39,8 @@ MIN_PACE_CAP = 0.001
 #: Lists and tables in a scenario (expansion tranches, per-specialty values) hold at most this
 #: many entries: 65 specialties, or 39 years x a few priorities, need far fewer.
 MAX_ITEMS = 1000
+#: Combinations of structural options a Monte Carlo prepares (each costs a need calculation).
+MAX_STRUCTURES = 256
 
 
 class _Strict(BaseModel):
@@ -97,6 +99,78 @@ class Range(_Strict):
         return np.where(u < c, left, right)
 
 
+#: The coarse tiers σ is set in (docs/specialties.md): a tier judgement off by one moves a
+#: specialty's σ to the neighbouring tier.
+SIGMA_TIERS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+#: Scenario parameters that have their own drawn family: a structural choice may not draw them.
+_DRAWN_FAMILIES = frozenset({"deprivation_weight", "weights", "specialty_weights",
+                             "specialised_share", "specialty_specialised_share",
+                             "projection_variant", "uncertainty", "name", "description"})
+
+
+class StructuralChoice(_Strict):
+    """A modelling choice drawn as a whole: one scenario parameter and the options it may take.
+
+    Any scenario switch can be drawn this way (``population_base``, ``convergence``, a baseline
+    correction): each draw takes one option, with the given probabilities, and the draw's
+    targets are computed on the scenario with that parameter set to the option.
+    """
+
+    parameter: str = Field(min_length=1, max_length=MAX_NAME,
+                           description="A scenario parameter: a top-level name, or a dotted "
+                           "path into a group (convergence.share, baseline_corrections.gim).")
+    options: tuple[Any, ...] = Field(min_length=1, max_length=MAX_ITEMS,
+                                     description="Values the parameter may take.")
+    probabilities: tuple[float, ...] | None = Field(
+        None, description="Probability of each option (sum 1; None: equally likely). "
+        "A judgement: how plausible each modelling choice is.")
+    label: str = Field("", max_length=MAX_NAME,
+                       description="Short name in coverage statements (default: the parameter).")
+
+    @model_validator(mode="after")
+    def _check(self) -> StructuralChoice:
+        if self.parameter.split(".")[0] in _DRAWN_FAMILIES:
+            raise ValueError(f"'{self.parameter}' is drawn by its own family; a structural "
+                             "choice draws a switch such as population_base or convergence")
+        if self.probabilities is not None:
+            p = self.probabilities
+            if len(p) != len(self.options):
+                raise ValueError(f"{len(p)} probabilities for {len(self.options)} options")
+            if any(not math.isfinite(x) or x < 0 for x in p) or abs(sum(p) - 1) > 1e-9:
+                raise ValueError("probabilities must be >= 0 and sum to 1")
+        return self
+
+    def weights(self) -> np.ndarray:
+        """Probability of each option."""
+        if self.probabilities is None:
+            return np.full(len(self.options), 1 / len(self.options))
+        return np.asarray(self.probabilities, dtype=float)
+
+    def name(self) -> str:
+        return self.label or self.parameter
+
+
+def _default_structure() -> tuple[StructuralChoice, ...]:
+    return (
+        StructuralChoice(parameter="population_base", options=("ons_resident", "registered"),
+                         label="population base"),
+        StructuralChoice(parameter="convergence",
+                         options=({"policy": "full"}, {"policy": "share", "share": 0.5}),
+                         label="convergence"),
+        # the baseline corrections whose rule is a judgement (docs/baseline.md): corrected or
+        # as counted, equally likely. GP/PH spread on need's base is kept as set (as built
+        # counts the population-base difference as a gap); the numeric views (non-movable
+        # share, GP rotation months) have no public figure to draw around.
+        StructuralChoice(parameter="baseline_corrections.gim",
+                         options=("group1_mix", "as_counted"), label="GIM registrars"),
+        StructuralChoice(parameter="baseline_corrections.trust_sites", options=(True, False),
+                         label="trusts placed by their sites"),
+        StructuralChoice(parameter="baseline_corrections.vacancies", options=(False, True),
+                         label="funded-posts view (vacancies)"),
+    )
+
+
 class UncertaintySpec(_Strict):
     """What is uncertain and how it is drawn (kept apart from ``Scenario`` until wired in).
 
@@ -123,6 +197,17 @@ class UncertaintySpec(_Strict):
         DEFAULT_VARIANTS, min_length=1,
         description="ONS projection variants drawn with equal probability.",
     )
+    specialised_share_tier_shift: float = Field(
+        0.25, ge=0, le=0.5,
+        description="Probability that a specialty's σ sits one tier lower, and equally one "
+        "tier higher, than set (tiers 0, 0.05, 0.1, 0.2, 0.3, 0.5; each specialty drawn on "
+        "its own); 0: tiers as set.",
+    )
+    structural: tuple[StructuralChoice, ...] = Field(
+        default_factory=_default_structure, max_length=8,
+        description="Modelling choices drawn as a whole (population base, convergence, "
+        "baseline corrections, ...): each draw takes one option of each.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> UncertaintySpec:
@@ -133,6 +218,13 @@ class UncertaintySpec(_Strict):
             raise ValueError("specialised_share_multiplier must be >= 0")
         if len(set(self.projection_variants)) != len(self.projection_variants):
             raise ValueError("projection_variants lists a variant twice")
+        names = [c.parameter for c in self.structural]
+        if len(set(names)) != len(names):
+            raise ValueError("structural lists a parameter twice")
+        combos = math.prod(len(c.options) for c in self.structural)
+        if combos > MAX_STRUCTURES:
+            raise ValueError(f"structural choices make {combos:,} combinations of options; at "
+                             f"most {MAX_STRUCTURES} (each is prepared once): draw fewer")
         return self
 
     @classmethod
@@ -141,7 +233,8 @@ class UncertaintySpec(_Strict):
         d = scenario.deprivation_weight
         return cls(deprivation_weight=Range(low=d, high=d), weight_concentration=None,
                    specialised_share_multiplier=Range(low=1.0, high=1.0),
-                   projection_variants=(scenario.projection_variant,))
+                   projection_variants=(scenario.projection_variant,),
+                   specialised_share_tier_shift=0.0, structural=())
 
 
 
@@ -502,7 +595,49 @@ class Scenario(_Strict):
         for key, value in self.specialty_specialised_share.items():
             if not 0 <= value <= 1:
                 raise ValueError(f"specialty_specialised_share[{key!r}] must be in [0, 1]")
+        self._check_structural()
         return self
+
+    def _check_structural(self) -> None:
+        """Every drawn structural option must make a valid scenario (checked once, here)."""
+        for choice in self.uncertainty.structural:
+            if choice.parameter.split(".")[0] not in Scenario.model_fields:
+                raise ValueError(f"uncertainty.structural: '{choice.parameter}' is not a "
+                                 "scenario parameter (see `fairshare scenario --schema`)")
+            for option in choice.options:
+                try:
+                    self.with_structure({choice.parameter: option})
+                except ValidationError as err:
+                    first = err.errors()[0]
+                    raise ValueError(f"uncertainty.structural: {choice.parameter} = {option!r} "
+                                     f"is not a valid value: {first['msg']}") from None
+                except ValueError as err:
+                    raise ValueError(f"uncertainty.structural: {err}") from None
+
+    def with_structure(self, options: dict[str, Any]) -> Scenario:
+        """This scenario with structural options set (and no structural draws of its own).
+
+        A key may be a dotted path into a group (``baseline_corrections.gim``)."""
+        data = self.model_dump()
+        for path, value in options.items():
+            *groups, last = path.split(".")
+            node = data
+            for name in groups:
+                if not isinstance(node.get(name), dict):
+                    raise ValueError(f"'{path}': '{name}' is not a group of parameters")
+                node = node[name]
+            if groups and last not in node:
+                raise ValueError(f"'{path}': '{last}' is not a parameter of '{groups[-1]}'")
+            node[last] = value
+        data["uncertainty"] = self.uncertainty.model_copy(update={"structural": ()}).model_dump()
+        return Scenario.model_validate(data)
+
+    def value_at(self, path: str) -> Any:
+        """A parameter's value by top-level name or dotted path."""
+        value: Any = self
+        for name in path.split("."):
+            value = getattr(value, name)
+        return value
 
     def resolved(self) -> dict[str, Any]:
         """Every parameter, defaults included, as plain JSON-able data."""

@@ -19,12 +19,22 @@ Which parameters the data pin down is read from the Jacobian at the fit: the app
 standard error of each parameter (from (JᵀJ)⁻¹ times the residual variance, scaled to the
 parameter's range) and the singular values of the range-scaled Jacobian. A parameter whose
 standard error is more than a quarter of its range, or that moves the fitted gaps by less than
-a tenth of a post over its whole range, is reported as not identified.
+a tenth of a post over its whole range, is reported as not identified; so is one that ends at a
+bound of its range (within 2% of the range or three standard errors of it: the best fit may lie
+beyond it). Only
+identified values are written into the calibrated scenario: every other parameter keeps the
+base scenario's value, and the scenario's description says which is which.
+
+Every fit is checked out of sample beside the simplest rival, one scale factor k on the base
+scenario's gaps (modelled gap = k · (target − current), k by least squares): each row is left
+out in turn, both are refitted on the others and predict it, and the leave-one-out root mean
+square errors are compared. A fit that does not beat one scale factor out of sample has learnt
+no more than a scale from the figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +47,8 @@ from fairshare.inputs.posts import area_lookup, cell_text, parse_year, read_tabl
 from fairshare.model.targets import Inputs, fractional_targets, prepare, targets
 from fairshare.scenario import Scenario
 
-__all__ = ["PARAMETERS", "Calibration", "calibrate", "read_published", "synthetic_published"]
+__all__ = ["PARAMETERS", "Calibration", "calibrate", "leave_one_out", "read_published",
+           "scale_factor", "synthetic_published"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ LOW = np.array([p.low for p in PARAMETERS])
 HIGH = np.array([p.high for p in PARAMETERS])
 SE_LIMIT = 0.25  # standard error above a quarter of the range: not identified
 EFFECT_LIMIT = 0.1  # moves no fitted gap by a tenth of a post over its range: not identified
+BOUND_LIMIT = 0.02  # within 2% of the range (or 3 s.e.) of a bound: at the bound, not identified
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,10 @@ class Calibration:
     residuals: pd.DataFrame  # area, specialty, year, published_gap, gap_before, gap_after, ...
     rmse_before: float
     rmse_after: float
-    scenario: Scenario  # the base scenario with the fitted values
+    scenario: Scenario  # the base scenario with the identified fitted values only
+    written: list[str]  # parameters written into ``scenario`` (identified)
+    checks: pd.DataFrame  # model, parameters, rmse_in_sample, rmse_leave_one_out
+    beats_scale_factor: bool  # the fit's leave-one-out error is below one scale factor's
 
 
 def read_published(path: str, bundle: Bundle, free: int = len(PARAMETERS)) -> pd.DataFrame:
@@ -189,6 +204,7 @@ class _Model:
         self.sigma = inp.sigma.copy()
 
     def gaps(self, theta: np.ndarray) -> np.ndarray:
+        """Modelled fractional gaps (share closed × (target − current)) at the rows."""
         delta, a, b, m, s = theta
         n = len(self.inp.need.specialties)
         weights = np.tile([a, (1 - a) * b, (1 - a) * (1 - b)], (n, 1))
@@ -206,18 +222,37 @@ def start_values(scenario: Scenario, inp: Inputs) -> np.ndarray:
     return np.array([scenario.deprivation_weight, w[0], b, 1.0, share])
 
 
-def fitted_scenario(base: Scenario, theta: np.ndarray) -> tuple[Scenario, float]:
-    """The base scenario with the fitted values, and the σ multiplier still to apply."""
+def fitted_scenario(base: Scenario, theta: np.ndarray,
+                    write: frozenset[str] = frozenset(NAMES)) -> tuple[Scenario, float]:
+    """The base scenario with the fitted values of the parameters in ``write`` (the others keep
+    the base's values), and the σ multiplier still to apply (1 when σ is not written).
+
+    The weight mix is written only when both ``core_weight`` and ``specialty_split`` are: one
+    without the other does not make a mix.
+    """
     delta, a, b, m, s = (float(x) for x in theta)
-    sigma = None if base.specialised_share is None else min(base.specialised_share * m, 1.0)
-    return base.with_overrides(
-        name=f"{base.name} (calibrated)",
-        deprivation_weight=delta,
-        weights={"core": a, "specialty": (1 - a) * b, "future": 1 - a - (1 - a) * b},
-        specialty_weights={},
-        specialised_share=sigma,
-        convergence={"policy": "share", "share": s},
-    ), m
+    changes: dict[str, object] = {"name": f"{base.name} (calibrated)"}
+    if "deprivation_weight" in write:
+        changes["deprivation_weight"] = delta
+    if {"core_weight", "specialty_split"} <= write:
+        changes["weights"] = {"core": a, "specialty": (1 - a) * b,
+                              "future": 1 - a - (1 - a) * b}
+        changes["specialty_weights"] = {}
+    if "specialised_multiplier" not in write:
+        m = 1.0
+    elif base.specialised_share is not None:
+        changes["specialised_share"] = min(base.specialised_share * m, 1.0)
+    if "convergence_share" in write:
+        changes["convergence"] = {"policy": "share", "share": s}
+    return base.with_overrides(**changes), m
+
+
+def _written(parameters: pd.DataFrame) -> frozenset[str]:
+    """Identified parameters that make a scenario value (the weight mix needs both halves)."""
+    ok = set(parameters.loc[parameters["identified"], "parameter"])
+    if not {"core_weight", "specialty_split"} <= ok:
+        ok -= {"core_weight", "specialty_split"}
+    return frozenset(ok)
 
 
 def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: int = 0,
@@ -238,8 +273,11 @@ def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: 
         first[NAMES.index(name)] = value
     free = [i for i, name in enumerate(NAMES) if name not in (fixed or {})]
     theta = _best_fit(model, y, first, free, np.random.default_rng(seed), starts)
-    scenario, multiplier = fitted_scenario(base, theta)
-    if base.specialised_share is None:
+    parameters = _identification(model, theta, first, y, free)
+    write = _written(parameters)
+    scenario, multiplier = fitted_scenario(base, theta, write)
+    scenario = scenario.with_overrides(description=_description(base, parameters, write))
+    if base.specialised_share is None and multiplier != 1.0:
         sigma = np.clip(model.sigma * multiplier, 0, 1)
         scenario = scenario.with_overrides(specialty_specialised_share=dict(
             zip(specs, (float(v) for v in sigma), strict=True)))
@@ -249,13 +287,94 @@ def calibrate(bundle: Bundle, base: Scenario, published: pd.DataFrame, *, seed: 
         gap_before=before, gap_after=after,
         fitted_fractional=model.gaps(theta),
         residual_before=before - y, residual_after=after - y)
+    checks = _checks(model, y, first, theta, free)
+    fit_loo, scale_loo = checks["rmse_leave_one_out"].iloc[2], checks["rmse_leave_one_out"].iloc[1]
     return Calibration(
-        parameters=_identification(model, theta, first, y, free),
+        parameters=parameters,
         residuals=residuals,
         rmse_before=_rmse(before - y),
         rmse_after=_rmse(after - y),
         scenario=scenario,
+        written=sorted(write),
+        checks=checks,
+        beats_scale_factor=bool(fit_loo < scale_loo),
     )
+
+
+def _description(base: Scenario, parameters: pd.DataFrame, write: frozenset[str]) -> str:
+    kept = [p for p in NAMES if p not in write]
+    text = ("Calibrated by `fairshare calibrate`. Written (identified by the published "
+            f"figures): {', '.join(sorted(write)) or 'none'}. Kept at the base scenario "
+            f"'{base.name}' (not identified or fixed): {', '.join(kept) or 'none'}.")
+    return (base.description + "\n" + text).strip()
+
+
+def scale_factor(y: np.ndarray, g: np.ndarray) -> float:
+    """Least-squares k in y ≈ k · g (0 when every g is 0)."""
+    gg = float(g @ g)
+    return float(y @ g) / gg if gg > 0 else 0.0
+
+
+def leave_one_out(y: np.ndarray, fit: Callable[[np.ndarray], object],
+                  predict: Callable[[object, int], float]) -> np.ndarray:
+    """Held-out predictions: row i predicted by ``predict(fit(mask without i), i)``."""
+    out = np.zeros(len(y))
+    for i in range(len(y)):
+        keep = np.ones(len(y), dtype=bool)
+        keep[i] = False
+        out[i] = predict(fit(keep), i)
+    return out
+
+
+def _checks(model: _Model, y: np.ndarray, first: np.ndarray, theta: np.ndarray,
+            free: list[int]) -> pd.DataFrame:
+    """In-sample and leave-one-out errors of the base scenario, one scale factor on its gaps,
+    and the fit (each refit without the row it predicts), on fractional gaps."""
+    full = first.copy()
+    full[NAMES.index("convergence_share")] = 1.0
+    g = model.gaps(full)  # the base scenario's target − current at the rows
+    base = model.gaps(first)
+    k = scale_factor(y, g)
+    if len(y) < 2:  # nothing left to fit on when the only row is held out
+        nan = float("nan")
+        return pd.DataFrame([
+            {"model": "base scenario (nothing fitted)", "parameters": 0,
+             "rmse_in_sample": _rmse(base - y), "rmse_leave_one_out": _rmse(base - y)},
+            {"model": f"one scale factor on the base gaps (k = {k:.3f})", "parameters": 1,
+             "rmse_in_sample": _rmse(k * g - y), "rmse_leave_one_out": nan},
+            {"model": "calibrated fit", "parameters": len(free),
+             "rmse_in_sample": _rmse(model.gaps(theta) - y), "rmse_leave_one_out": nan}])
+    scale_loo = leave_one_out(y, lambda keep: scale_factor(y[keep], g[keep]),
+                              lambda kk, i: float(kk) * g[i])  # type: ignore[arg-type]
+    fit_loo = leave_one_out(
+        y, lambda keep: _refit(model, y, theta, free, keep),
+        lambda th, i: float(model.gaps(th)[i]))  # type: ignore[arg-type]
+    return pd.DataFrame([
+        {"model": "base scenario (nothing fitted)", "parameters": 0,
+         "rmse_in_sample": _rmse(base - y), "rmse_leave_one_out": _rmse(base - y)},
+        {"model": f"one scale factor on the base gaps (k = {k:.3f})", "parameters": 1,
+         "rmse_in_sample": _rmse(k * g - y), "rmse_leave_one_out": _rmse(scale_loo - y)},
+        {"model": "calibrated fit", "parameters": len(free),
+         "rmse_in_sample": _rmse(model.gaps(theta) - y),
+         "rmse_leave_one_out": _rmse(fit_loo - y)},
+    ])
+
+
+def _refit(model: _Model, y: np.ndarray, theta: np.ndarray, free: list[int],
+           keep: np.ndarray) -> np.ndarray:
+    """The fit on the kept rows only, started from the full fit."""
+    if not free:
+        return theta
+
+    def full(x: np.ndarray) -> np.ndarray:
+        out = theta.copy()
+        out[free] = x
+        return out
+
+    fit = least_squares(lambda x: (model.gaps(full(x)) - y)[keep], theta[free],
+                        bounds=(LOW[free], HIGH[free]), x_scale=HIGH[free] - LOW[free],
+                        method="trf")
+    return full(fit.x)
 
 
 def _check_fixed(fixed: Mapping[str, float]) -> Mapping[str, float]:
@@ -331,10 +450,12 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
     var = max(float(resid @ resid) / dof, 1e-6)
     se = np.zeros(len(theta))
     effect = np.zeros(len(theta))
+    loose = np.zeros(len(theta), dtype=bool)
     if free:
         cov = np.linalg.pinv(jac.T @ jac) * var
         se[free] = np.sqrt(np.clip(np.diag(cov), 0, None))  # in shares of the range
         effect[free] = np.abs(jac).max(axis=0)
+        loose[free] = _in_null_space(jac)
     rows = []
     for k, p in enumerate(PARAMETERS):
         note = ""
@@ -342,6 +463,15 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
             note = "fixed, not fitted"
         elif effect[k] < EFFECT_LIMIT:
             note = "moves no published gap: the data say nothing about it"
+        elif len(y) <= len(free):
+            note = (f"{len(y)} published figure(s) for {len(free)} free parameters: none is "
+                    "left to test the fit (fix some with --fix)")
+        elif loose[k]:
+            note = "the figures fix only a combination of it with other parameters"
+        elif min(theta[k] - p.low, p.high - theta[k]) <= max(BOUND_LIMIT, 3 * se[k]) * width[k]:
+            side = "lower" if theta[k] - p.low < p.high - theta[k] else "upper"
+            note = (f"at the {side} bound of its range (within 2% of the range or three "
+                    "standard errors): the best fit may lie beyond it, so it is not an estimate")
         elif se[k] > SE_LIMIT:
             note = "trades off with other parameters: many values fit as well"
         rows.append({"parameter": p.name, "meaning": p.meaning, "low": p.low, "high": p.high,
@@ -349,6 +479,15 @@ def _identification(model: _Model, theta: np.ndarray, start: np.ndarray, y: np.n
                      "std_error": float(se[k] * width[k]), "fixed": k not in free,
                      "identified": k in free and note == "", "note": note})
     return pd.DataFrame(rows)
+
+
+def _in_null_space(jac: np.ndarray, tol: float = 1e-6, share: float = 0.1) -> np.ndarray:
+    """Per column: whether the parameter moves along a direction that changes no fitted gap
+    (its unit vector has more than ``share`` of its length in J's null space)."""
+    _, sv, vt = np.linalg.svd(jac, full_matrices=True)
+    rank = int((sv > tol * max(sv.max(initial=0.0), 1e-300)).sum())
+    null = vt[rank:].T  # (free, free - rank)
+    return np.linalg.norm(null, axis=1) > share if null.size else np.zeros(jac.shape[1], bool)
 
 
 def _jacobian(model: _Model, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:

@@ -37,16 +37,35 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+import json
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from fairshare.analysis.uncertainty_counts import (
+    PERCENTILES,
+    _Hist,
+    _sides,
+    _summaries,
+)
+from fairshare.analysis.uncertainty_draws import (
+    DRAW_BLOCK,
+    FAMILIES,
+    Draws,
+    _draw_range,
+    draw_parameters,
+)
+from fairshare.analysis.uncertainty_runs import (
+    ProgressCallback,
+    _auto_chunk,
+    _run_chunks,
+)
+from fairshare.analysis.uncertainty_text import _notes, _option_text, coverage
 from fairshare.apportionment import apportion
 from fairshare.scenario import Range, UncertaintySpec
 from fairshare.vocabulary import DEFAULT_VARIANTS, ProjectionVariant
@@ -62,163 +81,22 @@ __all__ = [
     "DRAW_BLOCK",
     "FAMILIES",
     "Draws",
+    "Intervals",
+    "KernelCache",
     "ProgressCallback",
     "ProjectionVariant",
     "Range",
     "UncertaintySpec",
+    "coverage",
     "draw_parameters",
+    "monte_carlo_intervals",
     "monte_carlo_plan",
     "monte_carlo_targets",
     "plan_options",
 ]
 
-#: Parameter families, in the order their child seeds are spawned. New families are only ever
-#: appended, so existing families keep their streams (child i of a SeedSequence does not depend on
-#: how many children are spawned).
-FAMILIES: tuple[str, ...] = ("deprivation_weight", "weights", "specialised_share",
-                             "projection_variant")
-
-
-#: Draws are generated in blocks of this many, each block from its own seed (see
-#: :func:`draw_parameters`); chunks of a run are whole blocks where possible.
-DRAW_BLOCK = 256
-
-#: Percentiles reported by default.
-PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
-
-#: ``progress(done, total)``: called after each finished chunk with the number of draws done.
-ProgressCallback = Callable[[int, int], None]
-
 # Relative margin within which a float rounding decision is re-checked exactly.
 _TOL = 1e-9
-
-
-# --------------------------------------------------------------------------------------------
-# Draws
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Draws:
-    """The parameter values of ``n`` draws (arrays indexed by draw first).
-
-    ``index`` holds the global draw numbers, so a slice shipped to a worker knows where its
-    results belong. ``variant`` indexes ``variants``.
-    """
-
-    seed: int
-    index: np.ndarray  # (n,) int64
-    deprivation_weight: np.ndarray  # (n,)
-    weights: np.ndarray  # (n, spec, 3) core, specialty, future; rows sum to 1
-    specialised_share_multiplier: np.ndarray  # (n,)
-    specialised_share: np.ndarray  # (n, spec), clipped to [0, 1]
-    variant: np.ndarray  # (n,) int64
-    variants: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    def take(self, start: int, stop: int) -> Draws:
-        """Draws ``start`` to ``stop`` (positions in this object), e.g. one chunk for a worker."""
-        s = slice(start, stop)
-        return replace(
-            self,
-            index=self.index[s],
-            deprivation_weight=self.deprivation_weight[s],
-            weights=self.weights[s],
-            specialised_share_multiplier=self.specialised_share_multiplier[s],
-            specialised_share=self.specialised_share[s],
-            variant=self.variant[s],
-        )
-
-    def variant_names(self) -> list[str]:
-        """The projection variant of each draw, by name."""
-        return [self.variants[i] for i in self.variant]
-
-
-def _concat(parts: Sequence[Draws]) -> Draws:
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    return replace(
-        first,
-        index=np.concatenate([p.index for p in parts]),
-        deprivation_weight=np.concatenate([p.deprivation_weight for p in parts]),
-        weights=np.concatenate([p.weights for p in parts]),
-        specialised_share_multiplier=np.concatenate(
-            [p.specialised_share_multiplier for p in parts]),
-        specialised_share=np.concatenate([p.specialised_share for p in parts]),
-        variant=np.concatenate([p.variant for p in parts]),
-    )
-
-
-def _draw_block(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
-                block: int) -> Draws:
-    """Draws ``block * DRAW_BLOCK`` to ``(block + 1) * DRAW_BLOCK - 1``.
-
-    Family ``f`` of block ``b`` comes from ``SeedSequence(seed, spawn_key=(f, b))`` -- the
-    ``b``-th child of the ``f``-th child of ``SeedSequence(seed)`` -- so each family has its own
-    stream (common random numbers) and any block can be made on its own (workers regenerate
-    their draws instead of receiving them).
-    """
-    rng = {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(f, block)))
-           for f, name in enumerate(FAMILIES)}
-    n, n_spec = DRAW_BLOCK, weights.shape[0]
-
-    delta = spec.deprivation_weight.ppf(rng["deprivation_weight"].random(n))
-
-    centre = np.asarray(weights, dtype=float)
-    if spec.weight_concentration is None:
-        w = np.broadcast_to(centre, (n, n_spec, 3)).copy()
-    else:
-        alpha = spec.weight_concentration * centre
-        gam = rng["weights"].standard_gamma(np.broadcast_to(alpha, (n, n_spec, 3)))
-        w = gam / gam.sum(axis=-1, keepdims=True)
-
-    m = spec.specialised_share_multiplier
-    mult = m.ppf(rng["specialised_share"].random(n))
-    if m.low == m.high == 1.0:
-        sig = np.broadcast_to(np.asarray(sigma, dtype=float), (n, n_spec)).copy()
-    else:
-        sig = np.clip(mult[:, None] * sigma[None, :], 0.0, 1.0)
-
-    n_var = len(spec.projection_variants)
-    variant = np.minimum((rng["projection_variant"].random(n) * n_var).astype(np.int64),
-                         n_var - 1)
-    first = block * DRAW_BLOCK
-    return Draws(seed=seed, index=np.arange(first, first + n, dtype=np.int64),
-                 deprivation_weight=delta, weights=w, specialised_share_multiplier=mult,
-                 specialised_share=sig, variant=variant,
-                 variants=tuple(spec.projection_variants))
-
-
-def _draw_range(spec: UncertaintySpec, weights: np.ndarray, sigma: np.ndarray, seed: int,
-                start: int, stop: int) -> Draws:
-    """Draws ``start`` to ``stop - 1`` from the blocks that hold them."""
-    parts = []
-    for block in range(start // DRAW_BLOCK, -(-stop // DRAW_BLOCK)):
-        first = block * DRAW_BLOCK
-        part = _draw_block(spec, weights, sigma, seed, block)
-        parts.append(part.take(max(start, first) - first, min(stop, first + DRAW_BLOCK) - first))
-    if not parts:
-        return _draw_block(spec, weights, sigma, seed, 0).take(0, 0)
-    return _concat(parts)
-
-
-def draw_parameters(spec: UncertaintySpec, inputs: Inputs, n: int, seed: int,
-                    start: int = 0) -> Draws:
-    """Draws ``start`` to ``start + n - 1`` around the scenario ``inputs`` were prepared for.
-
-    Draw *i* is a function of ``(seed, i)``, the spec and the scenario's centre values only: never
-    of ``n``, of ``start`` or of how a run is chunked. Each family has its own child seed, spawned
-    in the order of :data:`FAMILIES`, so runs whose specs differ in one family share the others'
-    draws exactly (common random numbers).
-    """
-    if n < 0:
-        raise ValueError(f"number of draws must be >= 0, got {n}")
-    if seed < 0 or start < 0:
-        raise ValueError(f"seed and start must be >= 0, got seed={seed}, start={start}")
-    return _draw_range(spec, inputs.weights, inputs.sigma, seed, start, start + n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,12 +130,64 @@ class _Kernel:
         return _draw_range(self.spec, self.weights, self.sigma, self.seed, start, stop)
 
 
-def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
-                  seed: int = 0) -> tuple[_Kernel, Inputs]:
-    """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
-    from fairshare.model.need import need_shares
+#: Scenario parameters applied after the need shares are made (drawn, or in the aim): scenarios
+#: that differ only in these share the prepared need arrays of a :class:`KernelCache`.
+_AFTER_NEED = frozenset({"name", "description", "deprivation_weight", "weights",
+                         "specialty_weights", "specialised_share", "specialty_specialised_share",
+                         "convergence", "uncertainty"})
+
+
+class KernelCache:
+    """The prepared need arrays of the last few scenarios (one bundle only), so a caller that
+    asks for intervals again after changing δ, weights or σ (the web app) skips the expensive
+    part. Keyed by every scenario parameter that can change need or posts."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: dict[str, tuple[Inputs, np.ndarray]] = {}
+        self._lock = threading.Lock()  # a web server asks from several threads
+
+    def get(self, key: str) -> tuple[Inputs, np.ndarray] | None:
+        with self._lock:
+            hit = self._items.pop(key, None)
+            if hit is not None:
+                self._items[key] = hit  # most recently used last
+            return hit
+
+    def put(self, key: str, value: tuple[Inputs, np.ndarray]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+
+
+def _need_key(scenario: Scenario, spec: UncertaintySpec) -> str:
+    dump = {k: v for k, v in scenario.resolved().items() if k not in _AFTER_NEED}
+    return json.dumps([dump, list(spec.projection_variants)], sort_keys=True)
+
+
+def _same_need(a: NeedShares, b: NeedShares) -> bool:
+    return all(np.array_equal(getattr(a, f), getattr(b, f))
+               for f in ("core", "specialty", "future", "deprivation"))
+
+
+def _prepared(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+              cache: KernelCache | None,
+              seen: list[tuple[Inputs, np.ndarray]] | None = None) -> tuple[Inputs, np.ndarray]:
+    """The scenario's prepared inputs and each drawn variant's future shares (cached).
+
+    ``seen`` holds inputs already prepared in this run: a structural option that changes only
+    the posts (a baseline correction) has the same need, so its variants' future shares are
+    reused instead of recomputed (checked array by array)."""
+    from fairshare.model.need import need_shares, specialised_shares, specialty_weights
     from fairshare.model.targets import prepare
 
+    key = _need_key(scenario, spec)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        inp = replace(hit[0], weights=specialty_weights(bundle, scenario),
+                      sigma=specialised_shares(bundle, scenario))
+        return inp, hit[1]
     inp = prepare(bundle, scenario)
     known = {"principal", *bundle.growth_variants["variant"].unique()}
     missing = [v for v in spec.projection_variants if v not in known]
@@ -266,18 +196,34 @@ def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
             f"projection variants {missing} are not in the bundle's growth_variants "
             f"(available: {sorted(known)}); set UncertaintySpec.projection_variants"
         )
-    futures = []
-    for v in spec.projection_variants:
-        if v == scenario.projection_variant:
-            futures.append(inp.need.future)
-        else:
-            variant = scenario.with_overrides(projection_variant=v)
-            futures.append(need_shares(bundle, variant).future)
+    same = next((f for other, f in seen or [] if _same_need(other.need, inp.need)), None)
+    if same is not None:
+        future = same
+    else:
+        futures = []
+        for v in spec.projection_variants:
+            if v == scenario.projection_variant:
+                futures.append(inp.need.future)
+            else:
+                variant = scenario.with_overrides(projection_variant=v)
+                futures.append(need_shares(bundle, variant).future)
+        future = np.stack(futures)
+    if cache is not None:
+        cache.put(key, (inp, future))
+    if seen is not None:
+        seen.append((inp, future))
+    return inp, future
+
+
+def _build_kernel(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+                  seed: int = 0, cache: KernelCache | None = None,
+                  seen: list[tuple[Inputs, np.ndarray]] | None = None) -> tuple[_Kernel, Inputs]:
+    """Prepare the arrays once; each drawn variant's future share matrix is computed here."""
+    inp, future = _prepared(bundle, scenario, spec, cache, seen)
     totals = inp.current.sum(axis=1).astype(np.int64)
     n_area = inp.current.shape[1]
     widths = np.repeat(totals + 1, n_area)
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-    future = np.stack(futures)
     geo = inp.geo
 
     def lo(x: np.ndarray) -> np.ndarray:
@@ -421,136 +367,167 @@ def _whole(k: _Kernel, draws: Draws) -> np.ndarray:
     return whole
 
 
-def _target_chunk(bounds: tuple[int, int], kernel: _Kernel) -> tuple[np.ndarray, np.ndarray]:
-    """Worker task: exact counts of each (cell, whole target) value, as sparse (index, count)."""
-    whole = _whole(kernel, kernel.draws(*bounds))
-    flat = (kernel.offsets[None, :, :] + whole).ravel()
-    counts = np.bincount(flat, minlength=kernel.size)
-    idx = np.flatnonzero(counts)
-    return idx.astype(np.int64), counts[idx].astype(np.int64)
-
-
 # --------------------------------------------------------------------------------------------
-# Running chunks: serial, process pool, Dask
+# Structural choices: one kernel per combination of options
 # --------------------------------------------------------------------------------------------
 
 
-def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
-    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
+@dataclass(frozen=True)
+class _Structured:
+    """One target kernel per structural combination, and the draws that pick among them."""
+
+    parts: tuple[_Kernel, ...]  # combination i: mixed-radix index of its options
+    labels: tuple[str, ...]
+    spec: UncertaintySpec
+    seed: int
+    weights: np.ndarray  # the scenario's weights (centre of the Dirichlet)
+    sigma: np.ndarray  # the scenario's σ
+    target: _Hist
+    gap: _Hist
+    with_aim: bool  # some combination's convergence is not full: count aim − current too
+
+    def draws(self, start: int, stop: int) -> Draws:
+        return _draw_range(self.spec, self.weights, self.sigma, self.seed, start, stop)
+
+    def evaluate(self, draws: Draws) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(draw, spec, lo) whole targets, the draw's current posts and its whole aims."""
+        n = len(draws)
+        shape = (n, *self.parts[0].current.shape)
+        target = np.zeros(shape, dtype=np.int64)
+        current = np.zeros(shape, dtype=np.int64)
+        aim = target if not self.with_aim else np.zeros(shape, dtype=np.int64)
+        for c in np.unique(draws.structure):
+            rows = np.flatnonzero(draws.structure == c)
+            part = self.parts[int(c)]
+            whole = _whole(part, draws.select(rows))
+            target[rows] = whole
+            current[rows] = part.current
+            if self.with_aim:
+                aim[rows] = _aims(part, whole)
+        return target, current, aim
 
 
-def _pool_context() -> Any:
-    """forkserver where available (safe with threads, workers start from a clean process that
-    has fairshare already imported), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["fairshare.analysis.uncertainty"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+def _aims(k: _Kernel, whole: np.ndarray) -> np.ndarray:
+    """(draw, spec, lo) whole aims of the kernel's convergence policy, as ``whole_aims``."""
+    from fairshare.model.convergence import whole_aims
+
+    policy, method = k.scenario.convergence, k.scenario.apportionment
+    if policy.policy == "full":
+        return whole
+    out = np.zeros_like(whole)
+    if policy.policy == "share" and method == "hamilton" and _dyadic(policy.share):
+        frac = k.current[None] + policy.share * (whole - k.current[None])
+        return _hamilton_exact(frac, k.totals)
+    if policy.policy == "share" and method == "hamilton":
+        frac = k.current[None] + policy.share * (whole - k.current[None])
+        out, bad = _hamilton(np.clip(frac, 0, None), k.totals, 0)
+    else:
+        bad = np.broadcast_to(k.totals[None, :] > 0, whole.shape[:2])
+    for d, s in zip(*np.nonzero(bad), strict=True):
+        out[d, s] = whole_aims(k.current[s], whole[d, s], policy, method)
+    return out
 
 
-def _run_chunks(fn: Callable[[tuple[int, int], Any], Any], kernel: Any, n: int, chunk: int,
-                workers: int, executor: Executor | None, dask_client: Any,
-                progress: ProgressCallback | None) -> Iterator[tuple[tuple[int, int], Any]]:
-    """Run ``fn((start, stop), kernel)`` over chunks of draw numbers; yield (bounds, result).
-
-    Results come in completion order; callers reduce them order-independently (exact counts, or
-    placing rows by draw number), which is what makes serial and parallel runs identical.
-    """
-    pieces = _chunks(n, chunk)
-    done = 0
-    if progress is not None:
-        progress(0, n)
-
-    def tick(bounds: tuple[int, int]) -> None:
-        nonlocal done
-        done += bounds[1] - bounds[0]
-        if progress is not None:
-            progress(done, n)
-
-    if dask_client is not None:
-        from distributed import as_completed
-
-        kfut = dask_client.scatter(kernel, broadcast=True, hash=False)
-        futures = dask_client.map(fn, pieces, kernel=kfut, pure=False)
-        where = {f.key: p for f, p in zip(futures, pieces, strict=True)}
-        for fut in as_completed(futures):
-            bounds = where[fut.key]
-            result = fut.result()
-            tick(bounds)
-            yield bounds, result
-        return
-    if executor is None and (workers <= 1 or len(pieces) <= 1):
-        for bounds in pieces:
-            result = fn(bounds, kernel)
-            tick(bounds)
-            yield bounds, result
-        return
-    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
-    try:
-        pending: dict[Future[Any], tuple[int, int]] = {pool.submit(fn, p, kernel): p
-                                                       for p in pieces}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                bounds = pending.pop(fut)
-                result = fut.result()
-                tick(bounds)
-                yield bounds, result
-    finally:
-        if executor is None:
-            pool.shutdown(cancel_futures=True)
+def _dyadic(share: float) -> bool:
+    """A share with at most ten binary digits (0.5, 0.25, ...): current + share · (target −
+    current) is then exact in floating point, so ties are exact and decided vectorised."""
+    return float(share * 1024).is_integer()
 
 
-def _auto_chunk(n: int, workers: int) -> int:
-    """About four chunks per worker (load balance), in whole draw blocks, at most 2,048 draws
-    (bounded memory: a chunk's arrays are chunk x specialties x areas)."""
-    blocks = math.ceil(n / max(1, 4 * workers) / DRAW_BLOCK)
-    return DRAW_BLOCK * max(1, min(2048 // DRAW_BLOCK, blocks))
+def _hamilton_exact(frac: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Largest remainders with ``apportion``'s tie rule (larger weight, then earlier unit) for
+    (draw, spec, area) weights that already add up exactly to each row's total (the quotas
+    are then the weights themselves, with no rounding error)."""
+    fl = np.floor(frac)
+    r = frac - fl
+    left = totals[None, :] - fl.sum(axis=-1).astype(np.int64)
+    unit = np.broadcast_to(np.arange(frac.shape[-1]), frac.shape)
+    order = np.lexsort((unit, -frac, -r), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(frac.shape[-1]), frac.shape),
+                      axis=-1)
+    return fl.astype(np.int64) + (rank < left[..., None])
+
+
+def _combinations(spec: UncertaintySpec) -> list[dict[str, Any]]:
+    """Every combination of structural options, first choice varying fastest."""
+    combos: list[dict[str, Any]] = [{}]
+    for choice in spec.structural:
+        combos = [{**c, choice.parameter: o} for o in choice.options for c in combos]
+    return combos
+
+
+def _label(spec: UncertaintySpec, combo: dict[str, Any]) -> str:
+    return "; ".join(f"{c.name()} = {_option_text(combo[c.parameter])}"
+                     for c in spec.structural)
+
+
+def _build_structured(bundle: Bundle, scenario: Scenario, spec: UncertaintySpec,
+                      seed: int, cache: KernelCache | None = None) -> tuple[_Structured, Inputs]:
+    """A kernel per structural combination (each prepared on its own scenario) and the
+    histograms wide enough for every combination's targets and gaps."""
+    seen: list[tuple[Inputs, np.ndarray]] = []
+    base, inp = _build_kernel(bundle, scenario, spec, seed, cache, seen)
+    built = {_targets_key(scenario): base}
+    parts, labels = [], []
+    for combo in _combinations(spec):
+        sc = scenario.with_structure(combo) if combo else scenario
+        key = _targets_key(sc)
+        if key not in built:
+            built[key] = _build_kernel(bundle, sc, spec, seed, cache, seen)[0]
+        part = replace(built[key], scenario=sc)
+        _check_part(base, part, combo)
+        parts.append(part)
+        labels.append(_label(spec, combo))
+    top = np.max([np.broadcast_to(p.totals[:, None], p.current.shape) for p in parts], axis=0)
+    most = np.max([p.current for p in parts], axis=0)
+    zero = np.zeros_like(top)
+    kernel = _Structured(
+        parts=tuple(parts), labels=tuple(labels), spec=spec, seed=seed, weights=inp.weights,
+        sigma=inp.sigma, target=_Hist.make(zero, top), gap=_Hist.make(-most, top),
+        with_aim=any(p.scenario.convergence.policy != "full" for p in parts))
+    return kernel, inp
+
+
+#: Parameters that change the aim, not the targets: combinations differing only in these share
+#: one prepared kernel.
+_AIM_ONLY = frozenset({"convergence", "uncertainty", "name", "description"})
+
+
+def _targets_key(scenario: Scenario) -> str:
+    dump = {k: v for k, v in scenario.resolved().items() if k not in _AIM_ONLY}
+    return json.dumps(dump, sort_keys=True)
+
+
+def _check_part(base: _Kernel, part: _Kernel, combo: dict[str, Any]) -> None:
+    """Structural choices change need and posts, never the drawn families' centres."""
+    same = (base.need.specialties == part.need.specialties
+            and base.geo.local_offices == part.geo.local_offices
+            and np.array_equal(base.weights, part.weights)
+            and np.array_equal(base.sigma, part.sigma))
+    if not same:
+        raise ValueError(f"structural option {combo} changes the specialties, areas, weights "
+                         "or σ: those are drawn by their own families, not as a structural "
+                         "choice")
+
+
+def _target_chunk(bounds: tuple[int, int], kernel: _Structured) -> dict[str, Any]:
+    """Worker task: exact counts of each (cell, value) of target, gap (and aim − current),
+    as sparse (index, count), and each draw's net gap per area (rows by draw number)."""
+    target, current, aim = kernel.evaluate(kernel.draws(*bounds))
+    gap = target - current
+    out = {"target": kernel.target.count(target), "gap": kernel.gap.count(gap),
+           "area_gap": gap.sum(axis=1)}
+    if kernel.with_aim:
+        aim_gap = aim - current
+        out["aim_gap"] = kernel.gap.count(aim_gap)
+        out["area_aim_gap"] = aim_gap.sum(axis=1)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # Target-level Monte Carlo
 # --------------------------------------------------------------------------------------------
-
-
-def _percentile_from_counts(counts: np.ndarray, offsets: np.ndarray, n: int,
-                            q: float) -> np.ndarray:
-    """Per-cell percentile (numpy's default linear interpolation) from exact value counts."""
-    cum = np.cumsum(counts)
-    start = offsets.ravel()
-    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
-    pos = q / 100 * (n - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-
-    def value(rank: int) -> np.ndarray:
-        return np.searchsorted(cum, base + rank, side="right") - start
-
-    v_lo, v_hi = value(lo), value(hi)
-    return (v_lo + (pos - lo) * (v_hi - v_lo)).reshape(offsets.shape)
-
-
-def _summaries(counts: np.ndarray, k: _Kernel, n: int,
-               percentiles: Sequence[float]) -> dict[str, np.ndarray]:
-    """Mean, sd, percentiles and give/receive probabilities per (spec, lo) from exact counts."""
-    n_spec, n_area = k.offsets.shape
-    widths = np.repeat(k.totals + 1, n_area)
-    cell = np.repeat(np.arange(n_spec * n_area), widths)
-    value = np.arange(k.size) - np.repeat(k.offsets.ravel(), widths)
-    c = counts.astype(float)
-    mean = np.bincount(cell, weights=c * value, minlength=n_spec * n_area) / n
-    sq = np.bincount(cell, weights=c * (value - mean[cell]) ** 2, minlength=n_spec * n_area)
-    out = {"target_mean": mean.reshape(n_spec, n_area),
-           "target_sd": np.sqrt(sq / n).reshape(n_spec, n_area)}
-    for p in percentiles:
-        out[f"target_p{p:g}"] = _percentile_from_counts(counts, k.offsets, n, p)
-    cur = k.current.ravel()
-    below = np.bincount(cell, weights=c * (value < cur[cell]), minlength=n_spec * n_area)
-    above = np.bincount(cell, weights=c * (value > cur[cell]), minlength=n_spec * n_area)
-    out["p_gives"] = (below / n).reshape(n_spec, n_area)
-    out["p_receives"] = (above / n).reshape(n_spec, n_area)
-    return out
 
 
 def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, np.ndarray],
@@ -578,16 +555,93 @@ def _frame(bundle: Bundle, scenario: Scenario, inp: Inputs, columns: dict[str, n
     return df[df["specialty"].isin(present)].reset_index(drop=True)
 
 
-def _notes(scenario: Scenario, spec: UncertaintySpec) -> list[str]:
-    d, r = scenario.deprivation_weight, spec.deprivation_weight
-    notes = []
-    if not r.low <= d <= r.high:
-        notes.append(f"the scenario's δ = {d:g} lies outside the drawn range "
-                     f"[{r.low:g}, {r.high:g}]: intervals describe the drawn range")
-    if scenario.projection_variant not in spec.projection_variants:
-        notes.append(f"the scenario's projection variant '{scenario.projection_variant}' is not "
-                     f"among the variants drawn")
-    return notes
+@dataclass(frozen=True)
+class Intervals:
+    """Monte Carlo intervals: per local office x specialty, per local office, and what they cover.
+
+    ``cells`` is :func:`monte_carlo_targets`'s table. ``areas`` has one row per local office
+    with its net gap over all specialties (sum of target − current; negative: the area gives)
+    and its own percentiles over draws (not sums of per-specialty percentiles).
+    """
+
+    cells: pd.DataFrame
+    areas: pd.DataFrame
+    coverage: str
+    notes: list[str]
+
+
+def _area_frame(scenario: Scenario, cells: pd.DataFrame, inp: Inputs, per_draw: dict[str, Any],
+                n: int, percentiles: Sequence[float], text: str) -> pd.DataFrame:
+    geo = inp.geo
+    gap = cells.assign(gap=cells["target"] - cells["current"]).groupby("area")
+    df = pd.DataFrame({"scenario": scenario.name, "area_code": geo.lo_codes,
+                       "area": geo.local_offices})
+    df["current"] = df["area"].map(gap["current"].sum()).fillna(0).astype(np.int64)
+    df["gap"] = df["area"].map(gap["gap"].sum()).fillna(0).astype(np.int64)
+    for name, values in per_draw.items():
+        df[f"{name}_mean"] = values.mean(axis=0)
+        for p in percentiles:
+            df[f"{name}_p{p:g}"] = np.percentile(values, p, axis=0)
+    df["draws"] = n
+    df["interval_covers"] = text
+    return df
+
+
+def monte_carlo_intervals(
+    bundle: Bundle,
+    scenario: Scenario,
+    spec: UncertaintySpec | None = None,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+    chunk: int | None = None,
+    progress: ProgressCallback | None = None,
+    dask_client: Any = None,
+    executor: Executor | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+    cache: KernelCache | None = None,
+) -> Intervals:
+    """Intervals on whole-post targets and gaps, per local office x specialty and per area.
+
+    Each draw takes δ, weights, σ (multiplier and tier), a projection variant and one option of
+    every structural choice (population base, convergence, ...); its targets are the model's
+    whole targets on the scenario with those options. See :func:`monte_carlo_targets`.
+    ``cache`` (a :class:`KernelCache`, one per bundle) keeps the prepared need arrays between
+    calls.
+    """
+    if draws < 1:
+        raise ValueError(f"need at least one draw, got {draws}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    spec = spec or UncertaintySpec()
+    kernel, inp = _build_structured(bundle, scenario, spec, seed, cache)
+    size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
+    counts = {"target": np.zeros(kernel.target.size, dtype=np.int64),
+              "gap": np.zeros(kernel.gap.size, dtype=np.int64)}
+    if kernel.with_aim:
+        counts["aim_gap"] = np.zeros(kernel.gap.size, dtype=np.int64)
+    n_area = inp.current.shape[1]
+    per_draw = {name: np.zeros((draws, n_area), dtype=np.int64)
+                for name in (("gap", "aim_gap") if kernel.with_aim else ("gap",))}
+    for (a, b), out in _run_chunks(_target_chunk, kernel, draws, size, workers, executor,
+                                   dask_client, progress):
+        for name, total in counts.items():
+            idx, cnt = out[name]
+            total[idx] += cnt
+        for name, values in per_draw.items():
+            values[a:b] = out[f"area_{name}"]
+    stats = _summaries(counts["target"], kernel.target, draws, "target", percentiles, True)
+    stats |= _summaries(counts["gap"], kernel.gap, draws, "gap", percentiles, False)
+    stats |= _sides(counts["gap"], kernel.gap, draws)
+    if kernel.with_aim:
+        stats |= _summaries(counts["aim_gap"], kernel.gap, draws, "aim_gap", percentiles, False)
+    text = coverage(spec, draws, percentiles)
+    cells = _frame(bundle, scenario, inp, stats, draws, seed)
+    cells["interval_covers"] = text
+    notes = _notes(scenario, spec)
+    areas = _area_frame(scenario, cells, inp, per_draw, draws, percentiles, text)
+    return Intervals(cells=cells, areas=areas, coverage=text, notes=notes)
 
 
 def monte_carlo_targets(
@@ -603,41 +657,32 @@ def monte_carlo_targets(
     dask_client: Any = None,
     executor: Executor | None = None,
     percentiles: Sequence[float] = PERCENTILES,
+    cache: KernelCache | None = None,
 ) -> pd.DataFrame:
     """Intervals on whole-post targets and gaps per local office x specialty.
 
     Each draw's fractional targets are made whole with the scenario's apportionment method, so
     every draw preserves each specialty's national total exactly. Columns: scenario, area_code,
     area, specialty, current, target (the scenario's own whole target), target_mean, target_sd,
-    target_p5/p50/p95, gap_p5/p50/p95 (gap = target − current; negative gives), p_gives and
-    p_receives (share of draws with gap < 0 and > 0), draws, seed, method.
+    target_p5/p50/p95, gap_p5/p50/p95 (gap = target − the draw's current posts; negative
+    gives), p_gives and p_receives (share of draws with gap < 0 and > 0), aim_gap_p5/p50/p95
+    when a convergence policy other than full is drawn (the aim's change from today), draws,
+    seed, method, interval_covers (what the interval covers and what it does not).
 
     ``workers > 1`` runs chunks in a local process pool (or pass a running ``executor`` to reuse
     one); a ``dask_client`` (``distributed.Client``) runs the same chunk function on its cluster
     instead. Each chunk regenerates its own draws from ``(seed, draw numbers)``, so results are
     identical whichever way and in whatever chunks the run is made. ``progress(done, total)`` is
     called as chunks finish. Notes (e.g. the scenario's δ outside the drawn range) are in
-    ``df.attrs["notes"]``.
+    ``df.attrs["notes"]``, the coverage statement in ``df.attrs["coverage"]``.
     """
-    if draws < 1:
-        raise ValueError(f"need at least one draw, got {draws}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    spec = spec or UncertaintySpec()
-    kernel, inp = _build_kernel(bundle, scenario, spec, seed)
-    size = chunk or _auto_chunk(draws, workers if dask_client is None else 2)
-    counts = np.zeros(kernel.size, dtype=np.int64)
-    for _, (idx, cnt) in _run_chunks(_target_chunk, kernel, draws, size, workers, executor,
-                                     dask_client, progress):
-        counts[idx] += cnt
-    stats = _summaries(counts, kernel, draws, percentiles)
-    for p in percentiles:
-        stats[f"gap_p{p:g}"] = stats[f"target_p{p:g}"] - kernel.current
-    order = ["target_mean", "target_sd", *[f"target_p{p:g}" for p in percentiles],
-             *[f"gap_p{p:g}" for p in percentiles], "p_gives", "p_receives"]
-    df = _frame(bundle, scenario, inp, {c: stats[c] for c in order}, draws, seed)
-    df.attrs["notes"] = _notes(scenario, spec)
-    df.attrs["spec"] = spec.model_dump(mode="json")
+    res = monte_carlo_intervals(bundle, scenario, spec, draws=draws, seed=seed, workers=workers,
+                                chunk=chunk, progress=progress, dask_client=dask_client,
+                                executor=executor, percentiles=percentiles, cache=cache)
+    df = res.cells
+    df.attrs["notes"] = res.notes
+    df.attrs["coverage"] = res.coverage
+    df.attrs["spec"] = (spec or UncertaintySpec()).model_dump(mode="json")
     return df
 
 
@@ -655,7 +700,7 @@ def plan_options(scenario: Scenario) -> Any:
 
 @dataclass(frozen=True)
 class _PlanKernel:
-    targets: _Kernel
+    targets: _Structured
     rows: np.ndarray  # specialty indices present in the establishment
     specialties: pd.DataFrame  # specialty, programme_years, phase_start
     options: Any  # PlanOptions
@@ -668,18 +713,18 @@ def _plan_chunk(bounds: tuple[int, int], kernel: _PlanKernel) -> tuple[np.ndarra
 
     k = kernel.targets
     draws = k.draws(*bounds)
-    whole = _whole(k, draws)
-    geo = k.geo
+    _, current, aim = k.evaluate(draws)  # the plan moves toward the aim
+    geo = k.parts[0].geo
     n_area = len(geo.local_offices)
-    names = [k.need.specialties[s] for s in kernel.rows]
+    names = [k.parts[0].need.specialties[s] for s in kernel.rows]
     out = np.zeros((len(draws), len(kernel.rows), n_area), dtype=np.int64)
     statuses = []
     for i in range(len(draws)):
         posts = pd.DataFrame({
             "area": np.tile(geo.local_offices, len(names)),
             "specialty": np.repeat(names, n_area),
-            "current": k.current[kernel.rows].ravel(),
-            "target": whole[i, kernel.rows].ravel(),
+            "current": current[i, kernel.rows].ravel(),
+            "target": aim[i, kernel.rows].ravel(),
         })
         result = plan(PlanProblem(posts=posts, specialties=kernel.specialties, **kernel.extra),
                       kernel.options)
@@ -714,8 +759,9 @@ def monte_carlo_plan(
     Each draw's whole targets (the same draws as :func:`monte_carlo_targets` for the same seed)
     go through ``model.plan.plan``; this is the heavy, solver-bound Monte Carlo that a Dask
     cluster is for. Columns: scenario, area_code, area, specialty, current, target,
-    remaining_gap_mean, remaining_gap_p5/p50/p95 (target − posts at the horizon), p_at_target
-    (share of draws in which the area reaches its target by the horizon), draws, seed, method.
+    remaining_gap_mean, remaining_gap_p5/p50/p95 (the draw's aim − posts at the horizon; the
+    aim is the target under full convergence), p_at_target (share of draws in which the area
+    reaches its aim by the horizon), draws, seed, method, interval_covers.
     ``df.attrs["statuses"]`` counts plan statuses (optimal / elastic / infeasible).
     """
     from fairshare.model.plan import PlanOptions
@@ -725,7 +771,7 @@ def monte_carlo_plan(
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     spec = spec or UncertaintySpec()
-    tk, inp = _build_kernel(bundle, scenario, spec, seed)
+    tk, inp = _build_structured(bundle, scenario, spec, seed)
     present = set(bundle.posts["specialty"])
     rows = np.array([i for i, s in enumerate(inp.need.specialties) if s in present],
                     dtype=np.int64)
@@ -753,6 +799,8 @@ def monte_carlo_plan(
         cols[f"remaining_gap_p{p:g}"] = np.percentile(full, p, axis=0)
     cols["p_at_target"] = (full == 0).mean(axis=0)
     df = _frame(bundle, scenario, inp, cols, draws, seed)
+    df["interval_covers"] = coverage(spec, draws, percentiles)
     df.attrs["statuses"] = {str(k): int(v) for k, v in pd.Series(statuses).value_counts().items()}
     df.attrs["notes"] = _notes(scenario, spec)
+    df.attrs["coverage"] = df["interval_covers"].iloc[0] if len(df) else ""
     return df

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from fairshare.analysis.equity import equity_before_after, equity_check
 from fairshare.analysis.sensitivity import sensitivity as run_sensitivity
-from fairshare.analysis.uncertainty import monte_carlo_plan, monte_carlo_targets
+from fairshare.analysis.uncertainty import monte_carlo_intervals, monte_carlo_plan
 from fairshare.cli.common import (
     HorizonOpt,
     OutOpt,
@@ -49,7 +49,8 @@ def uncertainty(
     scenario: ScenarioOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ and projections."""
+    """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ (multiplier and
+    tier), projections, and the structural choices (population base, convergence, ...)."""
     bundle, sc = setup(posts, scenario, horizon=horizon)
     client = _dask_client(dask)
     with Progress("[progress.description]{task.description}", BarColumn(),
@@ -59,12 +60,17 @@ def uncertainty(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = monte_carlo_plan if plan else monte_carlo_targets
-        df = run(bundle, sc, sc.uncertainty, draws=draws, seed=seed, workers=workers,
-                 progress=progress, dask_client=client)
+        if plan:
+            df = monte_carlo_plan(bundle, sc, sc.uncertainty, draws=draws, seed=seed,
+                                  workers=workers, progress=progress, dask_client=client)
+        else:
+            res = monte_carlo_intervals(bundle, sc, sc.uncertainty, draws=draws, seed=seed,
+                                        workers=workers, progress=progress,
+                                        dask_client=client)
     if client is not None:
         client.close()
     if plan:
+        console.print(f"[bold]What the intervals cover:[/] {df.attrs['coverage']}")
         view = df.groupby("area", as_index=False)[[c for c in df.columns if c.startswith(
             "remaining_gap")]].sum()
         show_table(view.sort_values("area"), f"Gap still open in {sc.horizon} ({draws:,} "
@@ -73,18 +79,19 @@ def uncertainty(
                               seed=seed, command="uncertainty")
         print_written(files)
         return
-    view = df.groupby("area", as_index=False)[["current", "target", "target_p5", "target_p50",
-                                                "target_p95"]].sum()
-    show_table(view.sort_values("area"), f"Targets with 90% intervals ({draws:,} draws, seed "
-               f"{seed}; sums of per-specialty percentiles, wider than an area total's own)",
-               list(view.columns))
+    df, areas = res.cells, res.areas
+    cols = ["area", "current", "gap", "gap_p5", "gap_p50", "gap_p95"]
+    cols += [c for c in ("aim_gap_p5", "aim_gap_p50", "aim_gap_p95") if c in areas.columns]
+    show_table(areas.sort_values("area"), f"Net gap over all specialties with 90% intervals "
+               f"({draws:,} draws, seed {seed}; each area's own percentiles over draws)", cols)
+    console.print(f"[bold]What the intervals cover:[/] {res.coverage}")
     unsure = df[(df["p_gives"] > 0.05) & (df["p_receives"] > 0.05)]
     console.print(f"{len(unsure)} area-specialty pairs could either give or receive "
                   "(both more than 5% likely); see uncertainty.csv.")
-    for note in df.attrs.get("notes", []):
+    for note in res.notes:
         console.print(f"[yellow]note:[/] {note}")
-    files = write_results(out, {"uncertainty": df}, bundle, sc, draws=draws, seed=seed,
-                          command="uncertainty")
+    files = write_results(out, {"uncertainty": df, "uncertainty_areas": areas}, bundle, sc,
+                          draws=draws, seed=seed, command="uncertainty")
     print_written(files)
 
 

@@ -10,6 +10,8 @@ import pandas as pd
 import typer
 
 from fairshare.cli.common import (
+    REPORT_DRAWS,
+    DrawsOpt,
     OutOpt,
     PlanInputs,
     app,
@@ -19,6 +21,7 @@ from fairshare.cli.common import (
     friendly,
     plan_inputs,
     print_written,
+    quick_intervals,
     show_fill,
     show_findings,
     show_table,
@@ -165,8 +168,10 @@ def export(
     area: Annotated[list[str] | None, typer.Option("--area", help="Area sheets to include "
                                                    "(default: all).")] = None,
     year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
+    draws: DrawsOpt = REPORT_DRAWS,
 ) -> None:
-    """Every table in one formatted Excel workbook, with an "About this run" sheet."""
+    """Every table in one formatted Excel workbook, with an "About this run" sheet and the
+    intervals (and what they cover) on the targets and gaps."""
     # Every sheet gives the basis of its numbers and the scenario; the file appears whole or
     # not at all, even when the command is stopped (Ctrl-C, kill) while it writes.
     from fairshare.cli.signals import stop_cleanly
@@ -174,8 +179,10 @@ def export(
     with stop_cleanly(str(xlsx)):
         bundle, sc, res = compute_plan(inputs)
         about = run_metadata(bundle, sc, plan_status=res.status)
+        intervals = quick_intervals(bundle, sc, draws)
         path = write_workbook(xlsx, targets=res.targets, plan=res.plan, about=about,
-                              areas=area or None, year=year, fill=res.fill)
+                              areas=area or None, year=year, fill=res.fill,
+                              intervals=intervals)
     console.print(f"wrote {path}")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
 from fairshare.cli.common import (
+    REPORT_DRAWS,
+    DrawsOpt,
     PlanInputs,
     PostsOpt,
     app,
@@ -17,6 +19,7 @@ from fairshare.cli.common import (
     findings_table,
     friendly,
     plan_inputs,
+    quick_intervals,
 )
 from fairshare.cli.runs import StoreOpt
 from fairshare.publish.outputs import run_metadata
@@ -35,6 +38,7 @@ def report(
     pdf: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write (printed by "
                                              "headless Chromium).")] = None,
     store: StoreOpt = None,
+    draws: DrawsOpt = REPORT_DRAWS,
 ) -> None:
     """A self-contained report (map, charts, tables, method, provenance) as HTML and/or PDF."""
     # Printed on A4 (the plan's pages landscape); every page footer gives the basis of the
@@ -44,11 +48,12 @@ def report(
     if html is None and pdf is None:
         html = Path("report.html")
     with stop_cleanly(" and ".join(str(p) for p in (html, pdf) if p is not None)):
-        _report(inputs, run, html, pdf, store)
+        _report(inputs, run, html, pdf, store, draws)
 
 
 def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | None,
-            store: Path | None) -> None:
+            store: Path | None, draws: int) -> None:
+    intervals: Any = None
     if run is not None:
         s = RunStore(store)
         rec = s.get(run)
@@ -61,9 +66,12 @@ def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | 
         bundle, sc, res = compute_plan(inputs)
         meta = run_metadata(bundle, sc, plan_status=res.status)
         targets, plan, findings, equity = res.targets, res.plan, findings_table(res), None
+        intervals = quick_intervals(bundle, sc, draws)
     with console.status("Writing the report…"):
         files = write_report(html, pdf, targets=targets, plan=plan, metadata=meta,
-                             equity=equity, findings=findings)
+                             equity=equity, findings=findings,
+                             intervals=None if intervals is None else intervals.areas,
+                             interval_cells=None if intervals is None else intervals.cells)
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 

@@ -215,7 +215,9 @@ COLUMNS: dict[str, Column] = {
     "target_sd": _posts_f("Standard deviation of the target over the draws"),
     "p_gives": _share("Probability the area is above target (gives posts)"),
     "p_receives": _share("Probability the area is below target (receives posts)"),
-    "p_at_target": _share("Probability the area is at target by the horizon"),
+    "p_at_target": _share("Probability the area is at its aim by the horizon"),
+    "interval_covers": _text("What the interval covers (sources of uncertainty drawn, their "
+                             "ranges, the level) and what it does not"),
     "draws": Column("Monte Carlo draws", "count"),
     "seed": Column("Random seed (same seed, same answer)", "count"),
     # sensitivity
@@ -233,6 +235,7 @@ COLUMNS: dict[str, Column] = {
     "affected_specialties": _text("Specialties moved most by the parameter"),
     "affected_areas": _text("Areas moved most by the parameter"),
     # calibration
+    "meaning": _text("What the parameter means"),
     "start": Column("Value the fit started from", "parameter units", decimals=4),
     "fitted": Column("Value that best reproduces the published figures", "parameter units",
                      decimals=4),
@@ -243,6 +246,12 @@ COLUMNS: dict[str, Column] = {
     "gap_after": Column("Modelled gap after calibration", sign=GAP_SIGN),
     "residual_after": Column("gap_after - published_gap", sign="positive: model above "
                              "the published gap"),
+    "model": _text("Model checked: the base scenario, one scale factor on its gaps, or the "
+                   "calibrated fit"),
+    "parameters": Column("Parameters fitted to the published figures", "count"),
+    "rmse_in_sample": _posts_f("Root mean square error on the rows the model was fitted to"),
+    "rmse_leave_one_out": _posts_f("Root mean square error predicting each row after "
+                                   "refitting without it (out of sample)"),
     # outcome
     "programme_years": Column("Programme length in years", "count"),
     "need_share": _share("Area's share of the specialty's weighted need"),

@@ -74,31 +74,34 @@ _LABEL_ROWS = 4  # title, basis and scenario, sign convention, blank: the table 
 def write_workbook(path: str | Path, *, targets: pd.DataFrame, plan: pd.DataFrame | None,
                    about: dict[str, Any], areas: list[str] | None = None,
                    year: int | None = None, impact: pd.DataFrame | None = None,
-                   fill: pd.DataFrame | None = None) -> Path:
+                   fill: pd.DataFrame | None = None, intervals: Any = None) -> Path:
     """Write the run's workbook to ``path`` atomically and return the path.
 
     Sheets, in order: "About this run"; "Targets" (the tidy targets table); "Plan" (the tidy plan,
     if given); for each of ``areas`` (default: every area in the plan) "<area> <year>" with the
     one-year table and "<area> pace" with the pace-of-change table; "Phase impact" (``impact``,
     a ``tables.phase_impact`` layout, if given); "Expected fill" (``fill``, the plan's expected
-    fill per receiving area and year, docs/fill.md, if given). ``year`` defaults to the first
-    plan year in which anything moves anywhere, so every area sheet shows the same year.
-    ``about`` is the run's metadata (``fairshare.publish.outputs.run_metadata``); missing keys
-    are simply left out.
+    fill per receiving area and year, docs/fill.md, if given); "Intervals by area" and
+    "Intervals" (``intervals``, an ``analysis.uncertainty.Intervals``, if given), titled with
+    what they cover. ``year`` defaults to the first plan year in which anything moves anywhere,
+    so every area sheet shows the same year. ``about`` is the run's metadata
+    (``fairshare.publish.outputs.run_metadata``); missing keys are simply left out.
     """
     data = workbook_bytes(targets=targets, plan=plan, about=about, areas=areas, year=year,
-                          impact=impact, fill=fill)
+                          impact=impact, fill=fill, intervals=intervals)
     return write_with(path, lambda tmp: _save(tmp, data))
 
 
 def workbook_bytes(*, targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, Any],
                    areas: list[str] | None = None, year: int | None = None,
                    impact: pd.DataFrame | None = None,
-                   fill: pd.DataFrame | None = None) -> bytes:
+                   fill: pd.DataFrame | None = None, intervals: Any = None) -> bytes:
     """The workbook of ``write_workbook`` as bytes (for a download, or to write elsewhere)."""
     if plan is None and areas:
         raise ValueError("area sheets need a plan: pass plan= or leave areas empty")
     sheets = _layout(targets, plan, about, areas, year, impact, fill)
+    if intervals is not None:
+        sheets += _interval_sheets(intervals, run_label(about, targets))
     buffer = io.BytesIO()
     _write(buffer, sheets, about, run_label(about, targets))
     return buffer.getvalue()
@@ -167,7 +170,8 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
     """Every table computed before the workbook is built, so a bad area or year fails fast."""
     demo = bool(about.get("demonstration_baseline"))
     label = run_label(about, targets)
-    taken = {ABOUT, "Targets", "Plan", "Phase impact", FILL_SHEET}
+    taken = {ABOUT, "Targets", "Plan", "Phase impact", FILL_SHEET, "Intervals",
+             "Intervals by area"}
     sheets = [_Sheet("Targets", _targets_for_workbook(targets),
                      "Targets: every area and specialty (tidy table)", label, tidy=True)]
     if plan is not None:
@@ -200,6 +204,15 @@ def _layout(targets: pd.DataFrame, plan: pd.DataFrame | None, about: dict[str, A
         sheets.append(_Sheet("Phase impact", impact, "Previous vs current numbers", label,
                              note=demo))
     return sheets
+
+
+def _interval_sheets(intervals: Any, label: RunLabel) -> list[_Sheet]:
+    """Each area's net gap and every area x specialty with their intervals; the title of each
+    sheet says what the intervals cover (and every row carries it in ``interval_covers``)."""
+    return [_Sheet("Intervals by area", intervals.areas,
+                   f"Net gap by area with intervals. {intervals.coverage}", label, tidy=True),
+            _Sheet("Intervals", intervals.cells,
+                   f"Targets and gaps with intervals. {intervals.coverage}", label, tidy=True)]
 
 
 def _targets_for_workbook(targets: pd.DataFrame) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from fairshare.publish.labels import (
 from fairshare.publish.pdf import CHROMIUM_CANDIDATES, ReportError, find_chromium, html_to_pdf
 from fairshare.publish.report_equity import equity_tables
 from fairshare.publish.report_format import Cell, Table, count, label, num, percent
+from fairshare.publish.report_intervals import intervals_context
 
 __all__ = ["CHROMIUM_CANDIDATES", "ReportError", "build_report", "external_references",
            "find_chromium", "html_to_pdf", "write_report"]
@@ -72,7 +73,9 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
                  metadata: Mapping[str, Any] | None = None, *,
                  equity: pd.DataFrame | None = None,
                  findings: Iterable[Any] | pd.DataFrame | None = None,
-                 status: str | None = None, area_tables: bool = True) -> str:
+                 status: str | None = None, area_tables: bool = True,
+                 intervals: pd.DataFrame | None = None,
+                 interval_cells: pd.DataFrame | None = None) -> str:
     """The report as one self-contained HTML document (text).
 
     ``targets`` is a run's targets table (any one level); ``plan`` the tidy plan table
@@ -81,7 +84,9 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
     table (``analysis.equity.equity_before_after``; computed from targets and plan when not
     given); ``findings`` the plan's findings (``Finding`` objects, dicts or a DataFrame);
     ``status`` the plan's solve status (else ``metadata["plan_status"]``); ``area_tables`` adds
-    the planners' "pace of change" table of every area as an appendix.
+    the planners' "pace of change" table of every area as an appendix; ``intervals`` (and
+    ``interval_cells``) are ``analysis.uncertainty.monte_carlo_intervals``' ``areas`` (and
+    ``cells``) tables, shown with what they cover.
     """
     meta = dict(metadata or {})
     _require(targets, ["area", "specialty", "current", "target"], "targets")
@@ -121,8 +126,14 @@ def build_report(targets: pd.DataFrame, plan: pd.DataFrame | None = None,
     sections = [("method", "The method in plain words"), ("scenario", "Scenario and data"),
                 ("map", "Where posts are and where need says they should be"),
                 ("targets", f"Targets by {words[0]}"), ("specialties", "Targets by specialty")]
+    has_intervals = intervals is not None and not intervals.empty
+    if intervals is not None and has_intervals:
+        ctx["intervals"] = intervals_context(intervals, interval_cells)
+        sections.append(("uncertainty", "How firm the gaps are: intervals"))
     sections += _plan_parts(ctx, tgt, plan, equity, findings, status or meta.get("plan_status"),
                             area_tables)
+    if not has_intervals:
+        omitted.append("intervals on the gaps (not computed: a stored run, or --draws 0)")
     wide = plan is not None and plan["year"].nunique() > _PORTRAIT_YEARS
     ctx["sections"] = [{"id": sid, "heading": heading, "cls": _section_class(sid, wide)}
                        for sid, heading in sections]
@@ -173,6 +184,8 @@ def write_report(html_path: str | Path | None, pdf_path: str | Path | None, *,
                  equity: pd.DataFrame | None = None,
                  findings: Iterable[Any] | pd.DataFrame | None = None,
                  status: str | None = None, area_tables: bool = True,
+                 intervals: pd.DataFrame | None = None,
+                 interval_cells: pd.DataFrame | None = None,
                  chromium: str | None = None, timeout: float = 180.0) -> list[Path]:
     """Write the report as HTML and/or PDF (the PDF is the HTML printed by headless Chromium).
 
@@ -182,7 +195,8 @@ def write_report(html_path: str | Path | None, pdf_path: str | Path | None, *,
     if html_path is None and pdf_path is None:
         raise ReportError("nothing to write: give an HTML path, a PDF path or both")
     text = build_report(targets, plan, metadata, equity=equity, findings=findings, status=status,
-                        area_tables=area_tables)
+                        area_tables=area_tables, intervals=intervals,
+                        interval_cells=interval_cells)
     written: list[Path] = []
     if html_path is not None:
         written.append(write_text(html_path, text))

@@ -446,9 +446,8 @@ def register(app: Any, engine: Engine) -> None:
         except Exception as exc:
             return (figures.empty_figure("No intervals."), None, None,
                     _message(_failure("uncertainty", exc)), key)
-        notes = ["Seeded Monte Carlo (seed 0) over δ, component weights, σ and ONS projection "
-                 "variants; every draw keeps each specialty's national total. Intervals are "
-                 "for local offices.", *v["notes"]]
+        notes = [*v["notes"][:1], "Seeded Monte Carlo (seed 0); every draw keeps each "
+                 "specialty's national total. Intervals are for local offices.", *v["notes"][1:]]
         return (v["figure"], html.Ul([html.Li(n) for n in notes]),
                 html_table(v["table"], f"Intervals on each target ({v['draws']:,} draws)",
                            table_id="uncertainty-table"), None, key)

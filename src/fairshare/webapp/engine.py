@@ -153,6 +153,7 @@ class Engine:
         self._spec_plan = LRU(128)
         self._full = LRU(4)
         self._mc = LRU(16)
+        self._mc_kernels: Any = None  # analysis.uncertainty.KernelCache, made on first use
         self._refs = LRU(32)
         self._equity = LRU(8)
         self._books: dict[str, Future[bytes]] = {}
@@ -402,13 +403,15 @@ class Engine:
 
     def intervals(self, scenario: Scenario, draws: int, seed: int = 0) -> pd.DataFrame:
         """Monte Carlo intervals on every local office's target (same draws for any scenario)."""
-        from fairshare.analysis.uncertainty import monte_carlo_targets
+        from fairshare.analysis.uncertainty import KernelCache, monte_carlo_targets
 
+        if self._mc_kernels is None:  # need arrays kept across δ, weight and σ changes
+            self._mc_kernels = KernelCache()
         spec = getattr(scenario, "uncertainty", None)  # the scenario's ranges, else defaults
         key = (self.target_key(scenario), json.dumps(spec.model_dump(mode="json") if spec
                                                       else None, sort_keys=True), int(draws), seed)
-        return self._mc.get(key, lambda: monte_carlo_targets(self.bundle, scenario, spec,
-                                                             draws=int(draws), seed=seed))
+        return self._mc.get(key, lambda: monte_carlo_targets(
+            self.bundle, scenario, spec, draws=int(draws), seed=seed, cache=self._mc_kernels))
 
     # ------------------------------------------------------------------ references
 

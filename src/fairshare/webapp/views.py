@@ -572,7 +572,8 @@ def uncertainty_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
         mc = engine.intervals(scenario, draws)
     except (ValueError, FairshareError) as exc:
         raise ViewError(f"The intervals could not be made: {short_error(exc)}") from exc
-    notes = list(mc.attrs.get("notes", []))
+    notes = [f"What the intervals cover: {mc.attrs['coverage']}",
+             *mc.attrs.get("notes", [])]
     cols: Spec = [
         ("specialty", "Specialty", None), ("area", "Local office", None),
         ("current", "Current (posts)", "int"), ("target", "Target (posts)", "int"),
