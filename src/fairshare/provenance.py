@@ -170,6 +170,11 @@ SCENARIO: dict[str, Provenance] = {
     "uncertainty.specialised_share_multiplier": _j("range of the factor on every σ"),
     "uncertainty.projection_variants": _p("ONS projection variants (Strategy Unit custom "
                                           "sub-national variants for all but the principal)"),
+    "uncertainty.structural": _j("structural choices drawn (population base, convergence, "
+                                 "baseline corrections) and their probabilities, 50/50 by "
+                                 "default; none published (docs/uncertainty.md)"),
+    "uncertainty.specialised_share_tier_shift": _j("chance each specialty's σ is drawn one "
+                                                   "tier lower or higher; none published"),
 }
 
 #: Embedded data files (``src/fairshare/data``): what each holds and on what it rests. Files
