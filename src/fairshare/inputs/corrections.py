@@ -70,10 +70,15 @@ def corrected(bundle: Bundle, scenario: Scenario) -> Bundle:
     key = f"{setting.model_dump_json()}|{scenario.population_base}"
     if bundle.corrections_key == key:
         return bundle
-    base = bundle.uncorrected or bundle
+    base = (bundle.uncorrected or bundle) if bundle.corrections_key else bundle
     if not is_public_baseline(base):
         return base
     memo = base.corrected_memo
+    if any(hit.uncorrected is not base for hit in memo.values()):
+        # a bundle made from another with ``dataclasses.replace`` shares its memo: its own
+        # tables (changed by the replace) must be corrected afresh, not the original's
+        memo = {}
+        object.__setattr__(base, "corrected_memo", memo)
     if key not in memo:
         memo[key] = _correct(base, setting, scenario.population_base, key)
     return memo[key]
