@@ -478,7 +478,7 @@ def test_pdf_pages_sections_and_footers(run, full_pdf):
     a4 = {(595.0, 842.0), (842.0, 595.0)}
     assert {(round(w), round(h)) for w, h in sizes} <= a4
     minimum = 1 + len(MAJOR_HEADINGS) + len(LOCAL_OFFICES) - 1
-    assert minimum <= len(pages) <= 45, f"{len(pages)} pages"
+    assert minimum <= len(pages) <= 55, f"{len(pages)} pages"  # with intervals, judgements
     starts = [next((i for i, text in enumerate(pages) if i > 0 and h in text), None)
               for h in MAJOR_HEADINGS]
     assert None not in starts, f"headings not after the title page: {starts}"
@@ -551,7 +551,7 @@ def test_pdf_of_own_file_says_so_on_every_page(run, tmp_path):
     t, meta = _own_file(run)
     pdf = write_report(None, tmp_path / "own.pdf", targets=t, metadata=meta)[0]
     pages = _pdf_pages(pdf)
-    assert 5 <= len(pages) <= 12, f"{len(pages)} pages"
+    assert 5 <= len(pages) <= 16, f"{len(pages)} pages"  # with intervals, judgements
     assert not any("DEMONSTRATION" in p.upper() or "Public baseline" in p for p in pages)
     assert all("Basis: user file my_posts.csv" in p for p in pages)
     assert SCENARIO in pages[0]

@@ -63,8 +63,8 @@ SUMMARY = {
                  "the columns fairshare reads."),
     "scenario": ("Data and scenarios", "Show a scenario with every default resolved, or the "
                  "scenario JSON schema."),
-    "uncertainty": ("Analysis", "Intervals on targets and gaps: seeded Monte Carlo over δ, "
-                    "weights, σ and projections."),
+    "uncertainty": ("Analysis", "Intervals on targets and gaps: Monte Carlo over judgements "
+                    "and structural choices."),
     "sensitivity": ("Analysis", "Which parameters move the targets most (SALib Morris "
                     "screening; Sobol on request)."),
     "equity": ("Analysis", "Spread of posts per weighted population across areas, by year, "

@@ -49,8 +49,11 @@ def uncertainty(
     scenario: ScenarioOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Intervals on targets and gaps: seeded Monte Carlo over δ, weights, σ (multiplier and
-    tier), projections, and the structural choices (population base, convergence, ...)."""
+    """Intervals on targets and gaps: Monte Carlo over judgements and structural choices.
+
+    Seeded draws over δ, weights, σ (multiplier and tier), projections and the structural
+    choices (population base, convergence, baseline corrections); every interval says what it
+    covers."""
     bundle, sc = setup(posts, scenario, horizon=horizon)
     client = _dask_client(dask)
     with Progress("[progress.description]{task.description}", BarColumn(),

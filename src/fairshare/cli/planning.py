@@ -170,8 +170,9 @@ def export(
     year: Annotated[int | None, typer.Option(help="Year of the one-year sheets.")] = None,
     draws: DrawsOpt = REPORT_DRAWS,
 ) -> None:
-    """Every table in one formatted Excel workbook, with an "About this run" sheet and the
-    intervals (and what they cover) on the targets and gaps."""
+    """Every table in one formatted Excel workbook, with an "About this run" sheet.
+
+    The workbook also holds the intervals on the targets and gaps, and what they cover."""
     # Every sheet gives the basis of its numbers and the scenario; the file appears whole or
     # not at all, even when the command is stopped (Ctrl-C, kill) while it writes.
     from fairshare.cli.signals import stop_cleanly
