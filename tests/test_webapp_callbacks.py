@@ -245,6 +245,70 @@ def test_boundaries_are_bundled_and_small() -> None:
         assert len(figures.shapes(level)) == n
 
 
+def _contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (#rrggbb or rgb(r, g, b)), by its definition."""
+    def lum(c: str) -> float:
+        rgb = [int(c[i:i + 2], 16) for i in (1, 3, 5)] if c.startswith("#") else \
+            [int(float(v)) for v in c[c.index("(") + 1:-1].split(",")]
+        lin = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted([lum(a), lum(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_scarcity_map_classes_match_an_independent_recomputation(engine: Engine) -> None:
+    """Colour by scarcity, local offices, Cardiology: each office's consultants summed again
+    from the raw NHS Digital rows, its index (share of consultants / share of need) and its
+    third ranked here by hand; the figure's classes, legend counts, London's colour and the
+    words beside the map must all agree with that."""
+    from fairshare.model.scarcity import scarcity
+
+    spec = "Cardiology"
+    v = cb.targets_view(engine, state(specialty=spec, map_colour="scarcity"))
+    fig = v["figure"]
+    assert fig["layout"]["meta"]["colour_by"] == "scarcity"
+    raw = engine.bundle.consultants
+    cons = raw[raw["specialty"] == spec].groupby("local_office")["fte"].sum()
+    model = scarcity(engine.bundle, engine.scenario(state(specialty=spec)))
+    rows = model[(model["level"] == "local_office") & (model["specialty"] == spec)]
+    need = rows.set_index("area")["need_weighted_population"]
+    assert set(need.index) == set(cons.index) and len(need) == 11
+    index = (cons / cons.sum()) / (need / need.sum())
+    # every office holds dozens of cardiologists: all 11 are designated, thirds 3 / 5 / 3
+    ranked = index.sort_values().index.tolist()
+    expected = {a: "scarce" if k < 3 else "well provided" if k >= 8 else "middle"
+                for k, a in enumerate(ranked)}
+    codes = {name: code for code, name in engine.area_codes.items()}
+    shown = fig["layout"]["meta"]["designations"]
+    assert {a: shown[codes[a]] for a in expected} == expected
+    legend = [t["name"] for t in fig["data"] if t.get("showlegend")]
+    assert legend == ["scarce (lowest third) (3)", "middle third (5)",
+                      "well provided (highest third) (3)"]
+    colour = dict(zip([d for d, _, _ in figures.SCARCITY_CLASSES],
+                      [c for _, c, _ in figures.SCARCITY_CLASSES], strict=True))
+    london = next(t for t in fig["data"] if t.get("meta", {}).get("area_code") == "LDN")
+    assert london["fillcolor"] == colour[expected["London"]]
+    assert all(a in v["alt"] for a in ranked[:3]) and "scarce: 3" in v["alt"]
+    assert all(a not in v["alt"] for a in ranked[3:])
+    # the map's labels are readable on every class's colour (WCAG AA, 4.5:1)
+    for _, fill, _ in figures.SCARCITY_CLASSES:
+        assert _contrast(figures._ink(fill), fill) >= 4.5, fill
+
+
+def test_scarcity_colouring_says_why_when_it_cannot_be_shown(engine: Engine) -> None:
+    """All specialties together (and a specialty without consultants) keep the gap map and
+    say why; the choice is kept in the link."""
+    v = cb.targets_view(engine, state(specialty=ALL, map_colour="scarcity"))
+    assert "one specialty at a time" in v["alt"]
+    assert "colour_by" not in v["figure"]["layout"]["meta"]
+    gp = cb.targets_view(engine, state(specialty="General Practice", map_colour="scarcity"))
+    assert "no consultants" in gp["alt"] and "colour_by" not in gp["figure"]["layout"]["meta"]
+    assert "col=scarcity" in state_to_query(state(map_colour="scarcity"))
+    assert query_to_state("?col=scarcity")["map_colour"] == "scarcity"
+    assert query_to_state("?col=nonsense")["map_colour"] == "gap"
+
+
 # --- URL state ------------------------------------------------------------------------------
 
 def test_url_state_round_trips(engine: Engine) -> None:

@@ -833,3 +833,35 @@ def test_a_download_says_it_is_being_made(page: Page, server: str) -> None:
         assert page.locator("#dl-excel").is_disabled()
     progress.wait_for(state="hidden")
     assert "ready" in page.inner_text("#dl-status")
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_map_can_be_coloured_by_scarcity(browser: Any, server: str, width: int,
+                                             height: int) -> None:
+    """Choosing "where consultants are scarce" recolours the map by the scarcity designation:
+    the link keeps it, the legend counts the thirds (3 / 5 / 3 of the 11 local offices, all
+    designated for Cardiology), the words beside the map name the scarce offices, and axe-core
+    finds no serious or critical violation."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        open_map(page, f"{server}/?spec=Cardiology", 11)
+        page.get_by_text("where consultants are scarce").click()
+        page.wait_for_function("window.location.search.includes('col=scarcity')")
+        page.wait_for_function("document.querySelector('#map-alt') && document.querySelector("
+                               "'#map-alt').textContent.includes('Scarce (index')")
+        _settle(page)
+        legend = page.locator("#map .legend .traces").evaluate_all(
+            "items => items.map(i => i.textContent)")
+        legend = [t for t in legend if t and re.search(r"\(\d+\)\s*$", t)]
+        assert legend == ["scarce (lowest third) (3)", "middle third (5)",
+                          "well provided (highest third) (3)"]
+        alt = page.inner_text("#map-alt")
+        assert "scarce: 3; middle third: 5; well provided: 3" in alt
+        assert page.is_checked("#map-colour input[value='scarcity']")
+        shot(page, f"scarcity-map-{width}")
+        found = serious_violations(page)
+        assert not found, found
+    finally:
+        ctx.close()

@@ -33,7 +33,7 @@ DOWNLOAD_PROGRESS = ("Preparing your download… The Excel workbook (every table
 #: What each view depends on (it is redrawn only when one of these changes).
 VIEW_KEYS: dict[str, tuple[str, ...]] = {
     "headline": (*TARGET_KEYS, "specialty"),
-    "map": (*TARGET_KEYS, "specialty", "level", "area"),
+    "map": (*TARGET_KEYS, "specialty", "level", "area", "map_colour"),
     "plan": (*SCENARIO_KEYS, "specialty", "area"),
     "deanery": (*SCENARIO_KEYS, "specialty", "area", "year"),
     "icbplan": (*SCENARIO_KEYS, "specialty", "level"),

@@ -156,6 +156,7 @@ class Engine:
         self._mc_kernels: Any = None  # analysis.uncertainty.KernelCache, made on first use
         self._refs = LRU(32)
         self._equity = LRU(8)
+        self._scarcity = LRU(16)
         self._books: dict[str, Future[bytes]] = {}
         self._books_lock = threading.Lock()
         self._waiting: dict[str, int] = {}  # plan key -> downloads waiting for its workbook
@@ -290,6 +291,14 @@ class Engine:
         return icb_table(corrected(self.bundle, scenario), scenario,
                          self._subset(self.inputs(scenario), names), lo)
 
+    def scarcity(self, scenario: Scenario) -> pd.DataFrame:
+        """``model.scarcity.scarcity`` (every level and specialty) for the scenario's need:
+        keyed on the target parameters, which are all the need weighting depends on."""
+        from fairshare.model.scarcity import scarcity
+
+        return self._scarcity.get(self.target_key(scenario) + scenario.name, lambda: scarcity(
+            corrected(self.bundle, scenario), scenario, self.inputs(scenario)))
+
     def _subset(self, inp: Inputs, names: list[str]) -> Inputs:
         """The arrays of some specialties only: a specialty's ICB split depends on nothing else,
         and an establishment file may hold only some of the catalogue's specialties."""
@@ -361,7 +370,7 @@ class Engine:
             with_scarcity_designation,
         )
         from fairshare.model.plan import plan
-        from fairshare.model.scarcity import scarcity, with_scarcity
+        from fairshare.model.scarcity import with_scarcity
 
         tgt = self.targets(scenario, level, specialty)
         problem = plan_problem(self.bundle, tgt, scenario)
@@ -377,9 +386,8 @@ class Engine:
         table["phase"] = table["specialty"].map(spec["phase"])
         table["net"] = table["redistribution"] + table["expansion"]
         table = table[PLAN_COLUMNS].sort_values(["specialty", "area", "year"])
-        scarce = scarcity(corrected(self.bundle, scenario), scenario, self.inputs(scenario))
-        return with_scarcity_designation(table.reset_index(drop=True),
-                                         with_scarcity(tgt, scarce, level)), result
+        scarce = with_scarcity(tgt, self.scarcity(scenario), level)
+        return with_scarcity_designation(table.reset_index(drop=True), scarce), result
 
     # ------------------------------------------------------------------ equity
 

@@ -471,6 +471,74 @@ def gap_map(rows: pd.DataFrame, level: str, title: str,
                 {"classes": [label for _, _, label in GAP_CLASSES]})
 
 
+#: Colours of the scarcity designation (``model.scarcity``): ColorBrewer BrBG's ends and a
+#: light middle (colour-blind safe, and not the gap map's orange/purple, so the two maps are
+#: never read for each other); (designation, colour, legend label). Map labels are drawn in
+#: black or white by ``_ink``, which a test holds to WCAG's 4.5:1 on every colour here.
+NO_DESIGNATION = "no designation"
+SCARCITY_CLASSES: list[tuple[str, str, str]] = [
+    ("scarce", "#8c510a", "scarce (lowest third)"),
+    ("middle", "#f6e8c3", "middle third"),
+    ("well provided", "#01665e", "well provided (highest third)"),
+    ("too few to designate", "#ffffff", "too few consultants to designate"),
+    (NO_DESIGNATION, NO_DATA, "no designation"),
+]
+_SCARCITY_COLOUR = {d: c for d, c, _ in SCARCITY_CLASSES}
+
+
+def _legend_entries(entries: list[tuple[str, str]], title: str) -> list[dict[str, Any]]:
+    """Legend traces for (colour, name) classes, listed top to bottom in the order given."""
+    out = []
+    for k, (colour, name) in enumerate(entries):
+        out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                    "name": name, "showlegend": True, "hoverinfo": "skip",
+                    "legendgroup": "classes", "legendrank": k,
+                    "legendgrouptitle": {"text": title} if k == 0 else None,
+                    "marker": {"symbol": "square", "size": 14, "color": colour,
+                               "line": {"color": "#4c6272", "width": 1}},
+                    "meta": {"role": "legend"}})
+    return out
+
+
+def scarcity_map(rows: pd.DataFrame, level: str, title: str,
+                 selected: str | None = None) -> dict[str, Any]:
+    """Areas coloured by their scarcity designation for one specialty (``model.scarcity``):
+    consultants per need-weighted population ranked into thirds; a legend counts the areas of
+    each class. ``rows``: the scarcity table's rows of one level and specialty (area_code,
+    area, consultants, consultants_expected, scarcity_index, designation); an area drawn but
+    not in ``rows`` has no designation."""
+    codes = [s["code"] for s in shapes(level)]
+    found = {r.area_code: r for r in rows.itertuples(index=False)}
+    designation = {c: str(found[c].designation) if c in found else NO_DESIGNATION
+                   for c in codes}
+    texts, labels = {}, {}
+    for code, r in found.items():
+        index = float(r.scarcity_index)
+        shown = f"{index:.2f}" if np.isfinite(index) else "–"
+        texts[code] = "<br>".join([
+            f"<b>{r.area}</b> ({code})",
+            f"Consultants: {float(r.consultants):,.1f} FTE (Sept 2017)",
+            f"At England's rate for its need: {float(r.consultants_expected):,.1f} FTE",
+            f"Scarcity index: {shown} (1 = England's rate)",
+            f"Designation: {r.designation}"])
+        labels[code] = f"{_short(str(r.area), level, code)} {shown}"
+    order = {d: k for k, (d, _, _) in enumerate(SCARCITY_CLASSES)}
+    values = {c: float(order[d]) for c, d in designation.items()}
+    counts = [sum(d == name for d in designation.values()) for name, _, _ in SCARCITY_CLASSES]
+    # the three designations always (a count of 0 says something), the rest when there are any
+    entries = [(colour, f"{label} ({n})") for k, ((_, colour, label), n)
+               in enumerate(zip(SCARCITY_CLASSES, counts, strict=True)) if n or k < 3]
+    legend = _legend_entries(entries, f"<b>Consultants per need</b><br>thirds of "
+                                      f"{LEVEL_PLURALS[level]} (number)")
+
+    def colour(vals: np.ndarray) -> list[str]:
+        return [SCARCITY_CLASSES[int(v)][1] if np.isfinite(v) else NO_DATA for v in vals]
+
+    return _map(level, title, values, texts, labels, colour, legend, None, selected,
+                {"classes": [d for d, _, _ in SCARCITY_CLASSES], "colour_by": "scarcity",
+                 "designations": designation})
+
+
 def change_map(rows: pd.DataFrame, level: str, title: str, this: str,
                reference: str) -> dict[str, Any]:
     """Areas coloured by the change in target, ``this`` − ``reference`` (whole posts).

@@ -242,6 +242,10 @@ def tabs(engine: Engine) -> dcc.Tabs:
     options = [{"label": r.label, "value": r.key} for r in refs]
     return dcc.Tabs(id="tabs", value=DEFAULTS["tab"], className="tabs", children=[
         _tab("Map and targets", "map", [
+            _radios("map-colour", "Colour the map by", [
+                {"label": "gap to target", "value": "gap"},
+                {"label": "where consultants are scarce", "value": "scarcity"}],
+                term="scarcity"),
             html.Div(id="map-message", className="message", role="alert"),
             _loading([
                 dcc.Graph(id="map", config=GRAPH_CONFIG, className="map", style=MAP_STYLE,

@@ -31,6 +31,8 @@ LEVELS: tuple[str, ...] = get_args(Level)
 METHODS: tuple[str, ...] = get_args(ApportionmentMethod)
 VARIANTS: tuple[str, ...] = get_args(ProjectionVariant)
 MODES = ("catalogue", "custom")
+#: What the map is coloured by: the gap to target, or the scarcity designation of consultants.
+MAP_COLOURS = ("gap", "scarcity")
 YEAR_MIN, YEAR_MAX = 2022, 2043
 HORIZON_MIN, HORIZON_MAX = 2023, 2040
 #: The σ slider's range and the Monte Carlo draw counts the page offers: a link or a callback
@@ -42,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "tab": "map",
     "specialty": "General Psychiatry",
     "level": "local_office",
+    "map_colour": "gap",
     "delta": 0.20,
     "weights_mode": "catalogue",
     "w_core": 0.5,
@@ -67,6 +70,7 @@ QUERY_KEYS: dict[str, str] = {
     "tab": "tab",
     "specialty": "spec",
     "level": "level",
+    "map_colour": "col",
     "delta": "d",
     "weights_mode": "wm",
     "w_core": "wc",
@@ -142,6 +146,7 @@ EXPECTED: dict[str, str] = {
     "tab": "one of " + ", ".join(TABS),
     "specialty": "a specialty name",
     "level": "icb, local_office or region",
+    "map_colour": "gap or scarcity",
     "delta": "a number from 0 to 1",
     "weights_mode": "catalogue or custom",
     "w_core": "a number from 0 to 1",
@@ -167,6 +172,7 @@ _PARSERS: dict[str, Any] = {
     "tab": _choice(set(TABS)),
     "specialty": _text,
     "level": _choice(LEVELS),
+    "map_colour": _choice(MAP_COLOURS),
     "delta": lambda v: _number(v, 0, 1),
     "weights_mode": _choice(MODES),
     "w_core": lambda v: _number(v, 0, 1),

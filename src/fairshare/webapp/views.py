@@ -40,6 +40,7 @@ CONTROLS: list[tuple[str, str, str]] = [
     ("tab", "tabs", "value"),
     ("specialty", "specialty", "value"),
     ("level", "level", "value"),
+    ("map_colour", "map-colour", "value"),
     ("delta", "delta", "value"),
     ("weights_mode", "weights-mode", "value"),
     ("w_core", "w-core", "value"),
@@ -315,6 +316,38 @@ def map_alt_text(rows: pd.DataFrame, level: str, spec: str) -> str:
             f"area's figures are in the table below the map.")
 
 
+def scarcity_rows(engine: Engine, scenario: Any, level: str, spec: str) -> pd.DataFrame | str:
+    """The scarcity table's rows of one level and specialty, or why the gap is shown instead
+    (a designation is made per specialty, and only where the file counts consultants)."""
+    if spec == ALL:
+        return ("Scarcity is designated one specialty at a time: choose a specialty to colour "
+                "the map by it; showing the gap instead.")
+    table = engine.scarcity(scenario)
+    rows = table[(table["level"] == level) & (table["specialty"] == spec)]
+    if rows.empty:
+        return (f"{spec} has no consultants in NHS Digital's September 2017 file (training "
+                "programmes that lead to no consultant specialty have none), so no area is "
+                "designated scarce; showing the gap instead.")
+    return rows.reset_index(drop=True)
+
+
+def scarcity_alt_text(rows: pd.DataFrame, level: str, spec: str,
+                      designation: dict[str, str]) -> str:
+    """The scarcity map in words: the count of each class and which areas are scarce."""
+    plural = figures.LEVEL_PLURALS[level]
+    counts = [(label.split(" (")[0], sum(d == name for d in designation.values()))
+              for name, _, label in figures.SCARCITY_CLASSES]
+    scarce = rows[rows["designation"] == "scarce"].sort_values("scarcity_index")
+    named = ", ".join(f"{r.area} ({r.scarcity_index:.2f})"
+                      for r in scarce.itertuples(index=False))
+    return (f"Map of {len(designation)} {plural}, {spec}: each coloured by consultants in post "
+            "(NHS Digital, September 2017) per need-weighted population, ranked into thirds. "
+            + "; ".join(f"{name}: {n}" for name, n in counts if n) + ". "
+            + (f"Scarce (index, 1 = England's rate): {named}." if named else
+               "No area is designated scarce.")
+            + " The index of each area is on its label and when you hover it.")
+
+
 def targets_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     """The map tab: map of the gap as % of target, the targets table, the area summary."""
     scenario = _scenario(engine, state)
@@ -324,13 +357,21 @@ def targets_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
         summary = area_summary(engine, scenario, state)
     except (ValueError, FairshareError) as exc:
         raise ViewError(short_error(exc)) from exc
-    title = f"{spec}: gap as % of target, by {figures.LEVEL_NAMES[level]}"
     selected = state["area"] if level == "local_office" else None
-    fig = figures.gap_map(rows, level, title, selected)
+    scarce = scarcity_rows(engine, scenario, level, spec) \
+        if state.get("map_colour") == "scarcity" else None
+    if isinstance(scarce, pd.DataFrame):
+        title = f"{spec}: where consultants are scarce, by {figures.LEVEL_NAMES[level]}"
+        fig = figures.scarcity_map(scarce, level, title, selected)
+        alt = scarcity_alt_text(scarce, level, spec, fig["layout"]["meta"]["designations"])
+    else:
+        title = f"{spec}: gap as % of target, by {figures.LEVEL_NAMES[level]}"
+        fig = figures.gap_map(rows, level, title, selected)
+        alt = (scarce + " " if scarce else "") + map_alt_text(rows, level, spec)
     ordered = rows.sort_values("gap_pct", na_position="last")
     return {"figure": fig, "shapes": fig["layout"]["meta"]["shapes"], "level": level,
             "table": table(ordered, TARGET_COLUMNS), "summary": summary,
-            "alt": map_alt_text(rows, level, spec),
+            "alt": alt,
             "weights": normalised_weights(state), "scenario": scenario.resolved(),
             "estimated_current": "current_basis" in rows.columns
             and str(rows["current_basis"].iloc[0]).startswith("estimated")}

@@ -65,6 +65,12 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "gap": ("Gap", "Target − current posts. Positive (+): the area is below its target and "
             "receives posts. Negative (−): it is above its target and gives posts. As a "
             "percentage, the gap is divided by the target (% of target), with the same sign."),
+    "scarcity": ("Scarcity", "Consultants in post in a specialty (NHS Digital, FTE, September "
+                 "2017) per need-weighted population, as an index (1 = England's rate). Areas "
+                 "are ranked into thirds: scarce, middle, well provided. An area expected to "
+                 "hold fewer consultants than the scenario's minimum is too few to designate; "
+                 "specialties without consultants in the file have no designation "
+                 "(docs/scarcity.md)."),
     "guided-distribution": ("Guided distribution", "NHS England's programme that moves "
                             "training posts toward each area's fair share over several years, "
                             "only as posts fall vacant at recruitment. Its published figures "
