@@ -387,3 +387,81 @@ def test_cushion_then_need_conserves_posts_and_gives_each_cushion_its_share(
     below = {a: t - p for a, (t, p, _) in zip(areas, rows, strict=True) if t > p}
     for a in set(areas) - givers:  # by need: never past target, never to an area at target
         assert got[a] <= below.get(a, 0)
+
+
+# --- scarce areas first (expansion_allocation: scarce_first, issue 16) --------------------
+
+def _two_areas_and_a_full_one() -> pd.DataFrame:
+    # A short 4 of 10 (.4), B short 5 of 20 (.25), C at target 10
+    return gaps([("A", "P1", 2024, 10, 6), ("B", "P1", 2024, 20, 15),
+                 ("C", "P1", 2024, 10, 10)])
+
+
+def test_scarce_areas_get_posts_first_up_to_their_target() -> None:
+    # By need (6 posts): A .4 -> A .3 -> B .25 (A .2) -> B (tie .2, larger gap) -> A (.2 > .15)
+    # -> B (.15 > .1): A 3, B 3. With B and C scarce: B first until at target (5 posts), C is
+    # at target and takes none, then the last post by need to A.
+    table, six = _two_areas_and_a_full_one(), national((2024, "mental health", 6))
+    need = allocate_expansion(table, six, PRIORITIES, SPECS, None)
+    assert placed(need, 2024) == {"A": 3, "B": 3}
+    first = allocate_expansion(table, six, PRIORITIES, SPECS, None,
+                               scarce={("B", "P1"), ("C", "P1")})
+    assert placed(first, 2024) == {"A": 1, "B": 5}
+    assert first.attrs["unplaced"].empty
+    # scarce in another specialty only: no effect on P1
+    other = allocate_expansion(table, six, PRIORITIES, SPECS, None, scarce={("B", "P2")})
+    assert placed(other, 2024) == {"A": 3, "B": 3}
+
+
+def test_scarce_first_stays_within_capacity_and_target() -> None:
+    # B (scarce) can take 2 this year: 2 to B, then A to its target (4), 3 posts unplaced
+    capacity = pd.DataFrame({"area": ["A", "B", "C"], "specialty": "P1", "year": 2024,
+                             "capacity": [10, 2, 10]})
+    out = allocate_expansion(_two_areas_and_a_full_one(), national((2024, "mental health", 9)),
+                             PRIORITIES, SPECS, capacity, scarce={("B", "P1")})
+    assert placed(out, 2024) == {"A": 4, "B": 2}
+    assert out.attrs["unplaced"]["posts"].sum() == 3
+    # past target only when expansion_beyond_target allows it: then B's room is still 2
+    beyond = allocate_expansion(_two_areas_and_a_full_one(),
+                                national((2024, "mental health", 9)), PRIORITIES, SPECS,
+                                capacity, scarce={("B", "P1")}, below_target_only=False)
+    assert placed(beyond, 2024)["B"] == 2
+    assert beyond["expansion"].sum() == 9
+
+
+def test_shipped_scarce_first_scenario_moves_expansion_toward_scarce_areas() -> None:
+    """scenarios/expansion-scarce-first.yaml is expansion-1000.yaml plus scarce_first: the
+    cushions of giving areas are the same, posts are conserved, every other post goes to an
+    area below target, and more of the 1,000 go to scarce area x specialties (docs/scarcity.md)."""
+    from pathlib import Path
+
+    from fairshare import load_england
+    from fairshare.model.pipeline import run_plan
+    from fairshare.scenario import load_scenario
+
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    base = load_scenario(folder / "expansion-1000.yaml")
+    first = load_scenario(folder / "expansion-scarce-first.yaml")
+    assert first.expansion_allocation == "scarce_first" and base.expansion_allocation == "need"
+    assert first.expansion == base.expansion and first.expansion_mode == base.expansion_mode
+    bundle = load_england()
+    before, after = run_plan(bundle, base), run_plan(bundle, first)
+    by = [o.plan.groupby("scarcity_designation")["expansion"].sum() for o in (before, after)]
+    assert by[0].sum() == by[1].sum() == 1000
+    assert by[1]["scarce"] > by[0]["scarce"]
+    assert by[1]["well provided"] < by[0]["well provided"]
+    plan, gap = after.plan, after.targets.set_index(["area", "specialty"])["gap"]
+    plan_gap = gap.reindex(pd.MultiIndex.from_frame(plan[["area", "specialty"]])).to_numpy()
+    old = before.plan
+    assert (plan.loc[plan_gap < 0, "expansion"].to_numpy()
+            == old.loc[plan_gap < 0, "expansion"].to_numpy()).all()  # same cushions
+    # every other post goes to an area not above target; one at target only when its share of
+    # the enlarged national total (targets grow with expansion) is past its posts
+    others = plan[(plan_gap >= 0) & (plan["expansion"] > 0)]
+    assert (others["remaining_gap"] >= 0).all()
+    national_in_post = plan.groupby(["specialty", "year"])["expansion_in_post"].sum()
+    takers = plan[plan_gap >= 0].groupby(["specialty", "year"])["target"].sum()
+    for row in others[others["remaining_gap"] == 0].itertuples():
+        share = row.target / takers[(row.specialty, row.year)]
+        # a post is placed while the area's gap to its grown target is above zero
+        assert row.expansion_in_post < share * national_in_post[(row.specialty, row.year)] + 1

@@ -156,8 +156,10 @@ SCENARIO: dict[str, Provenance] = {
     "expansion_offset_share": _j("share of a giving area's loss cushioned (1/3 from one "
                                  "published pair: London 2023 Cardiology gave 6 posts and "
                                  "got 2 back)"),
-    "expansion_allocation": _j("order of the need-based placing: need (the programme's rule) or "
-                               "need times the modelled fill rate (docs/fill.md)"),
+    "expansion_allocation": _j("order of the need-based placing: need (the programme's rule), "
+                               "need times the modelled fill rate (docs/fill.md), or areas "
+                               "designated scarce first (scarce_first, fairshare's rule on the "
+                               "tercile designation of docs/scarcity.md)"),
     "fill_warning_below": _j("fill rate below which receiving posts are flagged as likely to "
                              "stay empty; none published"),
     "expansion_minimum_per_area": _j("expansion posts each area gets first; none published"),

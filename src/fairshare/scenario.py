@@ -546,12 +546,14 @@ class Scenario(_Strict):
     expansion_beyond_target: bool = Field(
         False, description="Keep placing expansion posts (by need) once areas reach target."
     )
-    expansion_allocation: Literal["need", "expected_fill"] = Field(
+    expansion_allocation: Literal["need", "expected_fill", "scarce_first"] = Field(
         "need",
         description="under_served mode: which area gets the next expansion post. need (the "
         "programme's rule): furthest below target relative to target; expected_fill: that "
         "need priority times the area's modelled fill rate for the specialty (expected filled "
-        "posts x need priority; docs/fill.md).",
+        "posts x need priority; docs/fill.md); scarce_first: areas designated scarce in the "
+        "specialty (fewest consultants per need, scarcity_cutoffs) first, then by need, within "
+        "capacity and target as need does (docs/scarcity.md).",
     )
     fill_warning_below: float = Field(
         0.8, ge=0, le=1,

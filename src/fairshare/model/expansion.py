@@ -52,6 +52,15 @@ rule orders areas by need priority × fill rate instead: a post's expected fille
 how far the area is below target, so between two equally short areas the one likely to fill the
 post comes first, and a far-short area with a low fill rate can still come first.
 
+Scarce areas first (``scarce``, issue 16; docs/scarcity.md): given the (area, specialty) pairs
+designated *scarce* (fewest consultants per need-weighted population, lowest tercile), the
+under-served rule (also the minimum per area, and the part of ``cushion_then_need`` placed by
+need) serves an area scarce in the specialty before any other, and in need order among each
+group. Nothing else changes: the split across a priority's specialties, capacity, the stop at
+target (``below_target_only``) and the rule never to give to an area giving the specialty away
+all hold, so a scarce area at target or out of capacity takes no more and the next post goes
+to the other areas by need. Without designations (no consultants counted) the order is need's.
+
 "Remaining gap" is the plan's gap after redistribution less the expansion posts already in post
 that year: a trainee in a time-limited post keeps it for the whole programme, so a post created in
 year y counts in years y .. y + programme_years − 1 and the next year's posts go elsewhere first.
@@ -124,14 +133,16 @@ class _Cell:
     share: Fraction = Fraction(0)  # its share of the national target: growth per national post
     giver: bool = False  # gives posts away in this specialty: never receives (under-served)
     fill: Fraction = Fraction(1)  # expected filled share of a post (allocation by fill)
+    scarce: bool = False  # designated scarce in the specialty: served first (scarce first)
 
-    def key(self, grown: Fraction = Fraction(0)) -> tuple[Fraction, Fraction, str]:
-        """Sort key: furthest below target relative to target, then larger gap, then name.
+    def key(self, grown: Fraction = Fraction(0)) -> tuple[bool, Fraction, Fraction, str]:
+        """Sort key: scarce areas first (when designated), then furthest below target relative
+        to target, then larger gap, then name.
 
         ``grown``: national expansion posts in post, by which targets have grown.
         """
         gap, target = self.gap_at(grown), self.target + self.share * grown
-        return (-self.fill * gap / max(target, Fraction(1)), -gap, self.area)
+        return (not self.scarce, -self.fill * gap / max(target, Fraction(1)), -gap, self.area)
 
     def gap_at(self, grown: Fraction = Fraction(0)) -> Fraction:
         return self.gap + self.share * grown
@@ -151,7 +162,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
                        below_target_only: bool = True, mode: str = "under_served",
                        grow_targets: bool = False,
                        offset_share: float = 1.0,
-                       fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+                       fill: dict[tuple[str, str], float] | None = None,
+                       scarce: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Place each year's national expansion posts by priority, specialty and area.
 
     gaps: area, specialty, year, remaining_gap (after redistribution; positive = below target),
@@ -171,6 +183,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
     fill: (area, specialty) -> fill rate: the under-served order (also the part of
         ``cushion_then_need`` placed by need) weighs need by it (module docstring); None is
         the programme's rule.
+    scarce: (area, specialty) pairs designated scarce: the under-served order serves them
+        first (module docstring); None or empty is the programme's rule.
 
     Returns area, specialty, year, expansion (new posts starting that year), expansion_in_post
     (posts held that year, counting each for programme_years years) for every row of ``gaps``;
@@ -242,7 +256,8 @@ def allocate_expansion(gaps: pd.DataFrame, national: pd.DataFrame, priorities: p
         if mode != "offset_losses" and left:
             by_need, left, blocked = _under_served(
                 specs, areas_of, gap, target, room, year, left, in_post, givers,
-                minimum_per_area, below_target_only, grow_targets, _fractions(fill))
+                minimum_per_area, below_target_only, grow_targets, _fractions(fill),
+                scarce or set())
             _record(created, by_need, year)
             reason = ("areas below target have no supervision capacity left" if blocked
                       else "no area below target (outside giving areas)" if below_target_only
@@ -294,7 +309,8 @@ def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.Dat
                   specialties: pd.DataFrame, *, mode: str = "under_served",
                   minimum_per_area: int = 0, below_target_only: bool = True,
                   offset_share: float = 1.0,
-                  fill: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
+                  fill: dict[tuple[str, str], float] | None = None,
+                  scarce: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Every mode side by side: ``mode``'s expansion and expansion_in_post, and each mode's new
     posts (``MODE_COLUMNS``); ``attrs["unplaced"]`` lists ``mode``'s unplaced posts and why,
     ``attrs["unplaced_by_mode"]`` every mode's; ``attrs["cushioned"]`` ``mode``'s posts spent
@@ -305,7 +321,8 @@ def compare_modes(gaps: pd.DataFrame, national: pd.DataFrame, priorities: pd.Dat
     runs = {m: allocate_expansion(gaps, national, priorities, specialties, None,
                                   minimum_per_area=minimum_per_area,
                                   below_target_only=below_target_only, mode=m,
-                                  grow_targets=True, offset_share=offset_share, fill=fill)
+                                  grow_targets=True, offset_share=offset_share, fill=fill,
+                                  scarce=scarce)
             for m in MODE_COLUMNS}
     out = runs[mode].copy()
     for m, column in MODE_COLUMNS.items():
@@ -323,6 +340,7 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                   in_post: Callable[[str, str, int], int], givers: set[tuple[str, str]],
                   minimum_per_area: int, below_target_only: bool,
                   grow: bool, fill: dict[tuple[str, str], Fraction] | None = None,
+                  scarce: set[tuple[str, str]] | None = None,
                   ) -> tuple[dict[tuple[str, str], int], int, bool]:
     """One priority's posts for one year to the most under-served areas (room updated).
 
@@ -337,7 +355,8 @@ def _under_served(specs: list[str], areas_of: dict[str, list[str]], gap: dict[Ke
                           Fraction(target[(a, s, year)]), room[(a, s, year)],
                           Fraction(target[(a, s, year)], total)
                           if grow and total and (a, s) not in givers else Fraction(0),
-                          (a, s) in givers, (fill or {}).get((a, s), Fraction(1)))
+                          (a, s) in givers, (fill or {}).get((a, s), Fraction(1)),
+                          (a, s) in (scarce or set()))
                     for a in areas_of[s]]
     def positive(values: list[Fraction]) -> int:
         return int(sum(v for v in values if v > 0))

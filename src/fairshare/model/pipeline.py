@@ -19,6 +19,7 @@ from fairshare.model.expansion import MODE_COLUMNS
 from fairshare.model.fill import area_fill, expected_fill, fill_findings
 from fairshare.model.plan import Finding, PlanOptions, PlanProblem, plan
 from fairshare.model.plan_findings import LIMIT_NAMES
+from fairshare.model.scarcity import SCARCE
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
 from fairshare.vocabulary import Level
@@ -162,7 +163,7 @@ def run_plan(bundle: Bundle, scenario: Scenario, *, capacity: pd.DataFrame | Non
     result = plan(problem, plan_options(scenario))
     table = result.table.copy()
     rates = _fill_rates(bundle, table, level)
-    table, unplaced = _with_expansion(bundle, scenario, table, problem, rates)
+    table, unplaced = _with_expansion(bundle, scenario, table, rates, scarce_pairs(tgt))
     meta = tgt.drop_duplicates("area").set_index("area")["region"]
     spec = bundle.specialties.set_index("specialty")
     table["scenario"] = scenario.name
@@ -194,8 +195,17 @@ def _fill_rates(bundle: Bundle, table: pd.DataFrame, level: Level) -> pd.DataFra
     return area_fill(given, table[["area", "specialty"]], office_of)
 
 
+def scarce_pairs(tgt: pd.DataFrame) -> set[tuple[str, str]]:
+    """(area, specialty) pairs the targets designate scarce (docs/scarcity.md): the areas
+    ``expansion_allocation: scarce_first`` serves first. Empty when nothing is designated."""
+    if "scarcity_designation" not in tgt.columns:
+        return set()
+    rows = tgt[tgt["scarcity_designation"] == SCARCE]
+    return set(zip(rows["area"], rows["specialty"], strict=True))
+
+
 def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
-                    problem: PlanProblem, rates: pd.DataFrame,
+                    rates: pd.DataFrame, scarce: set[tuple[str, str]],
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add time-limited expansion posts (zero when the scenario funds none)."""
     table["expansion"] = 0
@@ -221,6 +231,7 @@ def _with_expansion(bundle: Bundle, scenario: Scenario, table: pd.DataFrame,
         fill=(dict(zip(zip(rates["area"], rates["specialty"], strict=True),
                        rates["fill_rate"], strict=True))
               if scenario.expansion_allocation == "expected_fill" else None),
+        scarce=scarce if scenario.expansion_allocation == "scarce_first" else None,
     )
     unplaced = alloc.attrs.get("unplaced", pd.DataFrame())
     merged = table.drop(columns=["expansion", "expansion_in_post"]).merge(
