@@ -5,6 +5,8 @@ the public baseline, about 47,600, with their placements). Times, in-process and
 ``--repeat`` runs: the area plan over the records (``run_plan`` with the records' cohorts), then
 on top of it the trust split with each trust's own vacancies (ICB fair targets, the post-by-post
 trust choice) and the named-post plan (every post and round). Prints rows and posts moved.
+Then, for the last plan length, the time to write the command's output folder (the England
+tables, and per local office its CSVs and workbook): CPU and wall, one run.
 
 Run: .venv/bin/python benchmarks/bench_named_posts.py [--repeat N]
 Target (issue 15): the named-post plan in <= 3 s on top of the area plan.
@@ -30,7 +32,12 @@ from fairshare.inputs.trusts import (
     load_trusts,
     trust_minimums,
 )
-from fairshare.model.named_pipeline import records_bundle, records_trusts, trust_stage
+from fairshare.model.named_pipeline import (
+    NamedPlan,
+    records_bundle,
+    records_trusts,
+    trust_stage,
+)
 from fairshare.model.named_posts import area_cohorts, named_plan
 from fairshare.model.pipeline import run_plan
 
@@ -67,11 +74,31 @@ def main() -> None:
           f"{'rows':>9}{'moved':>7}")
     for horizon in (2031, 2037):
         sc = Scenario(plan_start=2027, horizon=horizon)
-        _case(sc, base, posts, orgs, specs, args.repeat)
+        case = _case(sc, base, posts, orgs, specs, args.repeat)
+    _folder(case, posts, sc)
 
 
-def _case(sc: Scenario, base, posts, orgs, specs, repeat: int) -> None:  # type: ignore[no-untyped-def]
-    """Time one plan length: the area plan, then the trust split and the named posts on top."""
+def _folder(case: tuple, posts, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+    """Write the folder ``fairshare posts plan`` writes (its own ``_tables``), and time it."""
+    from fairshare.cli.posts_plan import _tables
+    from fairshare.publish.outputs import write_results
+
+    bundle, area, trusts, named = case
+    plan = NamedPlan(area=area, trusts=trusts, named=named.assign(scenario=sc.name))
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu, wall = time.process_time(), time.perf_counter()
+        tables, files = _tables(plan.named.assign(basis="SYNTHETIC"), plan, posts,
+                                "SYNTHETIC", True)
+        write_results(Path(tmp) / "out", tables, bundle, sc, command="posts-plan",
+                      attachments=files)
+        print(f"output folder {sc.plan_start}-{sc.horizon} ({len(tables)} tables, "
+              f"{len(files)} other files): {time.process_time() - cpu:.2f} s CPU, "
+              f"{time.perf_counter() - wall:.2f} s wall")
+
+
+def _case(sc: Scenario, base, posts, orgs, specs, repeat: int):  # type: ignore[no-untyped-def]
+    """Time one plan length: the area plan, then the trust split and the named posts on top.
+    Returns the bundle and the three plans, for the folder."""
     bundle = records_bundle(base, posts, "SYNTHETIC")
     trusts = records_trusts(posts, orgs, catchment_codes(), public=load_trusts())
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
@@ -87,6 +114,7 @@ def _case(sc: Scenario, base, posts, orgs, specs, repeat: int) -> None:  # type:
     moved = int((named["post_change"] < 0).sum())
     print(f"{years.start}-{years.stop - 1:<6}{plan_s:>12.2f}{trust_s:>10.2f}{named_s:>9.2f}"
           f"{trust_s + named_s:>10.2f}{len(named):>9,}{moved:>7,}")
+    return bundle, area, rows, named
 
 if __name__ == "__main__":
     main()

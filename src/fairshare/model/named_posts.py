@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 import pandas as pd
@@ -170,7 +171,10 @@ class _Builder:
         gives = {(str(r.area), str(r.specialty), str(r.org_code)): -int(r.change)
                  for r in rows[(rows["change"] < 0) & (rows["org_code"] != "")].itertuples()}
         for key, bucket in self.buckets.items():
-            falling = sorted(bucket.pop(y, []), key=lambda p: p.npn)
+            falling = bucket.pop(y, None)
+            if not falling and key not in gives:
+                continue  # nothing falls vacant at this trust this round
+            falling = sorted(falling or [], key=attrgetter("npn"))
             n = gives.pop(key, 0)
             if n > len(falling):
                 raise FairshareError(f"{key[2]} ({key[0]}, {key[1]}) is to give {n} posts in "

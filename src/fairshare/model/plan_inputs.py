@@ -267,24 +267,20 @@ def _cohort_completions(completing: np.ndarray, cohorts: pd.DataFrame, current: 
     they left out, they would never fall vacant and the posts would be frozen for good.
     """
     given = vacancies_from_cohorts(cohorts, years)
+    # grouped once, not filtered per area and specialty (a national record set has ~600 pairs)
+    listed_by = {key: part.to_numpy(np.int64) for key, part in
+                 given.groupby(["area", "specialty"], sort=False)["vacancies"]}
+    in_post = cohorts[cohorts["completion_year"] >= years.start]
+    covered_by = in_post.groupby(["area", "specialty"], sort=False)["trainees"].sum().to_dict()
     for area, spec in cohorts[["area", "specialty"]].drop_duplicates().itertuples(index=False):
         key = (str(area), str(spec))
         if key not in pair_index:
             raise PlanInputError(f"cohorts table names {area}, {spec}, which is not in posts")
         i = pair_index[key]
-        rows = given[(given["area"] == area) & (given["specialty"] == spec)]
-        listed = rows["vacancies"].to_numpy(np.int64)
-        rest = max(int(current[i]) - covered(cohorts, area, spec, years.start), 0)
+        listed = listed_by.get((area, spec), np.zeros(0, dtype=np.int64))
+        rest = max(int(current[i]) - int(covered_by.get((area, spec), 0)), 0)
         completing[i] = first_cycle(np.array([rest]), lengths[i:i + 1], len(years))[0]
         completing[i, :len(listed)] += listed
-
-
-def covered(cohorts: pd.DataFrame, area: str, spec: str, start: int) -> int:
-    """Trainees in post that a cohort file lists for an area and specialty (completing in the
-    plan's first year or later): the posts the file accounts for."""
-    mine = cohorts[(cohorts["area"] == area) & (cohorts["specialty"] == spec)
-                   & (cohorts["completion_year"] >= start)]
-    return int(mine["trainees"].sum())
 
 
 def _checked_posts(problem: PlanProblem) -> pd.DataFrame:

@@ -202,12 +202,28 @@ def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
         column = df[col]
         if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             continue
-        values = column.astype(object)
-        risky = values.map(_is_formula).astype(bool)
+        risky = _risky(column)
         if risky.any():
+            values = column.astype(object)
             out = out.copy() if out is df else out
             out[col] = values.where(~risky, "'" + values.astype(str))
     return out
+
+
+def _risky(column: pd.Series) -> pd.Series:
+    """Where a column's cells would run as formulas. Each distinct value is checked once (a
+    results column repeats its areas, actions and reasons), and a text column only where a
+    cell starts with a formula character: a folder of 140,000-row tables in well under a
+    second instead of ~4 s cell by cell (issue 15)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        starts = column.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        if not starts.any():
+            return starts
+        column = column.where(starts)
+    values = column.astype(object)
+    distinct = pd.unique(values.to_numpy(object))
+    formulas = [v for v in distinct if _is_formula(v)]
+    return values.isin(formulas) if formulas else pd.Series(False, index=column.index)
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path, meta: Mapping[str, Any],
