@@ -464,6 +464,7 @@ def _per_year(moves: pd.DataFrame) -> str:
 
 TRUST_COLUMNS: Spec = [
     ("year", "Recruitment year", None),
+    ("when", "When", None),
     ("org_code", "Trust (ODS code)", None),
     ("org_name", "Trust", None),
     ("change", "Change (posts; + receives, − gives)", "signed"),
@@ -486,6 +487,9 @@ def posts_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     except (ValueError, FairshareError) as exc:
         raise ViewError(f"The trust split could not be made: {short_error(exc)}") from exc
     rows = rows[rows["area"] == area].sort_values(["year", "change", "org_code"])
+    coming = first_year_to_come()
+    rows = rows.assign(when=["reconstruction (past)" if y < coming else "to come"
+                             for y in rows["year"]])
     return {"answer": posts_answer(area, spec, rows, int(scenario.horizon)),
             "table": table(rows, TRUST_COLUMNS), "rows": rows}
 
