@@ -560,3 +560,35 @@ def test_the_icb_plan_answers_which_icbs_gain_most(engine: Engine) -> None:
 def test_the_icb_plan_is_solved_only_at_icb_level(engine: Engine) -> None:
     html = str(callbacks.icb_plan_children(engine, state(level="local_office", tab="plan")))
     assert "ICB (42)" in html and "icb-plan-table" not in html
+
+
+# --- the Posts tab (trust-level recommendations, docs/posts.md) ----------------------------
+
+def test_posts_tab_rows_add_up_to_the_area_plan(engine: Engine) -> None:
+    """London x Cardiology: the tab's trust rows add up, year by year, to the area plan's
+    redistribution + expansion for London, recomputed from the engine's own plan table; every
+    row says its basis, and the answer names what the rows add up to."""
+    st = state(specialty="Cardiology", area="London", tab="posts")
+    v = cb.posts_view(engine, st)
+    data = v["table"]["data"]
+    assert data and all(row["basis"] for row in data)
+    assert all("modelled" in row["basis"] for row in data if row["org_code"])
+    shown: dict[int, int] = {}
+    for row in data:
+        shown[row["year"]] = shown.get(row["year"], 0) + row["change"]
+    plan, _ = engine.specialty_plan(engine.scenario(st), "Cardiology")
+    rows = plan[plan["area"] == "London"]
+    expected = {int(y): int(r + e) for y, r, e in
+                zip(rows["year"], rows["redistribution"], rows["expansion"], strict=True)
+                if r + e != 0}
+    assert {y: c for y, c in shown.items() if c} == expected
+    gives = -sum(min(c, 0) for c in (row["change"] for row in data))
+    assert gives > 0 and f"London gives {gives:,} Cardiology posts from " in v["answer"]
+    # drawn as an accessible table with a caption, through the callback's renderer
+    html = str(callbacks.html_table(v["table"], "caption", table_id="posts-table"))
+    assert "Caption" in html and "scope='col'" in html.replace('"', "'")
+
+
+def test_posts_tab_asks_for_one_specialty(engine: Engine) -> None:
+    with pytest.raises(cb.ViewError, match="one specialty"):
+        cb.posts_view(engine, state(specialty=ALL, area="London", tab="posts"))

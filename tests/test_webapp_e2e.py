@@ -124,6 +124,7 @@ def page(context: Any) -> Iterator[Page]:
 MAIN = "#map .subplot.xy"
 INSET = "#map .subplot.x2y2"
 TABS = [("map", "Map and targets", "#targets-table td"), ("plan", "Plan", "#years-table td"),
+        ("posts", "Posts", "#posts-answer-text"),
         ("compare", "Compare A and B", "#compare-table td"),
         ("uncertainty", "Uncertainty", "#uncertainty-table td"),
         ("equity", "Equity", "#equity-table td"), ("report", "Report", "#report table td")]

@@ -26,11 +26,10 @@ from fairshare.cli.common import (
 from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.corrections import corrected_trusts
 from fairshare.inputs.trusts import (
-    OWN_POSTS_BASIS,
-    TRUST_BASIS,
     load_catchment,
     load_trusts,
     read_trust_min,
+    trust_basis,
     trust_minimums,
 )
 from fairshare.names import match_name
@@ -82,18 +81,6 @@ def posts(
     files = write_results(out, {"trust_posts": table, "plan": res.plan}, bundle, sc,
                           plan_status=res.status, command="posts")
     print_written(files)
-
-
-def trust_basis(bundle: Bundle) -> dict[str, str]:
-    """The basis of each specialty's trust rows: the baseline (or the user's file), modelled."""
-    own = not bundle.posts_label.startswith("Public baseline")
-    out = {}
-    for spec in bundle.specialties["specialty"]:
-        if spec in bundle.modelled:
-            out[spec] = f"{bundle.basis.get(spec, '')}; no trust-level figure"
-        else:
-            out[spec] = OWN_POSTS_BASIS if own else TRUST_BASIS
-    return out
 
 
 def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,

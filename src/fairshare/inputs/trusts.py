@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairshare.errors import InputError, Problem
-from fairshare.inputs.bundle import data_dir
+from fairshare.inputs.bundle import Bundle, data_dir
 from fairshare.inputs.posts import cell_text, parse_count, read_table
 from fairshare.names import did_you_mean
 
@@ -131,3 +131,15 @@ def trust_minimums(trusts: pd.DataFrame, default: int,
     keys = pd.MultiIndex.from_frame(trusts[["org_code", "specialty"]])
     specific = pd.Series(own.reindex(keys).to_numpy(), index=trusts.index)
     return specific.fillna(generic).fillna(default).astype("int64")
+
+
+def trust_basis(bundle: Bundle) -> dict[str, str]:
+    """The basis of each specialty's trust rows: the baseline (or the user's file), modelled."""
+    own = not bundle.posts_label.startswith("Public baseline")
+    out = {}
+    for spec in bundle.specialties["specialty"]:
+        if spec in bundle.modelled:
+            out[spec] = f"{bundle.basis.get(spec, '')}; no trust-level figure"
+        else:
+            out[spec] = OWN_POSTS_BASIS if own else TRUST_BASIS
+    return out

@@ -35,6 +35,7 @@ VIEW_KEYS: dict[str, tuple[str, ...]] = {
     "headline": (*TARGET_KEYS, "specialty"),
     "map": (*TARGET_KEYS, "specialty", "level", "area", "map_colour"),
     "plan": (*SCENARIO_KEYS, "specialty", "area"),
+    "posts": (*SCENARIO_KEYS, "specialty", "area"),
     "deanery": (*SCENARIO_KEYS, "specialty", "area", "year"),
     "icbplan": (*SCENARIO_KEYS, "specialty", "level"),
     "compare": (*TARGET_KEYS, "specialty", "level", "compare_a", "compare"),
@@ -384,6 +385,22 @@ def register(app: Any, engine: Engine) -> None:
                            table_id="years-table")
         engine.prefetch_workbook(engine.scenario(state))
         return v["figure"], answer, years, None, key
+
+    @app.callback(
+        Output("posts-answer", "children"), Output("posts-box", "children"),
+        Output("posts-message", "children"), Output("posts-key", "data"),
+        Input("posts-state", "data"), State("posts-key", "data"))
+    def _posts(state: Any, last: Any) -> tuple[Any, ...]:
+        key, state = _guard(engine, "posts", state, last)
+        try:
+            v = views.posts_view(engine, state)
+        except Exception as exc:
+            return None, None, _message(_failure("posts", exc)), key
+        answer = html.Div(className="answer", id="posts-answer-text",
+                          children=html.P(html.Strong(v["answer"])))
+        caption = (f"{state['area']}, {state['specialty']}: trust recommendations by "
+                   "recruitment year (posts; + receives, − gives)")
+        return answer, html_table(v["table"], caption, table_id="posts-table"), None, key
 
     @app.callback(
         Output("one-year-box", "children"), Output("pace-box", "children"),

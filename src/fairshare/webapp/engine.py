@@ -348,6 +348,37 @@ class Engine:
         key = (self.plan_key(scenario), specialty)
         return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
 
+    def trust_posts(self, scenario: Scenario, specialty: str) -> pd.DataFrame:
+        """``fairshare posts`` for one specialty: the trust split of the cached area plan.
+
+        The specialty's plan (``specialty_plan``) is shared over trusts exactly as the CLI does
+        (``trust_pipeline.run_trust_plan``; the scenario's minimum unit, no ``--trust-min``);
+        each specialty's split is its own (it reads only that specialty's plan, ICB targets and
+        trusts), so its rows equal those of the full run. Cached per plan and specialty.
+        """
+        key = ("trusts", self.plan_key(scenario), specialty)
+        return self._spec_plan.get(key, lambda: self._split(scenario, specialty))
+
+    def _split(self, scenario: Scenario, specialty: str) -> pd.DataFrame:
+        from fairshare.inputs.corrections import corrected_trusts
+        from fairshare.inputs.trusts import (
+            load_catchment,
+            load_trusts,
+            trust_basis,
+            trust_minimums,
+        )
+        from fairshare.model.pipeline import PlanOutput
+        from fairshare.model.trust_pipeline import run_trust_plan
+
+        plan, _ = self.specialty_plan(scenario, specialty)
+        tgt = self.targets(scenario, "local_office", specialty)
+        out = PlanOutput(targets=tgt, plan=plan, findings=pd.DataFrame(), status="")
+        trusts = corrected_trusts(load_trusts(), self.bundle)
+        trusts = trusts[trusts["specialty"] == specialty].copy()
+        trusts["min_posts"] = trust_minimums(trusts, scenario.trust_min_posts, None)
+        return run_trust_plan(self.bundle, scenario, out, trusts, load_catchment(),
+                              trust_basis(self.bundle))
+
     def icb_plan(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
         """(plan table, result) planned directly over the 42 ICBs, as ``fairshare plan --level
         icb``: one specialty solved on its own, or (``ALL``) ``run_plan(level="icb")``."""

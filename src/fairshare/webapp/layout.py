@@ -281,6 +281,18 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 html.Div(id="findings"),
             ], "the deanery tables"),
         ]),
+        _tab("Posts", "posts", [
+            html.Div(id="posts-message", className="message", role="alert"),
+            html.P(className="hint", children=[
+                "Which trusts of the chosen area give and receive the plan's posts, round by "
+                "round, and why (as ", html.Code("fairshare posts"), "; docs/posts.md). The "
+                "trust split is modelled from public 2017 staff in post: a recommendation for "
+                "a task-and-finish group to review, not a decision."]),
+            _loading([
+                html.Div(id="posts-answer", **_attrs({"aria-live": "polite"})),
+                _box("posts-box"),
+            ], "the trust recommendations"),
+        ]),
         _tab("Compare A and B", "compare", [
             html.Div(className="compare-pick", children=[
                 html.Div(className="control", children=[
@@ -354,7 +366,7 @@ def page(engine: Engine) -> html.Div:
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
         *[dcc.Store(id=f"{name}-{part}") for name in
-          ("headline", "map", "plan", "deanery", "icbplan", "compare", "uncertainty",
+          ("headline", "map", "plan", "posts", "deanery", "icbplan", "compare", "uncertainty",
            "equity", "report") for part in ("key", "state")],
         dcc.Download(id="download"),
         html.Div(id="print-done", hidden=True),

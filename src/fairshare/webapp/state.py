@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 from fairshare.scenario import ApportionmentMethod, Level, ProjectionVariant
 
 ALL = "All specialties"
-TABS = ("map", "plan", "compare", "uncertainty", "equity", "report")
+TABS = ("map", "plan", "posts", "compare", "uncertainty", "equity", "report")
 LEVELS: tuple[str, ...] = get_args(Level)
 METHODS: tuple[str, ...] = get_args(ApportionmentMethod)
 VARIANTS: tuple[str, ...] = get_args(ProjectionVariant)

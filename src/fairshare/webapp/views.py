@@ -462,6 +462,58 @@ def _per_year(moves: pd.DataFrame) -> str:
                      for r in moves.itertuples(index=False))
 
 
+TRUST_COLUMNS: Spec = [
+    ("year", "Recruitment year", None),
+    ("when", "When", None),
+    ("org_code", "Trust (ODS code)", None),
+    ("org_name", "Trust", None),
+    ("change", "Change (posts; + receives, − gives)", "signed"),
+    ("kind", "Kind", None),
+    ("reason", "Reason", None),
+    ("basis", "Basis", None),
+]
+
+
+def posts_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
+    """The chosen area's trust-level recommendations (``fairshare posts``) for one specialty:
+    one row per trust, round and move, and a one-sentence answer."""
+    spec, area = state["specialty"], state["area"]
+    if spec == ALL:
+        raise ViewError("Choose one specialty: trusts give and receive posts specialty by "
+                        "specialty.")
+    scenario = _scenario(engine, state)
+    try:
+        rows = engine.trust_posts(scenario, spec)
+    except (ValueError, FairshareError) as exc:
+        raise ViewError(f"The trust split could not be made: {short_error(exc)}") from exc
+    rows = rows[rows["area"] == area].sort_values(["year", "change", "org_code"])
+    coming = first_year_to_come()
+    rows = rows.assign(when=["reconstruction (past)" if y < coming else "to come"
+                             for y in rows["year"]])
+    return {"answer": posts_answer(area, spec, rows, int(scenario.horizon)),
+            "table": table(rows, TRUST_COLUMNS), "rows": rows}
+
+
+def posts_answer(area: str, spec: str, rows: pd.DataFrame, horizon: int) -> str:
+    """"London gives 12 Cardiology posts from 4 trusts by 2037; ..." in one sentence."""
+    if rows.empty:
+        return f"{area} gives and receives no {spec} posts by {horizon} in this plan."
+    placed = rows[rows["org_code"] != ""]
+    parts = []
+    for label, side in (("gives", rows["change"] < 0), ("receives", rows["change"] > 0)):
+        total = int(rows.loc[side, "change"].abs().sum())
+        if total:
+            trusts = placed.loc[placed["change"] < 0 if label == "gives" else
+                                placed["change"] > 0, "org_code"].nunique()
+            word = "from" if label == "gives" else "at"
+            parts.append(f"{label} {total:,} {spec} posts {word} {trusts} "
+                         f"trust{'s' if trusts != 1 else ''}")
+    open_ = int(rows.loc[rows["org_code"] == "", "change"].abs().sum())
+    tail = (f"; {open_} post{'s' if open_ != 1 else ''} not placed at a trust (the local "
+            "office places them)") if open_ else ""
+    return f"{area} {' and '.join(parts)} by {horizon}{tail}."
+
+
 def icb_plan_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
     """Every ICB's plan for the chosen specialty (or all), planned directly over the 42 ICBs as
     ``fairshare plan --level icb`` does: posts each receives (+) or gives (−) by each year,
