@@ -419,16 +419,7 @@ def _class_legend(values: dict[str, float], title: str) -> list[dict[str, Any]]:
                for (_, colour, label), n in zip(GAP_CLASSES, counts, strict=True)]
     if missing:
         entries.append((NO_DATA, f"no figures ({missing})"))
-    out = []
-    for k, (colour, name) in enumerate(reversed(entries)):
-        out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-                    "name": name, "showlegend": True, "hoverinfo": "skip",
-                    "legendgroup": "classes", "legendrank": k,
-                    "legendgrouptitle": {"text": title} if k == 0 else None,
-                    "marker": {"symbol": "square", "size": 14, "color": colour,
-                               "line": {"color": "#4c6272", "width": 1}},
-                    "meta": {"role": "legend"}})
-    return out
+    return _legend_entries(list(reversed(entries)), title)
 
 
 def _classed(vals: np.ndarray) -> list[str]:
