@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from fairshare.cli.common import (
+    DatabaseOpt,
     OutOpt,
     PlanInputs,
     PostsOpt,
@@ -50,12 +51,6 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option("--store", help="Run store folder (default: $FAIRSHARE_HOME or "
                  "~/.local/share/fairshare)."),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database", help="Keep runs in the service's database instead of the run "
-                 "store folder: sqlite:///PATH or postgresql://USER@HOST:PORT/NAME (default: "
-                 "$FAIRSHARE_DATABASE_URL if set; see docs/service.md).", show_default=False),
 ]
 
 
