@@ -167,7 +167,16 @@ class SqlRunStore:
         return [self._record(r) for r in self._rows()]
 
     def get(self, ref: str) -> RunRecord:
-        """A run by exact id, then by name (the newest of that name), then by unique id prefix."""
+        """A run by exact id, then by name (the newest of that name), then by unique id prefix.
+
+        An exact id is looked up by the index (every table load does this); only a name or a
+        prefix reads the whole list, as the file store does.
+        """
+        with self._errors(), self.engine.connect() as conn:
+            row = conn.execute(select(*_LISTED).where(runs.c.id == str(ref).strip())
+                               ).mappings().first()
+        if row is not None:
+            return self._record(row)
         return self._record(find_run(ref, self._rows(), self.where))
 
     def metadata(self, ref: str) -> dict[str, Any]:
