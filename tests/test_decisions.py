@@ -1,0 +1,304 @@
+"""Review decisions feed the next run (issue 17, docs/posts.md "Review decisions").
+
+Hand-made cases whose answers are worked out by hand from the trust rules (two trusts, one
+rejected: the other gives; a proposal honoured; a proposal that cannot be honoured: a finding,
+the rule's next trust gives; an accepted recommendation unchanged), the same on named posts
+(a rejected release: the trust's next post; a proposed post released first; a post that does
+not fall vacant: a finding), the store converter, and on the England default the invariants
+recomputed independently: trust rows add up to the area plan, no trust below its minimum unit,
+no giving trust beyond its vacancies, rejected trusts give nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairshare.model.decisions import (
+    DECISION_COLUMNS,
+    Records,
+    Steering,
+    from_store,
+    review,
+)
+from fairshare.model.named_posts import free_round, movable, named_plan, trust_completions
+from fairshare.model.trust_posts import TrustSetting, trust_plan
+
+SPEC = "Cardiology"
+
+
+def decisions(*rows: tuple[str, int, str, str, str, str]) -> pd.DataFrame:
+    """(area, year, target, decision, reason, proposed) -> a decisions table."""
+    return pd.DataFrame([{"recommendation": f"{a}|{SPEC}|{y}|{t}", "area": a, "specialty": SPEC,
+                          "year": y, "target": t, "decision": d, "reason": r, "proposed": p}
+                         for a, y, t, d, r, p in rows], columns=DECISION_COLUMNS)
+
+
+def trusts_table(rows: list[tuple[str, str, str, int, int]]) -> pd.DataFrame:
+    """(area, org_code, icb_code, posts, min_posts) -> the trusts of the specialty."""
+    out = pd.DataFrame(rows, columns=["area", "org_code", "icb_code", "posts", "min_posts"])
+    return out.assign(specialty=SPEC, org_name=out["org_code"] + " trust",
+                      catchment_code=out["org_code"])
+
+
+def setting(trusts: pd.DataFrame, icbs: dict[str, tuple[float, float]], length: int = 2,
+            completions: pd.DataFrame | None = None) -> TrustSetting:
+    catchment = pd.DataFrame({"catchment_code": trusts["org_code"], "icb_code": trusts[
+        "icb_code"], "share": 1.0})
+    return TrustSetting(
+        trusts=trusts, catchment=catchment, headroom=0.5, lengths={SPEC: length},
+        basis={SPEC: "test"}, completions=completions,
+        icbs=pd.DataFrame([(SPEC, k, v[0], v[1]) for k, v in icbs.items()],
+                          columns=["specialty", "icb_code", "current", "fair"]))
+
+
+def area_plan(moves: dict[str, tuple[int, list[int]]], start: int = 2026) -> pd.DataFrame:
+    """area -> (posts now, moves per year) -> the area plan."""
+    parts = []
+    for area, (current, steps) in moves.items():
+        years = list(range(start, start + len(steps)))
+        part = pd.DataFrame({"area": area, "specialty": SPEC, "year": years,
+                             "redistribution": steps, "cumulative": np.cumsum(steps)})
+        parts.append(part.assign(posts=current + part["cumulative"]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def completing(plan: pd.DataFrame, per_year: dict[str, list[int]]) -> pd.DataFrame:
+    out = plan[["area", "specialty", "year"]].copy()
+    out["completing"] = [per_year[a][i] for a, i in zip(
+        out["area"], out.groupby("area").cumcount(), strict=True)]
+    return out
+
+
+def run_trusts(plan: pd.DataFrame, comp: pd.DataFrame, s: TrustSetting):
+    def run(steering: Steering | None):
+        steer = {} if steering is None else steering.rounds
+        return trust_plan(plan, comp, TrustSetting(**{**s.__dict__, "steer": steer})), None
+    return run
+
+
+def moves(rows: pd.DataFrame, year: int = 2026) -> dict[str, int]:
+    part = rows[(rows["year"] == year) & (rows["change"] != 0)]
+    return dict(zip(part["org_code"], part["change"], strict=True))
+
+
+# Area A: T1 in ICB X (10 posts for a fair 5: +100%), T2 in ICB Y (10 for 8: +25%), T3 in ICB
+# Z (10 for 9: +11%). Every trust 10 posts, minimum 2; A's 15 completions a year are shared
+# 5 each, so each trust has 5 posts falling vacant. A gives 2 in 2026: by the rule T1 gives
+# both (X at 9/5 = +80% is still furthest above after the first).
+TRUSTS = trusts_table([("A", "T1", "X", 10, 2), ("A", "T2", "Y", 10, 2),
+                       ("A", "T3", "Z", 10, 2), ("B", "T9", "W", 4, 2)])
+ICBS = {"X": (10, 5), "Y": (10, 8), "Z": (10, 9), "W": (4, 8)}
+PLAN = area_plan({"A": (30, [-2, 0]), "B": (4, [2, 0])})
+COMP = completing(PLAN, {"A": [15, 15], "B": [2, 2]})
+
+
+def reviewed(*rows: tuple[str, int, str, str, str, str], trusts: pd.DataFrame = TRUSTS):
+    s = setting(trusts, ICBS)
+    return review(run_trusts(PLAN, COMP, s), decisions(*rows), trusts, range(2026, 2028))
+
+
+def test_without_decisions_the_rule_picks_the_trust_furthest_above():
+    out = reviewed()
+    assert moves(out.before[out.before["area"] == "A"]) == {"T1": -2}
+
+
+def test_a_rejected_giving_trust_gives_nothing_and_the_next_trust_gives():
+    # T1 kept out: T2 (+25%) then 9/8 = +12.5% vs T3's +11%: T2 gives both posts.
+    out = reviewed(("A", 2026, "T1", "reject", "unit closing its rota", ""))
+    assert moves(out.trusts[out.trusts["area"] == "A"]) == {"T2": -2}
+    row = out.trusts[out.trusts["org_code"] == "T2"].iloc[0]
+    assert row["decision"] == "after rejection"
+    assert "T1 rejected by review (unit closing its rota)" in row["decision_basis"]
+    o = out.outcomes.iloc[0]
+    assert (o["outcome"], o["target_change_before"], o["target_change_after"]) == (
+        "honoured", -2, 0)
+
+
+def test_a_proposal_is_used_first_in_place_of_the_rejected_trust():
+    # Reject T1, propose T3: T3 gives the 2 posts T1 would have given (the rule would pick T2).
+    out = reviewed(("A", 2026, "T1", "propose", "rota", "T3"))
+    assert moves(out.trusts[out.trusts["area"] == "A"]) == {"T3": -2}
+    row = out.trusts[out.trusts["org_code"] == "T3"].iloc[0]
+    assert row["decision"] == "proposed"
+    o = out.outcomes.iloc[0]
+    assert (o["outcome"], o["proposed_change_after"]) == ("honoured", -2)
+
+
+def test_a_proposal_beyond_the_trusts_vacancies_is_a_finding_and_the_rule_gives_the_rest():
+    # T3 with 3 posts (minimum 2) can give 1: it gives 1, T2 (the rule's next) gives the other.
+    small = trusts_table([("A", "T1", "X", 10, 2), ("A", "T2", "Y", 10, 2),
+                          ("A", "T3", "Z", 3, 2), ("B", "T9", "W", 4, 2)])
+    plan = area_plan({"A": (23, [-2, 0]), "B": (4, [2, 0])})
+    s = setting(small, ICBS)
+    out = review(run_trusts(plan, COMP, s), decisions(("A", 2026, "T1", "propose", "rota",
+                                                       "T3")), small, range(2026, 2028))
+    after = out.trusts[out.trusts["area"] == "A"]
+    assert moves(after) == {"T3": -1, "T2": -1}
+    assert after["change"].sum() == -2  # still the area plan
+    o = out.outcomes.iloc[0]
+    assert o["outcome"] == "partly honoured"
+    assert "T3 could give 1 of the 2" in o["finding"]
+
+
+def test_a_proposal_in_another_area_is_a_finding_not_dropped():
+    out = reviewed(("A", 2026, "T1", "propose", "rota", "T9"))
+    o = out.outcomes.iloc[0]
+    assert o["outcome"] == "not honoured"
+    assert "T9 is not in A (it trains in B)" in o["finding"]
+    # T1 is still kept out: the rejection part stands.
+    assert moves(out.trusts[out.trusts["area"] == "A"]) == {"T2": -2}
+
+
+def test_an_unknown_key_or_round_is_a_finding():
+    table = pd.concat([decisions(("A", 2030, "T1", "reject", "x", "")),
+                       from_store(pd.DataFrame({"recommendation": ["garbled"], "area": ["A"],
+                                                "specialty": [SPEC], "decision": ["reject"],
+                                                "reason": ["x"], "proposed": [None]}))],
+                      ignore_index=True)
+    s = setting(TRUSTS, ICBS)
+    out = review(run_trusts(PLAN, COMP, s), table, TRUSTS, range(2026, 2028))
+    assert out.outcomes["outcome"].tolist() == ["not honoured", "not honoured"]
+    assert "2030 is not a round of this run" in out.outcomes["finding"].iat[0]
+    assert "not of the form" in out.outcomes["finding"].iat[1]
+    pd.testing.assert_frame_equal(out.trusts.drop(columns=["decision", "decision_basis"]),
+                                  out.before)
+
+
+def test_an_accepted_recommendation_is_unchanged():
+    out = reviewed(("A", 2026, "T1", "accept", "", ""))
+    pd.testing.assert_frame_equal(out.trusts.drop(columns=["decision", "decision_basis"]),
+                                  out.before)
+    assert out.trusts.loc[out.trusts["org_code"] == "T1", "decision"].tolist() == ["accepted"]
+    assert out.outcomes["outcome"].iat[0] == "honoured"
+
+
+def test_a_rejected_receiving_trust_is_not_given_posts():
+    # B receives 2: T9 (only trust, capacity ceil(0.5 x 4) = 2) takes both; rejected, the
+    # posts are not placed at a trust and the row says so (the sum stays the plan's).
+    out = reviewed(("B", 2026, "T9", "reject", "no supervisors", ""))
+    b = out.trusts[(out.trusts["area"] == "B") & (out.trusts["year"] == 2026)]
+    assert b["org_code"].tolist() == [""]
+    assert b["change"].sum() == 2
+
+
+# ------------------------------------------------------------------ named posts
+
+
+def records(posts: list[tuple[str, str, str, int]]) -> pd.DataFrame:
+    """(National Post Number, area, org_code, vacant round) -> post records."""
+    return pd.DataFrame({
+        "national_post_number": [p[0] for p in posts], "local_office": [p[1] for p in posts],
+        "specialty": SPEC, "grade": "ST3", "funding": "tariff", "funding_end_date": "",
+        "org_code": [p[2] for p in posts], "org_name": [f"{p[2]} trust" for p in posts],
+        "last_date_to": [f"{p[3]}-08-03" for p in posts],
+        "vacant_round": pd.array([p[3] for p in posts], dtype="Int64")})
+
+
+# A: T1 (ICB X, furthest above) with posts 1 and 2 falling vacant in 2027 and 3 in 2029, and one
+# held to 2030; T2 (Y) with post 1 vacant in 2027, three held to 2030. B: T9 receives. A gives
+# 1 in 2027: by the rule T1's first post by number, A/T1/1.
+POSTS = records([("A/T1/1", "A", "T1", 2027), ("A/T1/2", "A", "T1", 2027),
+                 ("A/T1/3", "A", "T1", 2029), ("A/T1/4", "A", "T1", 2030),
+                 ("A/T2/1", "A", "T2", 2027), ("A/T2/2", "A", "T2", 2030),
+                 ("A/T2/3", "A", "T2", 2030), ("A/T2/4", "A", "T2", 2030),
+                 ("B/T9/1", "B", "T9", 2030), ("B/T9/2", "B", "T9", 2030)])
+YEARS = range(2027, 2030)
+
+
+def named_review(*rows: tuple[str, int, str, str, str, str]):
+    trusts = trusts_table([("A", "T1", "X", 4, 2), ("A", "T2", "Y", 4, 2),
+                           ("B", "T9", "W", 2, 1)])
+    plan = area_plan({"A": (8, [-1, 0, 0]), "B": (2, [1, 0, 0])}, start=2027)
+    own = trust_completions(POSTS, YEARS)
+    comp = plan[["area", "specialty", "year"]].merge(
+        own.groupby(["area", "specialty", "year"], as_index=False)["completing"].sum(),
+        how="left").fillna({"completing": 0})
+    s = setting(trusts, ICBS, length=3, completions=own)
+
+    def run(steering: Steering | None):
+        steer = {} if steering is None else steering.rounds
+        rows_ = trust_plan(plan, comp, TrustSetting(**{**s.__dict__, "steer": steer}))
+        named = named_plan(POSTS, rows_, YEARS, {SPEC: 3}, {"A": "AAA", "B": "BBB"},
+                           {SPEC: "010"}, None if steering is None else steering.posts)
+        return rows_, named
+
+    recs = Records(posts=POSTS[["national_post_number", "local_office", "specialty",
+                                "org_code"]].assign(first=free_round(POSTS, 2027),
+                                                    movable=movable(POSTS)),
+                   lengths={SPEC: 3})
+    return review(run, decisions(*rows), trusts, YEARS, recs)
+
+
+def released(out, year: int = 2027) -> list[str]:
+    named = out.named
+    return named.loc[(named["year"] == year) & (named["action"] == "do not re-advertise"),
+                     "national_post_number"].tolist()
+
+
+def test_named_without_decisions_releases_the_first_post_by_number():
+    out = named_review()
+    assert released(out) == ["A/T1/1"]
+
+
+def test_a_rejected_release_keeps_the_post_and_the_trust_gives_its_next():
+    out = named_review(("A", 2027, "A/T1/1", "reject", "trainee returning", ""))
+    assert released(out) == ["A/T1/2"]
+    kept = out.named[(out.named["national_post_number"] == "A/T1/1") & (out.named["year"] == 2027)]
+    assert kept["action"].tolist() == ["re-advertise"]
+    assert kept["decision"].tolist() == ["rejected"]
+    assert out.outcomes["outcome"].iat[0] == "honoured"
+
+
+def test_both_of_a_trusts_vacancies_rejected_the_next_trust_gives():
+    out = named_review(("A", 2027, "A/T1/1", "reject", "x", ""),
+                       ("A", 2027, "A/T1/2", "reject", "y", ""))
+    assert released(out) == ["A/T2/1"]
+    assert out.outcomes["outcome"].tolist() == ["honoured", "honoured"]
+
+
+def test_a_proposed_post_is_released_in_place_of_the_rejected_one():
+    out = named_review(("A", 2027, "A/T1/1", "propose", "x", "A/T2/1"))
+    assert released(out) == ["A/T2/1"]
+    row = out.named[(out.named["national_post_number"] == "A/T2/1")
+                    & (out.named["year"] == 2027)].iloc[0]
+    assert (row["decision"], row["to_area"]) == ("proposed", "B")
+    assert out.outcomes["outcome"].iat[0] == "honoured"
+
+
+def test_a_proposed_post_not_yet_vacant_is_a_finding_and_no_trainee_moves():
+    # A/T1/3's last placement ends for the 2029 round: it cannot be released in 2027.
+    out = named_review(("A", 2027, "A/T1/1", "propose", "x", "A/T1/3"))
+    assert released(out) == ["A/T1/2"]
+    o = out.outcomes.iloc[0]
+    assert o["outcome"] == "not honoured"
+    assert "does not fall vacant in 2027" in o["finding"]
+    assert "A/T1/3" not in released(out)
+
+
+def test_the_named_rows_still_add_up_to_the_area_plan():
+    out = named_review(("A", 2027, "A/T1/1", "reject", "x", ""),
+                       ("A", 2027, "A/T1/2", "propose", "y", "A/T2/1"))
+    sums = out.named.groupby(["area", "year"])["post_change"].sum()
+    assert sums[("A", 2027)] == -1 and sums[("B", 2027)] == 1
+
+
+# ------------------------------------------------------------------ the store converter
+
+
+def test_from_store_reads_year_and_target_from_the_key():
+    table = pd.DataFrame({"recommendation": ["London|Cardiology|2027|R1H"], "area": ["London"],
+                          "specialty": ["Cardiology"], "decision": ["Propose"],
+                          "reason": ["rota"], "proposed": ["RJZ"], "decided_by": [3]})
+    out = from_store(table)
+    assert out.iloc[0].to_dict() == {
+        "recommendation": "London|Cardiology|2027|R1H", "area": "London",
+        "specialty": "Cardiology", "year": 2027, "target": "R1H", "decision": "propose",
+        "reason": "rota", "proposed": "RJZ"}
+
+
+@pytest.mark.parametrize("key", ["London|Cardiology|twenty|R1H", "London|Cardiology|2027"])
+def test_from_store_keeps_a_bad_key_for_a_finding(key: str):
+    out = from_store(pd.DataFrame({"recommendation": [key], "decision": ["reject"]}))
+    assert (out["year"].iat[0], out["target"].iat[0]) == (-1, "")
