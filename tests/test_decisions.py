@@ -174,6 +174,21 @@ def test_an_accepted_recommendation_is_unchanged():
     assert out.outcomes["outcome"].iat[0] == "honoured"
 
 
+def test_an_accepted_trust_is_fixed_when_another_is_rejected():
+    # X 10/8 (+25%), Y 10/9 (+11%), Z 10/11 (-9%); A gives 3. By hand: T1 (+25%, then
+    # 9/8 = +12.5%) gives 2, then T2 (+11.1% > T1's 0%) gives 1. Reject T2 and accept T1: the
+    # rule's next would be T1 (0% > -9%), but T1's 2 are fixed, so T3 gives the third.
+    icbs = {"X": (10, 8), "Y": (10, 9), "Z": (10, 11), "W": (4, 8)}
+    plan = area_plan({"A": (30, [-3, 0]), "B": (4, [3, 0])})
+    s = setting(TRUSTS, icbs)
+    out = review(run_trusts(plan, COMP, s), decisions(("A", 2026, "T1", "accept", "", ""),
+                                                      ("A", 2026, "T2", "reject", "x", "")),
+                 TRUSTS, range(2026, 2028))
+    assert moves(out.before[out.before["area"] == "A"]) == {"T1": -2, "T2": -1}
+    assert moves(out.trusts[out.trusts["area"] == "A"]) == {"T1": -2, "T3": -1}
+    assert out.outcomes["outcome"].tolist() == ["honoured", "honoured"]
+
+
 def test_a_rejected_receiving_trust_is_not_given_posts():
     # B receives 2: T9 (only trust, capacity ceil(0.5 x 4) = 2) takes both; rejected, the
     # posts are not placed at a trust and the row says so (the sum stays the plan's).
@@ -302,3 +317,169 @@ def test_from_store_reads_year_and_target_from_the_key():
 def test_from_store_keeps_a_bad_key_for_a_finding(key: str):
     out = from_store(pd.DataFrame({"recommendation": [key], "decision": ["reject"]}))
     assert (out["year"].iat[0], out["target"].iat[0]) == (-1, "")
+
+
+# ------------------------------------------------------------------ England: invariants
+
+
+@pytest.fixture(scope="module")
+def england():
+    """The England default with a review that rejects, in 2027, the first giving trust of
+    every area and specialty, and proposes another of the area's trusts in place of the first
+    receiving one, and accepts the second giving trust."""
+    from fairshare import Scenario, load_england
+    from fairshare.inputs.corrections import corrected, corrected_trusts
+    from fairshare.inputs.trusts import load_catchment, load_trusts, trust_minimums
+    from fairshare.model.pipeline import run_plan
+    from fairshare.model.trust_pipeline import reviewed_trust_plan, run_trust_plan
+
+    bundle, sc = load_england(), Scenario()
+    out = run_plan(bundle, sc)
+    trusts = corrected_trusts(load_trusts(), corrected(bundle, sc))
+    trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
+    basis = {s: "test" for s in bundle.specialties["specialty"]}
+    before = run_trust_plan(bundle, sc, out, trusts, load_catchment(), basis)
+    rows = []
+    placed = before[(before["year"] == 2027) & (before["org_code"] != "")
+                    & (before["kind"] == "redistribution")]
+    for (area, spec), part in placed.groupby(["area", "specialty"]):
+        orgs = part["org_code"].tolist()
+        if part["change"].iat[0] < 0:
+            rows.append((area, spec, orgs[0], "reject", "test", ""))
+            if len(orgs) > 1:
+                rows.append((area, spec, orgs[1], "accept", "", ""))
+        else:
+            others = sorted(set(trusts.loc[(trusts["area"] == area)
+                                           & (trusts["specialty"] == spec), "org_code"])
+                            - set(orgs))
+            if others:
+                rows.append((area, spec, orgs[0], "propose", "test", others[0]))
+    table = pd.DataFrame([{"recommendation": f"{a}|{s}|2027|{t}", "area": a, "specialty": s,
+                           "year": 2027, "target": t, "decision": d, "reason": r,
+                           "proposed": p} for a, s, t, d, r, p in rows],
+                         columns=DECISION_COLUMNS)
+    done = reviewed_trust_plan(bundle, sc, out, trusts, load_catchment(), basis, table)
+    return out.plan, trusts, table, done
+
+
+def test_england_with_decisions_still_adds_up_to_the_area_plan(england):
+    plan, _, table, done = england
+    want = {(r.area, r.specialty, r.year): int(r.redistribution) + int(r.expansion)
+            for r in plan.itertuples(index=False)}
+    got: dict[tuple[str, str, int], int] = {}
+    for r in done.trusts.itertuples(index=False):
+        key = (r.area, r.specialty, int(r.year))
+        got[key] = got.get(key, 0) + int(r.change)
+    assert all(got.get(k, 0) == v for k, v in want.items())
+    assert len(table) > 100  # the review touches many area x specialty rounds
+    assert (done.trusts["decision"] != "").sum() > 100
+
+
+def test_england_rejected_trusts_move_nothing_and_every_rule_still_holds(england):
+    _, trusts, table, done = england
+    after = done.trusts
+    held = {(r.org_code, r.specialty): int(r.posts) for r in trusts.itertuples(index=False)}
+    rejected = table[table["decision"] != "accept"]
+    hit = after.merge(rejected[["area", "specialty", "year", "target"]].rename(
+        columns={"target": "org_code"}), on=["area", "specialty", "year", "org_code"])
+    assert hit.empty
+    placed = after[(after["org_code"] != "") & (after["kind"] == "redistribution")]
+    for (org, spec), rows in placed.sort_values("year").groupby(["org_code", "specialty"]):
+        posts = held[(org, spec)]
+        for r in rows.itertuples(index=False):
+            assert r.posts_before == posts
+            posts += int(r.change)
+            if r.change < 0:
+                assert -r.change <= r.vacancies and posts >= r.min_unit
+            else:
+                assert r.change <= r.capacity and r.posts_before > 0
+
+
+def test_england_every_decision_has_an_outcome_and_accepts_keep_their_posts(england):
+    _, _, table, done = england
+    out = done.outcomes
+    assert len(out) == len(table)
+    assert out["recommendation"].tolist() == table["recommendation"].tolist()
+    short = out[out["outcome"] != "honoured"]
+    assert (short["finding"].str.len() > 0).all()
+    rejected = out[out["decision"] == "reject"]
+    assert (rejected["target_change_after"] == 0).all()
+    accepted = out[(out["decision"] == "accept") & (out["outcome"] == "honoured")]
+    assert (accepted["target_change_after"] == accepted["target_change_before"]).all()
+    assert len(accepted) > 10
+
+
+# ------------------------------------------------------------------ the decisions file
+
+OFFICES = {"london": "London", "ldn": "London", "south west": "South West"}
+
+
+@pytest.mark.parametrize(("text", "row", "column", "words"), [
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1X,reject,x,\n", 2,
+     "recommendation", "did you mean 'R1H'"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1H,reject,,\n", 2,
+     "reason", "needs a reason"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1H,propose,x,\n", 2,
+     "proposed", "needs the proposed"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1H,propose,x,RJZZ\n",
+     2, "proposed", "did you mean 'RJZ'"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1H,maybe,x,\n", 2,
+     "decision", "expected accept, reject or propose"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiolgy|2027|R1H,accept,,\n", 2,
+     "recommendation", "did you mean 'Cardiology'"),
+    ("recommendation,decision,reason,proposed\nLondn|Cardiology|2027|R1H,accept,,\n", 2,
+     "recommendation", "did you mean 'London'"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|R1H,accept,,\n", 2,
+     "recommendation", "not a recommendation key"),
+    ("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1H,accept,,\n"
+     "LDN|cardiology|2027|r1h,reject,x,\n", 3, "recommendation", "decided twice"),
+    ("area,specialty,year,target,decision\nLondon,Cardiology,20x7,R1H,accept\n", 2, "year",
+     "not a year"),
+    ("recommendation,verdict\nLondon|Cardiology|2027|R1H,accept\n", 1, "decision",
+     "required column missing"),
+])
+def test_a_bad_decisions_file_names_file_row_and_column(tmp_path, text, row, column, words):
+    from fairshare.errors import InputError
+    from fairshare.inputs.decisions import read_decisions
+
+    path = tmp_path / "decisions.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_decisions(path, offices=OFFICES, specialties=[SPEC, "Urology"],
+                       trusts=["R1H", "RJZ"])
+    problem = err.value.problems[0]
+    assert (problem.file, problem.row, problem.column) == (str(path), row, column)
+    assert words in problem.message
+
+
+def test_the_four_key_columns_and_the_key_read_alike(tmp_path):
+    from fairshare.inputs.decisions import read_decisions
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.xlsx"
+    a.write_text("recommendation,decision,reason,proposed\nLDN|cardiology|2027|r1h,Propose,"
+                 "rota,rjz\n")
+    pd.DataFrame({"area": ["London"], "specialty": ["Cardiology"], "year": [2027],
+                  "target": ["R1H"], "decision": ["proposed"], "reason": ["rota"],
+                  "proposed": ["RJZ"]}).to_excel(b, index=False)
+    kw = {"offices": OFFICES, "specialties": [SPEC], "trusts": ["R1H", "RJZ"]}
+    first, second = read_decisions(a, **kw), read_decisions(b, **kw)
+    pd.testing.assert_frame_equal(first, second)
+    assert first.iloc[0].to_dict() == {
+        "recommendation": "London|Cardiology|2027|R1H", "area": "London",
+        "specialty": "Cardiology", "year": 2027, "target": "R1H", "decision": "propose",
+        "reason": "rota", "proposed": "RJZ"}
+
+
+def test_the_command_refuses_a_bad_file_and_writes_nothing(tmp_path):
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    bad = tmp_path / "d.csv"
+    bad.write_text("recommendation,decision,reason,proposed\nLondon|Cardiology|2027|R1HH,"
+                   "reject,x,\n")
+    res = CliRunner().invoke(app, ["posts", "--horizon", "2027", "--decisions", str(bad),
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "row 2" in res.output and "did you mean 'R1H'" in res.output
+    assert not (tmp_path / "out").exists()

@@ -94,7 +94,7 @@ def posts(
         show_outcomes(tables["decisions"])
     tables |= {"trust_posts": table, "plan": res.plan}
     files = write_results(out, tables, bundle, sc, plan_status=res.status, command="posts",
-                          **({"decisions_file": str(decisions)} if decisions else {}))
+                          decisions_file=str(decisions) if decisions else None)
     print_written(files)
 
 

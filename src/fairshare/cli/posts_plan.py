@@ -103,7 +103,7 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
     files = write_results(out, tables, bundle, sc, command="posts-plan",
                           attachments=attachments, posts_file=str(posts_file),
                           placements=str(placements), records_date=when.isoformat(),
-                          **({"decisions_file": str(decisions)} if decisions else {}))
+                          decisions_file=str(decisions) if decisions else None)
     folder = files[0].parent
     console.print(f"wrote {folder}/: named_posts.csv, trust_posts.csv, plan.csv, "
                   + ("decisions.csv, " if decisions else "") +

@@ -98,13 +98,14 @@ class _Checker:
             self._target(i, "target" if not key else "recommendation", target)
         if proposed:
             self._target(i, "proposed", proposed)
+        target = target.upper() if _is_code(target) else target
         full = recommendation_key(area, spec, year, target) if year else key
         if full in self.seen:
             self._add(i, "recommendation", f"{full} is decided twice (rows {self.seen[full]} "
                       f"and {i}): keep one")
         self.seen.setdefault(full, i)
         return {"recommendation": full, "area": area, "specialty": spec, "year": year,
-                "target": target.upper() if _is_code(target) else target,
+                "target": target,
                 "decision": decision, "reason": reason,
                 "proposed": proposed.upper() if _is_code(proposed) else proposed}
 

@@ -58,6 +58,7 @@ class RoundSteer:
     withheld: org_code -> posts of the trust not to release (rejected released posts).
     fewer: org_code -> new posts the trust is not to receive (rejected DRAFT posts).
     rejected: the ids of the decisions that keep a trust or post out of the round.
+    fixed: accepted trusts: they move what was accepted, and the rule adds no more to them.
     first: (org_code, posts, decision id): used first, in this order, within the rules.
     """
 
@@ -66,6 +67,7 @@ class RoundSteer:
     fewer: dict[str, int] = field(default_factory=dict)
     first: list[tuple[str, int, int]] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)  # decisions that keep a trust/post out
+    fixed: set[str] = field(default_factory=set)  # accepted trusts: no more than accepted
 
     def rejects(self) -> bool:
         return bool(self.rejected)
@@ -233,6 +235,7 @@ class _Context:
                 return (f"{org} neither gives nor receives {key[1]} in {key[0]} in {key[2]} in "
                         "this run: there is no recommendation to fix")
             steer.first.append((org, abs(base), i))
+            steer.fixed.add(org)
             self.out.wants[i] = (org, abs(base))
             return ""
         steer.exclude[org] = i

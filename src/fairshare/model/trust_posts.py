@@ -441,7 +441,8 @@ def _steered(unit: _Unit, limit: np.ndarray, exclude: Mapping[str, int],
 def _first(unit: _Unit, steer: RoundSteer, limit: np.ndarray, taken: np.ndarray, n: int,
            move: Callable[[int], None]) -> None:
     """The trusts review decisions put first take their posts, within their limits and the
-    round's n; the rule then places the rest."""
+    round's n; the rule then places the rest (none at an accepted trust: ``limit`` is
+    lowered to what it took)."""
     where = {str(o): i for i, o in enumerate(unit.org)}
     for org, want, _ in steer.first:
         i = where.get(org)
@@ -451,6 +452,8 @@ def _first(unit: _Unit, steer: RoundSteer, limit: np.ndarray, taken: np.ndarray,
             taken[i] += 1
             want -= 1
             move(i)
+        if org in steer.fixed:
+            limit[i] = taken[i]  # an accepted recommendation is fixed: the rule adds none
 
 
 def _record(unit: _Unit, t: int, change: np.ndarray) -> None:
