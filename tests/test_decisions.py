@@ -263,6 +263,10 @@ def test_a_rejected_release_keeps_the_post_and_the_trust_gives_its_next():
     kept = out.named[(out.named["national_post_number"] == "A/T1/1") & (out.named["year"] == 2027)]
     assert kept["action"].tolist() == ["re-advertise"]
     assert kept["decision"].tolist() == ["rejected"]
+    instead = out.named[(out.named["national_post_number"] == "A/T1/2")
+                        & (out.named["year"] == 2027)]
+    assert instead["decision"].tolist() == ["after rejection"]
+    assert "A/T1/1 rejected by review (trainee returning)" in instead["decision_basis"].iat[0]
     assert out.outcomes["outcome"].iat[0] == "honoured"
 
 

@@ -117,9 +117,12 @@ def show_outcomes(outcomes: pd.DataFrame) -> None:
     console.print("Review decisions: " + ", ".join(f"{int(n)} {k}" for k, n in counts.items())
                   + " (every decision and its outcome: decisions.csv).", highlight=False)
     short = outcomes[outcomes["outcome"] != "honoured"]
-    if len(short):
-        show_table(short.head(20), "Decisions the run could not fully honour, and why",
-                   ["recommendation", "decision", "proposed", "outcome", "finding"])
+    for rec in short.head(20).to_dict("records"):
+        proposal = f" {rec['proposed']}" if rec["proposed"] else ""
+        console.print(f"  {rec['recommendation']}: {rec['decision']}{proposal}: "
+                      f"{rec['outcome']}: {rec['finding']}", highlight=False)
+    if len(short) > 20:
+        console.print(f"  … and {len(short) - 20} more in decisions.csv", highlight=False)
 
 
 def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,

@@ -468,7 +468,8 @@ def review(run: Callable[[Steering | None], tuple[pd.DataFrame, pd.DataFrame | N
 
 def label_named(named: pd.DataFrame, steering: Steering) -> pd.DataFrame:
     """The named-post rows with ``decision`` and ``decision_basis``: posts released first by a
-    decision, posts kept (re-advertised) by a rejection."""
+    decision, posts kept (re-advertised) by a rejection, and the other posts released in a
+    round where a review rejected a trust or post (the rule's next)."""
     recs = steering.decisions.to_dict("records")
     by_post: dict[tuple[str, int], tuple[str, str]] = {}
     for i, (number, _) in steering.post_of.items():
@@ -488,8 +489,15 @@ def label_named(named: pd.DataFrame, steering: Steering) -> pd.DataFrame:
         by_post[(number, int(str(rec["year"])))] = (
             PROPOSED, f"proposed by review in place of {rec['target']} (rejected: "
             f"{rec['reason'] or 'no reason given'})")
-    keys = list(zip(named["national_post_number"], named["year"], strict=True))
-    hits = [by_post.get((str(n), int(y)), ("", "")) for n, y in keys]
+    cols = [named[c].tolist() for c in ("national_post_number", "year", "area", "specialty",
+                                        "action")]
+    hits = []
+    for number, year, area, spec, action in zip(*cols, strict=True):
+        hit = by_post.get((str(number), int(year)), ("", ""))
+        steer = steering.rounds.get((str(area), str(spec), int(year)))
+        if not hit[0] and action == "do not re-advertise" and steer and steer.rejects():
+            hit = (AFTER_REJECTION, _after_basis(steer, recs))
+        hits.append(hit)
     return named.assign(decision=[h[0] for h in hits], decision_basis=[h[1] for h in hits])
 
 
