@@ -15,13 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairshare.model.decisions import (
-    DECISION_COLUMNS,
-    Records,
-    Steering,
-    from_store,
-    review,
-)
+from fairshare.inputs.decisions import DECISION_COLUMNS, from_store
+from fairshare.model.decisions import Records, Steering, review
 from fairshare.model.named_posts import free_round, movable, named_plan, trust_completions
 from fairshare.model.trust_posts import TrustSetting, trust_plan
 

@@ -8,6 +8,9 @@ Post Number; needed to propose). Every problem is reported at once by file, row 
 "did you mean" for a trust code or a name. A well-formed decision that does not fit the run (a
 trust in another area, a round outside the plan) is not an error here: the run reports it as a
 decision it could not honour (``model.decisions``).
+
+The service stores decisions in its database (``store.decisions.decisions_for``); ``from_store``
+turns that table into the same decisions table, so a run reads them as it reads a file.
 """
 
 from __future__ import annotations
@@ -19,20 +22,52 @@ import pandas as pd
 
 from fairshare.errors import InputError, Problem, quote
 from fairshare.inputs.posts import cell_text, parse_year, read_table
-from fairshare.model.decisions import (
-    ACCEPT,
-    DECISION_COLUMNS,
-    DRAFT_PREFIX,
-    PROPOSE,
-    REJECT,
-    parse_key,
-    recommendation_key,
-)
 from fairshare.names import did_you_mean
 
+DECISION_COLUMNS = ["recommendation", "area", "specialty", "year", "target", "decision",
+                    "reason", "proposed"]
+ACCEPT, REJECT, PROPOSE = "accept", "reject", "propose"
+DRAFT_PREFIX = "DRAFT/"  # a new post's number (named_posts.draft_number): its trust is inside
 WORDS = {ACCEPT: ACCEPT, "accepted": ACCEPT, REJECT: REJECT, "rejected": REJECT,
          PROPOSE: PROPOSE, "proposed": PROPOSE}
 KEY_PARTS = ("area", "specialty", "year", "target")
+
+
+def recommendation_key(area: str, specialty: str, year: int, target: str) -> str:
+    """The key the service stores a decision under (store/schema.py ``decisions``)."""
+    return f"{area}|{specialty}|{int(year)}|{target}"
+
+
+def parse_key(key: str) -> tuple[str, str, int, str] | None:
+    """``area|specialty|year|target`` -> its parts, or None if it is not of that form."""
+    parts = [p.strip() for p in str(key).split("|")]
+    if len(parts) != 4 or not all(parts) or not parts[2].lstrip("-").isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2]), parts[3]
+
+
+def from_store(table: pd.DataFrame) -> pd.DataFrame:
+    """The service's decisions (``store.decisions.decisions_for``: recommendation, area,
+    specialty, decision, reason, proposed, …) as a decisions table (``DECISION_COLUMNS``).
+
+    The year and target are read from the recommendation key; a key not of the form
+    ``area|specialty|year|target`` keeps year -1 and an empty target, and ``resolve`` reports it
+    as a decision that cannot be honoured (never dropped)."""
+    rows = []
+    for rec in table.to_dict("records"):
+        key = str(rec.get("recommendation") or "")
+        parts = parse_key(key)
+        area, spec, year, target = parts if parts else (
+            str(rec.get("area") or ""), str(rec.get("specialty") or ""), -1, "")
+        rows.append({"recommendation": key, "area": area, "specialty": spec, "year": year,
+                     "target": target, "decision": str(rec.get("decision") or "").lower(),
+                     "reason": _text(rec.get("reason")), "proposed": _text(rec.get("proposed"))})
+    return pd.DataFrame(rows, columns=DECISION_COLUMNS).astype({"year": "int64"})
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
 
 
 def read_decisions(path: str | Path, *, offices: dict[str, str], specialties: list[str],

@@ -31,23 +31,22 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-DECISION_COLUMNS = ["recommendation", "area", "specialty", "year", "target", "decision",
-                    "reason", "proposed"]
+from fairshare.inputs.decisions import (
+    ACCEPT,
+    DECISION_COLUMNS,
+    DRAFT_PREFIX,
+    PROPOSE,
+    REJECT,
+)
+
 OUTCOME_COLUMNS = [*DECISION_COLUMNS, "target_change_before", "target_change_after",
                    "proposed_change_after", "outcome", "finding"]
-ACCEPT, REJECT, PROPOSE = "accept", "reject", "propose"
 HONOURED, PARTLY, NOT_HONOURED = "honoured", "partly honoured", "not honoured"
 #: ``decision`` column values on the steered rows
 ACCEPTED, PROPOSED, AFTER_REJECTION, REJECTED = (
     "accepted", "proposed", "after rejection", "rejected")
-DRAFT_PREFIX = "DRAFT/"
 
 Key = tuple[str, str, int]  # area, specialty, year
-
-
-def recommendation_key(area: str, specialty: str, year: int, target: str) -> str:
-    """The key the service stores a decision under (store/schema.py ``decisions``)."""
-    return f"{area}|{specialty}|{int(year)}|{target}"
 
 
 @dataclass
@@ -123,37 +122,6 @@ class Reviewed:
     named: pd.DataFrame | None
     before: pd.DataFrame
     outcomes: pd.DataFrame
-
-
-def parse_key(key: str) -> tuple[str, str, int, str] | None:
-    """``area|specialty|year|target`` -> its parts, or None if it is not of that form."""
-    parts = [p.strip() for p in str(key).split("|")]
-    if len(parts) != 4 or not all(parts) or not parts[2].lstrip("-").isdigit():
-        return None
-    return parts[0], parts[1], int(parts[2]), parts[3]
-
-
-def from_store(table: pd.DataFrame) -> pd.DataFrame:
-    """The service's decisions (``store.decisions.decisions_for``: recommendation, area,
-    specialty, decision, reason, proposed, …) as a decisions table (``DECISION_COLUMNS``).
-
-    The year and target are read from the recommendation key; a key not of the form
-    ``area|specialty|year|target`` keeps year -1 and an empty target, and ``resolve`` reports it
-    as a decision that cannot be honoured (never dropped)."""
-    rows = []
-    for rec in table.to_dict("records"):
-        key = str(rec.get("recommendation") or "")
-        parts = parse_key(key)
-        area, spec, year, target = parts if parts else (
-            str(rec.get("area") or ""), str(rec.get("specialty") or ""), -1, "")
-        rows.append({"recommendation": key, "area": area, "specialty": spec, "year": year,
-                     "target": target, "decision": str(rec.get("decision") or "").lower(),
-                     "reason": _text(rec.get("reason")), "proposed": _text(rec.get("proposed"))})
-    return pd.DataFrame(rows, columns=DECISION_COLUMNS).astype({"year": "int64"})
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 # ------------------------------------------------------------------ resolving
