@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -34,6 +34,9 @@ from fairshare.inputs.trusts import (
 )
 from fairshare.names import match_name
 from fairshare.publish.outputs import write_results
+
+if TYPE_CHECKING:
+    from fairshare.scenario import Scenario
 
 posts_app = typer.Typer(help="The area plan as recommendations per trust: which trusts give "
                         "and which receive posts, each round, and why (docs/posts.md).",
@@ -76,6 +79,7 @@ def posts(
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)
     review = (read_review(decisions, bundle, trusts["org_code"]) if decisions else None)
     bundle = with_file_digests(bundle, trust_min=trust_min, decisions=decisions)
+    sc = with_decisions(sc, bundle, decisions)
     from fairshare.inputs.bundle import read_cohorts
     from fairshare.model.trust_pipeline import reviewed_trust_plan, run_trust_plan
 
@@ -92,10 +96,21 @@ def posts(
     _show(table, bundle, area, specialty)
     if "decisions" in tables:
         show_outcomes(tables["decisions"])
-    tables |= {"trust_posts": table, "plan": res.plan}
+    plan = res.plan if decisions is None else res.plan.assign(scenario=sc.name)  # one name
+    tables |= {"trust_posts": table, "plan": plan}
     files = write_results(out, tables, bundle, sc, plan_status=res.status, command="posts",
                           decisions_file=str(decisions) if decisions else None)
     print_written(files)
+
+
+def with_decisions(sc: Scenario, bundle: Bundle, decisions: Path | None) -> Scenario:
+    """The scenario as run records the decisions file's digest (in its own digest and name),
+    so two runs with other decisions never share a scenario digest."""
+    if decisions is None:
+        return sc
+    from fairshare.cli.common import for_this_run
+
+    return for_this_run(sc, sc, {"decisions": bundle.digests["decisions"]})
 
 
 def read_review(path: Path, bundle: Bundle, trusts: pd.Series,

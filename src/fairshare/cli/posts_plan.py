@@ -72,6 +72,10 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
     bundle = records_bundle(base, posts, label)
     bundle = with_file_digests(bundle, posts_file=posts_file, placements=placements,
                                trust_min=trust_min, min_posts=min_posts, decisions=decisions)
+    if decisions is not None:
+        from fairshare.cli.posts import with_decisions
+
+        sc = with_decisions(sc, bundle, decisions)
     label_tables(bundle, sc)
     trusts = records_trusts(posts, orgs, catchment_codes(), public=load_trusts())
     given = read_trust_min(trust_min, trusts, specs) if trust_min else None
