@@ -482,3 +482,32 @@ def test_the_command_refuses_a_bad_file_and_writes_nothing(tmp_path):
     assert res.exit_code == 2
     assert "row 2" in res.output and "did you mean 'R1H'" in res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_follows_the_template_and_records_its_digest(tmp_path):
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from fairshare.cli import app
+
+    template = Path(__file__).resolve().parents[1] / "examples" / "decisions_template.csv"
+    res = CliRunner().invoke(app, ["posts", "--horizon", "2028", "--decisions", str(template),
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    digest = hashlib.sha256(template.read_bytes()).hexdigest()
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["input_digests"]["decisions"] == digest
+    assert meta["scenario"]["inputs"]["decisions"] == digest
+    decided = pd.read_csv(out / "decisions.csv", keep_default_na=False)
+    assert len(decided) == len(pd.read_csv(template))
+    rows = pd.read_csv(out / "trust_posts.csv", keep_default_na=False)
+    # The template's rejected trusts move nothing in their round; the proposal is used.
+    for rec in decided[decided["decision"] != "accept"].itertuples(index=False):
+        hit = rows[(rows["area"] == rec.area) & (rows["specialty"] == rec.specialty)
+                   & (rows["year"] == rec.year) & (rows["org_code"] == rec.target)]
+        assert hit.empty
+    assert set(rows["decision"]) >= {"accepted", "proposed", "after rejection"}
