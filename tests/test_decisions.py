@@ -511,3 +511,110 @@ def test_the_command_follows_the_template_and_records_its_digest(tmp_path):
                    & (rows["year"] == rec.year) & (rows["org_code"] == rec.target)]
         assert hit.empty
     assert set(rows["decision"]) >= {"accepted", "proposed", "after rejection"}
+
+
+# ------------------------------------------------------------------ SYNTHETIC records: replay
+
+
+def _rounds_from_raw(placements) -> dict[str, int]:
+    """Each post's first round read from the raw placement file with its own rule: a last
+    Date To by 31 August frees the post for that year's round, else the next year's."""
+    from datetime import date
+
+    raw = pd.read_csv(placements, dtype=str, keep_default_na=False)
+    out: dict[str, date] = {}
+    for npn, text in zip(raw["National Post Number*"], raw["Date To*"], strict=True):
+        day, month, year = (int(x) for x in text.split("/"))
+        when = date(year, month, day)
+        out[npn] = max(out.get(npn, when), when)
+    return {k: d.year if d.month <= 8 else d.year + 1 for k, d in out.items()}
+
+
+@pytest.fixture(scope="module")
+def two_offices(tmp_path_factory):
+    """North East and Wessex SYNTHETIC records, planned 2027-2031 without and with a review
+    that rejects the first post released in 2027 of every area and specialty, and proposes in
+    place of the second a post of the same unit that falls vacant only in 2028 (impossible)."""
+    import sys
+    from pathlib import Path
+
+    from fairshare import Scenario
+    from fairshare.inputs.bundle import load_england
+    from fairshare.inputs.tis import OFFICE_OWNER, read_post_records
+    from fairshare.inputs.trusts import catchment_codes, load_catchment, load_orgs, \
+        trust_minimums
+    from fairshare.model.named_pipeline import records_bundle, records_trusts, run_named_plan
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_synthetic_tis import synthetic_records, write_set
+
+    folder = tmp_path_factory.mktemp("review")
+    write_set(folder, *synthetic_records(seed=3, areas=["North East", "Wessex"]))
+    placements = folder / "SYNTHETIC_tis_placements.csv"
+    base, orgs = load_england(), load_orgs()
+    rec = read_post_records(folder / "SYNTHETIC_tis_posts.csv", placements,
+                            list(base.specialties["specialty"]), orgs)
+    posts = rec.posts.assign(org_name=rec.posts["org_code"].map(
+        orgs.set_index("org_code")["org_name"]))
+    sc = Scenario(plan_start=2027, horizon=2031)
+    bundle = records_bundle(base, posts, "SYNTHETIC")
+    trusts = records_trusts(posts, orgs, catchment_codes())
+    trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
+    args = (bundle, sc, posts, trusts, load_catchment(),
+            {s: "SYNTHETIC" for s in base.specialties["specialty"]},
+            {o: c for o, (_, c) in OFFICE_OWNER.items()})
+    plain = run_named_plan(*args)
+    rounds = _rounds_from_raw(placements)
+    gone = plain.named[(plain.named["year"] == 2027)
+                       & (plain.named["action"] == "do not re-advertise")
+                       & (plain.named["number_status"] == "record")]
+    rows = []
+    for (area, spec), part in gone.groupby(["area", "specialty"]):
+        numbers = part["national_post_number"].tolist()
+        rows.append((area, spec, numbers[0], "reject", "test", ""))
+        later = [n for n in posts.loc[(posts["local_office"] == area)
+                                      & (posts["specialty"] == spec), "national_post_number"]
+                 if rounds.get(n) == 2028]
+        if len(numbers) > 1 and later:
+            rows.append((area, spec, numbers[1], "propose", "test", later[0]))
+    table = pd.DataFrame([{"recommendation": f"{a}|{s}|2027|{t}", "area": a, "specialty": s,
+                           "year": 2027, "target": t, "decision": d, "reason": r,
+                           "proposed": p} for a, s, t, d, r, p in rows],
+                         columns=DECISION_COLUMNS)
+    return run_named_plan(*args, decisions=table), table, rounds, sc
+
+
+def test_review_of_records_never_releases_a_post_before_its_last_placement(two_offices):
+    from fairshare.inputs.bundle import load_england
+
+    result, table, rounds, sc = two_offices
+    specs = load_england().specialties
+    length = dict(zip(specs["specialty"], specs["programme_years"].astype(int), strict=True))
+    named = result.named
+    rows = named[named["number_status"] == "record"].sort_values("year")
+    for npn, part in rows.groupby("national_post_number"):
+        years = part["year"].tolist()
+        assert years[0] == max(rounds.get(npn, sc.plan_start), sc.plan_start), npn
+        assert all(b - a == length[part["specialty"].iat[0]] for a, b in
+                   zip(years, years[1:], strict=False)), npn
+    released = set(zip(named.loc[named["action"] == "do not re-advertise",
+                                 "national_post_number"], named.loc[
+        named["action"] == "do not re-advertise", "year"], strict=True))
+    rejected = table[table["decision"] == "reject"]
+    assert len(rejected) > 10
+    assert not {(t, 2027) for t in rejected["target"]} & released
+
+
+def test_review_of_records_adds_up_and_reports_the_impossible_proposals(two_offices):
+    result, table, _, _ = two_offices
+    plan = result.area.plan
+    want = {(r.area, r.specialty, int(r.year)): int(r.redistribution) + int(r.expansion)
+            for r in plan.itertuples(index=False) if r.area in ("North East", "Wessex")}
+    got = result.named.groupby(["area", "specialty", "year"])["post_change"].sum()
+    assert all(int(got.get(k, 0)) == v for k, v in want.items())
+    out = result.review.outcomes
+    assert len(out) == len(table)
+    proposals = out[out["decision"] == "propose"]
+    assert len(proposals) > 0
+    assert (proposals["outcome"] == "not honoured").all()
+    assert proposals["finding"].str.contains("never released before its last placement").all()
