@@ -11,6 +11,8 @@ no giving trust beyond its vacancies, rejected trusts give nothing.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -541,8 +543,12 @@ def two_offices(tmp_path_factory):
     from fairshare import Scenario
     from fairshare.inputs.bundle import load_england
     from fairshare.inputs.tis import OFFICE_OWNER, read_post_records
-    from fairshare.inputs.trusts import catchment_codes, load_catchment, load_orgs, \
-        trust_minimums
+    from fairshare.inputs.trusts import (
+        catchment_codes,
+        load_catchment,
+        load_orgs,
+        trust_minimums,
+    )
     from fairshare.model.named_pipeline import records_bundle, records_trusts, run_named_plan
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -595,8 +601,7 @@ def test_review_of_records_never_releases_a_post_before_its_last_placement(two_o
     for npn, part in rows.groupby("national_post_number"):
         years = part["year"].tolist()
         assert years[0] == max(rounds.get(npn, sc.plan_start), sc.plan_start), npn
-        assert all(b - a == length[part["specialty"].iat[0]] for a, b in
-                   zip(years, years[1:], strict=False)), npn
+        assert all(b - a == length[part["specialty"].iat[0]] for a, b in pairwise(years)), npn
     released = set(zip(named.loc[named["action"] == "do not re-advertise",
                                  "national_post_number"], named.loc[
         named["action"] == "do not re-advertise", "year"], strict=True))
