@@ -293,6 +293,27 @@ def test_a_proposed_post_not_yet_vacant_is_a_finding_and_no_trainee_moves():
     assert "A/T1/3" not in released(out)
 
 
+def test_a_rejected_new_post_its_trust_receives_one_fewer():
+    # B's only trust T9 (2 posts, capacity ceil(0.5 x 2) = 1) receives the 2027 post as a DRAFT
+    # number; rejected, T9 can receive none: the post is a row with no trust (the office
+    # chooses), and the named rows still add up.
+    plain = named_review()
+    new = plain.named[(plain.named["action"] == "new post") & (plain.named["year"] == 2027)]
+    assert new["national_post_number"].tolist() == ["DRAFT/BBB/T9/010/2027-001"]
+    out = named_review(("B", 2027, "DRAFT/BBB/T9/010/2027-001", "reject", "no supervisor", ""))
+    new = out.named[(out.named["action"] == "new post") & (out.named["year"] == 2027)]
+    assert new["org_code"].tolist() == [""] and new["number_status"].tolist() == ["to choose"]
+    o = out.outcomes.iloc[0]
+    assert (o["outcome"], o["target_change_before"], o["target_change_after"]) == (
+        "honoured", 1, 0)
+
+
+def test_a_post_number_without_records_is_a_finding():
+    out = reviewed(("A", 2026, "A/T1/1", "reject", "x", ""))
+    o = out.outcomes.iloc[0]
+    assert o["outcome"] == "not honoured" and "need the post records" in o["finding"]
+
+
 def test_the_named_rows_still_add_up_to_the_area_plan():
     out = named_review(("A", 2027, "A/T1/1", "reject", "x", ""),
                        ("A", 2027, "A/T1/2", "propose", "y", "A/T2/1"))

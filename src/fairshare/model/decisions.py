@@ -178,6 +178,10 @@ class _Context:
                    "specialty|year|org_code or National Post Number"
         if decision not in (ACCEPT, REJECT, PROPOSE):
             return f"'{decision}' is not a decision: expected accept, reject or propose"
+        if "/" in target and self.records is None and not target.upper().startswith(
+                DRAFT_PREFIX):
+            return (f"{target} is a National Post Number: decisions on named posts need the "
+                    "post records (`fairshare posts plan --decisions`)")
         if (area, spec) not in self.units:
             return f"no trust in {area} trains {spec} in this run (unknown area or specialty)"
         if year not in self.years:
@@ -371,7 +375,7 @@ def outcomes(steering: Steering, before: pd.DataFrame, after: pd.DataFrame,
         org = _target_org(rec, steering, i)
         want = steering.wants.get(i)
         prop_now = now.get((*key, want[0]), 0) if want else pd.NA
-        outcome, finding = _judge(i, rec, steering, now, key, org, released)
+        outcome, finding = _judge(i, rec, steering, (was, now), key, org, released)
         rows.append({**{c: rec[c] for c in DECISION_COLUMNS},
                      "target_change_before": was.get((*key, org), 0) if org else pd.NA,
                      "target_change_after": now.get((*key, org), 0) if org else pd.NA,
@@ -394,12 +398,17 @@ def _target_org(rec: Mapping[str, object], steering: Steering, i: int) -> str:
 
 
 def _judge(i: int, rec: Mapping[str, object], steering: Steering,
-           now: Mapping[tuple[str, str, int, str], int], key: Key, org: str,
+           moved: tuple[Mapping[tuple[str, str, int, str], int], ...], key: Key, org: str,
            released: set[tuple[str, int]]) -> tuple[str, str]:
-    """(outcome, finding) of one decision after the run."""
+    """(outcome, finding) of one decision after the run; ``moved``: the trusts' moves
+    without and with the decisions."""
+    was, now = moved
     if i in steering.refused:
         return NOT_HONOURED, steering.refused[i]
     number = steering.post_of.get(i, ("", ""))[0]
+    if rec["decision"] != ACCEPT and str(rec["target"]).upper().startswith(DRAFT_PREFIX) \
+            and 0 < was.get((*key, org), 0) <= now.get((*key, org), 0):
+        return NOT_HONOURED, f"{org} still receives {now.get((*key, org), 0)} this round"
     if rec["decision"] != ACCEPT and org and not number and "/" not in str(rec["target"]) \
             and now.get((*key, org), 0):
         return NOT_HONOURED, f"{org} still moves posts this round"
