@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairshare.inputs.decisions import DECISION_COLUMNS, from_store
+from fairshare.inputs.decisions import (
+    DECISION_COLUMNS,
+    decisions_digest,
+    from_store,
+    recommendation_keys,
+)
 from fairshare.model.decisions import Records, Steering, review
 from fairshare.model.named_posts import free_round, movable, named_plan, trust_completions
 from fairshare.model.trust_posts import TrustSetting, trust_plan
@@ -644,3 +649,18 @@ def test_review_of_records_adds_up_and_reports_the_impossible_proposals(two_offi
     assert len(proposals) > 0
     assert (proposals["outcome"] == "not honoured").all()
     assert proposals["finding"].str.contains("never released before its last placement").all()
+
+
+def test_a_rows_key_is_the_one_a_decision_uses_and_the_digest_ignores_row_order():
+    out = reviewed()
+    keys = recommendation_keys(out.before)
+    t1 = out.before[out.before["org_code"] == "T1"].index[0]
+    assert keys[t1] == f"A|{SPEC}|2026|T1"
+    # Deciding on that key acts on that row.
+    again = reviewed(("A", 2026, "T1", "reject", "x", ""))
+    assert again.outcomes["recommendation"].iat[0] == keys[t1]
+    assert again.outcomes["target_change_before"].iat[0] == out.before.loc[t1, "change"]
+    two = decisions(("A", 2026, "T1", "reject", "x", ""), ("A", 2026, "T2", "accept", "", ""))
+    assert decisions_digest(two) == decisions_digest(two.iloc[::-1])
+    changed = two.assign(reason=["y", ""])
+    assert decisions_digest(changed) != decisions_digest(two)

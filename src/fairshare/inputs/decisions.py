@@ -15,6 +15,7 @@ turns that table into the same decisions table, so a run reads them as it reads 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,6 +37,24 @@ KEY_PARTS = ("area", "specialty", "year", "target")
 def recommendation_key(area: str, specialty: str, year: int, target: str) -> str:
     """The key the service stores a decision under (store/schema.py ``decisions``)."""
     return f"{area}|{specialty}|{int(year)}|{target}"
+
+
+def recommendation_keys(rows: pd.DataFrame) -> pd.Series:
+    """The recommendation key of each row of a trust plan (``org_code``) or a named-post plan
+    (``national_post_number``), as a reviewer's decision refers to it; '' on a row with
+    neither (a post not placed at a trust: the office chooses, nothing to decide on)."""
+    target = (rows["national_post_number"] if "national_post_number" in rows.columns
+              else rows["org_code"]).fillna("").astype(str)
+    keys = (rows["area"].astype(str) + "|" + rows["specialty"].astype(str) + "|"
+            + rows["year"].astype(int).astype(str) + "|" + target)
+    return keys.where(target != "", "")
+
+
+def decisions_digest(decisions: pd.DataFrame) -> str:
+    """SHA-256 of a decisions table (any row order), for the scenario as run when the
+    decisions come from the service's database rather than a file."""
+    table = decisions[DECISION_COLUMNS].astype(str).sort_values(DECISION_COLUMNS)
+    return hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
 
 
 def parse_key(key: str) -> tuple[str, str, int, str] | None:
