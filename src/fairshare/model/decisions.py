@@ -26,7 +26,7 @@ vacant that round can be chosen). Pure: tables in, tables out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -142,7 +142,9 @@ def resolve(decisions: pd.DataFrame, trusts: pd.DataFrame, before: pd.DataFrame,
         for org in orgs:
             home.setdefault(org, set()).add(area)
     moved = _moved(before)
-    ctx = _Context(out, units, home, moved, years, records)
+    numbers = {} if records is None else {
+        str(r["national_post_number"]): r for r in records.posts.to_dict("records")}
+    ctx = _Context(out, units, home, moved, years, records, numbers)
     for i, rec in enumerate(out.decisions.to_dict("records")):
         why = ctx.apply(i, rec)
         if why:
@@ -167,6 +169,7 @@ class _Context:
     moved: dict[tuple[str, str, int, str], int]
     years: range
     records: Records | None
+    numbers: dict[str, dict[str, object]]  # National Post Number -> its record
 
     def apply(self, i: int, rec: Mapping[str, object]) -> str:
         """Steer one decision; the reason it cannot be honoured, or ''."""
@@ -193,6 +196,8 @@ class _Context:
             return self._draft(i, key, target, decision, proposed)
         if self._post(target) is not None:
             return self._named(i, key, target, decision, proposed)
+        if "/" in target:
+            return f"the post {target} is not in the records"
         return self._trust(i, key, target.upper(), decision, proposed)
 
     # ---- a trust (fairshare posts)
@@ -240,20 +245,16 @@ class _Context:
 
     # ---- a named post (fairshare posts plan)
 
-    def _post(self, number: str) -> pd.Series | None:
-        if self.records is None:
-            return None
-        table = self.records.posts
-        hit = table[table["national_post_number"] == number]
-        return None if hit.empty else hit.iloc[0]
+    def _post(self, number: str) -> Mapping[str, object] | None:
+        return self.numbers.get(number)
 
-    def _vacant_in(self, post: pd.Series, year: int) -> str:
+    def _vacant_in(self, post: Mapping[str, object], year: int) -> str:
         """'' if the post falls vacant in that round (re-advertised as usual until then),
         else why it cannot change then."""
         if not bool(post["movable"]):
             return (f"the post {post['national_post_number']} is not one the plan moves (trust, "
                     "research or defence funding, or time-limited)")
-        first = int(post["first"])
+        first = int(str(post["first"]))
         assert self.records is not None
         length = int(self.records.lengths.get(str(post["specialty"]), 1))
         if year < first or (year - first) % length:
@@ -287,7 +288,7 @@ class _Context:
             return ""
         return self._propose_trust(i, key, proposed, 1, org)
 
-    def _propose_post(self, i: int, key: Key, number: str, post: pd.Series,
+    def _propose_post(self, i: int, key: Key, number: str, post: Mapping[str, object],
                       instead: str) -> str:
         if (str(post["local_office"]), str(post["specialty"])) != key[:2]:
             return (f"the proposed post {number} is a {post['specialty']} post of "
@@ -485,7 +486,3 @@ def records_view(posts: pd.DataFrame, first: pd.Series, movable: pd.Series,
         first=first.to_numpy(), movable=movable.to_numpy())
     return Records(posts=table.reset_index(drop=True), lengths=dict(lengths))
 
-
-def targets_of(decisions: pd.DataFrame) -> Iterable[str]:
-    """Every trust or post a decisions table names (targets and proposals)."""
-    return [*decisions["target"], *decisions["proposed"]]
