@@ -23,8 +23,9 @@ from fairshare.inputs.decisions import (
     from_store,
     recommendation_keys,
 )
-from fairshare.model.decisions import Records, Steering, review
+from fairshare.model.decisions import Records, Steering
 from fairshare.model.named_posts import free_round, movable, named_plan, trust_completions
+from fairshare.model.review import review
 from fairshare.model.trust_posts import TrustSetting, trust_plan
 
 SPEC = "Cardiology"

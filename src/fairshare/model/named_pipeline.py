@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from fairshare.inputs.bundle import Bundle
-from fairshare.model.decisions import Reviewed, Steering, records_view, review
+from fairshare.model.decisions import Steering, records_view
 from fairshare.model.named_posts import (
     area_cohorts,
     establishment,
@@ -28,6 +28,7 @@ from fairshare.model.named_posts import (
     trust_completions,
 )
 from fairshare.model.pipeline import PlanOutput, run_plan
+from fairshare.model.review import Reviewed, review
 from fairshare.model.trust_pipeline import completions_table, icb_fair
 from fairshare.model.trust_posts import TrustSetting, trust_plan
 from fairshare.scenario import Scenario

@@ -13,9 +13,10 @@ import pandas as pd
 
 from fairshare.inputs.bundle import Bundle
 from fairshare.inputs.corrections import corrected, corrected_trusts
-from fairshare.model.decisions import Reviewed, Steering, review
+from fairshare.model.decisions import Steering
 from fairshare.model.pipeline import PlanOutput, plan_options, plan_problem
 from fairshare.model.plan_inputs import prepare
+from fairshare.model.review import Reviewed, review
 from fairshare.model.targets import targets
 from fairshare.model.trust_posts import TrustSetting, area_completions, trust_plan
 from fairshare.scenario import Scenario
