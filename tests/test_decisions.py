@@ -145,6 +145,26 @@ def test_a_proposal_beyond_the_trusts_vacancies_is_a_finding_and_the_rule_gives_
     assert "T3 could give 1 of the 2" in o["finding"]
 
 
+def test_a_receiving_proposal_beyond_capacity_is_a_finding():
+    # B receives 2. T8 (ICB V 2/8: -75%, capacity ceil(0.5 x 2) = 1) takes the first; at its
+    # capacity, T9 (W 4/8: -50%, capacity 2) the second. Reject T9, propose T8: T8 would need
+    # 2 (its own 1 + T9's 1) but has room for 1, so one post is left to the office.
+    trusts = trusts_table([("A", "T1", "X", 10, 2), ("A", "T2", "Y", 10, 2),
+                           ("A", "T3", "Z", 10, 2), ("B", "T9", "W", 4, 2),
+                           ("B", "T8", "V", 2, 2)])
+    icbs = {**ICBS, "V": (2, 8)}
+    plan = area_plan({"A": (30, [-2, 0]), "B": (6, [2, 0])})
+    out = review(run_trusts(plan, COMP, setting(trusts, icbs)),
+                 decisions(("B", 2026, "T9", "propose", "x", "T8")), trusts, range(2026, 2028))
+    assert moves(out.before[out.before["area"] == "B"]) == {"T8": 1, "T9": 1}
+    after = out.trusts[(out.trusts["area"] == "B") & (out.trusts["year"] == 2026)]
+    assert moves(after) == {"T8": 1, "": 1}
+    o = out.outcomes.iloc[0]
+    assert o["outcome"] == "not honoured"
+    assert "T8 could receive 1 of the 2 post(s) (1 of its own recommendation + 1 in place of " \
+           "T9)" in o["finding"]
+
+
 def test_a_proposal_in_another_area_is_a_finding_not_dropped():
     out = reviewed(("A", 2026, "T1", "propose", "rota", "T9"))
     o = out.outcomes.iloc[0]

@@ -83,6 +83,8 @@ class Steering:
     posts: dict[tuple[str, str, str, int], PostChoice] = field(default_factory=dict)
     refused: dict[int, str] = field(default_factory=dict)
     notes: dict[int, str] = field(default_factory=dict)  # honoured, with a remark
+    own: dict[int, int] = field(default_factory=dict)  # id -> the proposed trust's own moves
+    preferred: dict[int, str] = field(default_factory=dict)  # id -> post released first
     wants: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (org, posts)
     post_of: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (npn, org)
 
@@ -213,8 +215,10 @@ class _Context:
         if not want:
             return (f"{instead} neither gives nor receives {key[1]} in {key[0]} in {key[2]} in "
                     f"this run: {org} has nothing to take over ({instead} is kept out)")
-        self.out.round(key).first.append((org, want, i))
-        self.out.wants[i] = (org, want)
+        own = abs(self.moved.get((*key, org), 0))  # its own recommendation, kept
+        self.out.round(key).first.append((org, want + own, i))
+        self.out.wants[i] = (org, want + own)
+        self.out.own[i] = own
         return ""
 
     def _not_here(self, org: str, key: Key, what: str) -> str:
@@ -282,6 +286,7 @@ class _Context:
         return ""
 
     def _prefer(self, i: int, key: Key, number: str, org: str) -> None:
+        self.out.preferred[i] = number
         self.out.round(key).first.append((org, 1, i))
         self.out.choice(key, org).prefer.append(number)
         self.out.wants[i] = (org, 1)

@@ -124,6 +124,12 @@ def _judge(i: int, rec: Mapping[str, object], steering: Steering,
         return NOT_HONOURED, f"{org} still moves posts this round"
     if rec["decision"] != ACCEPT and number and (number, key[2]) in released:
         return NOT_HONOURED, f"the post {number} is still released in {key[2]}"
+    if (first := steering.preferred.get(i)) is not None:
+        if (first, key[2]) in released:
+            return HONOURED, ""
+        return NOT_HONOURED, (f"the post {first} was not released in {key[2]}: its trust could "
+                              "give no more that round (its minimum unit) or the round needed "
+                              "fewer posts")
     want = steering.wants.get(i)
     if want is None:
         return HONOURED, steering.notes.get(i, "")
@@ -132,11 +138,14 @@ def _judge(i: int, rec: Mapping[str, object], steering: Steering,
         return HONOURED, ""
     verb = "give" if any(c < 0 for (a, s, y, _), c in now.items() if (a, s, y) == key) \
         else "receive"
-    why = (f"{want[0]} could {verb} {got} of the {want[1]} post(s) this round: "
+    own = steering.own.get(i, 0)
+    split = (f" ({own} of its own recommendation + {want[1] - own} in place of "
+             f"{rec['target']})" if own else "")
+    why = (f"{want[0]} could {verb} {got} of the {want[1]} post(s){split} this round: "
            + ("it gives only posts falling vacant (no trainee moves) and keeps its minimum unit"
               if verb == "give" else "within its supervision capacity")
-           + "; the rule's next trust took the rest")
-    return (PARTLY if got else NOT_HONOURED), why
+           + "; the rest follows the rule (the next trust, or the local office where none can)")
+    return (PARTLY if got > own else NOT_HONOURED), why
 
 
 def review(run: Callable[[Steering | None], tuple[pd.DataFrame, pd.DataFrame | None]],
