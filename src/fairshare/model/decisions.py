@@ -11,7 +11,8 @@ decisions"), so a decision never breaks an invariant:
   other posts falling vacant, or the next trust, give instead. Reject a new (DRAFT) post: its
   trust receives one fewer that round.
 * **propose** another trust or post: the rejected one is kept out as above and the proposal is
-  used first, for as many posts as the rejected recommendation moved, within the same rules (a
+  used first, for its own recommendation plus as many posts as the rejected one moved (a
+  proposed post: that post first), within the same rules (a
   giving trust gives only posts falling vacant, above its minimum unit; a receiving trust within
   its supervision capacity).
 * **accept**: the recommendation is fixed: its trust is used first for the posts the run without
