@@ -119,6 +119,21 @@ def test_a_rejected_giving_trust_gives_nothing_and_the_next_trust_gives():
         "honoured", -2, 0)
 
 
+def test_two_trusts_one_rejected_the_other_gives():
+    # A: T1 (X 10/5, +100%) and T2 (Y 10/8, +25%), 5 posts falling vacant each; A gives 2.
+    # By the rule T1 gives both; T1 rejected, T2 gives both (8 left, above its minimum 2).
+    two = trusts_table([("A", "T1", "X", 10, 2), ("A", "T2", "Y", 10, 2),
+                        ("B", "T9", "W", 4, 2)])
+    plan = area_plan({"A": (20, [-2, 0]), "B": (4, [2, 0])})
+    comp = completing(plan, {"A": [10, 10], "B": [2, 2]})
+    out = review(run_trusts(plan, comp, setting(two, ICBS)),
+                 decisions(("A", 2026, "T1", "reject", "x", "")), two, range(2026, 2028))
+    assert moves(out.before[out.before["area"] == "A"]) == {"T1": -2}
+    assert moves(out.trusts[out.trusts["area"] == "A"]) == {"T2": -2}
+    row = out.trusts[out.trusts["org_code"] == "T2"].iloc[0]
+    assert (row["posts_before"], row["posts_after"], row["vacancies"]) == (10, 8, 5)
+
+
 def test_a_proposal_is_used_first_in_place_of_the_rejected_trust():
     # Reject T1, propose T3: T3 gives the 2 posts T1 would have given (the rule would pick T2).
     out = reviewed(("A", 2026, "T1", "propose", "rota", "T3"))
