@@ -3,7 +3,7 @@
 Columns: ``recommendation`` (the key ``area|specialty|year|org_code or National Post Number``,
 as the service stores it and as the outputs' ``recommendation`` column builds it) or the four
 columns ``area``, ``specialty``, ``year``, ``target``; ``decision`` (accept, reject, propose);
-``reason`` (needed to reject or propose); ``proposed`` (another trust's ODS code or a National
+``reason`` (needed to reject); ``proposed`` (another trust's ODS code or a National
 Post Number; needed to propose). Every problem is reported at once by file, row and column, with
 "did you mean" for a trust code or a name. A well-formed decision that does not fit the run (a
 trust in another area, a round outside the plan) is not an error here: the run reports it as a
@@ -140,8 +140,8 @@ class _Checker:
             self._add(i, "decision", f"'{quote(word)}' is not a decision: expected accept, "
                       "reject or propose" if word else "empty: expected accept, reject or "
                       "propose")
-        if decision in (REJECT, PROPOSE) and not reason:
-            self._add(i, "reason", f"a decision to {decision} needs a reason")
+        if decision == REJECT and not reason:
+            self._add(i, "reason", "a decision to reject needs a reason")
         if decision == PROPOSE and not proposed:
             self._add(i, "proposed", "a proposal needs the proposed trust (ODS code) or "
                       "National Post Number")
