@@ -15,7 +15,8 @@ import logging
 import traceback
 from typing import Any
 
-from fairshare.webapp import figures, views
+from fairshare.errors import InputError
+from fairshare.webapp import figures, posts_tab, views
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.layout import NO_CLOUD
 from fairshare.webapp.state import SCENARIO_KEYS, TARGET_KEYS, clean_state, key_of
@@ -69,10 +70,10 @@ def gate_js(name: str) -> str:
             " return state; }")
 
 
-def _guard(engine: Engine, name: str, state: Any, last: str | None
+def _guard(engine: Engine, name: str, state: Any, last: str | None, extra: str = ""
            ) -> tuple[str, dict[str, Any]]:
     """(the view's key, the cleaned state), or PreventUpdate when its tab is hidden or nothing
-    it uses changed."""
+    it uses changed (``extra``: what else it depends on, e.g. an uploaded file's digest)."""
     from dash.exceptions import PreventUpdate
 
     if not isinstance(state, dict) or not state:
@@ -81,7 +82,7 @@ def _guard(engine: Engine, name: str, state: Any, last: str | None
     tab = VIEW_TAB.get(name, name)
     if tab is not None and state.get("tab") != tab:
         raise PreventUpdate
-    key = key_of(state, VIEW_KEYS[name])
+    key = key_of(state, VIEW_KEYS[name]) + (f"|file={extra}" if extra else "")
     if key == last:
         raise PreventUpdate
     return key, state
@@ -389,11 +390,12 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("posts-answer", "children"), Output("posts-box", "children"),
         Output("posts-message", "children"), Output("posts-key", "data"),
-        Input("posts-state", "data"), State("posts-key", "data"))
-    def _posts(state: Any, last: Any) -> tuple[Any, ...]:
-        key, state = _guard(engine, "posts", state, last)
+        Input("posts-state", "data"), Input("trust-min", "data"), State("posts-key", "data"))
+    def _posts(state: Any, held: Any, last: Any) -> tuple[Any, ...]:
+        digest = str(held.get("digest", "")) if isinstance(held, dict) else ""
+        key, state = _guard(engine, "posts", state, last, digest)
         try:
-            v = views.posts_view(engine, state)
+            v = views.posts_view(engine, state, posts_tab.held_file(engine, held))
         except Exception as exc:
             return None, None, _message(_failure("posts", exc)), key
         answer = html.Div(className="answer", id="posts-answer-text",
@@ -513,6 +515,7 @@ def register(app: Any, engine: Engine) -> None:
         except Exception as exc:
             return no_update, _failure("download", exc)
 
+    register_posts_files(app, engine)
     for name in VIEW_KEYS:
         app.clientside_callback(gate_js(name), Output(f"{name}-state", "data"),
                                 Input("state", "data"), State(f"{name}-state", "data"))
@@ -521,3 +524,63 @@ def register(app: Any, engine: Engine) -> None:
         "function(n) { if (n) { window.print(); } return ''; }",
         Output("print-done", "children"), Input("print", "n_clicks"),
         prevent_initial_call=True)
+
+
+def register_posts_files(app: Any, engine: Engine) -> None:
+    """The Posts tab's file in (a minimum-unit file) and file out (the CSV on screen)."""
+    from dash import Input, Output, State, ctx, dcc, no_update
+
+    @app.callback(
+        Output("trust-min", "data"), Output("trust-min-message", "children"),
+        Output("trust-min-upload", "contents"),
+        Input("trust-min-upload", "contents"), Input("trust-min-clear", "n_clicks"),
+        State("trust-min-upload", "filename"), State("trust-min", "data"),
+        prevent_initial_call=True)
+    def _trust_min(contents: Any, _clear: Any, filename: Any, held: Any) -> tuple[Any, ...]:
+        # the upload is emptied after each file, so choosing the same file again is seen
+        if ctx.triggered_id == "trust-min-clear":
+            return None, None, None
+        if not contents:
+            return no_update, no_update, no_update
+        try:
+            entry = posts_tab.read_upload(engine, str(contents),
+                                          str(filename) if filename else "")
+        except InputError as exc:
+            return no_update, problems_children(exc, held), None
+        except Exception as exc:
+            return no_update, _message(_failure("minimum-unit file", exc)), None
+        return entry, None, None
+
+    @app.callback(Output("trust-min-status", "children"), Input("trust-min", "data"))
+    def _trust_min_status(held: Any) -> str:
+        return posts_tab.status_text(held)
+
+    @app.callback(
+        Output("download-posts", "data"), Output("dl-posts-status", "children"),
+        Input("dl-posts", "n_clicks"), State("state", "data"), State("trust-min", "data"),
+        prevent_initial_call=True, running=[(Output("dl-posts", "disabled"), True, False)])
+    def _download_posts(_n: Any, state: Any, held: Any) -> tuple[Any, ...]:
+        if not isinstance(state, dict):
+            return no_update, "The page is still loading."
+        state = clean_state(state, **engine.known())
+        try:
+            name, text = posts_tab.posts_csv(engine, state, held)
+        except Exception as exc:
+            return no_update, _failure("posts download", exc)
+        return dcc.send_string(text, name), f"{name} ready."
+
+
+def problems_children(exc: InputError, held: Any) -> Any:
+    """A file's problems as the CLI lists them (file, row, column, what was expected), and
+    what the table uses meanwhile."""
+    from dash import html
+
+    head, *lines = str(exc).splitlines()
+    name = held.get("name") if isinstance(held, dict) and held.get("digest") else None
+    still = (f"The table still uses {name}." if name else
+             "The table still uses the default minimum unit.")
+    return html.Div(className="alert", children=[
+        html.P(f"{exc.problems[0].file if exc.problems else 'The file'} cannot be used: "
+               f"{head}"),
+        html.Ul([html.Li(line.strip().removeprefix("- ")) for line in lines]),
+        html.P(still)])
