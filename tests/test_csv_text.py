@@ -62,6 +62,8 @@ def test_other_kinds_of_column_are_left_to_pandas(column):
                         else column)
     assert csv_text(df) is None
     assert csv_text(table()[["count"]]) is None  # one column: csv quotes an empty cell
+    twice = table()[["count", "flag"]].set_axis(["n", "n"], axis=1)
+    assert csv_text(twice) is None
 
 
 def test_write_csv_writes_the_same_bytes_either_way(tmp_path):

@@ -9,7 +9,7 @@ break; a double quote doubled), and the columns joined row-wise, also in pyarrow
 
 Only the kinds of column written after ``columns.formatted`` are handled: integers (nullable
 too), booleans and text. Anything else (floats, dates, categories, mixed objects), and a table
-of one column (where ``csv`` quotes an empty cell), gives None: the caller writes it with
+of one column (where ``csv`` quotes an empty cell) or with a column name twice, gives None: the caller writes it with
 pandas. ``tests/test_csv_text.py`` checks the text equals ``to_csv``'s, byte for byte.
 """
 
@@ -37,7 +37,7 @@ def csv_text(df: pd.DataFrame) -> str | None:
 def csv_bytes(df: pd.DataFrame) -> bytes | None:
     """``csv_text`` as UTF-8 bytes, taken straight from pyarrow's buffer (no Python string
     per row)."""
-    if df.shape[1] < 2:
+    if df.shape[1] < 2 or not df.columns.is_unique:
         return None
     columns = []
     for name in df.columns:
