@@ -100,3 +100,24 @@ def pytest_report_teststatus(
     if browser and not hasattr(report, "wasxfail") and report.when in ("setup", "call"):
         return NOT_RUN, "c", "NOT RUN (no Chromium)"
     return None
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Generator[Any, None, None]:
+    """One throwaway PostgreSQL server per test process (tests/pgcluster.py)."""
+    from tests.pgcluster import Cluster
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, empty service database: once on SQLite, once on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'service.sqlite'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    return str(cluster.new_database())

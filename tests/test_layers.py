@@ -1,8 +1,8 @@
 """The package's folders are its layers: each module imports only from its own layer or below.
 
 Layers, bottom to top: the foundation (errors, vocabulary, io, scenario) → inputs → model →
-analysis → publish → store → interfaces (cli, webapp). Imports inside functions count too, so a
-lazy import cannot hide an upward dependency.
+analysis → publish → store → interfaces (cli, webapp, service). Imports inside functions count too,
+so a lazy import cannot hide an upward dependency.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import fairshare
 
 ROOT = Path(fairshare.__file__).parent
 ORDER = ["foundation", "inputs", "model", "analysis", "publish", "store", "interfaces"]
-INTERFACES = {"cli", "webapp"}
+INTERFACES = {"cli", "webapp", "service"}
 
 
 def layer_of(module: str) -> str:
