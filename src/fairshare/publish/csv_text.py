@@ -9,8 +9,9 @@ break; a double quote doubled), and the columns joined row-wise, also in pyarrow
 
 Only the kinds of column written after ``columns.formatted`` are handled: integers (nullable
 too), booleans and text. Anything else (floats, dates, categories, mixed objects), and a table
-of one column (where ``csv`` quotes an empty cell) or with a column name twice, gives None: the caller writes it with
-pandas. ``tests/test_csv_text.py`` checks the text equals ``to_csv``'s, byte for byte.
+of one column (where ``csv`` quotes an empty cell) or with a column name twice, gives None: the
+caller writes it with pandas. ``tests/test_csv_text.py`` checks the text equals ``to_csv``'s,
+byte for byte.
 """
 
 from __future__ import annotations
