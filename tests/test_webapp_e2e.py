@@ -940,6 +940,16 @@ def test_posts_tab_takes_a_minimum_unit_file_and_gives_its_csv(page: Page, serve
     assert "still uses minimums.csv" in page.inner_text("#trust-min-message")
     assert _trust_rows(page) == after  # the table is kept
     audit("bad upload")
+    # a file over the page's limit is said in the page, never sent (the server refuses
+    # requests over 1 MB, which would leave the page silent)
+    big = b"org_code,min_posts\n" + b"R1K,3\n" * 150_000
+    _upload(page, "big.csv", big)
+    page.wait_for_function("document.querySelector('#trust-min-message').innerText"
+                           ".includes('big.csv cannot be used')")
+    said = page.inner_text("#trust-min-message")
+    assert f"{len(big):,} bytes" in said and "still uses minimums.csv" in said
+    assert "minimums.csv (2 rows" in page.inner_text("#trust-min-status")
+    audit("too large upload")
     with page.expect_download(timeout=60_000) as info:
         page.click("#dl-posts")
     download = info.value

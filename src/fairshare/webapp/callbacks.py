@@ -526,25 +526,57 @@ def register(app: Any, engine: Engine) -> None:
         prevent_initial_call=True)
 
 
+#: The Posts tab's upload, checked in the browser: a file over LIMIT bytes is said in the page
+#: (with what the table still uses) and never sent; a smaller one goes to the server.
+UPLOAD_SIZE_JS = """function(contents, filename, held) {
+  var nu = window.dash_clientside.no_update;
+  if (!contents) { return [nu, nu, nu]; }
+  var body = contents.length - contents.indexOf(",") - 1;
+  var pad = contents.endsWith("==") ? 2 : contents.endsWith("=") ? 1 : 0;
+  var bytes = Math.floor(body * 3 / 4) - pad;
+  if (bytes <= LIMIT) { return [{contents: contents, filename: filename || ""}, nu, null]; }
+  var n = function (x) { return x.toLocaleString("en-GB"); };
+  var still = held && held.digest ? "The table still uses " + held.name + "." :
+    "The table still uses the default minimum unit.";
+  var p = function (text) {
+    return {type: "P", namespace: "dash_html_components", props: {children: text}}; };
+  return [nu, {type: "Div", namespace: "dash_html_components", props: {className: "alert",
+    children: [p((filename || "The file") + " cannot be used: " + n(bytes) + " bytes, and " +
+      "the page takes a minimum-unit file up to " + n(LIMIT) + " bytes (a minimum per trust " +
+      "and specialty is far smaller). Give a larger file to fairshare posts --trust-min."),
+      p(still)]}}, null];
+}"""
+
+
 def register_posts_files(app: Any, engine: Engine) -> None:
     """The Posts tab's file in (a minimum-unit file) and file out (the CSV on screen)."""
     from dash import Input, Output, State, ctx, dcc, no_update
 
+    # In the browser first: a file too large for the server's 1 MB request limit is said in
+    # the page (the server would refuse the request, and the page would show nothing); a file
+    # within it is passed on. The upload is emptied each time, so the same file can be chosen
+    # again.
+    app.clientside_callback(
+        UPLOAD_SIZE_JS.replace("LIMIT", str(posts_tab.MAX_UPLOAD_BYTES)),
+        Output("trust-min-file", "data"),
+        Output("trust-min-message", "children", allow_duplicate=True),
+        Output("trust-min-upload", "contents"),
+        Input("trust-min-upload", "contents"), State("trust-min-upload", "filename"),
+        State("trust-min", "data"), prevent_initial_call=True)
+
     @app.callback(
         Output("trust-min", "data"), Output("trust-min-message", "children"),
-        Output("trust-min-upload", "contents"),
-        Input("trust-min-upload", "contents"), Input("trust-min-clear", "n_clicks"),
-        State("trust-min-upload", "filename"), State("trust-min", "data"),
-        prevent_initial_call=True)
-    def _trust_min(contents: Any, _clear: Any, filename: Any, held: Any) -> tuple[Any, ...]:
-        # the upload is emptied after each file, so choosing the same file again is seen
+        Output("trust-min-file", "data"),
+        Input("trust-min-file", "data"), Input("trust-min-clear", "n_clicks"),
+        State("trust-min", "data"), prevent_initial_call=True)
+    def _trust_min(file: Any, _clear: Any, held: Any) -> tuple[Any, ...]:
         if ctx.triggered_id == "trust-min-clear":
             return None, None, None
-        if not contents:
+        if not isinstance(file, dict) or not file.get("contents"):
             return no_update, no_update, no_update
-        try:
-            entry = posts_tab.read_upload(engine, str(contents),
-                                          str(filename) if filename else "")
+        try:  # the file's contents are dropped from the page once read
+            entry = posts_tab.read_upload(engine, str(file["contents"]),
+                                          str(file.get("filename") or ""))
         except InputError as exc:
             return no_update, problems_children(exc, held), None
         except Exception as exc:

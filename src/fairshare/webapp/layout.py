@@ -404,6 +404,7 @@ def page(engine: Engine) -> html.Div:
         dcc.Download(id="download"),
         dcc.Download(id="download-posts"),
         dcc.Store(id="trust-min"),
+        dcc.Store(id="trust-min-file"),
         html.Div(id="print-done", hidden=True),
         header(engine),
         html.Div(id="link-notes", className="link-notes", role="status"),
