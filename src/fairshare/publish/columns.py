@@ -284,6 +284,10 @@ COLUMNS: dict[str, Column] = {
                           "expansion row: time-limited posts are not moved by the plan)"),
     "min_unit": Column("Trust's minimum viable unit: it never gives below this (judgement; "
                        "--trust-min FILE)"),
+    "min_unit_source": _text("Where min_unit comes from: a minimum-unit file, by name and "
+                             "SHA-256 (the web app's Posts tab, as --trust-min), for the "
+                             "trusts it names; else the scenario default trust_min_posts "
+                             "(a judgement)"),
     "catchment_distance": _share("Share-weighted distance from fair share, (posts - fair "
                                  "target) / fair target, of the ICBs the trust's patients come "
                                  "from, at the start of the round", DISTANCE_SIGN),
