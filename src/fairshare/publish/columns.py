@@ -410,8 +410,6 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                            "for a new post"),
     ("decisions", "target"): _text("The trust (ODS code) or National Post Number the "
                                    "recommendation names"),
-    ("decisions", "decision"): _text("accept, reject or propose (the reviewer's decision)"),
-    ("decisions", "reason"): _text("The reviewer's reason (needed to reject)"),
     ("decisions", "year"): Column("Recruitment round of the recommendation", "year"),
     ("establishment", "posts"): Column("Posts in the records of this local office, "
                                        "specialty and funding"),
