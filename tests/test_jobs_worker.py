@@ -27,6 +27,7 @@ from fairshare.service.worker import Worker
 from fairshare.store import db, returns
 from fairshare.store import jobs as q
 from fairshare.store.runs import RunStore
+from fairshare.store.sql_runs import SqlRunStore
 from tests.test_jobs_queue import SRC, make_account
 
 # London's capacity return: 17 Cardiology posts a year (the default would be ~10% of its posts)
@@ -62,15 +63,14 @@ def job_of(engine: Engine, job_id: int) -> q.Job:
     return job
 
 
-def test_a_run_job_uses_the_stored_returns_and_records_them(engine: Engine,
-                                                             tmp_path: Path) -> None:
+def test_a_run_job_uses_the_stored_returns_and_records_them(engine: Engine) -> None:
     lead = make_account(engine, "lola", "office_lead")
     ana = make_account(engine, "ana")
     cap = submit(engine, lead, "capacity", CAPACITY)
     coh = submit(engine, lead, "cohorts", COHORTS)
     job_id = enqueue(engine, "run", {"scenario": {"horizon": 2030},
                                      "returns": [cap.id, coh.id]}, ana)
-    store = RunStore(tmp_path / "runs")
+    store = SqlRunStore(engine)  # the run goes into the service's database
     assert Worker(engine, store, name="w1").run(once=True) == 1
     job = job_of(engine, job_id)
     assert (job.status, job.progress, job.error) == ("done", 1.0, None)
@@ -151,6 +151,7 @@ import logging, sys
 from fairshare.service.worker import Worker
 from fairshare.store import db
 from fairshare.store.runs import RunStore
+from fairshare.store.sql_runs import SqlRunStore
 logging.basicConfig(level=logging.INFO)
 engine = db.open_database(sys.argv[1], migrate=False)
 print(Worker(engine, RunStore(sys.argv[2]), name="w-term", heartbeat_every=0.5).run(once=True),
@@ -179,3 +180,20 @@ def test_sigterm_gives_the_running_job_back_to_the_queue(engine: Engine, databas
     assert (job.status, job.worker, job.attempts, job.progress) == ("queued", None, 0, 0.0)
     assert "stopped before finishing" in (job.message or "")
     assert RunStore(store).list().empty  # nothing half-stored
+
+
+def test_the_worker_command_runs_one_job(engine: Engine, database_url: str,
+                                         tmp_path: Path) -> None:
+    ana = make_account(engine, "ana")
+    job_id = enqueue(engine, "run", {"scenario": {"horizon": 2028}, "name": "cli job"}, ana)
+    done = subprocess.run(
+        [sys.executable, "-m", "fairshare.cli", "service", "worker", "--once", "--database",
+         database_url], env={**os.environ, "PYTHONPATH": SRC, "FAIRSHARE_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "stopped: 1 job done" in done.stdout
+    job = job_of(engine, job_id)
+    assert job.status == "done" and job.result is not None
+    record = SqlRunStore(engine).get(job.result["run_id"])
+    assert record.name == "cli job" and job.result["name"] == "cli job"
+    assert not (tmp_path / "runs").exists()  # nothing went to the file run store

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from fairshare.cli.common import app, console, friendly
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from fairshare.service.worker import RunSaver
+from fairshare.cli.common import DatabaseOpt, app, console, friendly
 
 service_app = typer.Typer(no_args_is_help=True, help="The shared service: its workers (and "
                           "server), on one database (docs/service.md).")
 app.add_typer(service_app, name="service", rich_help_panel="Service")
-
-DatabaseOpt = Annotated[str | None, typer.Option(
-    "--database", help="Service database URL: postgresql://USER@HOST:PORT/NAME or "
-    "sqlite:///PATH (default: $FAIRSHARE_DATABASE_URL, else service.sqlite in the run store).")]
 
 
 @service_app.command("worker")
@@ -36,6 +27,7 @@ def worker(
     """Take queued jobs (runs, uncertainty, calibration) one at a time until SIGTERM."""
     from fairshare.service.worker import Worker, default_name
     from fairshare.store.db import open_database, redacted
+    from fairshare.store.sql_runs import SqlRunStore
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
@@ -46,18 +38,7 @@ def worker(
                   + (f", Dask {dask}" if dask else "") + (": one job" if once else
                                                          ": until stopped (SIGTERM)"),
                   highlight=False)
-    done = Worker(engine, _run_store(engine), name=name, dask=dask).run(once=once)
+    done = Worker(engine, SqlRunStore(engine), name=name, dask=dask).run(once=once)
     console.print(f"worker {name} stopped: {done} job{'s' if done != 1 else ''} done",
                   highlight=False)
 
-
-def _run_store(engine: Engine) -> RunSaver:
-    """Where a worker stores the runs it makes.
-
-    Until the database run store (store/sql_runs.py, branch svc-store) is merged, the file
-    run store of this machine: a deployment with workers on several machines needs the
-    database one.
-    """
-    from fairshare.store.runs import RunStore
-
-    return RunStore()
