@@ -1,1 +1,2 @@
-"""The shared service (issue 17): web pages, sign-in, returns, and the job queue's workers."""
+"""The shared service: sign-in, roles, returns, reviews, published plans and the job queue's
+workers (docs/service.md)."""
