@@ -132,18 +132,46 @@ def test_an_internal_error_is_logged_with_its_traceback_but_the_page_gets_words(
     assert "Traceback" in caplog.text and "/srv/secret/path" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore")  # Dask's in-process cluster is noisy on shutdown
 def test_the_uncertainty_job_reports_progress_per_chunk_and_matches_the_command() -> None:
+    """Serially and on a Dask cluster (as a worker with --dask), the job's intervals are the
+    command's, and progress moves forward chunk by chunk."""
+    distributed = pytest.importorskip("distributed")
     from fairshare.analysis.uncertainty import monte_carlo_intervals
 
-    seen: list[float] = []
-    ctx = job_kinds.JobContext(returns={}, report=lambda f, _m: seen.append(f))
-    run = job_kinds.uncertainty_job({"draws": 600, "seed": 3}, ctx)
-    assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == pytest.approx(0.98)
     sc = job_kinds.scenario_of({})
     direct = monte_carlo_intervals(job_kinds._bundle(sc), sc, sc.uncertainty, draws=600,
                                    seed=3)
-    assert run.tables["uncertainty"].equals(direct.cells)
-    assert run.metadata["draws"] == 600 and run.metadata["interval_covers"] == direct.coverage
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as cluster:
+        for dask in (None, cluster.scheduler.address):
+            seen: list[float] = []
+            ctx = job_kinds.JobContext(returns={}, report=lambda f, _m, s=seen: s.append(f),
+                                       dask=dask)
+            run = job_kinds.uncertainty_job({"draws": 600, "seed": 3}, ctx)
+            assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == pytest.approx(0.98)
+            assert run.tables["uncertainty"].equals(direct.cells), dask
+            assert run.metadata["interval_covers"] == direct.coverage
+
+
+def test_a_running_job_cancelled_stops_and_stores_nothing(engine: Engine,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ana = make_account(engine, "ana")
+
+    def cancelled_midway(params: object, ctx: job_kinds.JobContext) -> None:
+        ctx.report(0.3, "working")
+        with engine.begin() as conn:  # an analyst presses "Cancel this job" now
+            q.cancel(conn, job_id, ana)
+        ctx.report(0.6, "still working")  # the worker learns here, and stops
+        raise AssertionError("the job should have been stopped")
+
+    monkeypatch.setitem(job_kinds.KINDS, "calibrate", cancelled_midway)
+    job_id = enqueue(engine, "calibrate", {}, ana)
+    store = SqlRunStore(engine)
+    assert Worker(engine, store, name="w1").run(once=True) == 0
+    job = job_of(engine, job_id)
+    assert (job.status, job.progress, job.error) == ("cancelled", 0.3, None)
+    assert store.list().empty
 
 
 _SIGTERM_WORKER = """
@@ -197,3 +225,24 @@ def test_the_worker_command_runs_one_job(engine: Engine, database_url: str,
     record = SqlRunStore(engine).get(job.result["run_id"])
     assert record.name == "cli job" and job.result["name"] == "cli job"
     assert not (tmp_path / "runs").exists()  # nothing went to the file run store
+
+
+def test_a_run_stored_for_a_job_lost_at_the_last_moment_is_deleted(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    ana = make_account(engine, "ana")
+    job_id = enqueue(engine, "run", {"scenario": {"horizon": 2028}}, ana)
+    store = SqlRunStore(engine)
+    saved: list[str] = []
+    real_save = store.save
+
+    def save_and_note(*args: object, **kwargs: object) -> object:
+        record = real_save(*args, **kwargs)  # type: ignore[arg-type]
+        saved.append(record.id)
+        with engine.begin() as conn:  # cancelled just after its run was stored
+            q.cancel(conn, job_id, ana)
+        return record
+
+    monkeypatch.setattr(store, "save", save_and_note)
+    assert Worker(engine, store, name="w1").run(once=True) == 0
+    assert len(saved) == 1 and store.list().empty  # stored, then deleted: no orphan run
+    assert job_of(engine, job_id).status == "cancelled"

@@ -49,6 +49,8 @@ class RunSaver(Protocol):
     def save(self, name: str | None, metadata: Mapping[str, Any],
              tables: Mapping[str, pd.DataFrame]) -> Any: ...
 
+    def delete(self, ref: str) -> Any: ...
+
 
 class WorkerStopping(BaseException):  # a stop, not an error: `except Exception` passes it
     """Raised into the running job when the worker is asked to stop (SIGTERM/SIGINT)."""
@@ -217,6 +219,7 @@ class Worker:
         if queue.finish(self.engine, job.id, {"run_id": record.id, "name": record.name},
                         worker=self.name):
             log.info("job %s: done, run %s", job.id, record.id)
-        else:
-            log.warning("job %s: stored run %s, but the job was cancelled or taken back "
-                        "meanwhile", job.id, record.id)
+        else:  # cancelled or taken back between the last check and now: keep no orphan run
+            self.run_store.delete(record.id)
+            log.warning("job %s: cancelled or taken back while its run was being stored; "
+                        "run %s deleted", job.id, record.id)
