@@ -246,3 +246,25 @@ def test_a_run_stored_for_a_job_lost_at_the_last_moment_is_deleted(
     assert Worker(engine, store, name="w1").run(once=True) == 0
     assert len(saved) == 1 and store.list().empty  # stored, then deleted: no orphan run
     assert job_of(engine, job_id).status == "cancelled"
+
+
+def test_compare_says_which_return_changed_between_two_runs(engine: Engine) -> None:
+    from fairshare.store.compare import explain
+
+    lead = make_account(engine, "lola", "office_lead")
+    ana = make_account(engine, "ana")
+    store = SqlRunStore(engine)
+    run_ids = []
+    for figure in (b"17", b"19"):  # London's capacity return, version 1 then version 2
+        used = submit(engine, lead, "capacity", CAPACITY.replace(b"17", figure))
+        job_id = enqueue(engine, "run", {"scenario": {"horizon": 2028},
+                                         "returns": [used.id]}, ana)
+        Worker(engine, store, name="w").run(once=True)
+        result = job_of(engine, job_id).result
+        assert result is not None
+        run_ids.append(result["run_id"])
+    first, second = (store.metadata(r) for r in run_ids)
+    assert [u["version"] for u in (*first["returns_used"], *second["returns_used"])] == [1, 2]
+    lines = explain(first, second)
+    changed = [x for x in lines if x.startswith("capacity return London file changed")]
+    assert len(changed) == 1, lines

@@ -145,8 +145,10 @@ def _returns_for_run(ids: list[int], stored: Mapping[int, StoredReturn]) -> list
                                  f"(return {found.id}) is a draft: a run uses submitted "
                                  "returns only")
         if found.kind not in RUN_ROLES:
-            raise JobParamsError(f"return {found.id} is a {found.kind} return: a run job "
-                                 f"reads {' and '.join(RUN_ROLES)} returns")
+            raise JobParamsError(
+                f"return {found.id} is a {found.kind} return: a run job reads "
+                f"{' and '.join(RUN_ROLES)} returns (an office's post records are not yet "
+                "used by a run: use `fairshare posts import` and `fairshare run --posts`)")
         chosen.append(found)
     seen: dict[tuple[str, str], int] = {}
     for r in chosen:
