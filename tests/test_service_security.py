@@ -177,6 +177,21 @@ def test_uploads_are_limited_and_checked_like_validate(tmp_path: object, name: s
     case.engine.dispose()
 
 
+def test_a_large_upload_within_the_limit_is_read_not_refused(case: Case) -> None:
+    """werkzeug's multipart decoder buffers an upload while it looks for the boundary: a 1 MB
+    file within the 10 MB limit must reach the checks (here: its problems), not a 413."""
+    lead = case.client("lead_ldn")
+    rows = b"".join(b"London,Cardiology,%d,3\n" % (2000 + i % 50) for i in range(50_000))
+    data = b"local_office,specialty,year,capacity\n" + rows
+    assert len(data) > 1_000_000
+    answer = lead.post("/returns/new/capacity", data={
+        "csrf_token": page_csrf(lead), "capacity": (__import__("io").BytesIO(data), "big.csv")},
+        content_type="multipart/form-data")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "There are 21 problems" in page  # 20 and a count
+    assert "more problems" in page
+
+
 def test_validation_messages_are_those_of_fairshare_validate(case: Case, tmp_path: object) -> None:
     """The same file through `fairshare validate` and the upload page: the same problem text."""
     from pathlib import Path

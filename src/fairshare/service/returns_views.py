@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from fairshare.io import safe_filename
 from fairshare.service import context, uploads
-from fairshare.store import returns
+from fairshare.store import audit, returns
 from fairshare.store.records import StoreInputError
 from fairshare.store.returns import KIND_ROLES, ReturnRecord
 
@@ -108,10 +108,13 @@ def show(return_id: int) -> str:
 @context.require_role(*context.RETURN_READERS)
 def download(return_id: int, role: str) -> Response:
     record = _visible(return_id)
-    with context.engine().connect() as conn:
+    with context.engine().begin() as conn:
         files = returns.return_files(conn, return_id)
-    if role not in files:
-        abort(404)
+        if role not in files:
+            abort(404)
+        audit.record(conn, "return_downloaded", actor=context.actor_name(),
+                     target=f"return {return_id}", detail={"file": role},
+                     client=context.client_address())
     _, data = files[role]
     stem = safe_filename(f"{record.office}-{record.kind}-v{record.version}-{role}")
     suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"

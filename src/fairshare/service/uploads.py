@@ -77,7 +77,7 @@ def check(kind: str, uploads: Mapping[str, Upload], office: str,
         try:
             table = READERS[kind](paths)
         except InputError as exc:
-            return Checked(0, [str(_renamed(p, names)) for p in exc.problems])
+            return Checked(0, _listed(exc.problems, names))
         except FairshareError as exc:
             text = str(exc)
             for path, name in names.items():
@@ -88,6 +88,18 @@ def check(kind: str, uploads: Mapping[str, Upload], office: str,
         return Checked(0, [f"rows for {', '.join(wrong[:5])}: a return holds only your own "
                            f"office's rows ({office})"])
     return Checked(len(table), [])
+
+
+#: Problems listed on the page; the rest are counted (as the command line does).
+MAX_SHOWN = 20
+
+
+def _listed(problems: list[Problem], names: Mapping[str, str]) -> list[str]:
+    shown = [str(_renamed(p, names)) for p in problems[:MAX_SHOWN]]
+    if len(problems) > MAX_SHOWN:
+        shown.append(f"... and {len(problems) - MAX_SHOWN:,} more problems: fix these and "
+                     "check the file with `fairshare validate` before uploading again")
+    return shown
 
 
 def _write(folder: Path, upload: Upload) -> Path:
