@@ -290,3 +290,25 @@ def test_oidc_is_configured_by_settings_only(monkeypatch: pytest.MonkeyPatch) ->
     assert query["client_id"] == ["fairshare"] and query["response_type"] == ["code"]
     assert query["code_challenge_method"] == ["S256"] and query["state"] == [state["state"]]
     assert query["nonce"] == [state["nonce"]] and "s3cret-value" not in url
+
+
+def test_the_simple_form_is_checked_as_the_template(case: Case) -> None:
+    """Rows typed in the form: a wrong specialty is told by the form's own row number; right
+    rows are stored as the template's CSV for the lead's own office."""
+    lead = case.client("lead_ldn")
+    form = {"csrf_token": page_csrf(lead), "status": "submitted",
+            "specialty_0": "Cardiology", "year_0": "", "count_0": "3",
+            "specialty_1": "Cardiology", "year_1": "2027", "count_1": "-2"}
+    page = lead.post("/returns/new/capacity", data=form).get_data(as_text=True)
+    assert "form row 2, column &#39;capacity&#39;" in page
+    form["count_1"] = "2"
+    answer = lead.post("/returns/new/capacity", data=form)
+    assert answer.status_code == 303
+    new_id = int(answer.headers["Location"].split("/returns/")[1].split("?")[0])
+    with case.engine.connect() as conn:
+        stored = returns.return_files(conn, new_id)["capacity"][1]
+        record = returns.get_return(conn, new_id)
+    assert stored == (b"local_office,specialty,year,capacity\nLondon,Cardiology,,3\n"
+                      b"London,Cardiology,2027,2\n")
+    assert record is not None and (record.office, record.rows, record.status) == (
+        "London", 2, "submitted")
