@@ -130,3 +130,30 @@ def test_a_lead_sees_their_own_offices_figures_first(case: Case) -> None:
     body = page[page.index("London in the current plan"):]
     assert body.index("Geriatric Medicine") < body.index("Cardiology")
     assert ">44<" not in body  # North East's target
+
+
+def test_the_explorer_and_its_callbacks_are_for_analysts_and_admins(tmp_path: object) -> None:
+    """The Dash explorer at /explore/: its page and its callback path, for every role; a
+    callback needs the X-CSRFToken header the renderer sends from the _csrf_token cookie."""
+    case = make_case(f"sqlite:///{tmp_path}/e.sqlite", explorer=True)
+    callback = "/explore/_dash-update-component"
+    wrong = []
+    for who in [None, *ROLES]:
+        client = case.client(who)
+        page = client.get("/explore/")
+        allowed = who in {"admin", "analyst"}
+        if (page.status_code == 200) != allowed:
+            wrong.append(f"{who} GET /explore/: {page.status_code}")
+        cookie = client.get_cookie("_csrf_token", path="/explore/")
+        header = {"X-CSRFToken": cookie.value} if cookie else {}
+        # a body the page never sends: past sign-in, role and CSRF, the app refuses it (400)
+        status = client.post(callback, json={"output": "nothing"}, headers=header).status_code
+        if (status == 400) != allowed:
+            wrong.append(f"{who} POST {callback}: {status}")
+        if allowed:
+            assert "script-src 'self' 'sha256-" in page.headers["Content-Security-Policy"]
+            no_token = client.post(callback, json={"output": "nothing"}).status_code
+            if no_token != 403:
+                wrong.append(f"{who} POST {callback} without X-CSRFToken: {no_token}")
+    assert not wrong, "\n".join(wrong)
+    case.engine.dispose()

@@ -221,3 +221,10 @@ def test_a_decision_missing_what_a_run_needs_is_refused(engine: Engine, change: 
         dec.record_decision(conn, **args)  # type: ignore[arg-type]
     with engine.connect() as conn:
         assert dec.decision_history(conn, "r1").empty and audit.entries(conn).empty
+
+
+def test_every_decisions_column_is_in_the_data_dictionary() -> None:
+    from fairshare.publish.columns import dictionary
+
+    described = dictionary(dec.COLUMNS, "decisions")
+    assert "(not described)" not in described["meaning"].tolist()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -64,6 +65,19 @@ def open_run_store(database: str | None, root: Path | str | None = None
     return SqlRunStore(db.open_database(named))
 
 
+def _check_portable(meta_text: str) -> None:
+    """Refuse metadata PostgreSQL's JSON cannot hold, on both engines, so they keep the same."""
+    try:
+        json.dumps(json.loads(meta_text), allow_nan=False)
+    except ValueError:
+        raise RunStoreError("run metadata holds NaN or Infinity, which the service's database "
+                            "cannot store as JSON: give the value as text or leave it out"
+                            ) from None
+    if "\\u0000" in meta_text:
+        raise RunStoreError("run metadata holds a NUL character, which the service's database "
+                            "cannot store: remove it")
+
+
 class SqlRunStore:
     """Runs kept in the service's database: one row per run, one blob per table."""
 
@@ -109,6 +123,7 @@ class SqlRunStore:
              tables: Mapping[str, pd.DataFrame]) -> RunRecord:
         """Store a run and its tables in one transaction and return its record."""
         run = prepare_run(name, metadata, tables)
+        _check_portable(run.meta_text)
         with self._errors():
             for _ in range(_ID_ATTEMPTS):
                 run_id = new_run_id(run.now)
