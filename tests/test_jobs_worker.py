@@ -219,7 +219,7 @@ def test_the_worker_command_runs_one_job(engine: Engine, database_url: str,
          database_url], env={**os.environ, "PYTHONPATH": SRC, "FAIRSHARE_HOME": str(tmp_path)},
         capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert "stopped: 1 job done" in done.stdout
+    assert "stopped: 1 job taken: 1 done" in done.stdout
     job = job_of(engine, job_id)
     assert job.status == "done" and job.result is not None
     record = SqlRunStore(engine).get(job.result["run_id"])

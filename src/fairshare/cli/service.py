@@ -149,7 +149,7 @@ def worker(
                   + (f", Dask {dask}" if dask else "") + (": one job" if once else
                                                          ": until stopped (SIGTERM)"),
                   highlight=False)
-    done = Worker(engine, SqlRunStore(engine), name=name, dask=dask).run(once=once)
-    console.print(f"worker {name} stopped: {done} job{'s' if done != 1 else ''} done",
-                  highlight=False)
+    work = Worker(engine, SqlRunStore(engine), name=name, dask=dask)
+    work.run(once=once)
+    console.print(f"worker {name} stopped: {work.summary()}", highlight=False)
 

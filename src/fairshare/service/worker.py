@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -90,6 +91,8 @@ class Worker:
         self.poll_every = poll_every
         self._stop = threading.Event()
         self._interruptible = False
+        #: How the jobs this worker took ended: done, failed, cancelled, queued (given back).
+        self.tally: Counter[str] = Counter()
 
     # ------------------------------------------------------------ stopping
 
@@ -119,18 +122,27 @@ class Worker:
 
     def run(self, *, once: bool = False) -> int:
         """Work until stopped (``once``: at most one job); the number of jobs finished."""
-        done = 0
         log.info("worker %s: started", self.name)
         with self._signals():
             while not self._stop.is_set():
                 job = self.work_one()
-                done += job is not None and job.status == "done"
+                if job is not None:
+                    self.tally[job.status] += 1
                 if once:
                     break
                 if job is None:
                     self._stop.wait(self.poll_every)
-        log.info("worker %s: stopped after %d jobs", self.name, done)
-        return done
+        log.info("worker %s: stopped (%s)", self.name, self.summary())
+        return self.tally["done"]
+
+    def summary(self) -> str:
+        """How the jobs taken ended, in words: "2 jobs done, 1 failed"."""
+        taken = sum(self.tally.values())
+        if not taken:
+            return "no job taken"
+        parts = [f"{n} {'given back to the queue' if status == 'queued' else status}"
+                 for status, n in sorted(self.tally.items())]
+        return f"{taken} job{'s' if taken != 1 else ''} taken: {', '.join(parts)}"
 
     def work_one(self) -> queue.Job | None:
         """Requeue dead workers' jobs, then claim and run one job; the job as it ended (None
