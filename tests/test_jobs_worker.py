@@ -268,3 +268,28 @@ def test_compare_says_which_return_changed_between_two_runs(engine: Engine) -> N
     lines = explain(first, second)
     changed = [x for x in lines if x.startswith("capacity return London file changed")]
     assert len(changed) == 1, lines
+
+
+def test_the_calibrate_job_fits_as_the_command_does() -> None:
+    import pandas as pd
+
+    from fairshare.analysis.calibrate import calibrate, read_published
+
+    example = Path(__file__).resolve().parents[1] / "examples" / \
+        "calibration_published_example.csv"
+    rows = pd.read_csv(example).to_dict("records")
+    seen: list[float] = []
+    run = job_kinds.calibrate_job({"published": rows, "seed": 1},
+                                  job_kinds.JobContext(returns={}, report=lambda f, _m:
+                                                       seen.append(f)))
+    sc = job_kinds.scenario_of({})
+    bundle = job_kinds._bundle(sc)
+    direct = calibrate(bundle, sc, read_published(str(example), bundle), seed=1)
+    assert run.metadata["rmse_after"] == pytest.approx(direct.rmse_after)
+    pd.testing.assert_frame_equal(run.tables["calibration_parameters"], direct.parameters)
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+    assert run.metadata["input_digests"]["calibration"] == digest
+    assert seen == sorted(seen)
+    with pytest.raises(job_kinds.JobParamsError, match="'published' must be a list of rows"):
+        job_kinds.calibrate_job({"published": "london.csv"}, job_kinds.JobContext(
+            returns={}, report=lambda f, _m: None))

@@ -15,6 +15,8 @@ command line, so ``fairshare compare`` explains a change of return like a change
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -304,7 +306,11 @@ def calibrate_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
             isinstance(v, int | float) and not isinstance(v, bool) for v in fixed.values()):
         raise JobParamsError("job parameter 'fix' must map a parameter to the value it is held at")
     sc = scenario_of(params)
+    # the published figures are an input like the --published file: digested, so `compare`
+    # says when two calibrations were fitted to different figures
+    figures = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
     bundle = _bundle(sc)
+    bundle = replace(bundle, digests={**bundle.digests, "calibration": figures})
     ctx.report(0.05, f"reading {len(rows)} published figures")
     with tempfile.TemporaryDirectory(prefix="fairshare-job-") as tmp:
         path = Path(tmp) / "published.csv"
