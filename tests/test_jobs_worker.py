@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -271,8 +272,6 @@ def test_compare_says_which_return_changed_between_two_runs(engine: Engine) -> N
 
 
 def test_the_calibrate_job_fits_as_the_command_does() -> None:
-    import pandas as pd
-
     from fairshare.analysis.calibrate import calibrate, read_published
 
     example = Path(__file__).resolve().parents[1] / "examples" / \
@@ -293,3 +292,25 @@ def test_the_calibrate_job_fits_as_the_command_does() -> None:
     with pytest.raises(job_kinds.JobParamsError, match="'published' must be a list of rows"):
         job_kinds.calibrate_job({"published": "london.csv"}, job_kinds.JobContext(
             returns={}, report=lambda f, _m: None))
+
+
+def test_a_run_job_plans_what_fairshare_run_plans_with_the_same_file(tmp_path: Path) -> None:
+    """The run job and `fairshare run --capacity FILE --horizon 2030` (its compute_plan) give
+    the same targets and plan; only the scenario's name and input labels differ."""
+    from fairshare.cli.common import PlanInputs, compute_plan
+
+    path = tmp_path / "capacity.csv"
+    path.write_bytes(CAPACITY)
+    _, _, cli = compute_plan(PlanInputs(capacity=path, horizon=2030))
+    stored = job_kinds.StoredReturn(id=7, office="London", kind="capacity", version=3,
+                                    status="submitted", digest="d" * 64,
+                                    files={"capacity": ("capacity.csv", CAPACITY)})
+    run = job_kinds.run_job({"scenario": {"horizon": 2030}, "returns": [7]},
+                            job_kinds.JobContext(returns={7: stored}, report=lambda f, m: None))
+    for name, theirs in (("targets", cli.targets), ("plan", cli.plan)):
+        ours = run.tables[name]
+        same = [c for c in theirs.columns if c not in ("scenario", "scenario_digest", "basis")]
+        assert list(ours.columns) == list(theirs.columns)
+        pd.testing.assert_frame_equal(ours[same].reset_index(drop=True),
+                                      theirs[same].reset_index(drop=True))
+    assert run.metadata["returns_used"][0]["version"] == 3
