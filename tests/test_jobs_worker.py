@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,3 +315,27 @@ def test_a_run_job_plans_what_fairshare_run_plans_with_the_same_file(tmp_path: P
         pd.testing.assert_frame_equal(ours[same].reset_index(drop=True),
                                       theirs[same].reset_index(drop=True))
     assert run.metadata["returns_used"][0]["version"] == 3
+
+
+def test_a_database_that_does_not_answer_is_said_and_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy import create_engine
+
+    from fairshare.service import worker as worker_module
+
+    gone = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                         connect_args={"connect_timeout": 2})
+    with pytest.raises(db.DatabaseError, match="the database did not answer"):
+        Worker(gone, RunStore(tmp_path), name="w").run(once=True)
+    monkeypatch.setattr(worker_module, "RETRY_AFTER", 0.1)
+    looping = Worker(gone, RunStore(tmp_path), name="w")
+    with caplog.at_level(logging.ERROR, logger="fairshare.worker"):
+        thread = threading.Thread(target=looping.run)
+        thread.start()
+        time.sleep(1.0)
+        looping.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()  # it kept trying, and stopped when asked
+    assert caplog.text.count("the database did not answer; trying again") >= 2
+    gone.dispose()

@@ -30,11 +30,13 @@ from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from fairshare.errors import FairshareError
 from fairshare.service.job_kinds import KINDS, JobContext, StoredReturn, return_ids
 from fairshare.store import jobs as queue
 from fairshare.store import returns as stored_returns
+from fairshare.store.db import DatabaseError
 
 log = logging.getLogger("fairshare.worker")
 
@@ -42,6 +44,8 @@ log = logging.getLogger("fairshare.worker")
 HEARTBEAT_EVERY = 15.0
 STALE_AFTER = timedelta(minutes=2)
 POLL_EVERY = 2.0
+#: How long a worker waits before trying a database that did not answer.
+RETRY_AFTER = 30.0
 
 
 class RunSaver(Protocol):
@@ -125,7 +129,17 @@ class Worker:
         log.info("worker %s: started", self.name)
         with self._signals():
             while not self._stop.is_set():
-                job = self.work_one()
+                try:
+                    job = self.work_one()
+                except SQLAlchemyError as exc:  # the database restarts or the network drops
+                    if once:
+                        raise DatabaseError(f"worker {self.name}: the database did not answer: "
+                                            f"{str(exc).splitlines()[0]}") from None
+                    log.exception("worker %s: the database did not answer; trying again in "
+                                  "%.0f s (a job it held is requeued once stale)", self.name,
+                                  RETRY_AFTER)
+                    self._stop.wait(RETRY_AFTER)
+                    continue
                 if job is not None:
                     self.tally[job.status] += 1
                 if once:
