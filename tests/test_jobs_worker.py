@@ -339,3 +339,16 @@ def test_a_database_that_does_not_answer_is_said_and_retried(
     assert not thread.is_alive()  # it kept trying, and stopped when asked
     assert caplog.text.count("the database did not answer; trying again") >= 2
     gone.dispose()
+
+
+def test_a_bad_return_fails_the_run_naming_the_return_row_and_column(
+        engine: Engine, tmp_path: Path) -> None:
+    lead = make_account(engine, "lola", "office_lead")
+    ana = make_account(engine, "ana")
+    bad = submit(engine, lead, "capacity", CAPACITY.replace(b",17", b",lots"))
+    job_id = enqueue(engine, "run", {"returns": [bad.id]}, ana)
+    Worker(engine, SqlRunStore(engine), name="w").run(once=True)
+    error = job_of(engine, job_id).error
+    assert error == ("1 problem found:\n  - London's capacity return v1 (capacity.csv), row 2, "
+                     "column 'capacity': 'lots' is not a number: expected a whole number of "
+                     "posts")

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, InputError
 from fairshare.inputs.bundle import Bundle
 from fairshare.io import safe_filename
 from fairshare.scenario import Scenario
@@ -174,7 +174,12 @@ def _read_return(r: StoredReturn, bundle: Bundle, folder: Path) -> pd.DataFrame:
     stem = safe_filename(f"return-{r.id}-{r.office}-{r.kind}-v{r.version}")
     path = folder / f"{stem}{suffix}"
     path.write_bytes(data)
-    table = read_capacity(path, bundle) if role == "capacity" else read_cohorts(path, bundle)
+    try:
+        table = read_capacity(path, bundle) if role == "capacity" else read_cohorts(path, bundle)
+    except InputError as exc:  # name the return and its file as uploaded, not a temporary path
+        named = f"{r.office}'s {r.kind} return v{r.version} ({filename})"
+        raise InputError([replace(p, file=named) if p.file.endswith(path.name) else p
+                          for p in exc.problems]) from None
     others = sorted(set(table["local_office"]) - {r.office})
     if others:
         raise JobParamsError(f"{r.office}'s {r.kind} return v{r.version} (return {r.id}, file "
