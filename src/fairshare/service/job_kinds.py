@@ -80,7 +80,8 @@ class JobContext:
 # ------------------------------------------------------------------ parameters
 
 
-def _int(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def whole(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """A whole-number parameter within its range, or a message naming it."""
     value = params.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise JobParamsError(f"job parameter {key!r} must be a whole number from {low:,} to "
@@ -265,8 +266,8 @@ def uncertainty_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     from fairshare.analysis.uncertainty import monte_carlo_intervals
     from fairshare.publish.outputs import run_metadata
 
-    draws = _int(params, "draws", 2000, 1, MAX_DRAWS)
-    seed = _int(params, "seed", 0, 0, 2**32 - 1)
+    draws = whole(params, "draws", 2000, 1, MAX_DRAWS)
+    seed = whole(params, "seed", 0, 0, 2**32 - 1)
     sc = scenario_of(params)
     bundle = _bundle(sc)
     ctx.report(0.02, f"preparing {draws:,} draws")
@@ -305,7 +306,7 @@ def calibrate_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     from fairshare.publish.outputs import run_metadata
 
     rows = _published_rows(params)
-    seed = _int(params, "seed", 0, 0, 2**32 - 1)
+    seed = whole(params, "seed", 0, 0, 2**32 - 1)
     fixed = params.get("fix") or {}
     if not isinstance(fixed, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in fixed.values()):
