@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -371,3 +372,14 @@ def test_a_run_starts_at_the_next_round_after_the_establishment_was_counted(
     assert started.name == f"plan start {first_round}, horizon 2035"
     fixed = job_kinds.scenario_of({"scenario": {"plan_start": 2030}}, named=False)
     assert job_kinds.dated(bundle, fixed).plan_start == 2030
+
+
+def test_a_worker_takes_over_a_dead_workers_job(engine: Engine) -> None:
+    ana = make_account(engine, "ana")
+    job_id = enqueue(engine, "run", {"scenario": {"horizon": 2028}}, ana)
+    assert q.claim(engine, "ghost") is not None  # taken by a worker that then died
+    time.sleep(0.05)
+    rescuer = Worker(engine, SqlRunStore(engine), name="rescuer", stale_after=timedelta(0))
+    assert rescuer.run(once=True) == 1
+    job = job_of(engine, job_id)
+    assert (job.status, job.worker, job.attempts) == ("done", "rescuer", 2)
