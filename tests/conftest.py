@@ -118,9 +118,9 @@ def pg_cluster() -> Generator[Any, None, None]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Generator[str, None, None]:
     """A fresh, empty service database: once on SQLite, once on the PostgreSQL server.
 
-    Afterwards the process's pooled engine for it is disposed: ``store.db.engine_for`` caches
-    engines, and one evicted later with its connections still open would warn (an error
-    here) in whichever test happened to run then.
+    Afterwards the process's pooled engine for it is disposed: ``db.engine_for`` caches a few
+    engines, and one dropped from the cache with connections still open would be reported
+    (ResourceWarning, an error here) in whichever later test the garbage collector runs.
     """
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'service.sqlite'}"
@@ -129,4 +129,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Generator[str
     yield url
     from fairshare.store import db
 
-    db.engine_for(url).dispose()
+    db.engine_for(db.database_url(url)).dispose()
