@@ -312,3 +312,24 @@ def test_the_simple_form_is_checked_as_the_template(case: Case) -> None:
                       b"London,Cardiology,2027,2\n")
     assert record is not None and (record.office, record.rows, record.status) == (
         "London", 2, "submitted")
+
+
+def test_the_audit_export_is_complete_and_described(case: Case) -> None:
+    """The CSV export holds every entry the database holds, and each column is in the data
+    dictionary (publish/columns.py)."""
+    import io
+
+    import pandas as pd
+
+    from fairshare.publish.columns import dictionary
+    from fairshare.store import audit
+
+    admin = case.client("admin")
+    exported = pd.read_csv(io.BytesIO(admin.get("/admin/audit.csv").data))
+    with case.engine.connect() as conn:
+        stored = audit.entries(conn)
+    assert len(exported) == len(stored) - 1  # all but the export's own entry, written after
+    assert list(exported["action"]) == list(stored["action"])[:-1]
+    assert stored["action"].iloc[-1] == "audit_exported"
+    described = dictionary(list(exported.columns), "audit_log")
+    assert described["meaning"].str.len().gt(0).all()
