@@ -113,7 +113,6 @@ def identity(settings: ServiceSettings, meta: dict[str, Any], id_token: str,
     from joserfc import jwt
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet
-
     from joserfc.jwt import ClaimsOption
 
     def must(value: str | None = None) -> ClaimsOption:
