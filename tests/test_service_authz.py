@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servicecase import ROLES, Case, make_case, page_csrf
+from tests.servicecase import PASSWORD, ROLES, Case, make_case, page_csrf
 
 EVERYONE = set(ROLES)
 NONE: set[str] = set()
@@ -60,6 +60,8 @@ def posts(c: Case) -> list[tuple[str, dict[str, str], set[str]]]:
         ("/reviews/decide", {"recommendation": "London|Cardiology|2027|RJ1",
                              "decision": "accept"}, {"reviewer"}),
         (f"/admin/accounts/{i['viewer']}", {"action": "unlock"}, {"admin"}),
+        (f"/admin/accounts/{i['viewer']}", {"action": "password", "password": PASSWORD},
+         {"admin"}),
     ]
 
 

@@ -381,3 +381,17 @@ def test_post_records_are_read_as_posts_import_reads_them(case: Case, tmp_path: 
         kept = returns.return_files(conn, record.id)
     assert record.rows == len(posts) and record.status == "submitted"
     assert {role: data for role, (_, data) in kept.items()} == files
+
+
+def test_an_admin_sets_a_password_that_ends_the_old_sessions(case: Case) -> None:
+    viewer = case.client("viewer")
+    admin = case.client("admin")
+    path = f"/admin/accounts/{case.ids['viewer']}"
+    short = admin.post(path, data={"csrf_token": page_csrf(admin), "action": "password",
+                                   "password": "short"})
+    assert "at+least+12+characters" in short.headers["Location"]
+    assert viewer.get("/").status_code == 200  # nothing changed yet
+    admin.post(path, data={"csrf_token": page_csrf(admin), "action": "password",
+                           "password": "a brand new passphrase"})
+    assert viewer.get("/").status_code == 302  # the viewer's session has ended
+    sign_in(case.client(), "viewer", "a brand new passphrase")
