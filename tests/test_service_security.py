@@ -395,3 +395,29 @@ def test_an_admin_sets_a_password_that_ends_the_old_sessions(case: Case) -> None
                            "password": "a brand new passphrase"})
     assert viewer.get("/").status_code == 302  # the viewer's session has ended
     sign_in(case.client(), "viewer", "a brand new passphrase")
+
+
+def test_a_reviewer_decides_only_within_their_specialty_and_office(case: Case) -> None:
+    from fairshare.store import accounts
+
+    with case.engine.begin() as conn:
+        accounts.create_account(conn, username="rev_ldn", role="reviewer", password=PASSWORD,
+                                office="London", specialty="Cardiology", actor="test")
+    reviewer = case.client("rev_ldn")
+    token = page_csrf(reviewer)
+    for recommendation in ("North East|Cardiology|2027|RTD",  # another office
+                           "London|Geriatric Medicine|2027|RJ1",  # another specialty
+                           "London|Cardiology|2027"):  # not a recommendation's name
+        answer = reviewer.post("/reviews/decide?area=North+East", data={
+            "csrf_token": token, "recommendation": recommendation, "decision": "accept"})
+        assert answer.status_code == 403, recommendation
+    ok = reviewer.post("/reviews/decide", data={
+        "csrf_token": token, "recommendation": "London|Cardiology|2027|RJ1",
+        "decision": "accept"})
+    assert ok.status_code == 303
+    from fairshare.store import decisions
+    from tests.servicecase import RUN_ID
+
+    with case.engine.connect() as conn:
+        stored = decisions.decisions_for(conn, RUN_ID)
+    assert list(stored["recommendation"]) == ["London|Cardiology|2027|RJ1"]
