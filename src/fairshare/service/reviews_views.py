@@ -118,6 +118,7 @@ def decide() -> Response:
     if plan is None or len(parts) != 4 or parts[1] != specialty \
             or (office is not None and parts[0] != office):
         abort(403)
+    back = request.form.get("area") or None  # the page's filter, to return to it
     choice = request.form.get("decision", "")
     reason = request.form.get("reason", "").strip() or None
     proposed = request.form.get("proposed", "").strip() or None if choice == "propose" else None
@@ -129,5 +130,5 @@ def decide() -> Response:
                                       specialty=specialty, area=parts[0], decision=choice,
                                       reason=reason, proposed=proposed, account_id=account.id)
     except StoreInputError as exc:
-        return redirect(url_for("reviews.index", problem=str(exc)[:300]), code=303)
-    return redirect(url_for("reviews.index", decided=recommendation[:300]), code=303)
+        return redirect(url_for("reviews.index", problem=str(exc)[:300], area=back), code=303)
+    return redirect(url_for("reviews.index", decided=recommendation[:300], area=back), code=303)
