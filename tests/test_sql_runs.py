@@ -97,8 +97,9 @@ def test_open_run_store_is_the_file_store_unless_a_database_is_named(
     monkeypatch.setenv(db.ENV_URL, url)
     from_env = open_run_store(None)
     assert isinstance(from_env, SqlRunStore) and "a.sqlite" in from_env.root
+    assert isinstance(open_run_store(None, tmp_path / "files"), RunStore)  # --store wins
     with pytest.raises(RunStoreError, match="not both"):
-        open_run_store(None, tmp_path / "files")
+        open_run_store(url, tmp_path / "files")
 
 
 def test_a_database_url_never_shows_its_password_in_a_message(tmp_path: Path) -> None:
