@@ -248,3 +248,32 @@ def _giving_rows(store: SqlRunStore, run_id: str) -> dict[tuple[str, str, int], 
         gives.setdefault((str(r.area), str(r.specialty), int(r.year)), {})[str(r.org_code)] = \
             int(r.change)
     return gives
+
+
+def test_the_jobs_form_offers_post_records_and_refuses_two_cohort_sources(
+        database_url: str, records: dict[str, tuple[str, bytes]]) -> None:
+    """North East has a submitted cohort return and submitted post records: both are offered,
+    the records unticked to start with; ticking both is refused on the form, naming both."""
+    from fairshare.store import returns as stored
+    from tests.servicecase import make_case, page_csrf
+
+    case = make_case(database_url)
+    with case.engine.begin() as conn:
+        coh = stored.submit(conn, office=OFFICE, kind="cohorts", status="submitted", rows=1,
+                            files={"cohorts": ("c.csv", b"local_office,specialty,completion_"
+                                               b"year,trainees\nNorth East,Cardiology,2028,3\n")},
+                            account_id=case.ids["lead_ne"])
+        rec = stored.submit(conn, office=OFFICE, kind="post_records", status="submitted",
+                            rows=10, files=records, account_id=case.ids["lead_ne"])
+    analyst = case.client("analyst")
+    form = analyst.get("/jobs").get_data(as_text=True)
+    ticked = dict(re.findall(r'id="return-(\d+)" name="returns" value="\d+"( checked)?', form))
+    assert ticked[str(coh.id)] == " checked" and ticked[str(rec.id)] == ""
+    refused = analyst.post("/jobs", data={"csrf_token": page_csrf(analyst), "kind": "run",
+                                          "returns": [str(coh.id), str(rec.id)]})
+    assert refused.status_code == 200
+    assert (f"Returns {coh.id} and {rec.id} both give North East&#39;s cohorts"
+            in refused.get_data(as_text=True))
+    queued = analyst.post("/jobs", data={"csrf_token": page_csrf(analyst), "kind": "run",
+                                         "returns": [str(rec.id)]})
+    assert queued.status_code == 303
