@@ -277,3 +277,17 @@ def test_the_jobs_form_offers_post_records_and_refuses_two_cohort_sources(
     queued = analyst.post("/jobs", data={"csrf_token": page_csrf(analyst), "kind": "run",
                                          "returns": [str(rec.id)]})
     assert queued.status_code == 303
+
+
+@pytest.mark.parametrize(("given", "expect"), [
+    ("20990101000000-nosuch", "job parameter 'decisions_from': run '20990101000000-nosuch' "
+                              "is not in the service's database"),
+    (17, "job parameter 'decisions_from' must be a stored run's id, or null for no review "
+         "decisions, not 17")])
+def test_a_bad_decisions_from_fails_the_job_saying_so(engine: Engine, given: object,
+                                                      expect: str) -> None:
+    ana = make_account(engine, "ana")
+    job_id = enqueue(engine, "run", {"scenario": SCENARIO, "decisions_from": given}, ana)
+    Worker(engine, SqlRunStore(engine), name="w").run(once=True)
+    job = job_of(engine, job_id)
+    assert (job.status, job.error) == ("failed", expect)
