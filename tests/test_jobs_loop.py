@@ -205,6 +205,7 @@ def test_a_rejected_trust_no_longer_gives_posts_in_the_next_run_which_names_the_
     outcomes = store.load_table(run_id, "decisions")
     assert list(outcomes["recommendation"]) == [target]
     assert list(outcomes["outcome"]) == ["honoured"]
+    assert store.get(run_id).name.endswith(", 1 review decision")
     meta = store.metadata(run_id)
     used = meta["decisions_used"]
     assert (used["from_run"], used["count"]) == (published_run, 1)

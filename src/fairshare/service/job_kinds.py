@@ -302,14 +302,17 @@ def _plan_inputs(chosen: list[StoredReturn],
     return cap, coh, bundle
 
 
-def _run_name(params: Mapping[str, Any], sc: Scenario, chosen: list[StoredReturn]) -> str:
+def _run_name(params: Mapping[str, Any], sc: Scenario, chosen: list[StoredReturn],
+              decisions: int = 0) -> str:
     name = params.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise JobParamsError("job parameter 'name' must be the run's name (text)")
     if name:
         return str(name).strip()
     used = f", {len(chosen)} returns" if chosen else ""
-    return f"{sc.name}{used}"
+    reviewed = (f", {decisions} review decision{'' if decisions == 1 else 's'}" if decisions
+                else "")
+    return f"{sc.name}{used}{reviewed}"
 
 
 def run_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
@@ -343,7 +346,7 @@ def run_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
         extra["decisions_used"] = review.used(tables["decisions"])
     meta = run_metadata(bundle, sc, plan_status=res.status, command="run",
                         returns_used=[r.used() for r in chosen], **extra)
-    return JobRun(_run_name(params, sc, chosen), meta, tables)
+    return JobRun(_run_name(params, sc, chosen, review.count if review else 0), meta, tables)
 
 
 # ------------------------------------------------------------------ review decisions
