@@ -84,9 +84,9 @@ def test_a_run_job_uses_the_stored_returns_and_records_them(engine: Engine) -> N
               .hexdigest() for kind, data in (("capacity", CAPACITY), ("cohorts", COHORTS))}
     assert meta["returns_used"] == [
         {"id": cap.id, "office": "London", "kind": "capacity", "version": 1,
-         "status": "submitted", "digest": expect["capacity"]},
+         "status": "submitted", "digest": expect["capacity"], "used_for": "supervision capacity"},
         {"id": coh.id, "office": "London", "kind": "cohorts", "version": 1,
-         "status": "submitted", "digest": expect["cohorts"]}]
+         "status": "submitted", "digest": expect["cohorts"], "used_for": "cohorts"}]
     assert meta["input_digests"]["capacity return London"] == expect["capacity"]
     assert meta["job"] == {"id": job_id, "kind": "run"}
     assert meta["scenario"]["horizon"] == 2030

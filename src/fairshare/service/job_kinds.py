@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,13 @@ from fairshare.scenario import Scenario
 Report = Callable[[float, str], None]
 #: Which return file roles a run reads, and the plan input each becomes.
 RUN_ROLES = {"capacity": "capacity", "cohorts": "cohorts"}
+#: The kinds of return a run reads, and what it uses each for (run.json ``returns_used``).
+USED_FOR = {
+    "capacity": "supervision capacity",
+    "cohorts": "cohorts",
+    "post_records": ("cohorts: the round each tariff post falls vacant, from its last "
+                     "placement's Date To (the establishment stays the public baseline)"),
+}
 MAX_DRAWS = 1_000_000
 
 
@@ -56,7 +63,8 @@ class StoredReturn:
 
     def used(self) -> dict[str, Any]:
         return {"id": self.id, "office": self.office, "kind": self.kind,
-                "version": self.version, "status": self.status, "digest": self.digest}
+                "version": self.version, "status": self.status, "digest": self.digest,
+                "used_for": USED_FOR.get(self.kind, "")}
 
 
 @dataclass(frozen=True)
@@ -69,12 +77,23 @@ class JobRun:
 
 
 @dataclass(frozen=True)
+class StoredDecisions:
+    """Reviewers' decisions in force on a stored run's recommendations, as a job reads them:
+    the run they were recorded on and ``store.decisions.decisions_for``'s table. The worker
+    fills this from the job's ``decisions_from``."""
+
+    run_id: str
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class JobContext:
     """What a job is given besides its parameters."""
 
     returns: Mapping[int, StoredReturn]
     report: Report
     dask: str | None = None  # a Dask scheduler address ("local" for a local cluster)
+    decisions: StoredDecisions | None = None
 
 
 # ------------------------------------------------------------------ parameters
@@ -86,6 +105,17 @@ def whole(params: Mapping[str, Any], key: str, default: int, low: int, high: int
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise JobParamsError(f"job parameter {key!r} must be a whole number from {low:,} to "
                              f"{high:,}, not {value!r}")
+    return value
+
+
+def decisions_from(params: Mapping[str, Any]) -> str | None:
+    """The stored run whose review decisions a run job follows (``decisions_from``); None when
+    the parameter is null (no decisions). Absent: the worker takes the current published
+    plan's run if it has decisions."""
+    value = params.get("decisions_from")
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise JobParamsError(f"job parameter 'decisions_from' must be a stored run's id, or "
+                             f"null for no review decisions, not {value!r}")
     return value
 
 
@@ -159,11 +189,9 @@ def _returns_for_run(ids: list[int], stored: Mapping[int, StoredReturn]) -> list
             raise JobParamsError(f"{found.office}'s {found.kind} return v{found.version} "
                                  f"(return {found.id}) is a draft: a run uses submitted "
                                  "returns only")
-        if found.kind not in RUN_ROLES:
-            raise JobParamsError(
-                f"return {found.id} is a {found.kind} return: a run job reads "
-                f"{' and '.join(RUN_ROLES)} returns (an office's post records are not yet "
-                "used by a run: use `fairshare posts import` and `fairshare run --posts`)")
+        if found.kind not in USED_FOR:
+            raise JobParamsError(f"return {found.id} is a {found.kind} return: a run job reads "
+                                 f"{', '.join(USED_FOR)} returns")
         chosen.append(found)
     seen: dict[tuple[str, str], int] = {}
     for r in chosen:
@@ -171,7 +199,23 @@ def _returns_for_run(ids: list[int], stored: Mapping[int, StoredReturn]) -> list
             raise JobParamsError(f"returns {seen[(r.office, r.kind)]} and {r.id} are both "
                                  f"{r.office}'s {r.kind} return: choose one version")
         seen[(r.office, r.kind)] = r.id
+    if (clash := cohort_clash(chosen)) is not None:
+        raise JobParamsError(clash)
     return chosen
+
+
+def cohort_clash(chosen: Iterable[Any]) -> str | None:
+    """Why these returns (each with id, office, kind) cannot be used together, or None: an
+    office's cohorts come from its cohorts return or from its post records, never both (no
+    precedence is guessed: the analyst chooses)."""
+    kinds = {(r.office, r.kind): r.id for r in chosen}
+    for (office, kind), return_id in kinds.items():
+        other = kinds.get((office, "cohorts"))
+        if kind == "post_records" and other is not None:
+            return (f"returns {other} and {return_id} both give {office}'s cohorts (a cohorts "
+                    "return, and post records whose placements say when each post falls "
+                    "vacant): choose one of them for this run")
+    return None
 
 
 def _read_return(r: StoredReturn, bundle: Bundle, folder: Path) -> pd.DataFrame:
@@ -201,6 +245,42 @@ def _read_return(r: StoredReturn, bundle: Bundle, folder: Path) -> pd.DataFrame:
     return table
 
 
+def _records_cohorts(r: StoredReturn, bundle: Bundle, folder: Path) -> pd.DataFrame:
+    """An office's cohorts from its post and placement records, read as ``fairshare posts
+    import`` reads them (``inputs.tis``): the tariff posts held, by the round each falls vacant.
+    Checked to be the office's own posts and to fit its establishment, as a cohorts file is."""
+    from fairshare.inputs.posts import check_trainees_fit
+    from fairshare.inputs.tis import read_post_records
+
+    paths: dict[str, Path] = {}
+    for role in ("posts", "placements"):
+        if role not in r.files:
+            raise JobParamsError(f"return {r.id} has no {role} file")
+        filename, data = r.files[role]
+        stem = safe_filename(f"return-{r.id}-{r.office}-{role}-v{r.version}")
+        paths[role] = folder / f"{stem}{Path(filename).suffix.lower() or '.csv'}"
+        paths[role].write_bytes(data)
+    named = {str(path): f"{r.office}'s post records v{r.version} ({r.files[role][0]})"
+             for role, path in paths.items()}
+    try:
+        records = read_post_records(paths["posts"], paths["placements"],
+                                    list(bundle.specialties["specialty"]))
+    except InputError as exc:  # name the return's files as uploaded, not temporary paths
+        raise InputError([replace(p, file=named.get(p.file, p.file))
+                          for p in exc.problems]) from None
+    offices = set(records.establishment["local_office"])
+    if offices - {r.office}:
+        raise JobParamsError(f"{r.office}'s post records v{r.version} (return {r.id}) hold "
+                             f"posts of other local offices: "
+                             f"{', '.join(sorted(offices - {r.office}))}; an office's records "
+                             "hold its own posts")
+    held = [t[["local_office", "specialty", "posts"]] for t in (bundle.posts,
+                                                                 bundle.other_funded)
+            if not t.empty]
+    check_trainees_fit(records.cohorts, pd.concat(held), named[str(paths["posts"])])
+    return records.cohorts
+
+
 def _return_digests(chosen: list[StoredReturn]) -> dict[str, str]:
     return {f"{r.kind} return {r.office}": r.digest for r in chosen}
 
@@ -212,21 +292,27 @@ def _plan_inputs(chosen: list[StoredReturn],
     tables: dict[str, list[pd.DataFrame]] = {"capacity": [], "cohorts": []}
     with tempfile.TemporaryDirectory(prefix="fairshare-job-") as tmp:
         for r in chosen:
-            tables[r.kind].append(_read_return(r, bundle, Path(tmp)))
+            if r.kind == "post_records":
+                tables["cohorts"].append(_records_cohorts(r, bundle, Path(tmp)))
+            else:
+                tables[r.kind].append(_read_return(r, bundle, Path(tmp)))
     bundle = replace(bundle, digests={**bundle.digests, **_return_digests(chosen)})
     cap = pd.concat(tables["capacity"], ignore_index=True) if tables["capacity"] else None
     coh = pd.concat(tables["cohorts"], ignore_index=True) if tables["cohorts"] else None
     return cap, coh, bundle
 
 
-def _run_name(params: Mapping[str, Any], sc: Scenario, chosen: list[StoredReturn]) -> str:
+def _run_name(params: Mapping[str, Any], sc: Scenario, chosen: list[StoredReturn],
+              decisions: int = 0) -> str:
     name = params.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise JobParamsError("job parameter 'name' must be the run's name (text)")
     if name:
         return str(name).strip()
     used = f", {len(chosen)} returns" if chosen else ""
-    return f"{sc.name}{used}"
+    reviewed = (f", {decisions} review decision{'' if decisions == 1 else 's'}" if decisions
+                else "")
+    return f"{sc.name}{used}{reviewed}"
 
 
 def run_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
@@ -244,14 +330,79 @@ def run_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     cap, coh, bundle = _plan_inputs(chosen, bundle)
     if chosen:  # the returns are inputs of the run: in its scenario's digest and name
         sc = sc.with_overrides(inputs={**sc.inputs, **_return_digests(chosen)})
+    review = _review(ctx.decisions)
+    if review is not None:  # the decisions are an input: in the scenario's digest
+        sc = sc.with_overrides(inputs={**sc.inputs, "decisions": review.digest})
+        bundle = replace(bundle, digests={**bundle.digests, "decisions": review.digest})
     ctx.report(0.1, "computing targets and the pace-of-change plan")
     res = run_plan(bundle, sc, capacity=cap, cohorts=coh)
-    ctx.report(0.9, "measuring equity before and after")
+    ctx.report(0.7 if review else 0.9, "measuring equity before and after")
     tables = {"targets": res.targets, "plan": res.plan, "findings": res.findings,
               "fill": res.fill, "equity": equity_before_after(res.targets, res.plan)}
+    extra: dict[str, Any] = {}
+    if review is not None:
+        ctx.report(0.75, f"sharing the plan over trusts with {review.count} review decisions")
+        tables |= _reviewed_trusts(bundle, sc, res, coh, review.table)
+        extra["decisions_used"] = review.used(tables["decisions"])
     meta = run_metadata(bundle, sc, plan_status=res.status, command="run",
-                        returns_used=[r.used() for r in chosen])
-    return JobRun(_run_name(params, sc, chosen), meta, tables)
+                        returns_used=[r.used() for r in chosen], **extra)
+    return JobRun(_run_name(params, sc, chosen, review.count if review else 0), meta, tables)
+
+
+# ------------------------------------------------------------------ review decisions
+
+
+@dataclass(frozen=True)
+class _Review:
+    """The decisions a run follows, as a decisions table (``inputs.decisions``)."""
+
+    from_run: str
+    table: pd.DataFrame
+    digest: str
+    stored: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        return len(self.table)
+
+    def used(self, outcomes: pd.DataFrame) -> dict[str, Any]:
+        """run.json's ``decisions_used``: where they came from, how many, their digest, and
+        each decision with who made it and what the run did with it."""
+        said = outcomes.set_index("recommendation")["outcome"].to_dict()
+        return {"from_run": self.from_run, "count": self.count, "digest": self.digest,
+                "outcomes": outcomes["outcome"].value_counts().to_dict(),
+                "decisions": [{"recommendation": str(r["recommendation"]),
+                               "decision": str(r["decision"]),
+                               "reason": None if pd.isna(r["reason"]) else str(r["reason"]),
+                               "proposed": None if pd.isna(r["proposed"]) else str(r["proposed"]),
+                               "decided_by": str(r["decided_by_name"]),
+                               "decided_at": str(r["decided_at"]),
+                               "outcome": said.get(str(r["recommendation"]), "")}
+                              for r in self.stored.to_dict("records")]}
+
+
+def _review(stored: StoredDecisions | None) -> _Review | None:
+    from fairshare.inputs.decisions import decisions_digest, from_store
+
+    if stored is None or stored.table.empty:
+        return None
+    table = from_store(stored.table)
+    return _Review(stored.run_id, table, decisions_digest(table), stored.table)
+
+
+def _reviewed_trusts(bundle: Bundle, sc: Scenario, res: Any, cohorts: pd.DataFrame | None,
+                     decisions: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The trust split made with the decisions (as ``fairshare posts --decisions``) and each
+    decision's outcome: the ``trust_posts`` and ``decisions`` tables of the run."""
+    from fairshare.inputs.corrections import corrected_trusts
+    from fairshare.inputs.trusts import load_catchment, load_trusts, trust_basis, trust_minimums
+    from fairshare.model.trust_pipeline import reviewed_trust_plan
+
+    trusts = corrected_trusts(load_trusts(), bundle)
+    trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, None)
+    done = reviewed_trust_plan(bundle, sc, res, trusts, load_catchment(), trust_basis(bundle),
+                               decisions, cohorts=cohorts)
+    return {"trust_posts": done.trusts, "decisions": done.outcomes}
 
 
 # ------------------------------------------------------------------ uncertainty

@@ -23,9 +23,9 @@ from werkzeug.wrappers import Response
 
 from fairshare.errors import FairshareError
 from fairshare.service import context
-from fairshare.service.job_kinds import MAX_DRAWS, RUN_ROLES, scenario_of, whole
+from fairshare.service.job_kinds import MAX_DRAWS, USED_FOR, cohort_clash, scenario_of, whole
+from fairshare.store import decisions, publications, returns
 from fairshare.store import jobs as queue
-from fairshare.store import returns
 from fairshare.store.schema import JOB_STATUSES
 
 bp = Blueprint("jobs", __name__, static_folder="assets/jobs", static_url_path="/jobs/assets")
@@ -106,7 +106,7 @@ def cancel(job_id: int) -> Response:
 def _offered_returns() -> list[returns.ReturnRecord]:
     """Every office's newest submitted return of each kind a run reads."""
     with context.engine().connect() as conn:
-        latest = [r for kind in RUN_ROLES for r in returns.latest_submitted(conn, kind).values()]
+        latest = [r for kind in USED_FOR for r in returns.latest_submitted(conn, kind).values()]
     return sorted(latest, key=lambda r: (r.office, r.kind))
 
 
@@ -135,10 +135,36 @@ def _run_params(form: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     for raw in form.getlist("returns"):
         if not raw.isdigit() or int(raw) not in offered:
             errors.append({"field": "returns", "text": "A return ticked is not an office's "
-                           "newest submitted capacity or cohort return: reload the page"})
+                           "newest submitted capacity, cohort or post-records return: reload "
+                           "the page"})
             break
         params["returns"].append(int(raw))
+    if (clash := cohort_clash(offered[i] for i in params["returns"] if i in offered)):
+        errors.append({"field": "returns", "text": clash[0].upper() + clash[1:]})
+    review = _decisions_offered()
+    if form.get("decisions") == "none":
+        params["decisions_from"] = None
+    elif review is not None:  # pinned now: the decisions the analyst saw on the form
+        params["decisions_from"] = review["run_id"]
     return params, errors
+
+
+def default_returns(offered: list[returns.ReturnRecord]) -> set[int]:
+    """The returns ticked when the form opens: every one offered, except an office's post
+    records when it also has a cohorts return (a run takes an office's cohorts from one)."""
+    with_cohorts = {r.office for r in offered if r.kind == "cohorts"}
+    return {r.id for r in offered if r.kind != "post_records" or r.office not in with_cohorts}
+
+
+def _decisions_offered() -> dict[str, Any] | None:
+    """The current published plan's run and how many review decisions are in force on it (a
+    run follows them unless the analyst says not to), or None when there are none."""
+    with context.engine().connect() as conn:
+        plan = publications.current(conn)
+        if plan is None:
+            return None
+        count = len(decisions.decisions_for(conn, plan.run_id))
+    return {"run_id": plan.run_id, "version": plan.version, "count": count} if count else None
 
 
 def _uncertainty_params(form: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -179,5 +205,6 @@ def index() -> str | Response:
     return render_template(
         "jobs/index.html", jobs=jobs, counts=counts, status_line=status_line,
         kind_words=KIND_WORDS, limit=LIST_LIMIT, offered=offered, errors=errors,
-        chosen={r.id for r in offered} if chosen is None else chosen,
+        chosen=default_returns(offered) if chosen is None else chosen,
+        review=_decisions_offered(),
         form=request.form if request.method == "POST" else {})

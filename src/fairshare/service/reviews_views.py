@@ -7,6 +7,11 @@ targets and plan tables and its scenario), and records on each recommendation: a
 with a reason, or propose another post or trust. Decisions are never edited; deciding again
 adds a row, and the latest is in force (``store.decisions``). Analysts and admins read every
 specialty's; only reviewers decide, and only for their own specialty (and office, if set).
+
+A run made by the service with review decisions (a ``run`` job's ``decisions_from``) stores the
+trust split it made with them (``trust_posts``, with ``decision`` and ``decision_basis`` on the
+rows the decisions steered): the page shows that table as stored rather than recomputing, and
+says which decisions it was made with (run.json ``decisions_used``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 READERS = ("admin", "analyst", "reviewer")
 SHOWN = ["area", "year", "org_code", "org_name", "change", "posts_before", "posts_after",
          "reason"]
+#: Shown too when the run's stored trust split was made with review decisions.
+STEERED = ["decision", "decision_basis"]
 
 
 def recommendation_id(row: pd.Series) -> str:
@@ -49,6 +56,10 @@ def _trust_rows(database: str, run_id: str, specialty: str) -> pd.DataFrame:
     from fairshare.scenario import Scenario
 
     with context.engine().connect() as conn:
+        stored = published.run_table(conn, run_id, "trust_posts")
+        if stored is not None:  # made by the run itself (with its review decisions)
+            rows = stored[stored["specialty"] == specialty]
+            return rows[rows["org_code"].fillna("") != ""].reset_index(drop=True)
         meta = published.run_metadata(conn, run_id) or {}
         plan = published.run_table(conn, run_id, "plan")
         tgt = published.run_table(conn, run_id, "targets")
@@ -84,7 +95,10 @@ def index() -> str:
     specialty, office = _scope()
     with context.engine().connect() as conn:
         plan = publications.current(conn)
-    rows, problem, decided = None, None, pd.DataFrame()
+    rows, problem, decided, made_with = None, None, pd.DataFrame(), None
+    if plan is not None:
+        with context.engine().connect() as conn:
+            made_with = (published.run_metadata(conn, plan.run_id) or {}).get("decisions_used")
     if plan is not None and specialty:
         try:
             rows = trust_rows(plan.run_id, specialty)
@@ -101,7 +115,9 @@ def index() -> str:
     specialties = sorted(uploads.bundle().specialties["specialty"])
     offices = sorted(uploads.bundle().local_offices["local_office"])
     return render_template("reviews.html", plan=plan, specialty=specialty, office=office,
-                           rows=rows, shown=SHOWN, latest=latest, problem=problem,
+                           rows=rows, latest=latest, made_with=made_with,
+                           shown=SHOWN + [c for c in STEERED if rows is not None
+                                          and c in rows.columns], problem=problem,
                            specialties=specialties, offices=offices,
                            fixed_office=context.current_account().office,  # type: ignore[union-attr]
                            may_decide=context.current_account().role == "reviewer")  # type: ignore[union-attr]

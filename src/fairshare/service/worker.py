@@ -33,10 +33,21 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from fairshare.errors import FairshareError
-from fairshare.service.job_kinds import KINDS, JobContext, StoredReturn, return_ids
+from fairshare.service.job_kinds import (
+    KINDS,
+    JobContext,
+    JobParamsError,
+    StoredDecisions,
+    StoredReturn,
+    decisions_from,
+    return_ids,
+)
+from fairshare.store import decisions as stored_decisions
 from fairshare.store import jobs as queue
+from fairshare.store import publications
 from fairshare.store import returns as stored_returns
 from fairshare.store.db import DatabaseError
+from fairshare.store.schema import runs
 
 log = logging.getLogger("fairshare.worker")
 
@@ -78,6 +89,30 @@ def load_returns(engine: Engine, ids: list[int]) -> dict[int, StoredReturn]:
                     status=rec.status, digest=rec.digest,
                     files=stored_returns.return_files(conn, return_id))
     return found
+
+
+def load_decisions(engine: Engine, params: Mapping[str, Any]) -> StoredDecisions | None:
+    """The review decisions a run job follows: those in force on ``decisions_from``'s run;
+    without the parameter, on the current published plan's run when it has any; null: none."""
+    from sqlalchemy import select
+
+    with engine.connect() as conn:
+        if "decisions_from" in params:
+            run_id = decisions_from(params)
+            if run_id is None:
+                return None
+            if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).scalar() is None:
+                raise JobParamsError(f"job parameter 'decisions_from': run {run_id!r} is not "
+                                     "in the service's database")
+        else:
+            plan = publications.current(conn)
+            if plan is None:
+                return None
+            run_id = plan.run_id
+        table = stored_decisions.decisions_for(conn, run_id)
+    if table.empty and "decisions_from" not in params:
+        return None
+    return StoredDecisions(run_id=run_id, table=table)
 
 
 class Worker:
@@ -234,8 +269,9 @@ class Worker:
         if kind is None:
             raise FairshareError(f"job kind {job.kind!r} is not known to this worker")
         ids = return_ids(job.params)
+        review = load_decisions(self.engine, job.params) if job.kind == "run" else None
         ctx = JobContext(returns=load_returns(self.engine, ids), report=self._report(job.id),
-                         dask=self.dask)
+                         dask=self.dask, decisions=review)
         return kind(job.params, ctx)
 
     def _store(self, job: queue.Job, run: Any) -> None:
