@@ -382,6 +382,13 @@ def test_post_records_are_read_as_posts_import_reads_them(case: Case, tmp_path: 
     assert record.rows == len(posts) and record.status == "submitted"
     assert {role: data for role, (_, data) in kept.items()} == files
 
+    # Placement records name trainees: another office's lead may not read them even submitted;
+    # the analyst who runs with them may (ids typed by hand, as an attacker would).
+    page = f"/returns/{record.id}"
+    assert case.client("lead_ldn").get(page).status_code in (403, 404)
+    assert f'href="{page}"' not in case.client("lead_ldn").get("/returns").get_data(as_text=True)
+    assert case.client("analyst").get(page).status_code == 200
+
 
 def test_an_admin_sets_a_password_that_ends_the_old_sessions(case: Case) -> None:
     viewer = case.client("viewer")

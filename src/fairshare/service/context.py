@@ -96,14 +96,23 @@ def require_role(*roles: str, public: bool = False) -> Callable[[F], F]:
     return wrap
 
 
+#: Return kinds that can hold personal data: TIS placement records name trainees (surname,
+#: GMC number). Only the office that holds them and the central team may read them.
+PERSONAL_KINDS = frozenset({"post_records"})
+
+
 def can_see_return(account: Account | None, record: ReturnRecord) -> bool:
     """Drafts only to their own office's leads (and admins); submitted returns to every role
-    that reads returns."""
+    that reads returns, except post records (personal data): those only to their own office's
+    leads, analysts (who run with them) and admins."""
     if account is None or account.role not in RETURN_READERS:
         return False
-    if record.status == "submitted" or account.role == "admin":
+    if account.role == "admin":
         return True
-    return account.role == "office_lead" and account.office == record.office
+    own = account.role == "office_lead" and account.office == record.office
+    if record.kind in PERSONAL_KINDS:
+        return own or (account.role == "analyst" and record.status == "submitted")
+    return record.status == "submitted" or own
 
 
 def can_change_office(account: Account | None, office: str) -> bool:
