@@ -200,5 +200,8 @@ jobs = Table(
     Column("finished_at", TZ),
     Column("worker", String(120)),
     Column("heartbeat_at", TZ),
+    # how many times a worker has taken it; a job whose workers keep dying is failed, not
+    # retried for ever (store/jobs.py MAX_ATTEMPTS)
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_jobs_status", "status", "id"),
 )
