@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 from fairshare.errors import FairshareError
 from fairshare.model.targets import targets
 from fairshare.scenario import Scenario
+from fairshare.store import db
 from fairshare.store.runs import (
     AmbiguousRun,
     RunCorrupt,
@@ -27,9 +29,25 @@ from fairshare.store.runs import (
     RunStoreError,
     default_store_dir,
 )
+from fairshare.store.sql_runs import SqlRunStore
 from tests.toy import toy_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
+AnyStore = RunStore | SqlRunStore
+
+
+@pytest.fixture(params=["files", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
+    """A fresh, empty run store of each kind: the file store and the database store on both
+    engines, so every test of the interface holds for all three."""
+    if request.param == "files":
+        yield RunStore(tmp_path / "store")
+        return
+    url = (f"sqlite:///{tmp_path / 'service.sqlite'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_cluster").new_database())
+    engine = db.open_database(url)
+    yield SqlRunStore(engine)
+    engine.dispose()
 
 
 def _meta(scenario: Scenario | None = None, **extra: object) -> dict[str, object]:
@@ -64,8 +82,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_tables_and_metadata_read_back_exactly(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_tables_and_metadata_read_back_exactly(store: AnyStore) -> None:
     table = _mixed_table()
     real = targets(toy_bundle(), Scenario())
     meta = _meta()
@@ -76,8 +93,9 @@ def test_tables_and_metadata_read_back_exactly(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(store.load_table(rec.id, "mixed"), table)
     pd.testing.assert_frame_equal(store.load_table(rec.id, "targets"), real)
     assert store.metadata(rec.id) == meta
-    on_disk = json.loads((rec.path / "run.json").read_text())
-    assert on_disk["metadata"] == meta and on_disk["id"] == rec.id
+    if isinstance(store, RunStore):
+        on_disk = json.loads((rec.path / "run.json").read_text())
+        assert on_disk["metadata"] == meta and on_disk["id"] == rec.id
 
 
 def test_identical_tables_give_byte_identical_parquet(tmp_path: Path) -> None:
@@ -92,8 +110,7 @@ def test_identical_tables_give_byte_identical_parquet(tmp_path: Path) -> None:
     assert other.table_digests["targets"] != first.table_digests["targets"]
 
 
-def test_lookup_by_id_prefix_and_newest_name(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_lookup_by_id_prefix_and_newest_name(store: AnyStore) -> None:
     t = {"t": pd.DataFrame({"x": [1]})}
     old = store.save("baseline", _meta(), t)
     new = store.save("baseline", _meta(), t)
@@ -110,8 +127,7 @@ def test_lookup_by_id_prefix_and_newest_name(tmp_path: Path) -> None:
     assert set(listed["scenario_name"]) == {"default"}
 
 
-def test_unknown_ref_names_near_matches(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_unknown_ref_names_near_matches(store: AnyStore) -> None:
     with pytest.raises(RunNotFound, match="holds no runs"):
         store.get("baseline")
     store.save("baseline 2024", _meta(), {"t": pd.DataFrame({"x": [1]})})
@@ -122,8 +138,7 @@ def test_unknown_ref_names_near_matches(tmp_path: Path) -> None:
     assert "deprivation 30" not in str(err.value)
 
 
-def test_names_default_to_scenario_and_empty_names_are_refused(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_names_default_to_scenario_and_empty_names_are_refused(store: AnyStore) -> None:
     t = {"t": pd.DataFrame({"x": [1]})}
     assert store.save(None, _meta(Scenario(name="d30")), t).name == "d30"
     for bad in ("", "   "):
@@ -135,30 +150,29 @@ def test_names_default_to_scenario_and_empty_names_are_refused(tmp_path: Path) -
     assert store.orphans() == []
 
 
-def test_unstorable_table_fails_before_anything_is_written(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_unstorable_table_fails_before_anything_is_written(store: AnyStore) -> None:
     bad = pd.DataFrame({"mixed": pd.Series([1, "two"], dtype=object)})
     with pytest.raises(RunStoreError, match="'bad'"):
         store.save("x", _meta(), {"good": pd.DataFrame({"x": [1]}), "bad": bad})
     assert store.list().empty
-    assert list((tmp_path / "runs").iterdir()) == []
+    if isinstance(store, RunStore):
+        assert list(store.runs_dir.iterdir()) == []
 
 
-def test_delete_removes_row_then_files(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+def test_delete_removes_row_then_files(store: AnyStore) -> None:
     keep = store.save("keep", _meta(), {"t": pd.DataFrame({"x": [1]})})
     gone = store.save("gone", _meta(), {"t": pd.DataFrame({"x": [2]})})
     store.delete("gone")
     assert list(store.list()["id"]) == [keep.id]
-    assert not gone.path.exists()
     with pytest.raises(RunNotFound):
         store.get(gone.id)
     assert store.load_table("keep", "t")["x"].tolist() == [1]
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [keep.id]
+    if isinstance(store, RunStore):
+        assert not gone.path.exists()
+        assert sorted(p.name for p in store.runs_dir.iterdir()) == [keep.id]
 
 
-def test_export_writes_csvs_and_run_json(tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "store")
+def test_export_writes_csvs_and_run_json(store: AnyStore, tmp_path: Path) -> None:
     table = targets(toy_bundle(), Scenario())
     rec = store.save("baseline", _meta(), {"targets": table})
     out = tmp_path / "export"

@@ -62,6 +62,13 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200,
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", help="The service's database: sqlite:///PATH or "
+                 "postgresql://USER@HOST:PORT/NAME (default: $FAIRSHARE_DATABASE_URL; for runs, "
+                 "the run store folder if neither is set). See docs/service.md.",
+                 show_default=False),
+]
 PostsOpt = Annotated[
     Path | None,
     typer.Option("--posts", help="Your establishment file (CSV/Excel): local_office or icb, "

@@ -6,12 +6,13 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
 
 from fairshare.cli.common import (
+    DatabaseOpt,
     OutOpt,
     PlanInputs,
     PostsOpt,
@@ -43,11 +44,21 @@ from fairshare.store.compare import (
 )
 from fairshare.store.runs import RunStore
 
+if TYPE_CHECKING:
+    from fairshare.store.sql_runs import SqlRunStore
+
 StoreOpt = Annotated[
     Path | None,
     typer.Option("--store", help="Run store folder (default: $FAIRSHARE_HOME or "
                  "~/.local/share/fairshare)."),
 ]
+
+
+def _run_store(store: Path | None, database: str | None) -> RunStore | SqlRunStore:
+    """The file store as always, or the database one when ``--database`` or the env names it."""
+    from fairshare.store.sql_runs import open_run_store  # SQLAlchemy loads only for runs
+
+    return open_run_store(database, store)
 
 runs_app = typer.Typer(help="Saved runs: list, show, export, delete, cleanup.",
                        no_args_is_help=False, invoke_without_command=True)
@@ -63,9 +74,12 @@ def run(
                                              "(default: the scenario's name).")] = None,
     out: OutOpt = None,
     store: StoreOpt = None,
+    database: DatabaseOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
-    check_writable(RunStore(store).runs_dir / "new-run")  # before minutes of work, not after
+    runs_store = _run_store(store, database)  # a database is reached before minutes of work
+    if isinstance(runs_store, RunStore):
+        check_writable(runs_store.runs_dir / "new-run")  # before minutes of work, not after
     if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise FairshareError(f"--name {reveal(name)!r}: a run name cannot hold control or "
                              "invisible characters")
@@ -74,7 +88,7 @@ def run(
               "fill": res.fill}
     tables |= _equity_tables(res.targets, res.plan)
     meta = run_metadata(bundle, sc, plan_status=res.status)
-    record = RunStore(store).save(name or sc.name, meta, tables)
+    record = runs_store.save(name or sc.name, meta, tables)
     summary = res.targets.groupby("area", as_index=False)[["current", "target"]].sum()
     horizon_posts = res.plan[res.plan["year"] == res.plan["year"].max()]
     summary["posts_at_horizon"] = summary["area"].map(horizon_posts.groupby("area")["posts"].sum())
@@ -84,7 +98,7 @@ def run(
                f"{sc.horizon}", ["area", "current", "target", "gap", "posts_at_horizon",
                                  "remaining_gap"])
     console.print(f"saved run [bold]{record.label}[/] (scenario {sc.digest()}, plan "
-                  f"{res.status}, {len(res.findings)} findings) in {RunStore(store).root}")
+                  f"{res.status}, {len(res.findings)} findings) in {runs_store.root}")
     files = write_output(out, tables, meta | {"run_id": record.id}, command="run",
                          name=record.name)
     print_written(files)
@@ -99,11 +113,11 @@ def _equity_tables(targets: pd.DataFrame, plan: pd.DataFrame) -> dict[str, pd.Da
 
 @runs_app.callback()
 @friendly
-def runs_list(ctx: typer.Context, store: StoreOpt = None) -> None:
+def runs_list(ctx: typer.Context, store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """Every saved run, newest first (subcommands: show, export, delete, cleanup)."""
     if ctx.invoked_subcommand is not None:
         return
-    s = RunStore(store)
+    s = _run_store(store, database)
     df = s.list()
     if df.empty:
         console.print("no runs saved yet: `fairshare run` makes one")
@@ -135,9 +149,9 @@ def _short_establishment(meta: dict[str, Any]) -> str:
 
 @runs_app.command("show")
 @friendly
-def runs_show(ref: str, store: StoreOpt = None) -> None:
+def runs_show(ref: str, store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """One run: what it was made from, and its tables."""
-    s = RunStore(store)
+    s = _run_store(store, database)
     rec = s.get(ref)
     meta = s.metadata(rec.id)
     console.print(f"[bold]{rec.label}[/] created {rec.created}, fairshare {rec.version}")
@@ -157,17 +171,18 @@ def runs_show(ref: str, store: StoreOpt = None) -> None:
 
 @runs_app.command("export")
 @friendly
-def runs_export(ref: str, out: OutOpt = None, store: StoreOpt = None) -> None:
+def runs_export(ref: str, out: OutOpt = None, store: StoreOpt = None,
+                database: DatabaseOpt = None) -> None:
     """Write a run's tables as CSV with run.json and columns.csv (or one table: --out x.csv)."""
-    print_written(RunStore(store).export(ref, out))
+    print_written(_run_store(store, database).export(ref, out))
 
 
 @runs_app.command("delete")
 @friendly
 def runs_delete(ref: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
-                store: StoreOpt = None) -> None:
+                store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """Delete a run (registry entry, then its files)."""
-    s = RunStore(store)
+    s = _run_store(store, database)
     rec = s.get(ref)
     if not yes and not typer.confirm(f"delete run {rec.label}?"):
         raise typer.Exit(1)
@@ -177,9 +192,9 @@ def runs_delete(ref: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = Fa
 
 @runs_app.command("cleanup")
 @friendly
-def runs_cleanup(store: StoreOpt = None) -> None:
+def runs_cleanup(store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """Remove folders left by interrupted saves or deletes."""
-    console.print(f"removed {RunStore(store).cleanup()} orphan folder(s)")
+    console.print(f"removed {_run_store(store, database).cleanup()} orphan folder(s)")
 
 
 @app.command(rich_help_panel="Runs")
@@ -197,9 +212,10 @@ def compare(
     area: Annotated[str | None, typer.Option("--area", help="Only this area (name or code, "
                                              "any case; default: every area).")] = None,
     store: StoreOpt = None,
+    database: DatabaseOpt = None,
 ) -> None:
     """Previous vs current per area and by school, and what explains the change."""
-    s = RunStore(store)
+    s = _run_store(store, database)
     spec = table_spec(table)
     if current is None:
         if table != "targets":
@@ -232,7 +248,7 @@ def compare(
         _impact_workbook(s, previous, current, xlsx, area, cmp.explanation, national)
 
 
-def _area_codes(s: RunStore, ref: str) -> dict[str, str]:
+def _area_codes(s: RunStore | SqlRunStore, ref: str) -> dict[str, str]:
     """Area code -> name from a stored run's targets, so `--area LDN` works."""
     rec = s.get(ref)
     if "targets" not in rec.tables:
@@ -306,7 +322,7 @@ def _comparison_meta(cmp: Comparison, previous: dict[str, Any],
             "previous_run": previous, "current_run": current}
 
 
-def _impact_workbook(s: RunStore, previous: str, current: str | None, path: Path,
+def _impact_workbook(s: RunStore | SqlRunStore, previous: str, current: str | None, path: Path,
                      area: str | None, explanation: list[str],
                      national: pd.DataFrame | None) -> None:
     """The programme's "previous vs current numbers" workbook for two stored runs.

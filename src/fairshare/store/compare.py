@@ -26,6 +26,7 @@ from fairshare.errors import FairshareError
 
 if TYPE_CHECKING:
     from fairshare.store.runs import RunStore
+    from fairshare.store.sql_runs import SqlRunStore
 
 DEFAULT_KEYS = ("area", "specialty")
 DEFAULT_VALUES = ("current", "target", "gap")
@@ -385,9 +386,9 @@ def compare_results(previous: pd.DataFrame, current: pd.DataFrame,
     )
 
 
-def compare_runs(store: RunStore, previous: str, current: str, *, table: str = "targets",
-                 keys: Sequence[str] | None = None, values: Sequence[str] | None = None,
-                 value: str | None = None) -> Comparison:
+def compare_runs(store: RunStore | SqlRunStore, previous: str, current: str, *,
+                 table: str = "targets", keys: Sequence[str] | None = None,
+                 values: Sequence[str] | None = None, value: str | None = None) -> Comparison:
     """Compare one table of two stored runs (each given by id, id prefix or name); keys and
     values default to the table's rules in ``COMPARABLE``."""
     spec = table_spec(table)

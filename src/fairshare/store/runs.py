@@ -38,7 +38,7 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,6 +252,126 @@ def _from_parquet(data: bytes) -> pd.DataFrame:
     return df
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run made ready to store, before anything is written: every store saves the same.
+
+    ``fields`` are the registry columns (``demonstration`` as a bool or None); ``blobs`` the
+    tables as Parquet bytes (``table_bytes``), in name order; ``manifest`` each table's file,
+    SHA-256, rows and columns.
+    """
+
+    name: str
+    now: datetime
+    meta: dict[str, Any]
+    meta_text: str
+    blobs: dict[str, bytes]
+    manifest: dict[str, dict[str, Any]]
+    fields: dict[str, Any]
+
+
+def prepare_run(name: str | None, metadata: Mapping[str, Any],
+                tables: Mapping[str, pd.DataFrame]) -> PreparedRun:
+    """Check a run's name and tables and convert everything, so a bad run fails before a write."""
+    name = check_run_name(name, metadata)
+    if not tables:
+        raise RunStoreError("a run needs at least one result table")
+    for table in tables:
+        if not isinstance(table, str) or not _TABLE_NAME.match(table) \
+                or table == Path(RUN_JSON).stem:
+            raise RunStoreError(
+                f"table name {table!r} is not allowed: use letters, digits, '_', '-', '.'")
+    try:
+        meta_text = json.dumps(dict(metadata), sort_keys=True, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise RunStoreError(f"run metadata cannot be stored as JSON: {exc}") from exc
+    meta = json.loads(meta_text)
+    labels = _labels(meta)
+    blobs = {t: table_bytes(tables[t], t, labels) for t in sorted(tables)}
+    manifest: dict[str, dict[str, Any]] = {
+        t: {"file": f"{t}.parquet", "sha256": hashlib.sha256(b).hexdigest(),
+            "rows": len(tables[t]), "columns": [str(c) for c in tables[t].columns]}
+        for t, b in blobs.items()
+    }
+    now = datetime.now(UTC)
+    scenario = meta.get("scenario") if isinstance(meta.get("scenario"), dict) else {}
+    demo = meta.get("demonstration_baseline")
+    fields: dict[str, Any] = {
+        "name": name,
+        "created": str(meta.get("created") or now.isoformat(timespec="seconds")),
+        "saved": now.isoformat(timespec="microseconds"),
+        "scenario_name": scenario.get("name"),
+        "scenario_digest": meta.get("scenario_digest"),
+        "inputs_digest": short_digest(meta["input_digests"])
+        if "input_digests" in meta else None,
+        "vintages_digest": short_digest(meta["data_vintages"])
+        if "data_vintages" in meta else None,
+        "demonstration": None if demo is None else bool(demo),
+        "version": meta.get("fairshare_version"),
+    }
+    return PreparedRun(name=name, now=now, meta=meta, meta_text=meta_text, blobs=blobs,
+                       manifest=manifest, fields=fields)
+
+
+def check_run_name(name: str | None, metadata: Mapping[str, Any]) -> str:
+    """The run's name: the one given, else the scenario's, else "run"; refused if unusable."""
+    if name is None:
+        scenario = metadata.get("scenario")
+        name = scenario.get("name") if isinstance(scenario, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            name = "run"
+    if not isinstance(name, str) or not name.strip():
+        raise RunStoreError("a run name cannot be empty (leave it out to use the "
+                            "scenario's name)")
+    if len(name) > MAX_RUN_NAME:
+        raise RunStoreError(f"a run name is at most {MAX_RUN_NAME} characters; this one has "
+                            f"{len(name):,} ({name[:40]!r}…)")
+    if any(ord(ch) < 32 for ch in name):
+        raise RunStoreError(f"a run name cannot hold control characters: {name!r}")
+    return name.strip()
+
+
+def new_run_id(now: datetime) -> str:
+    """A fresh time-sortable run id, ``YYYYmmddHHMMSS-xxxxxx`` (the caller checks it is new)."""
+    return f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+def find_run(ref: str, rows: Sequence[Any], where: str) -> Any:
+    """The row for a reference: exact id, then newest of that name, then unique id prefix.
+
+    ``rows`` are newest first, each with ``id`` and ``name``; ``where`` names the store in
+    the message when nothing matches (with near names suggested).
+    """
+    ref = str(ref).strip()
+    for row in rows:
+        if row["id"] == ref:
+            return row
+    for row in rows:  # newest first
+        if row["name"] == ref:
+            return row
+    matches = [row for row in rows if ref and row["id"].startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        ids = ", ".join(f"{r['id']} ({r['name']})" for r in matches[:10])
+        raise AmbiguousRun(f"'{ref}' matches {len(matches)} runs: {ids}; type more of the id")
+    raise RunNotFound(_not_found(ref, rows, where))
+
+
+def _not_found(ref: str, rows: Sequence[Any], where: str) -> str:
+    if not rows:
+        return f"no run '{ref}': {where} holds no runs yet"
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    ids = [r["id"] for r in rows]
+    near = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
+    near += difflib.get_close_matches(ref, ids, n=3, cutoff=0.6)
+    if not near:
+        low = ref.lower()
+        near = [n for n in names if low and (low in n.lower() or n.lower() in low)][:5]
+    hint = f" Did you mean: {', '.join(near)}?" if near else ""
+    return f"no run '{ref}' in {where}.{hint} (`fairshare runs` lists every run)"
+
+
 class RunStore:
     """A folder of saved runs: SQLite registry plus one Parquet folder per run."""
 
@@ -371,54 +491,22 @@ class RunStore:
         scenario's name. Every table is converted before anything touches the disk, so a table
         that cannot be stored fails the save cleanly.
         """
-        name = self._check_name(name, metadata)
-        if not tables:
-            raise RunStoreError("a run needs at least one result table")
-        for table in tables:
-            if not isinstance(table, str) or not _TABLE_NAME.match(table) \
-                    or table == Path(RUN_JSON).stem:
-                raise RunStoreError(
-                    f"table name {table!r} is not allowed: use letters, digits, '_', '-', '.'")
-        try:
-            meta_text = json.dumps(dict(metadata), sort_keys=True, default=_json_default)
-        except (TypeError, ValueError) as exc:
-            raise RunStoreError(f"run metadata cannot be stored as JSON: {exc}") from exc
-        meta = json.loads(meta_text)
-        labels = _labels(meta)
-        blobs = {t: table_bytes(tables[t], t, labels) for t in sorted(tables)}
-        manifest: dict[str, dict[str, Any]] = {
-            t: {"file": f"{t}.parquet", "sha256": hashlib.sha256(b).hexdigest(),
-                "rows": len(tables[t]), "columns": [str(c) for c in tables[t].columns]}
-            for t, b in blobs.items()
-        }
-        now = datetime.now(UTC)
-        scenario = meta.get("scenario") if isinstance(meta.get("scenario"), dict) else {}
-        demo = meta.get("demonstration_baseline")
-        fields: dict[str, Any] = {
-            "name": name,
-            "created": str(meta.get("created") or now.isoformat(timespec="seconds")),
-            "saved": now.isoformat(timespec="microseconds"),
-            "scenario_name": scenario.get("name"),
-            "scenario_digest": meta.get("scenario_digest"),
-            "inputs_digest": short_digest(meta["input_digests"])
-            if "input_digests" in meta else None,
-            "vintages_digest": short_digest(meta["data_vintages"])
-            if "data_vintages" in meta else None,
-            "demonstration": None if demo is None else int(bool(demo)),
-            "version": meta.get("fairshare_version"),
-            "tables": json.dumps(manifest, sort_keys=True),
-            "metadata": meta_text,
-        }
+        run = prepare_run(name, metadata, tables)
+        fields = {**run.fields, "tables": json.dumps(run.manifest, sort_keys=True),
+                  "metadata": run.meta_text,
+                  "demonstration": None if run.fields["demonstration"] is None
+                  else int(run.fields["demonstration"])}
         with self._lock(exclusive=False):
-            run_id, tmp = self._new_run_dir(now)
+            run_id, tmp = self._new_run_dir(run.now)
             final = self.runs_dir / run_id
             try:
-                for i, (table, blob) in enumerate(blobs.items()):
-                    _write_durable(tmp / manifest[table]["file"], blob)
+                for i, (table, blob) in enumerate(run.blobs.items()):
+                    _write_durable(tmp / run.manifest[table]["file"], blob)
                     if i == 0:
                         _test_pause("between_tables")
-                run_json = {"format": FORMAT, "id": run_id, "name": name,
-                            "saved": fields["saved"], "tables": manifest, "metadata": meta}
+                run_json = {"format": FORMAT, "id": run_id, "name": run.name,
+                            "saved": fields["saved"], "tables": run.manifest,
+                            "metadata": run.meta}
                 _write_durable(tmp / RUN_JSON, _dumps(run_json).encode())
                 _fsync_dir(tmp)
                 _test_pause("before_rename")
@@ -432,27 +520,11 @@ class RunStore:
                 raise
         return self.get(run_id)
 
-    def _check_name(self, name: str | None, metadata: Mapping[str, Any]) -> str:
-        if name is None:
-            scenario = metadata.get("scenario")
-            name = scenario.get("name") if isinstance(scenario, dict) else None
-            if not isinstance(name, str) or not name.strip():
-                name = "run"
-        if not isinstance(name, str) or not name.strip():
-            raise RunStoreError("a run name cannot be empty (leave it out to use the "
-                                "scenario's name)")
-        if len(name) > MAX_RUN_NAME:
-            raise RunStoreError(f"a run name is at most {MAX_RUN_NAME} characters; this one has "
-                                f"{len(name):,} ({name[:40]!r}…)")
-        if any(ord(ch) < 32 for ch in name):
-            raise RunStoreError(f"a run name cannot hold control characters: {name!r}")
-        return name.strip()
-
     def _new_run_dir(self, now: datetime) -> tuple[str, Path]:
         """A fresh time-sortable id and its temporary folder (created, so ids never collide)."""
         known = {r["id"] for r in self._rows()}
         for _ in range(100):
-            run_id = f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+            run_id = new_run_id(now)
             if run_id in known or (self.runs_dir / run_id).exists():
                 continue
             tmp = self.runs_dir / f"{TMP_PREFIX}{run_id}"
@@ -491,35 +563,7 @@ class RunStore:
 
     def get(self, ref: str) -> RunRecord:
         """A run by exact id, then by name (the newest of that name), then by unique id prefix."""
-        ref = str(ref).strip()
-        rows = self._rows()
-        for row in rows:
-            if row["id"] == ref:
-                return self._record(row)
-        for row in rows:  # newest first
-            if row["name"] == ref:
-                return self._record(row)
-        matches = [row for row in rows if ref and row["id"].startswith(ref)]
-        if len(matches) == 1:
-            return self._record(matches[0])
-        if len(matches) > 1:
-            ids = ", ".join(f"{r['id']} ({r['name']})" for r in matches[:10])
-            raise AmbiguousRun(f"'{ref}' matches {len(matches)} runs: {ids}; type more of the id")
-        raise RunNotFound(self._not_found(ref, rows))
-
-    def _not_found(self, ref: str, rows: builtins.list[sqlite3.Row]) -> str:
-        if not rows:
-            return f"no run '{ref}': the run store at {self.root} holds no runs yet"
-        names = list(dict.fromkeys(r["name"] for r in rows))
-        ids = [r["id"] for r in rows]
-        near = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
-        near += difflib.get_close_matches(ref, ids, n=3, cutoff=0.6)
-        if not near:
-            low = ref.lower()
-            near = [n for n in names if low and (low in n.lower() or n.lower() in low)][:5]
-        hint = f" Did you mean: {', '.join(near)}?" if near else ""
-        return (f"no run '{ref}' in the run store at {self.root}.{hint} "
-                f"(`fairshare runs` lists every run)")
+        return self._record(find_run(ref, self._rows(), f"the run store at {self.root}"))
 
     def metadata(self, ref: str) -> dict[str, Any]:
         """The metadata the run was saved with (resolved scenario, digests, vintages, ...)."""
