@@ -22,7 +22,7 @@ from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
 MODULES = ("runs", "planning", "posts", "basic", "analysis", "scarcity", "calibrate", "outcomes",
-           "publish", "baseline", "db")
+           "publish", "baseline", "db", "service")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
@@ -36,6 +36,7 @@ COMMANDS = {
     "report": "publish", "serve": "publish",
     "baseline": "baseline",
     "db": "db",
+    "service": "service",
 }
 
 
@@ -90,6 +91,8 @@ SUMMARY = {
                  "NHS Digital staff file (docs/baseline.md)."),
     "db": ("Service", "The service's database: bring its tables to this version, or show "
            "where it is and what it holds."),
+    "service": ("Service", "The shared service: its workers (and server), on one database "
+                "(docs/service.md)."),
 }
 
 

@@ -88,13 +88,16 @@ class _App(dash.Dash):
 
 
 def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None,
-               warm: bool = True, hosts: list[str] | tuple[str, ...] = ()) -> dash.Dash:
+               warm: bool = True, hosts: list[str] | tuple[str, ...] = (),
+               prefix: str = "/") -> dash.Dash:
     """The web app over ``bundle`` (default: the embedded England data and baseline).
 
     ``warm`` parses the map boundaries and computes the default view before the first visit,
     so a burst of visitors to a fresh server does not wait on that work. ``hosts`` are the
     names besides loopback a browser may call the server by (``Host`` header): a page from
     another site that points its own name at this machine (DNS rebinding) is refused.
+    ``prefix`` is the path the app is mounted at when another app serves it (the shared
+    service mounts it at ``/explore/``); the app's own routes stay at ``/``.
     """
     engine = engine or Engine(bundle if bundle is not None else load_data())
     if warm:
@@ -109,6 +112,7 @@ def create_app(bundle: Bundle | None = None, *, engine: Engine | None = None,
         external_stylesheets=[],
         external_scripts=[],
         include_assets_files=True,
+        requests_pathname_prefix=prefix,
         compress=False,  # compressed below, with every algorithm the browser accepts
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                    {"name": "description",
