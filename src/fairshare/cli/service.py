@@ -1,4 +1,5 @@
-"""The shared service from the command line: ``fairshare service serve|create-admin`` (issue 17).
+"""The shared service from the command line: ``fairshare service serve|create-admin|worker``
+(issue 17).
 
 ``serve`` runs the service with waitress; it refuses to start without an active admin (and
 says how to make one), and refuses cookies without ``Secure`` on any address but loopback.
@@ -12,12 +13,17 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fairshare.cli.common import app, console, friendly
 from fairshare.errors import FairshareError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from fairshare.service.worker import RunSaver
 
 service_app = typer.Typer(no_args_is_help=True, help="The shared service: its workers (and "
                           "server), on one database (docs/service.md).")
@@ -124,3 +130,39 @@ def _password(from_stdin: bool) -> str:
     if first != again:
         raise FairshareError("the two passwords differ: nothing was created")
     return str(first)
+
+
+@service_app.command("worker")
+@friendly
+def worker(
+    database: DatabaseOpt = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Dask scheduler address (tcp://host:port) or 'local': uncertainty "
+        "draws run on that cluster.")] = None,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Run at most one queued job, then stop.")] = False,
+) -> None:
+    """Take queued jobs (runs, uncertainty, calibration) one at a time until SIGTERM."""
+    from fairshare.service.worker import Worker, default_name
+    from fairshare.store.db import open_database, redacted
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    logging.getLogger("fairshare").setLevel(logging.INFO)  # the worker's own steps
+    engine = open_database(database, migrate=False)
+    name = default_name()
+    console.print(f"worker {name} on {redacted(str(engine.url))}"
+                  + (f", Dask {dask}" if dask else "") + (": one job" if once else
+                                                         ": until stopped (SIGTERM)"),
+                  highlight=False)
+    done = Worker(engine, _run_store(engine), name=name, dask=dask).run(once=once)
+    console.print(f"worker {name} stopped: {done} job{'s' if done != 1 else ''} done",
+                  highlight=False)
+
+
+def _run_store(engine: Engine) -> RunSaver:
+    """Where a worker stores the runs it makes: the service database itself, so every web
+    process (the publish page) and every worker machine sees them."""
+    from fairshare.store.sql_runs import SqlRunStore
+
+    return SqlRunStore(engine)
