@@ -225,10 +225,12 @@ def make_accounts(page: Page, server: Server) -> None:
     """The admin makes the lead, the analyst and the viewer on the accounts page."""
     page.goto(f"{server.url}/admin/accounts")
     audited(page, "the accounts page")
-    for username, role, office in (("ne-lead", "office_lead", OFFICE),
-                                   ("analyst", "analyst", ""), ("viewer", "viewer", "")):
+    for username, name, role, office in (
+            ("ne-lead", "North East lead", "office_lead", OFFICE),
+            ("analyst", "Central analyst", "analyst", ""),
+            ("viewer", "Trust viewer", "viewer", "")):
         page.locator("#username").fill(username)
-        page.locator("#display_name").fill(username.replace("-", " ").title())
+        page.locator("#display_name").fill(name)
         page.locator("#role").select_option(role)
         page.locator("#office").select_option(office or "")
         page.locator("#password").fill(PASSWORD)
@@ -314,7 +316,7 @@ def read_published(page: Page, server: Server, version: int) -> None:
     page.goto(f"{server.url}/publications")
     assert "Plan with North East's capacity" in page.inner_text("main")
     audited(page, "the published plans list")
-    page.get_by_role("link", name=re.compile("Plan with North East's capacity")).first.click()
+    page.get_by_role("link", name=f"v{version}", exact=True).click()
     page.wait_for_url(re.compile(rf"/publications/{version}$"))
     text = page.inner_text("main")
     assert "First plan using a local office's capacity return." in text
