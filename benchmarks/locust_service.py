@@ -1,14 +1,16 @@
 """The locust users of benchmarks/bench_service_load.py (not run on its own).
 
-Each simulated person signs in once through the real sign-in form, with their own viewer
-account, and then browses the published plans: the list, the current plan and its tables, and
-a CSV download, with a pause between pages as a reader makes. What to browse, which accounts and
-which server processes come from the environment the benchmark sets:
+Each simulated person is one viewer account already signed in through the real sign-in form
+(the benchmark signs them in first and hands over their session cookies, so the sign-ins'
+password hashing is timed on its own and not mixed into the browsing figures) and browses the
+published plans: the list, the current plan, its tables and their CSV downloads, with a pause
+between pages as a reader makes. What to browse, which sessions and which server processes come
+from the environment the benchmark sets:
 
 - ``FAIRSHARE_LOAD_HOSTS``: the server processes' base URLs, comma-separated (user *i* uses
-  process *i* mod *n*, as a round-robin proxy would spread new sessions);
-- ``FAIRSHARE_LOAD_USERS``: the viewer accounts' user names, comma-separated;
-- ``FAIRSHARE_LOAD_PASSWORD``: their password;
+  process *i* mod *n*, as a round-robin proxy spreads requests: sessions live in the database,
+  so any process serves any session);
+- ``FAIRSHARE_LOAD_COOKIES``: a JSON file, one {cookie name: value} per signed-in person;
 - ``FAIRSHARE_LOAD_PATHS``: the pages to browse, comma-separated, each optionally ``weight:path``;
 - ``FAIRSHARE_LOAD_WAIT``: the pause between pages in seconds, ``low-high``.
 """
@@ -16,14 +18,15 @@ which server processes come from the environment the benchmark sets:
 from __future__ import annotations
 
 import itertools
+import json
 import os
-import re
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
 HOSTS = [h for h in os.environ.get("FAIRSHARE_LOAD_HOSTS", "").split(",") if h]
-USERS = [u for u in os.environ.get("FAIRSHARE_LOAD_USERS", "").split(",") if u]
-PASSWORD = os.environ.get("FAIRSHARE_LOAD_PASSWORD", "")
+_COOKIES = os.environ.get("FAIRSHARE_LOAD_COOKIES")
+SESSIONS: list[dict[str, str]] = json.loads(Path(_COOKIES).read_text()) if _COOKIES else []
 PATHS: list[str] = []
 for item in os.environ.get("FAIRSHARE_LOAD_PATHS", "").split(","):
     if item:
@@ -31,7 +34,6 @@ for item in os.environ.get("FAIRSHARE_LOAD_PATHS", "").split(","):
         PATHS.extend([path] * int(weight or 1))
 LOW, HIGH = (float(x) for x in os.environ.get("FAIRSHARE_LOAD_WAIT", "1-3").split("-"))
 _NEXT = itertools.count()
-CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"|value="([^"]+)"\s+name="csrf_token"')
 
 
 class Reader(HttpUser):
@@ -44,14 +46,8 @@ class Reader(HttpUser):
         n = next(_NEXT)
         self.client.base_url = HOSTS[n % len(HOSTS)]
         self.pages = itertools.cycle(PATHS[n % len(PATHS):] + PATHS[:n % len(PATHS)])
-        form = self.client.get("/sign-in", name="sign-in (form)")
-        found = CSRF.search(form.text)
-        token = (found.group(1) or found.group(2)) if found else ""
-        with self.client.post("/sign-in", name="sign-in (submit)", catch_response=True, data={
-                "username": USERS[n % len(USERS)], "password": PASSWORD,
-                "csrf_token": token}) as answer:
-            if "Sign out" not in answer.text and "sign-out" not in answer.text:
-                answer.failure(f"not signed in (status {answer.status_code})")
+        for name, value in SESSIONS[n % len(SESSIONS)].items():
+            self.client.cookies.set(name, value)
 
     @task
     def browse(self) -> None:
