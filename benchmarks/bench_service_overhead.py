@@ -59,10 +59,15 @@ def callback_body() -> dict[str, Any]:
 class Target:
     """One server's page and callback, with what a browser would send them."""
 
-    def __init__(self, name: str, session: Any, page: str, callback: str,
-                 headers: dict[str, str]) -> None:
+    def __init__(self, name: str, session: Any, page: str, callback: str) -> None:
         self.name, self.session, self.page, self.callback = name, session, page, callback
-        self.headers = headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What Dash's renderer adds: the CSRF token from the ``_csrf_token`` cookie the
+        service sets on the explorer's page (none on the single-user app)."""
+        token = self.session.cookies.get("_csrf_token")
+        return {"X-CSRFToken": token} if token else {}
 
     def get_page(self) -> float:
         t = time.perf_counter()
@@ -152,16 +157,14 @@ def main() -> None:
         with Server(database, write_settings(work)) as server:
             session = requests.Session()
             sign_in(session, server.url, "bench-admin")
-            csrf = session.cookies.get("_csrf_token") or ""
             body = callback_body()
             base = f"http://127.0.0.1:{port}"
             targets = [
                 Target("fairshare serve (single user)", requests.Session(), f"{base}/",
-                       f"{base}/_dash-update-component", {}),
+                       f"{base}/_dash-update-component"),
                 Target("fairshare service serve (signed in)", session,
                        f"{server.url}{EXPLORER}",
-                       f"{server.url}{EXPLORER}_dash-update-component",
-                       {"X-CSRFToken": csrf}),
+                       f"{server.url}{EXPLORER}_dash-update-component"),
             ]
             engine = "SQLite" if args.sqlite else "PostgreSQL"
             print(f"service on {engine}; both servers waitress on 127.0.0.1")
