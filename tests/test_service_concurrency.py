@@ -66,6 +66,8 @@ def test_twenty_offices_submitting_at_once_from_threads(engine: Engine) -> None:
     def send(i: int) -> int:
         start.wait()  # all twenty begin together
         with engine.begin() as conn:
+            # the caller's own earlier write in the transaction must survive a retried number
+            audit.record(conn, "upload_checked", actor=f"lead{i}", target=f"upload {i}")
             return ret.submit(conn, office="London", kind="capacity", status="submitted",
                               files={"capacity": (f"cap{i}.csv", _payload(i))},
                               account_id=leads[i], rows=1).version
@@ -74,6 +76,9 @@ def test_twenty_offices_submitting_at_once_from_threads(engine: Engine) -> None:
         versions = list(pool.map(send, range(WRITERS)))
     assert sorted(versions) == list(range(1, WRITERS + 1))
     _check_each_stored_once(engine, {_payload(i): f"lead{i}" for i in range(WRITERS)})
+    with engine.connect() as conn:
+        checked = audit.entries(conn).query("action == 'upload_checked'")
+    assert sorted(checked["target"]) == sorted(f"upload {i}" for i in range(WRITERS))
 
 
 # A separate server process: a bare fairshare package (no modelling stack), then one submission

@@ -17,7 +17,7 @@ from fairshare.store import decisions as dec
 from fairshare.store import publications as pubs
 from fairshare.store import returns as ret
 from fairshare.store.records import StoreInputError
-from fairshare.store.schema import return_files, returns
+from fairshare.store.schema import accounts, return_files, returns
 from tests.servicedb import add_account, add_run
 
 
@@ -132,6 +132,27 @@ def test_a_bad_submission_is_refused_and_nothing_is_kept(engine: Engine, change:
         assert ret.list_returns(conn) == [] and audit.entries(conn).empty
 
 
+def test_a_deactivated_account_cannot_submit_publish_or_decide(engine: Engine) -> None:
+    gone = add_account(engine, "left", role="analyst")
+    add_run(engine, "r1")
+    with engine.begin() as conn:
+        conn.execute(accounts.update().where(accounts.c.id == gone).values(active=False))
+    attempts = [
+        lambda conn: ret.submit(conn, office="London", kind="capacity", status="submitted",
+                                files={"capacity": ("c.csv", b"x")}, account_id=gone, rows=1),
+        lambda conn: pubs.publish(conn, run_id="r1", title="t", note="", account_id=gone),
+        lambda conn: dec.record_decision(conn, run_id="r1", recommendation=REC,
+                                         specialty="Cardiology", area="London",
+                                         decision="accept", account_id=gone),
+    ]
+    for attempt in attempts:
+        with pytest.raises(StoreInputError, match="'left' is deactivated"), \
+                engine.begin() as conn:
+            attempt(conn)
+    with engine.connect() as conn:
+        assert audit.entries(conn).empty
+
+
 def test_publications_are_numbered_and_previous_is_the_one_before_current(
         engine: Engine) -> None:
     analyst = add_account(engine, "ann", role="analyst")
@@ -221,3 +242,10 @@ def test_a_decision_missing_what_a_run_needs_is_refused(engine: Engine, change: 
         dec.record_decision(conn, **args)  # type: ignore[arg-type]
     with engine.connect() as conn:
         assert dec.decision_history(conn, "r1").empty and audit.entries(conn).empty
+
+
+def test_every_decisions_column_is_in_the_data_dictionary() -> None:
+    from fairshare.publish.columns import dictionary
+
+    described = dictionary(dec.COLUMNS, "decisions")
+    assert "(not described)" not in described["meaning"].tolist()

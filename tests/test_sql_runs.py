@@ -66,6 +66,16 @@ def test_a_changed_or_missing_table_is_named(engine: Engine) -> None:
     assert "baseline" in rec.label and rec.id in store.list()["id"].tolist()
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"spread": float("nan")}, "NaN or Infinity"), ({"note": "a\x00b"}, "NUL character")])
+def test_metadata_postgresql_cannot_hold_is_refused_on_both_engines(
+        engine: Engine, extra: dict[str, object], message: str) -> None:
+    store = SqlRunStore(engine)
+    with pytest.raises(RunStoreError, match=message):
+        store.save("x", _meta(**extra), {"t": pd.DataFrame({"x": [1]})})
+    assert store.list().empty
+
+
 def test_a_published_run_cannot_be_deleted(engine: Engine) -> None:
     store = SqlRunStore(engine)
     rec = store.save("plan", _meta(), {"t": pd.DataFrame({"x": [1]})})
@@ -87,8 +97,9 @@ def test_open_run_store_is_the_file_store_unless_a_database_is_named(
     monkeypatch.setenv(db.ENV_URL, url)
     from_env = open_run_store(None)
     assert isinstance(from_env, SqlRunStore) and "a.sqlite" in from_env.root
+    assert isinstance(open_run_store(None, tmp_path / "files"), RunStore)  # --store wins
     with pytest.raises(RunStoreError, match="not both"):
-        open_run_store(None, tmp_path / "files")
+        open_run_store(url, tmp_path / "files")
 
 
 def test_a_database_url_never_shows_its_password_in_a_message(tmp_path: Path) -> None:

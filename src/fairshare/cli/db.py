@@ -78,7 +78,8 @@ def db_status(database: DatabaseOpt = None) -> None:
         with engine.connect() as conn:
             for name in COUNTED:
                 rows = conn.execute(select(func.count()).select_from(metadata.tables[name]))
-                console.print(f"  {name}: {rows.scalar_one():,} rows")
+                n = rows.scalar_one()
+                console.print(f"  {name}: {n:,} row{'' if n == 1 else 's'}")
     finally:
         engine.dispose()
 

@@ -10,6 +10,7 @@ import typer
 
 from fairshare.cli.common import (
     REPORT_DRAWS,
+    DatabaseOpt,
     DrawsOpt,
     PlanInputs,
     PostsOpt,
@@ -21,10 +22,9 @@ from fairshare.cli.common import (
     plan_inputs,
     quick_intervals,
 )
-from fairshare.cli.runs import StoreOpt
+from fairshare.cli.runs import StoreOpt, open_store
 from fairshare.publish.outputs import run_metadata
 from fairshare.publish.report import write_report
-from fairshare.store.runs import RunStore
 
 
 @app.command(rich_help_panel="Publish")
@@ -38,6 +38,7 @@ def report(
     pdf: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write (printed by "
                                              "headless Chromium).")] = None,
     store: StoreOpt = None,
+    database: DatabaseOpt = None,
     draws: DrawsOpt = REPORT_DRAWS,
 ) -> None:
     """A self-contained report (map, charts, tables, method, provenance) as HTML and/or PDF."""
@@ -48,14 +49,14 @@ def report(
     if html is None and pdf is None:
         html = Path("report.html")
     with stop_cleanly(" and ".join(str(p) for p in (html, pdf) if p is not None)):
-        _report(inputs, run, html, pdf, store, draws)
+        _report(inputs, run, html, pdf, store, database, draws)
 
 
 def _report(inputs: PlanInputs, run: str | None, html: Path | None, pdf: Path | None,
-            store: Path | None, draws: int) -> None:
+            store: Path | None, database: str | None, draws: int) -> None:
     intervals: Any = None
     if run is not None:
-        s = RunStore(store)
+        s = open_store(store, database)
         rec = s.get(run)
         meta = dict(s.metadata(rec.id)) | {"run_id": rec.id, "run_name": rec.name}
         tables = s.load_tables(rec.id)

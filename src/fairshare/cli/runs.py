@@ -54,7 +54,7 @@ StoreOpt = Annotated[
 ]
 
 
-def _run_store(store: Path | None, database: str | None) -> RunStore | SqlRunStore:
+def open_store(store: Path | None, database: str | None) -> RunStore | SqlRunStore:
     """The file store as always, or the database one when ``--database`` or the env names it."""
     from fairshare.store.sql_runs import open_run_store  # SQLAlchemy loads only for runs
 
@@ -77,7 +77,7 @@ def run(
     database: DatabaseOpt = None,
 ) -> None:
     """The main job: targets + plan + tables, stored as a run you can list and compare."""
-    runs_store = _run_store(store, database)  # a database is reached before minutes of work
+    runs_store = open_store(store, database)  # a database is reached before minutes of work
     if isinstance(runs_store, RunStore):
         check_writable(runs_store.runs_dir / "new-run")  # before minutes of work, not after
     if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
@@ -117,7 +117,7 @@ def runs_list(ctx: typer.Context, store: StoreOpt = None, database: DatabaseOpt 
     """Every saved run, newest first (subcommands: show, export, delete, cleanup)."""
     if ctx.invoked_subcommand is not None:
         return
-    s = _run_store(store, database)
+    s = open_store(store, database)
     df = s.list()
     if df.empty:
         console.print("no runs saved yet: `fairshare run` makes one")
@@ -151,7 +151,7 @@ def _short_establishment(meta: dict[str, Any]) -> str:
 @friendly
 def runs_show(ref: str, store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """One run: what it was made from, and its tables."""
-    s = _run_store(store, database)
+    s = open_store(store, database)
     rec = s.get(ref)
     meta = s.metadata(rec.id)
     console.print(f"[bold]{rec.label}[/] created {rec.created}, fairshare {rec.version}")
@@ -174,7 +174,7 @@ def runs_show(ref: str, store: StoreOpt = None, database: DatabaseOpt = None) ->
 def runs_export(ref: str, out: OutOpt = None, store: StoreOpt = None,
                 database: DatabaseOpt = None) -> None:
     """Write a run's tables as CSV with run.json and columns.csv (or one table: --out x.csv)."""
-    print_written(_run_store(store, database).export(ref, out))
+    print_written(open_store(store, database).export(ref, out))
 
 
 @runs_app.command("delete")
@@ -182,7 +182,7 @@ def runs_export(ref: str, out: OutOpt = None, store: StoreOpt = None,
 def runs_delete(ref: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
                 store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """Delete a run (registry entry, then its files)."""
-    s = _run_store(store, database)
+    s = open_store(store, database)
     rec = s.get(ref)
     if not yes and not typer.confirm(f"delete run {rec.label}?"):
         raise typer.Exit(1)
@@ -194,7 +194,7 @@ def runs_delete(ref: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = Fa
 @friendly
 def runs_cleanup(store: StoreOpt = None, database: DatabaseOpt = None) -> None:
     """Remove folders left by interrupted saves or deletes."""
-    console.print(f"removed {_run_store(store, database).cleanup()} orphan folder(s)")
+    console.print(f"removed {open_store(store, database).cleanup()} orphan folder(s)")
 
 
 @app.command(rich_help_panel="Runs")
@@ -215,7 +215,7 @@ def compare(
     database: DatabaseOpt = None,
 ) -> None:
     """Previous vs current per area and by school, and what explains the change."""
-    s = _run_store(store, database)
+    s = open_store(store, database)
     spec = table_spec(table)
     if current is None:
         if table != "targets":

@@ -390,6 +390,22 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
                                                 "specialty and approved grade"),
     ("explanation", "change"): _text("One scenario parameter, input file, data vintage or "
                                      "version that differs between the two runs"),
+    # reviewers' decisions on a run's recommendations (store/decisions.py)
+    ("decisions", "id"): Column("Number of the decision in the service's database (a later "
+                                "decision on the same recommendation has a higher number)",
+                                "count"),
+    ("decisions", "run_id"): _text("The stored run whose recommendation was decided on"),
+    ("decisions", "recommendation"): _text("The recommendation decided on: area|specialty|"
+                                           "year|trust code or post number"),
+    ("decisions", "decision"): _text("accept, reject (with a reason) or propose (another post "
+                                     "or trust, in 'proposed'); the newest decision on a "
+                                     "recommendation is the one in force"),
+    ("decisions", "reason"): _text("The reviewer's reason (required for a rejection)"),
+    ("decisions", "proposed"): _text("For 'propose': the post number or trust code proposed "
+                                     "instead"),
+    ("decisions", "decided_by"): Column("Account number of the reviewer who decided", "count"),
+    ("decisions", "decided_by_name"): _text("User name of the reviewer who decided"),
+    ("decisions", "decided_at"): _text("When the decision was recorded (UTC)"),
 }
 
 _SUFFIXES = {"_mean": "mean over the Monte Carlo draws",

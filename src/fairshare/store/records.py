@@ -36,12 +36,17 @@ def utc(value: datetime) -> datetime:
 
 
 def actor(conn: Connection, account_id: int) -> str:
-    """The username the audit log names for ``account_id``; an unknown account is refused."""
-    name = conn.execute(select(accounts.c.username).where(accounts.c.id == account_id)).scalar()
-    if name is None:
+    """The username the audit log names for ``account_id``; an unknown or deactivated account
+    is refused, so a record is never made in the name of someone who may no longer act."""
+    row = conn.execute(select(accounts.c.username, accounts.c.active)
+                       .where(accounts.c.id == account_id)).first()
+    if row is None:
         raise StoreInputError(f"account {account_id!r} does not exist: a change must be made by "
                               "a known account")
-    return str(name)
+    if not row.active:
+        raise StoreInputError(f"account {row.username!r} is deactivated: it can no longer "
+                              "submit, publish or decide")
+    return str(row.username)
 
 
 def insert_next_version(conn: Connection, version_col: Any, where: ColumnElement[bool] | None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -51,17 +52,32 @@ def open_run_store(database: str | None, root: Path | str | None = None
                    ) -> RunStore | SqlRunStore:
     """The run store to use: the file store (``root``) unless a database is named.
 
-    A database is named by ``database`` (the ``--database`` option) or the
-    ``FAIRSHARE_DATABASE_URL`` environment variable; naming one and a ``root`` is refused, as
-    it would be unclear which store a run went to.
+    A database is named by ``database`` (the ``--database`` option) or, when no ``root`` is
+    given either, the ``FAIRSHARE_DATABASE_URL`` environment variable: an option on the
+    command line wins over the environment. Both options at once are refused, as it would be
+    unclear which store a run went to.
     """
-    named = (database or "").strip() or os.environ.get(db.ENV_URL, "").strip()
-    if not named:
-        return RunStore(root)
-    if root is not None:
+    explicit = (database or "").strip()
+    if explicit and root is not None:
         raise RunStoreError("give either --store (a run store folder) or --database (the "
-                            f"service's database, also {db.ENV_URL}), not both")
-    return SqlRunStore(db.open_database(named))
+                            "service's database), not both")
+    if root is not None:
+        return RunStore(root)
+    named = explicit or os.environ.get(db.ENV_URL, "").strip()
+    return SqlRunStore(db.open_database(named)) if named else RunStore()
+
+
+def _check_portable(meta_text: str) -> None:
+    """Refuse metadata PostgreSQL's JSON cannot hold, on both engines, so they keep the same."""
+    try:
+        json.dumps(json.loads(meta_text), allow_nan=False)
+    except ValueError:
+        raise RunStoreError("run metadata holds NaN or Infinity, which the service's database "
+                            "cannot store as JSON: give the value as text or leave it out"
+                            ) from None
+    if "\\u0000" in meta_text:
+        raise RunStoreError("run metadata holds a NUL character, which the service's database "
+                            "cannot store: remove it")
 
 
 class SqlRunStore:
@@ -109,6 +125,7 @@ class SqlRunStore:
              tables: Mapping[str, pd.DataFrame]) -> RunRecord:
         """Store a run and its tables in one transaction and return its record."""
         run = prepare_run(name, metadata, tables)
+        _check_portable(run.meta_text)
         with self._errors():
             for _ in range(_ID_ATTEMPTS):
                 run_id = new_run_id(run.now)
@@ -152,7 +169,16 @@ class SqlRunStore:
         return [self._record(r) for r in self._rows()]
 
     def get(self, ref: str) -> RunRecord:
-        """A run by exact id, then by name (the newest of that name), then by unique id prefix."""
+        """A run by exact id, then by name (the newest of that name), then by unique id prefix.
+
+        An exact id is looked up by the index (every table load does this); only a name or a
+        prefix reads the whole list, as the file store does.
+        """
+        with self._errors(), self.engine.connect() as conn:
+            row = conn.execute(select(*_LISTED).where(runs.c.id == str(ref).strip())
+                               ).mappings().first()
+        if row is not None:
+            return self._record(row)
         return self._record(find_run(ref, self._rows(), self.where))
 
     def metadata(self, ref: str) -> dict[str, Any]:
