@@ -195,3 +195,22 @@ def test_oidc_links_a_prepared_account_and_never_creates_one(engine: Engine) -> 
         again = acc.oidc_sign_in(conn, subject="s-2", email=None, client="c")
         assert again is not None and again.oidc_subject == "s-2"
         assert len(acc.list_accounts(conn)) == 1
+
+
+def test_concurrent_wrong_passwords_are_all_counted(engine: Engine) -> None:
+    """Ten wrong passwords at once from ten threads: every one is recorded, and the account
+    is locked (the count is read under a row lock, not lost between readers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _make(engine)
+    policy = acc.Policy(max_failures=10, lockout_minutes=10, throttle_failures=1000)
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda i: acc.authenticate(
+            engine, "alice", f"wrong password {i}", client=f"10.0.0.{i}", policy=policy),
+            range(10)))
+    assert all(r.account is None for r in results)
+    with engine.connect() as conn:
+        log = audit.entries(conn)
+        locked = conn.execute(select(accounts_table.c.locked_until)).scalar_one()
+    assert (log["action"] == "sign_in_failed").sum() == 10
+    assert (log["action"] == "account_locked").sum() == 1 and locked is not None

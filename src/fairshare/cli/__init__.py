@@ -22,7 +22,7 @@ from fairshare.cli.common import app
 
 #: The command modules, in the order of the help panels (the main job first).
 MODULES = ("runs", "planning", "posts", "basic", "analysis", "scarcity", "calibrate", "outcomes",
-           "publish", "baseline", "db", "service")
+           "publish", "baseline", "service", "db")
 
 #: Which module defines each command (tests/test_cli_startup.py checks it is complete).
 COMMANDS = {
@@ -35,8 +35,8 @@ COMMANDS = {
     "outcome": "outcomes", "monitor": "outcomes",
     "report": "publish", "serve": "publish",
     "baseline": "baseline",
-    "db": "db",
     "service": "service",
+    "db": "db",
 }
 
 
@@ -89,10 +89,10 @@ SUMMARY = {
               "give and which receive posts, each round, and why (docs/posts.md)."),
     "baseline": ("Data and scenarios", "The public baseline: show it, or build one from a later "
                  "NHS Digital staff file (docs/baseline.md)."),
-    "db": ("Service", "The service's database: bring its tables to this version, or show "
-           "where it is and what it holds."),
     "service": ("Service", "The shared service: its workers (and server), on one database "
                 "(docs/service.md)."),
+    "db": ("Service", "The service's database: bring its tables to this version, or show "
+           "where it is and what it holds."),
 }
 
 

@@ -406,6 +406,19 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
     ("decisions", "decided_by"): Column("Account number of the reviewer who decided", "count"),
     ("decisions", "decided_by_name"): _text("User name of the reviewer who decided"),
     ("decisions", "decided_at"): _text("When the decision was recorded (UTC)"),
+    # the service's audit log, as an admin exports it (store/audit.py, /admin/audit.csv)
+    ("audit_log", "id"): Column("Number of the entry; entries are only ever added, in order",
+                                "count"),
+    ("audit_log", "at"): _text("When it happened (UTC)"),
+    ("audit_log", "actor"): _text("The user name that did it, or 'system' / 'cli'"),
+    ("audit_log", "action"): _text("What was done: sign_in, sign_in_failed, account_locked, "
+                                   "role_changed, return_submitted, published, "
+                                   "decision_recorded ..."),
+    ("audit_log", "target"): _text("What it was done to: 'account NAME', 'return ID', "
+                                   "'run ID'"),
+    ("audit_log", "detail"): _text("The change's particulars (never a password, token or file "
+                                   "content)"),
+    ("audit_log", "client"): _text("The client address the request came from"),
 }
 
 _SUFFIXES = {"_mean": "mean over the Monte Carlo draws",

@@ -49,7 +49,10 @@ def create_app(settings: ServiceSettings, engine: Engine) -> Flask:
     app.extensions["fairshare_db"] = engine
     app.extensions["fairshare_settings"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 2 * settings.upload_max_bytes + FORM_OVERHEAD
-    app.config["MAX_FORM_MEMORY_SIZE"] = FORM_OVERHEAD
+    # werkzeug's multipart decoder also holds an upload's data in memory up to this while it
+    # looks for the next boundary, so it must allow a whole file (measured: a 1 MB CSV was
+    # refused at 64 KB); text fields are bounded again by the store (4,000 characters)
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.upload_max_bytes + FORM_OVERHEAD
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(current_account=context.current_account,
                                  csrf_token=_csrf_token, settings=settings,

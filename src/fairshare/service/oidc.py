@@ -103,22 +103,31 @@ def complete(settings: ServiceSettings, redirect_uri: str) -> Identity:
     return identity(settings, meta, str(token.get("id_token", "")), str(kept.get("nonce")))
 
 
+#: Signature algorithms an ID token may use (never "none" or a shared-secret HMAC).
+ALGORITHMS = ("RS256", "PS256", "ES256")
+
+
 def identity(settings: ServiceSettings, meta: dict[str, Any], id_token: str,
              nonce: str) -> Identity:
     """The checked claims of an ID token: signature, issuer, audience, expiry, nonce."""
-    from authlib.jose import JsonWebKey, jwt
-    from authlib.jose.errors import JoseError
-    from authlib.oidc.core import CodeIDToken
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+    from joserfc.jwt import ClaimsOption
 
+    def must(value: str | None = None) -> ClaimsOption:
+        return ClaimsOption(essential=True, value=value) if value else \
+            ClaimsOption(essential=True)
+
+    registry = jwt.JWTClaimsRegistry(
+        leeway=60, iss=must(meta["issuer"]), aud=must(settings.oidc_client_id),
+        nonce=must(nonce), sub=must(), exp=must())
     try:
-        keys = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=TIMEOUT).json())
-        claims = jwt.decode(id_token, keys, claims_cls=CodeIDToken,
-                            claims_options={"iss": {"essential": True, "value": meta["issuer"]},
-                                            "aud": {"essential": True,
-                                                    "value": settings.oidc_client_id}},
-                            claims_params={"nonce": nonce})
-        claims.validate(leeway=60)
-    except (JoseError, requests.RequestException, ValueError) as exc:
+        keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=TIMEOUT).json())
+        token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
+        registry.validate(token.claims)
+    except (JoseError, requests.RequestException, ValueError, TypeError) as exc:
         raise OidcError(f"the identity token is not valid ({exc.__class__.__name__})") from None
+    claims = token.claims
     email = claims.get("email") if claims.get("email_verified", True) else None
     return Identity(subject=str(claims["sub"]), email=email)

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from fairshare.io import safe_filename
 from fairshare.service import context, uploads
-from fairshare.store import returns
+from fairshare.store import audit, returns
 from fairshare.store.records import StoreInputError
 from fairshare.store.returns import KIND_ROLES, ReturnRecord
 
@@ -59,6 +59,9 @@ def new(kind: str) -> str | Response:
     note = request.form.get("note", "")
     if request.method == "POST":
         status = "submitted" if request.form.get("status") == "submitted" else "draft"
+        typed = uploads.form_rows(kind, request.form) if kind in uploads.FORM_COLUMNS else []
+        if typed:
+            return _from_form(kind, typed, status, note)
         files = {role: request.files.get(role) for role in KIND_ROLES[kind]}
         missing = [role for role, f in files.items() if f is None or not f.filename]
         errors += [{"field": role, "text": f"Choose the {ROLE_WORDS[role].lower()} to upload"}
@@ -70,9 +73,35 @@ def new(kind: str) -> str | Response:
             errors += [{"field": KIND_ROLES[kind][0], "text": p} for p in checked.problems]
             if not errors:
                 return _store(kind, given, status, note, checked.rows)
+    return _page(kind, errors, note)
+
+
+def _page(kind: str, errors: list[dict[str, str]], note: str,
+          typed: list[tuple[str, str, str]] | None = None) -> str:
+    from fairshare.service.uploads import FORM_COLUMNS, FORM_ROWS, bundle
+
+    rows = list(typed or []) + [("", "", "")] * (FORM_ROWS - len(typed or []))
     return render_template("return_new.html", kind=kind, words=KIND_WORDS[kind],
                            roles=[(r, ROLE_WORDS[r]) for r in KIND_ROLES[kind]],
-                           errors=errors, note=note, settings=context.settings())
+                           errors=errors, note=note, settings=context.settings(),
+                           form_columns=FORM_COLUMNS.get(kind), form_rows=rows,
+                           specialties=sorted(bundle().specialties["specialty"]))
+
+
+def _from_form(kind: str, typed: list[tuple[str, str, str]], status: str,
+               note: str) -> str | Response:
+    """Rows typed in the simple form: made into the template's CSV and checked the same way."""
+    account = context.current_account()
+    assert account is not None and account.office is not None
+    role = KIND_ROLES[kind][0]
+    data = uploads.form_as_csv(kind, account.office, typed)
+    given = {role: uploads.Upload(role, f"{kind} form.csv", data)}
+    checked = uploads.check(kind, given, account.office, context.settings())
+    if checked.problems:
+        errors = [{"field": "specialty_0", "text": uploads.form_problem(p)}
+                  for p in checked.problems]
+        return _page(kind, errors, note, typed)
+    return _store(kind, given, status, note, checked.rows)
 
 
 def _store(kind: str, given: dict[str, uploads.Upload], status: str, note: str,
@@ -85,10 +114,7 @@ def _store(kind: str, given: dict[str, uploads.Upload], status: str, note: str,
                                   files={r: (u.filename, u.data) for r, u in given.items()},
                                   account_id=account.id, note=note.strip() or None, rows=rows)
     except StoreInputError as exc:
-        return render_template("return_new.html", kind=kind, words=KIND_WORDS[kind],
-                               roles=[(r, ROLE_WORDS[r]) for r in KIND_ROLES[kind]],
-                               errors=[{"field": "note", "text": str(exc)}], note=note,
-                               settings=context.settings()), 400  # type: ignore[return-value]
+        return _page(kind, [{"field": "note", "text": str(exc)}], note)  # type: ignore[return-value]
     return redirect(url_for("returns.show", return_id=made.id, saved=1), code=303)
 
 
@@ -108,10 +134,13 @@ def show(return_id: int) -> str:
 @context.require_role(*context.RETURN_READERS)
 def download(return_id: int, role: str) -> Response:
     record = _visible(return_id)
-    with context.engine().connect() as conn:
+    with context.engine().begin() as conn:
         files = returns.return_files(conn, return_id)
-    if role not in files:
-        abort(404)
+        if role not in files:
+            abort(404)
+        audit.record(conn, "return_downloaded", actor=context.actor_name(),
+                     target=f"return {return_id}", detail={"file": role},
+                     client=context.client_address())
     _, data = files[role]
     stem = safe_filename(f"{record.office}-{record.kind}-v{record.version}-{role}")
     suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"

@@ -34,9 +34,14 @@ def recommendation_id(row: pd.Series) -> str:
     return f"{row['area']}|{row['specialty']}|{int(row['year'])}|{row['org_code']}"
 
 
-@lru_cache(maxsize=32)
 def trust_rows(run_id: str, specialty: str) -> pd.DataFrame:
     """The run's plan for ``specialty`` shared over trusts (derived, so cached per process)."""
+    return _trust_rows(context.engine().url.render_as_string(hide_password=True), run_id,
+                       specialty)
+
+
+@lru_cache(maxsize=32)
+def _trust_rows(database: str, run_id: str, specialty: str) -> pd.DataFrame:
     from fairshare.inputs.corrections import corrected_trusts
     from fairshare.inputs.trusts import load_catchment, load_trusts, trust_basis, trust_minimums
     from fairshare.model.pipeline import PlanOutput

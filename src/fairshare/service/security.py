@@ -101,7 +101,7 @@ def presign_token() -> str:
 
 def _headers(response: Response) -> Response:
     static = request.path.startswith("/static/")
-    extra = " ".join(f"'{h}'" for h in g.get("script_hashes", ()))
+    extra = " ".join(g.get("script_hashes", ()))  # Dash gives them quoted
     response.headers.setdefault("Content-Security-Policy",
                                 CSP.format(extra=f" {extra}" if extra else ""))
     response.headers["X-Content-Type-Options"] = "nosniff"

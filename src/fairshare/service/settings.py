@@ -144,9 +144,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
 def _explain(exc: ValidationError, path: Path | None, from_env: Mapping[str, Any]) -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "settings"
+        key = ".".join(str(p) for p in err["loc"])
         where = f"{ENV_PREFIX}{key.upper()}" if key in from_env else (
-            f"{path}, key {key!r}" if path else f"setting {key!r}")
+            f"{path}, key {key!r}" if path else f"setting {key!r}") if key else (
+            str(path) if path else "the settings")
         hint = " (not a setting: see docs/service.md)" if err["type"] == "extra_forbidden" else ""
-        lines.append(f"{where}: {err['msg']}{hint}")
+        lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}{hint}")
     return "the service's settings are not usable:\n  - " + "\n  - ".join(lines)

@@ -77,7 +77,7 @@ def check(kind: str, uploads: Mapping[str, Upload], office: str,
         try:
             table = READERS[kind](paths)
         except InputError as exc:
-            return Checked(0, [str(_renamed(p, names)) for p in exc.problems])
+            return Checked(0, _listed(exc.problems, names))
         except FairshareError as exc:
             text = str(exc)
             for path, name in names.items():
@@ -88,6 +88,58 @@ def check(kind: str, uploads: Mapping[str, Upload], office: str,
         return Checked(0, [f"rows for {', '.join(wrong[:5])}: a return holds only your own "
                            f"office's rows ({office})"])
     return Checked(len(table), [])
+
+
+#: Problems listed on the page; the rest are counted (as the command line does).
+MAX_SHOWN = 20
+
+
+def _listed(problems: list[Problem], names: Mapping[str, str]) -> list[str]:
+    shown = [str(_renamed(p, names)) for p in problems[:MAX_SHOWN]]
+    if len(problems) > MAX_SHOWN:
+        shown.append(f"... and {len(problems) - MAX_SHOWN:,} more problems: fix these and "
+                     "check the file with `fairshare validate` before uploading again")
+    return shown
+
+
+#: The columns of the simple form, per kind: (year column, count column), as the templates.
+FORM_COLUMNS = {"capacity": ("year", "capacity"), "cohorts": ("completion_year", "trainees")}
+#: Rows the simple form offers.
+FORM_ROWS = 10
+
+
+def form_rows(kind: str, form: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """The (specialty, year, count) rows typed in the form; empty rows left out."""
+    rows = []
+    for i in range(FORM_ROWS):
+        row = tuple(form.get(f"{field}_{i}", "").strip() for field in ("specialty", "year",
+                                                                        "count"))
+        if any(row):
+            rows.append(row)
+    return rows  # type: ignore[return-value]
+
+
+def form_as_csv(kind: str, office: str, rows: list[tuple[str, str, str]]) -> bytes:
+    """The typed rows as the template's CSV, so they are checked by the same reader."""
+    import csv
+    import io
+
+    year, count = FORM_COLUMNS[kind]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["local_office", "specialty", year, count])
+    writer.writerows([office, *row] for row in rows)
+    return out.getvalue().encode()
+
+
+def form_problem(problem: str) -> str:
+    """A problem in the CSV made from the form, told by the form's own row numbers."""
+    import re
+
+    def renumber(match: re.Match[str]) -> str:
+        return f"form row {int(match.group(1)) - 1}"
+
+    return re.sub(r"^[^,]*, row (\d+)", renumber, problem)
 
 
 def _write(folder: Path, upload: Upload) -> Path:

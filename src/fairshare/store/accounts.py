@@ -201,18 +201,26 @@ def authenticate(engine: Engine, username: str, password: str, *, client: str,
                  policy: Policy) -> SignIn:
     """Check a password sign-in and record it (attempt, failures, lockout, audit).
 
-    Runs its own transaction so a failure is recorded even though the sign-in is refused.
+    The password is checked (argon2, tens of milliseconds and 64 MiB) outside any transaction,
+    so sign-ins do not queue behind one another's hashing; the outcome is then recorded in a
+    transaction of its own that re-reads the account under a row lock, so a failure is
+    recorded even though the sign-in is refused and concurrent failures are all counted.
     """
     name = username.strip().lower()[:120]
+    with engine.connect() as conn:
+        throttled = _throttled(conn, client, now(), policy)
+        row = conn.execute(select(accounts.c.password_hash).where(
+            accounts.c.username == name)).first()
+    ok = not throttled and _verify(row.password_hash if row is not None else None, password)
     with engine.begin() as conn:
         at = now()
-        if _throttled(conn, client, at, policy):
+        if throttled:
             _attempt(conn, name, client, at, success=False)
             audit.record(conn, "sign_in_throttled", actor=name or "-", client=client)
             return SignIn(None, f"Too many failed sign-ins from this address. Try again in "
                                 f"{policy.throttle_minutes:g} minutes.")
-        row = conn.execute(select(accounts).where(accounts.c.username == name)).first()
-        ok = _verify(row.password_hash if row is not None else None, password)
+        row = conn.execute(select(accounts).where(accounts.c.username == name)
+                           .with_for_update()).first()
         if row is None or not row.active:
             _attempt(conn, name, client, at, success=False)
             audit.record(conn, "sign_in_failed", actor=name or "-", client=client,
