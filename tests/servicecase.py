@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from fairshare.service.app import create_app
 from fairshare.service.settings import load_settings
-from fairshare.store import accounts, db, publications, returns
+from fairshare.store import accounts, db, jobs, publications, returns
 from fairshare.store.runs import table_bytes
 from fairshare.store.schema import run_tables, runs
 
@@ -91,4 +91,6 @@ def make_case(url: str, **settings: Any) -> Case:
                     conn, office=office, kind="capacity", status=status, rows=1,
                     files={"capacity": ("capacity.csv", data)}, account_id=case.ids[lead])
                 case.ids[f"{lead}_{status}"] = made_return.id
+        case.ids["job"] = jobs.enqueue(conn, "run", {"scenario": {"horizon": 2030}},
+                                       case.ids["analyst"])
     return case

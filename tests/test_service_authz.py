@@ -47,6 +47,9 @@ def gets(c: Case) -> list[tuple[str, set[str]]]:
         ("/admin/accounts", {"admin"}),
         ("/admin/audit", {"admin"}),
         ("/admin/audit.csv", {"admin"}),
+        ("/jobs", {"admin", "analyst"}),
+        (f"/jobs/{i['job']}", {"admin", "analyst"}),
+        (f"/jobs/{i['job']}.json", {"admin", "analyst"}),
     ]
 
 
@@ -60,6 +63,8 @@ def posts(c: Case) -> list[tuple[str, dict[str, str], set[str]]]:
         ("/reviews/decide", {"recommendation": "London|Cardiology|2027|RJ1",
                              "decision": "accept"}, {"reviewer"}),
         (f"/admin/accounts/{i['viewer']}", {"action": "unlock"}, {"admin"}),
+        ("/jobs", {"horizon": "2030"}, {"admin", "analyst"}),
+        (f"/jobs/{i['job']}/cancel", {}, {"admin", "analyst"}),
     ]
 
 

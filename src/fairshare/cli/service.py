@@ -5,7 +5,8 @@
 says how to make one), and refuses cookies without ``Secure`` on any address but loopback.
 ``create-admin`` makes the first admin: the password is typed twice at a prompt that does not
 echo it, or read from standard input (``--password-stdin``); there is never a default.
-The single-user ``fairshare serve`` is unchanged.
+``worker`` takes queued jobs (runs, uncertainty, calibration) until SIGTERM (docs/service.md,
+"Long jobs"). The single-user ``fairshare serve`` is unchanged.
 """
 
 from __future__ import annotations
@@ -13,25 +14,17 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from fairshare.cli.common import app, console, friendly
+from fairshare.cli.common import DatabaseOpt, app, console, friendly
 from fairshare.errors import FairshareError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from fairshare.service.worker import RunSaver
 
 service_app = typer.Typer(no_args_is_help=True, help="The shared service: its workers (and "
                           "server), on one database (docs/service.md).")
 app.add_typer(service_app, name="service", rich_help_panel="Service")
 
-DatabaseOpt = Annotated[str | None, typer.Option(
-    "--database", help="Service database URL: postgresql://USER@HOST:PORT/NAME or "
-    "sqlite:///PATH (default: $FAIRSHARE_DATABASE_URL, else service.sqlite in the run store).")]
 SettingsOpt = Annotated[Path | None, typer.Option(
     "--settings", help="Settings file (.toml or .yaml; docs/service.md). FAIRSHARE_* "
     "variables override it.")]
@@ -145,6 +138,7 @@ def worker(
     """Take queued jobs (runs, uncertainty, calibration) one at a time until SIGTERM."""
     from fairshare.service.worker import Worker, default_name
     from fairshare.store.db import open_database, redacted
+    from fairshare.store.sql_runs import SqlRunStore
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
@@ -155,14 +149,7 @@ def worker(
                   + (f", Dask {dask}" if dask else "") + (": one job" if once else
                                                          ": until stopped (SIGTERM)"),
                   highlight=False)
-    done = Worker(engine, _run_store(engine), name=name, dask=dask).run(once=once)
-    console.print(f"worker {name} stopped: {done} job{'s' if done != 1 else ''} done",
-                  highlight=False)
+    work = Worker(engine, SqlRunStore(engine), name=name, dask=dask)
+    work.run(once=once)
+    console.print(f"worker {name} stopped: {work.summary()}", highlight=False)
 
-
-def _run_store(engine: Engine) -> RunSaver:
-    """Where a worker stores the runs it makes: the service database itself, so every web
-    process (the publish page) and every worker machine sees them."""
-    from fairshare.store.sql_runs import SqlRunStore
-
-    return SqlRunStore(engine)

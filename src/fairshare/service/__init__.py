@@ -1,2 +1,2 @@
-"""The shared service (issue 17): sign-in, roles, returns, reviews, published plans and the
-job queue's workers (docs/service.md)."""
+"""The shared service: sign-in, roles, returns, reviews, published plans and the job queue's
+workers (docs/service.md)."""

@@ -15,6 +15,8 @@ command line, so ``fairshare compare`` explains a change of return like a change
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -23,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from fairshare.errors import FairshareError
+from fairshare.errors import FairshareError, InputError
 from fairshare.inputs.bundle import Bundle
 from fairshare.io import safe_filename
 from fairshare.scenario import Scenario
@@ -145,8 +147,10 @@ def _returns_for_run(ids: list[int], stored: Mapping[int, StoredReturn]) -> list
                                  f"(return {found.id}) is a draft: a run uses submitted "
                                  "returns only")
         if found.kind not in RUN_ROLES:
-            raise JobParamsError(f"return {found.id} is a {found.kind} return: a run job "
-                                 f"reads {' and '.join(RUN_ROLES)} returns")
+            raise JobParamsError(
+                f"return {found.id} is a {found.kind} return: a run job reads "
+                f"{' and '.join(RUN_ROLES)} returns (an office's post records are not yet "
+                "used by a run: use `fairshare posts import` and `fairshare run --posts`)")
         chosen.append(found)
     seen: dict[tuple[str, str], int] = {}
     for r in chosen:
@@ -170,7 +174,12 @@ def _read_return(r: StoredReturn, bundle: Bundle, folder: Path) -> pd.DataFrame:
     stem = safe_filename(f"return-{r.id}-{r.office}-{r.kind}-v{r.version}")
     path = folder / f"{stem}{suffix}"
     path.write_bytes(data)
-    table = read_capacity(path, bundle) if role == "capacity" else read_cohorts(path, bundle)
+    try:
+        table = read_capacity(path, bundle) if role == "capacity" else read_cohorts(path, bundle)
+    except InputError as exc:  # name the return and its file as uploaded, not a temporary path
+        named = f"{r.office}'s {r.kind} return v{r.version} ({filename})"
+        raise InputError([replace(p, file=named) if p.file.endswith(path.name) else p
+                          for p in exc.problems]) from None
     others = sorted(set(table["local_office"]) - {r.office})
     if others:
         raise JobParamsError(f"{r.office}'s {r.kind} return v{r.version} (return {r.id}, file "
@@ -302,7 +311,11 @@ def calibrate_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
             isinstance(v, int | float) and not isinstance(v, bool) for v in fixed.values()):
         raise JobParamsError("job parameter 'fix' must map a parameter to the value it is held at")
     sc = scenario_of(params)
+    # the published figures are an input like the --published file: digested, so `compare`
+    # says when two calibrations were fitted to different figures
+    figures = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
     bundle = _bundle(sc)
+    bundle = replace(bundle, digests={**bundle.digests, "calibration": figures})
     ctx.report(0.05, f"reading {len(rows)} published figures")
     with tempfile.TemporaryDirectory(prefix="fairshare-job-") as tmp:
         path = Path(tmp) / "published.csv"

@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -29,11 +30,13 @@ from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from fairshare.errors import FairshareError
 from fairshare.service.job_kinds import KINDS, JobContext, StoredReturn, return_ids
 from fairshare.store import jobs as queue
 from fairshare.store import returns as stored_returns
+from fairshare.store.db import DatabaseError
 
 log = logging.getLogger("fairshare.worker")
 
@@ -41,6 +44,8 @@ log = logging.getLogger("fairshare.worker")
 HEARTBEAT_EVERY = 15.0
 STALE_AFTER = timedelta(minutes=2)
 POLL_EVERY = 2.0
+#: How long a worker waits before trying a database that did not answer.
+RETRY_AFTER = 30.0
 
 
 class RunSaver(Protocol):
@@ -48,6 +53,8 @@ class RunSaver(Protocol):
 
     def save(self, name: str | None, metadata: Mapping[str, Any],
              tables: Mapping[str, pd.DataFrame]) -> Any: ...
+
+    def delete(self, ref: str) -> Any: ...
 
 
 class WorkerStopping(BaseException):  # a stop, not an error: `except Exception` passes it
@@ -88,6 +95,8 @@ class Worker:
         self.poll_every = poll_every
         self._stop = threading.Event()
         self._interruptible = False
+        #: How the jobs this worker took ended: done, failed, cancelled, queued (given back).
+        self.tally: Counter[str] = Counter()
 
     # ------------------------------------------------------------ stopping
 
@@ -117,18 +126,37 @@ class Worker:
 
     def run(self, *, once: bool = False) -> int:
         """Work until stopped (``once``: at most one job); the number of jobs finished."""
-        done = 0
         log.info("worker %s: started", self.name)
         with self._signals():
             while not self._stop.is_set():
-                job = self.work_one()
-                done += job is not None and job.status == "done"
+                try:
+                    job = self.work_one()
+                except SQLAlchemyError as exc:  # the database restarts or the network drops
+                    if once:
+                        raise DatabaseError(f"worker {self.name}: the database did not answer: "
+                                            f"{str(exc).splitlines()[0]}") from None
+                    log.exception("worker %s: the database did not answer; trying again in "
+                                  "%.0f s (a job it held is requeued once stale)", self.name,
+                                  RETRY_AFTER)
+                    self._stop.wait(RETRY_AFTER)
+                    continue
+                if job is not None:
+                    self.tally[job.status] += 1
                 if once:
                     break
                 if job is None:
                     self._stop.wait(self.poll_every)
-        log.info("worker %s: stopped after %d jobs", self.name, done)
-        return done
+        log.info("worker %s: stopped (%s)", self.name, self.summary())
+        return self.tally["done"]
+
+    def summary(self) -> str:
+        """How the jobs taken ended, in words: "2 jobs done, 1 failed"."""
+        taken = sum(self.tally.values())
+        if not taken:
+            return "no job taken"
+        parts = [f"{n} {'given back to the queue' if status == 'queued' else status}"
+                 for status, n in sorted(self.tally.items())]
+        return f"{taken} job{'s' if taken != 1 else ''} taken: {', '.join(parts)}"
 
     def work_one(self) -> queue.Job | None:
         """Requeue dead workers' jobs, then claim and run one job; the job as it ended (None
@@ -217,6 +245,7 @@ class Worker:
         if queue.finish(self.engine, job.id, {"run_id": record.id, "name": record.name},
                         worker=self.name):
             log.info("job %s: done, run %s", job.id, record.id)
-        else:
-            log.warning("job %s: stored run %s, but the job was cancelled or taken back "
-                        "meanwhile", job.id, record.id)
+        else:  # cancelled or taken back between the last check and now: keep no orphan run
+            self.run_store.delete(record.id)
+            log.warning("job %s: cancelled or taken back while its run was being stored; "
+                        "run %s deleted", job.id, record.id)

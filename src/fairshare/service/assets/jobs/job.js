@@ -14,6 +14,11 @@
   var errorText = document.getElementById("job-error-text");
   var result = document.getElementById("job-result");
   var runId = document.getElementById("job-run-id");
+  var started = document.getElementById("job-started");
+  var ended = document.getElementById("job-ended");
+  var cancel = document.getElementById("job-cancel");
+
+  function when(iso) { return iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "not yet"; }
 
   function show(job) {
     if (line.textContent !== job.status_line) { line.textContent = job.status_line; }
@@ -21,6 +26,9 @@
     bar.textContent = job.percent + "%";
     if (job.error) { errorText.textContent = job.error; errorBox.hidden = false; }
     if (job.run_id) { runId.textContent = job.run_id; result.hidden = false; }
+    if (job.started_at) { started.textContent = when(job.started_at); }
+    if (job.finished_at) { ended.textContent = when(job.finished_at); }
+    if (job.finished && cancel) { cancel.hidden = true; }
     box.setAttribute("data-finished", job.finished ? "true" : "false");
   }
 
