@@ -8,9 +8,10 @@ through the real sign-in page:
 1. the admin makes an office lead (North East), an analyst and a viewer on the accounts page;
 2. the lead uploads the capacity template, filled in for North East, as a submitted return,
    and saves a second one as a draft;
-3. the analyst runs a plan on that return (the run job is queued with the return's id, as the
-   service's run request does, and `fairshare service worker --once` computes it), follows the
-   job's page to "done" and publishes the run on the publish page;
+3. the analyst ticks that return on the jobs page's "Run a plan" form and queues the run; a
+   worker started from the command line (`fairshare service worker --once`) computes it while
+   the job's page follows it to "Done" without a reload; the run records the return it used
+   (office, kind, version, digest), and the analyst publishes it on the publish page;
 4. a viewer sees the published plan and its tables, and is refused the draft return, the
    returns list, the explorer, the jobs and the publish page (403 or 404).
 
@@ -26,6 +27,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -265,43 +268,53 @@ def submit_capacity(page: Page, server: Server, upload: Path) -> tuple[int, int]
 
 
 def run_plan_on(page: Page, server: Server, database: str, return_id: int) -> str:
-    """A run on the submitted return: queued as the service queues it, computed by a worker
-    started from the command line, followed on the job's page; the run's id."""
-    from fairshare.store import jobs
-    from fairshare.store.accounts import by_username
-    from fairshare.store.db import open_database
-
-    engine = open_database(database)
-    with engine.begin() as conn:
-        analyst = by_username(conn, "analyst")
-        assert analyst is not None
-        job_id = jobs.enqueue(conn, "run", {"returns": [return_id],
-                                            "name": "North East capacity, e2e"}, analyst.id)
-    page.goto(f"{server.url}/jobs/{job_id}")
-    assert "queued" in page.inner_text("main").lower()
+    """The analyst queues a run with the North East return on the jobs page; a worker started
+    from the command line computes it while the job's page follows it to "Done" without a
+    reload; the run's id, as the page shows it."""
+    page.goto(f"{server.url}/jobs")
+    audited(page, "the jobs page with its run form")
+    offered = page.locator("#returns")
+    # only the office's newest *submitted* return is offered, never the later draft
+    assert f"{OFFICE}: capacity return v1" in offered.inner_text()
+    assert "v2" not in offered.inner_text()
+    box = page.locator(f"#return-{return_id}")
+    box.check()
+    page.get_by_label("Name of the run").fill("North East capacity, e2e")
+    page.get_by_role("button", name="Queue the run").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    assert page.locator("#job-status-line").inner_text().strip() == "Waiting for a worker"
     audited(page, "a queued job's page")
-    cli("service", "worker", "--database", database, "--once")
-    page.get_by_text(re.compile(r"\bdone\b", re.IGNORECASE)).first.wait_for()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "fairshare.cli", "service", "worker", "--database", database,
+         "--once"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        page.locator("#job-result").wait_for(state="visible", timeout=300_000)
+    finally:
+        said, _ = worker.communicate(timeout=300)
+    assert worker.returncode == 0, said
+    assert page.locator("#job-status-line").inner_text().strip() == "Done"
+    assert page.locator("#job-progress").get_attribute("value") == "100"
     audited(page, "a finished job's page")
-    with engine.connect() as conn:
-        job = jobs.get(conn, job_id)
-    assert job is not None and job.status == "done", job
-    run_id = str(job.result["run_id"])  # type: ignore[index]
+    run_id = page.locator("#job-run-id").inner_text().strip()
     # the run records the return it used: office, kind, version and digest
+    from fairshare.store.db import open_database
     from fairshare.store.returns import get_return
     from fairshare.store.sql_runs import SqlRunStore
 
+    engine = open_database(database)
     with engine.connect() as conn:
         record = get_return(conn, return_id)
     assert record is not None
     used = SqlRunStore(engine).metadata(run_id)["returns_used"]
     assert [(u["id"], u["office"], u["kind"], u["version"], u["digest"]) for u in used] == [
         (record.id, OFFICE, "capacity", record.version, record.digest)]
+    page.get_by_role("link", name="publish it").click()
+    page.wait_for_url(re.compile(r"/publications/new$"))
     return run_id
 
 
 def publish(page: Page, server: Server, run_id: str) -> int:
-    page.goto(f"{server.url}/publications/new")
+    """The analyst publishes the run (on the publish page the job's page linked to)."""
     audited(page, "the publish page")
     page.get_by_label("Run").select_option(run_id)
     page.get_by_label("Title").fill("Plan with North East's capacity")
