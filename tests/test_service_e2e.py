@@ -335,6 +335,21 @@ def read_published(page: Page, server: Server, version: int) -> None:
     assert "First plan using a local office's capacity return." in text
     audited(page, "a published plan, as a viewer")
     shots(page, "published-plan")
+    # redistribution moves posts, never adds them: the eleven offices' targets shown add up to
+    # every post in the establishment the run used (the embedded public baseline, read here)
+    from fairshare import load_england
+
+    cells = page.locator("main table tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+    assert len(cells) == 11
+    shown = sum(int(row[-1].replace(",", "")) for row in cells)
+    assert shown == int(load_england().posts["posts"].sum())
+    with page.expect_download() as download:
+        page.locator(f"a[href='/publications/{version}/tables/targets.csv']").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+    assert {"area", "specialty", "target"} <= set(rows[0])
+    offices = {r["area"] for r in rows if r.get("level", "local_office") == "local_office"}
+    assert OFFICE in offices
     link = page.locator(f"a[href^='/publications/{version}/tables/']:not([download])").first
     link.click()
     page.wait_for_url(re.compile(rf"/publications/{version}/tables/"))
