@@ -115,9 +115,18 @@ def pg_cluster() -> Generator[Any, None, None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """A fresh, empty service database: once on SQLite, once on the PostgreSQL server."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Generator[str, None, None]:
+    """A fresh, empty service database: once on SQLite, once on the PostgreSQL server.
+
+    Afterwards the process's pooled engine for it is disposed: ``db.engine_for`` caches a few
+    engines, and one dropped from the cache with connections still open would be reported
+    (ResourceWarning, an error here) in whichever later test the garbage collector runs.
+    """
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'service.sqlite'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return str(cluster.new_database())
+        url = f"sqlite:///{tmp_path / 'service.sqlite'}"
+    else:
+        url = str(request.getfixturevalue("pg_cluster").new_database())
+    yield url
+    from fairshare.store import db
+
+    db.engine_for(db.database_url(url)).dispose()
