@@ -115,3 +115,22 @@ def test_the_list_is_newest_first(case: Case) -> None:
     shown = [int(i) for i in re.findall(r'href="/jobs/(\d+)"', html)]
     assert shown == sorted([case.ids["job"], *more], reverse=True)
     assert "3 waiting, 0 running" in html
+
+
+def test_an_analyst_queues_uncertainty_draws(case: Case) -> None:
+    client = case.client("analyst")
+    token = page_csrf(client)
+    refused = client.post("/jobs", data={"csrf_token": token, "kind": "uncertainty",
+                                         "draws": "0", "seed": "x"})
+    text = refused.get_data(as_text=True)
+    assert "job parameter &#39;draws&#39; must be a whole number from 1 to 1,000,000" in text
+    assert "job parameter &#39;seed&#39; must be a whole number" in text
+    queued = client.post("/jobs", data={"csrf_token": token, "kind": "uncertainty",
+                                        "draws": "5,000", "seed": "7"})
+    assert queued.status_code == 303
+    job_id = int(queued.headers["Location"].rsplit("/", 1)[1])
+    with case.engine.connect() as conn:
+        job = q.get(conn, job_id)
+    assert job is not None and (job.kind, job.params) == (
+        "uncertainty", {"scenario": {}, "draws": 5000, "seed": 7})
+    assert client.post("/jobs", data={"csrf_token": token, "kind": "rm -rf"}).status_code == 400

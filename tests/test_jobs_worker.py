@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -352,3 +353,33 @@ def test_a_bad_return_fails_the_run_naming_the_return_row_and_column(
     assert error == ("1 problem found:\n  - London's capacity return v1 (capacity.csv), row 2, "
                      "column 'capacity': 'lots' is not a number: expected a whole number of "
                      "posts")
+
+
+@pytest.mark.parametrize(("counted", "first_round"), [("2027-03-01", 2027),
+                                                      ("2027-09-01", 2028)])
+def test_a_run_starts_at_the_next_round_after_the_establishment_was_counted(
+        counted: str, first_round: int) -> None:
+    """Recruitment rounds are in August: posts counted in March 2027 are first moved in
+    August 2027, posts counted in September 2027 in August 2028. A scenario's own plan_start
+    is kept; the name says the start moved, as `fairshare run` names it."""
+    from dataclasses import replace
+
+    params = {"scenario": {"horizon": 2035}}
+    sc = job_kinds.scenario_of(params, named=False)
+    bundle = replace(job_kinds._bundle(sc), posts_date=counted)
+    started = job_kinds.name_of(job_kinds.dated(bundle, sc), params)
+    assert started.plan_start == first_round
+    assert started.name == f"plan start {first_round}, horizon 2035"
+    fixed = job_kinds.scenario_of({"scenario": {"plan_start": 2030}}, named=False)
+    assert job_kinds.dated(bundle, fixed).plan_start == 2030
+
+
+def test_a_worker_takes_over_a_dead_workers_job(engine: Engine) -> None:
+    ana = make_account(engine, "ana")
+    job_id = enqueue(engine, "run", {"scenario": {"horizon": 2028}}, ana)
+    assert q.claim(engine, "ghost") is not None  # taken by a worker that then died
+    time.sleep(0.05)
+    rescuer = Worker(engine, SqlRunStore(engine), name="rescuer", stale_after=timedelta(0))
+    assert rescuer.run(once=True) == 1
+    job = job_of(engine, job_id)
+    assert (job.status, job.worker, job.attempts) == ("done", "rescuer", 2)

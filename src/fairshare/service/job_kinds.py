@@ -80,7 +80,8 @@ class JobContext:
 # ------------------------------------------------------------------ parameters
 
 
-def _int(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def whole(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """A whole-number parameter within its range, or a message naming it."""
     value = params.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise JobParamsError(f"job parameter {key!r} must be a whole number from {low:,} to "
@@ -100,17 +101,29 @@ def return_ids(params: Mapping[str, Any]) -> list[int]:
     return list(ids)
 
 
-def scenario_of(params: Mapping[str, Any]) -> Scenario:
-    """The job's scenario: ``scenario`` holds parameters over the defaults, as a file would,
-    named by what it changes (as ``fairshare run`` names a run made with options)."""
-    from fairshare.cli.common import for_this_run
-    from fairshare.scenario import load_scenario_and_file
-
+def _given(params: Mapping[str, Any]) -> dict[str, Any]:
     given = params.get("scenario") or {}
     if not isinstance(given, dict):
         raise JobParamsError("job parameter 'scenario' must be a mapping of parameter: value")
-    sc, _ = load_scenario_and_file(None, **given)
-    return sc if "name" in given else for_this_run(sc, load_scenario_and_file(None)[0], {})
+    return given
+
+
+def scenario_of(params: Mapping[str, Any], *, named: bool = True) -> Scenario:
+    """The job's scenario: ``scenario`` holds parameters over the defaults, as a file would;
+    ``named``: called by what it changes (as ``fairshare run`` names a run made with options),
+    which a run does only once its plan start is dated (``name_of``)."""
+    from fairshare.scenario import load_scenario
+
+    sc = load_scenario(None, **_given(params))
+    return name_of(sc, params) if named else sc
+
+
+def name_of(sc: Scenario, params: Mapping[str, Any]) -> Scenario:
+    """The scenario named by what differs from the defaults, unless the job names it."""
+    from fairshare.cli.common import for_this_run
+    from fairshare.scenario import load_scenario
+
+    return sc if "name" in _given(params) else for_this_run(sc, load_scenario(None), {})
 
 
 def _bundle(sc: Scenario) -> Bundle:
@@ -224,10 +237,10 @@ def run_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     from fairshare.publish.outputs import run_metadata
 
     ctx.report(0.02, "reading the scenario and the returns")
-    sc = scenario_of(params)
+    sc = scenario_of(params, named=False)
     chosen = _returns_for_run(return_ids(params), ctx.returns)
     bundle = _bundle(sc)
-    sc = dated(bundle, sc)
+    sc = name_of(dated(bundle, sc), params)  # dated first: naming sets every field
     cap, coh, bundle = _plan_inputs(chosen, bundle)
     if chosen:  # the returns are inputs of the run: in its scenario's digest and name
         sc = sc.with_overrides(inputs={**sc.inputs, **_return_digests(chosen)})
@@ -265,8 +278,8 @@ def uncertainty_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     from fairshare.analysis.uncertainty import monte_carlo_intervals
     from fairshare.publish.outputs import run_metadata
 
-    draws = _int(params, "draws", 2000, 1, MAX_DRAWS)
-    seed = _int(params, "seed", 0, 0, 2**32 - 1)
+    draws = whole(params, "draws", 2000, 1, MAX_DRAWS)
+    seed = whole(params, "seed", 0, 0, 2**32 - 1)
     sc = scenario_of(params)
     bundle = _bundle(sc)
     ctx.report(0.02, f"preparing {draws:,} draws")
@@ -305,7 +318,7 @@ def calibrate_job(params: Mapping[str, Any], ctx: JobContext) -> JobRun:
     from fairshare.publish.outputs import run_metadata
 
     rows = _published_rows(params)
-    seed = _int(params, "seed", 0, 0, 2**32 - 1)
+    seed = whole(params, "seed", 0, 0, 2**32 - 1)
     fixed = params.get("fix") or {}
     if not isinstance(fixed, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in fixed.values()):

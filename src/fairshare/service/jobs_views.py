@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from fairshare.errors import FairshareError
 from fairshare.service import context
-from fairshare.service.job_kinds import RUN_ROLES, scenario_of
+from fairshare.service.job_kinds import MAX_DRAWS, RUN_ROLES, scenario_of, whole
 from fairshare.store import jobs as queue
 from fairshare.store import returns
 from fairshare.store.schema import JOB_STATUSES
@@ -141,6 +141,20 @@ def _run_params(form: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return params, errors
 
 
+def _uncertainty_params(form: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The uncertainty job's parameters from the form (draws, seed), and every problem."""
+    errors: list[dict[str, str]] = []
+    params: dict[str, Any] = {"scenario": {}}
+    for field, default, high in (("draws", 2000, MAX_DRAWS), ("seed", 0, 2**32 - 1)):
+        raw = form.get(field, "").strip().replace(",", "")
+        try:
+            params[field] = whole({field: int(raw) if raw.isdigit() else raw or default},
+                                  field, default, 1 if field == "draws" else 0, high)
+        except FairshareError as exc:
+            errors.append({"field": field, "text": str(exc)})
+    return params, errors
+
+
 @bp.route("/jobs", methods=["GET", "POST"])
 @context.require_role(*JOB_ROLES)
 def index() -> str | Response:
@@ -149,10 +163,13 @@ def index() -> str | Response:
     if request.method == "POST":
         account = context.current_account()
         assert account is not None
-        params, errors = _run_params(request.form)
+        kind = request.form.get("kind", "run")
+        if kind not in ("run", "uncertainty"):
+            abort(400)
+        params, errors = (_run_params if kind == "run" else _uncertainty_params)(request.form)
         if not errors:
             with context.engine().begin() as conn:
-                job_id = queue.enqueue(conn, "run", params, account.id)
+                job_id = queue.enqueue(conn, kind, params, account.id)
             return redirect(url_for("jobs.job_page", job_id=job_id), code=303)
         chosen = {int(r) for r in request.form.getlist("returns") if r.isdigit()}
     offered = _offered_returns()
