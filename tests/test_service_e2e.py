@@ -12,8 +12,11 @@ through the real sign-in page:
    worker started from the command line (`fairshare service worker --once`) computes it while
    the job's page follows it to "Done" without a reload; the run records the return it used
    (office, kind, version, digest), and the analyst publishes it on the publish page;
-4. a viewer sees the published plan and its tables, and is refused the draft return, the
-   returns list, the explorer, the jobs and the publish page (403 or 404).
+4. a viewer sees the published plan and its tables (the offices' targets add up to every post
+   in the establishment; the targets CSV downloads), and is refused the draft return, the
+   returns list, the explorer, the jobs, the accounts and the publish page (403 or 404);
+5. the lead, signed in again, finds North East's rows of the published plan on the home page
+   (each gap = target - current; the targets add up to North East's total on the plan page).
 
 After each kind of interaction axe-core audits the page (WCAG 2.2 AA tags and best practice, as
 tests/test_webapp_e2e.py): no serious or critical violation. Every browser request to anything
@@ -212,7 +215,7 @@ def test_lead_returns_analyst_publishes_viewer_reads(
 
     viewer = person(browser, server, outside)
     sign_in(viewer, server, "viewer")
-    read_published(viewer, server, version)
+    totals = read_published(viewer, server, version)
     for refused in (f"/returns/{draft}", f"/returns/{submitted}", "/returns",
                     "/returns/new/capacity", "/publications/new", "/jobs", "/explore/",
                     "/admin/accounts", f"/publications/{version + 1}"):
@@ -220,6 +223,11 @@ def test_lead_returns_analyst_publishes_viewer_reads(
         assert code in (403, 404), f"a viewer reached {refused} ({code})"
     audited(viewer, "the page a viewer is refused")
     viewer.context.close()
+
+    lead = person(browser, server, outside)
+    sign_in(lead, server, "ne-lead")
+    own_office_first(lead, totals[OFFICE])
+    lead.context.close()
 
     assert not outside, f"the pages tried to reach outside addresses: {sorted(set(outside))}"
 
@@ -325,7 +333,8 @@ def publish(page: Page, server: Server, run_id: str) -> int:
     return int(page.url.rsplit("/", 1)[1])
 
 
-def read_published(page: Page, server: Server, version: int) -> None:
+def read_published(page: Page, server: Server, version: int) -> dict[str, int]:
+    """The viewer reads the plan, its tables and a CSV; the offices' targets as shown."""
     page.goto(f"{server.url}/publications")
     assert "Plan with North East's capacity" in page.inner_text("main")
     audited(page, "the published plans list")
@@ -350,8 +359,31 @@ def read_published(page: Page, server: Server, version: int) -> None:
     assert {"area", "specialty", "target"} <= set(rows[0])
     offices = {r["area"] for r in rows if r.get("level", "local_office") == "local_office"}
     assert OFFICE in offices
+    totals = {row[0]: int(row[-1].replace(",", "")) for row in cells}
     link = page.locator(f"a[href^='/publications/{version}/tables/']:not([download])").first
     link.click()
     page.wait_for_url(re.compile(rf"/publications/{version}/tables/"))
     assert page.locator("table td").count() > 0
     audited(page, "a published table")
+    return totals
+
+
+def own_office_first(page: Page, office_total: int) -> None:
+    """Signed in again after the publication, the lead's home page shows their own office's
+    figures in the current plan: every row theirs, each gap = target - current, and the
+    targets adding up to the office's total on the published plan's page."""
+    assert page.get_by_role("heading", name=f"{OFFICE} in the current plan").count() == 1
+    table = page.locator("main table").first
+    heads = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    rows = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+    got = [dict(zip(heads, row, strict=True)) for row in rows]
+    assert got and {r["area"] for r in got} == {OFFICE}
+
+    def number(text: str) -> int:
+        return int(text.replace(",", "").replace("−", "-").replace("+", ""))
+
+    for r in got:
+        assert number(r["gap"]) == number(r["target"]) - number(r["current"]), r
+    assert sum(number(r["target"]) for r in got) == office_total
+    audited(page, "an office lead's home page with the published plan")
