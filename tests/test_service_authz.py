@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servicecase import ROLES, Case, make_case, page_csrf
+from tests.servicecase import PASSWORD, ROLES, Case, make_case, page_csrf
 
 EVERYONE = set(ROLES)
 NONE: set[str] = set()
@@ -63,6 +63,8 @@ def posts(c: Case) -> list[tuple[str, dict[str, str], set[str]]]:
         ("/reviews/decide", {"recommendation": "London|Cardiology|2027|RJ1",
                              "decision": "accept"}, {"reviewer"}),
         (f"/admin/accounts/{i['viewer']}", {"action": "unlock"}, {"admin"}),
+        (f"/admin/accounts/{i['viewer']}", {"action": "password", "password": PASSWORD},
+         {"admin"}),
         ("/jobs", {"horizon": "2030"}, {"admin", "analyst"}),
         (f"/jobs/{i['job']}/cancel", {}, {"admin", "analyst"}),
     ]
@@ -157,3 +159,32 @@ def test_the_explorer_and_its_callbacks_are_for_analysts_and_admins(tmp_path: ob
                 wrong.append(f"{who} POST {callback} without X-CSRFToken: {no_token}")
     assert not wrong, "\n".join(wrong)
     case.engine.dispose()
+
+
+def test_a_plan_is_compared_with_the_previous_published_plan(case: Case) -> None:
+    """Targets per office summed by hand from the two hand-made runs: v2 against v1, an office
+    v1 did not have left empty (not 0, not "nan")."""
+    import re
+
+    from fairshare.store import publications
+    from fairshare.store.runs import table_bytes
+    from fairshare.store.schema import run_tables, runs
+    from tests.servicecase import TARGETS
+
+    second = TARGETS.assign(target=[90, 60, 44])
+    second.loc[len(second)] = ["local_office", "Wessex", "Cardiology", 10, 12, 2]
+    with case.engine.begin() as conn:
+        conn.execute(runs.insert().values(id="run-two", name="two", created="x", saved="x",
+                                          tables={}, metadata={}))
+        conn.execute(run_tables.insert().values(run_id="run-two", name="targets", sha256="x",
+                                                data=table_bytes(second, "targets")))
+        publications.publish(conn, run_id="run-two", title="Plan two", note="",
+                             account_id=case.ids["analyst"])
+    page = case.client("viewer").get("/publications/2").get_data(as_text=True)
+    rows = {cells[0]: cells[1:] for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)
+            if (cells := re.findall(r"<td[^>]*>(.*?)</td>", row))}
+    # London: 90 + 60 = 150 now, 96 + 55 = 151 before; North East 44 and 44; Wessex new
+    assert rows["London"] == ["150", "151", "-1"]
+    assert rows["North East"] == ["44", "44", "0"]
+    assert rows["Wessex"] == ["12", "", ""]
+    assert "nan" not in page and "&lt;NA&gt;" not in page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select
@@ -184,9 +185,15 @@ def test_a_large_upload_within_the_limit_is_read_not_refused(case: Case) -> None
     rows = b"".join(b"London,Cardiology,%d,3\n" % (2000 + i % 50) for i in range(50_000))
     data = b"local_office,specialty,year,capacity\n" + rows
     assert len(data) > 1_000_000
-    answer = lead.post("/returns/new/capacity", data={
-        "csrf_token": page_csrf(lead), "capacity": (__import__("io").BytesIO(data), "big.csv")},
-        content_type="multipart/form-data")
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    # encoded in memory: the test client would spool a large body to an unclosed temp file
+    boundary, body = encode_multipart(MultiDict({
+        "csrf_token": page_csrf(lead),
+        "capacity": FileStorage(__import__("io").BytesIO(data), "big.csv")}))
+    answer = lead.post("/returns/new/capacity", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "There are 21 problems" in page  # 20 and a count
     assert "more problems" in page
@@ -333,3 +340,84 @@ def test_the_audit_export_is_complete_and_described(case: Case) -> None:
     assert stored["action"].iloc[-1] == "audit_exported"
     described = dictionary(list(exported.columns), "audit_log")
     assert described["meaning"].str.len().gt(0).all()
+
+
+def test_post_records_are_read_as_posts_import_reads_them(case: Case, tmp_path: object) -> None:
+    """SYNTHETIC TIS post and placement records (scripts/make_synthetic_tis.py) for North East:
+    North East's lead stores them with one row per post in the file; London's lead is refused
+    them (not their office)."""
+    import io
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_synthetic_tis import synthetic_records, write_set
+
+    folder = Path(str(tmp_path)) / "tis"
+    posts, placements = synthetic_records(seed=5, areas=["North East"])
+    write_set(folder, posts, placements)
+    files = {role: (folder / f"SYNTHETIC_tis_{role}.csv").read_bytes()
+             for role in ("posts", "placements")}
+
+    def upload(who: str) -> Any:
+        from werkzeug.datastructures import FileStorage, MultiDict
+        from werkzeug.test import encode_multipart
+
+        lead = case.client(who)
+        boundary, body = encode_multipart(MultiDict({  # in memory: see the 1 MB test
+            "csrf_token": page_csrf(lead), "status": "submitted",
+            **{role: FileStorage(io.BytesIO(data), f"{role}.csv")
+               for role, data in files.items()}}))
+        return lead.post("/returns/new/post_records", data=body,
+                         content_type=f"multipart/form-data; boundary={boundary}")
+
+    refused = upload("lead_ldn")
+    assert refused.status_code == 200 and "only your own office" in refused.get_data(
+        as_text=True)
+    stored = upload("lead_ne")
+    assert stored.status_code == 303
+    with case.engine.connect() as conn:
+        record = returns.list_returns(conn, office="North East", kind="post_records")[0]
+        kept = returns.return_files(conn, record.id)
+    assert record.rows == len(posts) and record.status == "submitted"
+    assert {role: data for role, (_, data) in kept.items()} == files
+
+
+def test_an_admin_sets_a_password_that_ends_the_old_sessions(case: Case) -> None:
+    viewer = case.client("viewer")
+    admin = case.client("admin")
+    path = f"/admin/accounts/{case.ids['viewer']}"
+    short = admin.post(path, data={"csrf_token": page_csrf(admin), "action": "password",
+                                   "password": "short"})
+    assert "at+least+12+characters" in short.headers["Location"]
+    assert viewer.get("/").status_code == 200  # nothing changed yet
+    admin.post(path, data={"csrf_token": page_csrf(admin), "action": "password",
+                           "password": "a brand new passphrase"})
+    assert viewer.get("/").status_code == 302  # the viewer's session has ended
+    sign_in(case.client(), "viewer", "a brand new passphrase")
+
+
+def test_a_reviewer_decides_only_within_their_specialty_and_office(case: Case) -> None:
+    from fairshare.store import accounts
+
+    with case.engine.begin() as conn:
+        accounts.create_account(conn, username="rev_ldn", role="reviewer", password=PASSWORD,
+                                office="London", specialty="Cardiology", actor="test")
+    reviewer = case.client("rev_ldn")
+    token = page_csrf(reviewer)
+    for recommendation in ("North East|Cardiology|2027|RTD",  # another office
+                           "London|Geriatric Medicine|2027|RJ1",  # another specialty
+                           "London|Cardiology|2027"):  # not a recommendation's name
+        answer = reviewer.post("/reviews/decide?area=North+East", data={
+            "csrf_token": token, "recommendation": recommendation, "decision": "accept"})
+        assert answer.status_code == 403, recommendation
+    ok = reviewer.post("/reviews/decide", data={
+        "csrf_token": token, "recommendation": "London|Cardiology|2027|RJ1",
+        "decision": "accept"})
+    assert ok.status_code == 303
+    from fairshare.store import decisions
+    from tests.servicecase import RUN_ID
+
+    with case.engine.connect() as conn:
+        stored = decisions.decisions_for(conn, RUN_ID)
+    assert list(stored["recommendation"]) == ["London|Cardiology|2027|RJ1"]

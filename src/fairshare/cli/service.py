@@ -63,6 +63,11 @@ def serve(
                                  "USERNAME`")
     _log_to_stderr()
     service = create_app(settings, engine)
+    if settings.explorer:  # build the explorer now, in the background, not on its first visit
+        import threading
+
+        threading.Thread(target=service.extensions["fairshare_explorer"].wsgi,
+                         name="explorer-warm", daemon=True).start()
     console.print(f"fairshare service on http://{host}:{port} (database "
                   f"{redacted(str(engine.url))}); Ctrl+C stops it", highlight=False)
     waitress_serve(service, host=host, port=port, threads=threads, ident="fairshare",

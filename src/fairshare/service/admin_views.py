@@ -83,6 +83,9 @@ def change(account_id: int) -> Response:
                                     client=client)
             elif action == "unlock":
                 accounts.unlock(conn, account_id, actor=who, client=client)
+            elif action == "password":
+                accounts.set_password(conn, account_id, request.form.get("password", ""),
+                                      actor=who, client=client)
             else:
                 abort(400)
     except accounts.AccountError as exc:

@@ -54,6 +54,7 @@ def create_app(settings: ServiceSettings, engine: Engine) -> Flask:
     # refused at 64 KB); text fields are bounded again by the store (4,000 characters)
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.upload_max_bytes + FORM_OVERHEAD
     app.jinja_env.autoescape = True
+    app.jinja_env.filters["cell"] = _cell
     app.jinja_env.globals.update(current_account=context.current_account,
                                  csrf_token=_csrf_token, settings=settings,
                                  has_endpoint=lambda name: name in app.view_functions)
@@ -78,6 +79,16 @@ def create_app(settings: ServiceSettings, engine: Engine) -> Flask:
 
         mount(app)
     return app
+
+
+def _cell(value: object) -> object:
+    """A table cell as shown: empty for a missing value (never "nan" or "<NA>")."""
+    import pandas as pd
+
+    try:
+        return "" if value is None or bool(pd.isna(value)) else value
+    except (TypeError, ValueError):  # not a scalar
+        return value
 
 
 def _csrf_token() -> str:

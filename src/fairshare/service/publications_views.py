@@ -67,9 +67,9 @@ def by_area_change(now: pd.DataFrame | None, then: pd.DataFrame | None) -> pd.Da
         rows = t[t["level"] == "local_office"] if "level" in t.columns else t
         return rows.groupby("area")["target"].sum()
 
-    out = pd.DataFrame({"target": totals(now)})
-    if then is not None:
-        out["previous_target"] = totals(then)
+    out = pd.DataFrame({"target": totals(now).astype("Int64")})
+    if then is not None:  # an office the previous plan did not have is left empty, not 0
+        out["previous_target"] = totals(then).reindex(out.index).astype("Int64")
         out["change"] = out["target"] - out["previous_target"]
     return out.reset_index().rename(columns={"index": "area"})
 

@@ -10,6 +10,7 @@ an id in the address shows nothing that is not yours to see (404, as if it did n
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from fairshare.io import safe_filename
@@ -67,13 +68,21 @@ def new(kind: str) -> str | Response:
         errors += [{"field": role, "text": f"Choose the {ROLE_WORDS[role].lower()} to upload"}
                    for role in missing]
         if not errors:
-            given = {role: uploads.Upload(role, uploads.display_name(f.filename), f.read())
+            given = {role: uploads.Upload(role, uploads.display_name(f.filename), _read(f))
                      for role, f in files.items() if f is not None}
             checked = uploads.check(kind, given, account.office, context.settings())
             errors += [{"field": KIND_ROLES[kind][0], "text": p} for p in checked.problems]
             if not errors:
                 return _store(kind, given, status, note, checked.rows)
     return _page(kind, errors, note)
+
+
+def _read(upload: FileStorage) -> bytes:
+    """The uploaded bytes; the spooled temporary file werkzeug made is closed at once."""
+    try:
+        return upload.read()
+    finally:
+        upload.close()
 
 
 def _page(kind: str, errors: list[dict[str, str]], note: str,

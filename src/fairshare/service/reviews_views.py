@@ -72,9 +72,10 @@ def _scope() -> tuple[str | None, str | None]:
     """(specialty, office) the request may see: a reviewer's own; others choose."""
     account = context.current_account()
     assert account is not None
+    area = request.args.get("area") or None  # a filter only: never widens a reviewer's scope
     if account.role == "reviewer":
-        return account.specialty, account.office
-    return request.args.get("specialty") or None, request.args.get("area") or None
+        return account.specialty, account.office or area
+    return request.args.get("specialty") or None, area
 
 
 @bp.get("")
@@ -98,9 +99,11 @@ def index() -> str:
                            if len(rows) else pd.Series(dtype=str))
     latest = {r.recommendation: r for r in decided.itertuples()} if len(decided) else {}
     specialties = sorted(uploads.bundle().specialties["specialty"])
+    offices = sorted(uploads.bundle().local_offices["local_office"])
     return render_template("reviews.html", plan=plan, specialty=specialty, office=office,
                            rows=rows, shown=SHOWN, latest=latest, problem=problem,
-                           specialties=specialties,
+                           specialties=specialties, offices=offices,
+                           fixed_office=context.current_account().office,  # type: ignore[union-attr]
                            may_decide=context.current_account().role == "reviewer")  # type: ignore[union-attr]
 
 
@@ -115,6 +118,7 @@ def decide() -> Response:
     if plan is None or len(parts) != 4 or parts[1] != specialty \
             or (office is not None and parts[0] != office):
         abort(403)
+    back = request.form.get("area") or None  # the page's filter, to return to it
     choice = request.form.get("decision", "")
     reason = request.form.get("reason", "").strip() or None
     proposed = request.form.get("proposed", "").strip() or None if choice == "propose" else None
@@ -126,5 +130,5 @@ def decide() -> Response:
                                       specialty=specialty, area=parts[0], decision=choice,
                                       reason=reason, proposed=proposed, account_id=account.id)
     except StoreInputError as exc:
-        return redirect(url_for("reviews.index", problem=str(exc)[:300]), code=303)
-    return redirect(url_for("reviews.index", decided=recommendation[:300]), code=303)
+        return redirect(url_for("reviews.index", problem=str(exc)[:300], area=back), code=303)
+    return redirect(url_for("reviews.index", decided=recommendation[:300], area=back), code=303)
