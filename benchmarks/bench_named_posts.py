@@ -6,7 +6,8 @@ the public baseline, about 47,600, with their placements). Times, in-process and
 on top of it the trust split with each trust's own vacancies (ICB fair targets, the post-by-post
 trust choice) and the named-post plan (every post and round). Prints rows and posts moved.
 Then, for the last plan length, the time to write the command's output folder (the England
-tables, and per local office its CSVs and workbook): CPU and wall, one run.
+tables, and per local office its CSVs and workbook): CPU and wall, one run; and its parts
+apart (CPU), with pandas' own ``to_csv`` of the largest table for comparison.
 
 Run: .venv/bin/python benchmarks/bench_named_posts.py [--repeat N]
 Target (issue 15): the named-post plan in <= 3 s on top of the area plan.
@@ -79,9 +80,13 @@ def main() -> None:
 
 
 def _folder(case: tuple, posts, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
-    """Write the folder ``fairshare posts plan`` writes (its own ``_tables``), and time it."""
+    """Write the folder ``fairshare posts plan`` writes (its own ``_tables``), and time it;
+    then its parts apart (CPU): the tables' CSVs, the per-office CSVs, the office workbooks,
+    and the England named-post CSV as pandas' ``to_csv`` writes it (the writer before
+    ``publish/csv_text.py``), for comparison."""
     from fairshare.cli.posts_plan import _tables
-    from fairshare.publish.outputs import write_results
+    from fairshare.publish.columns import formatted
+    from fairshare.publish.outputs import defuse_formulas, write_csv, write_results
 
     bundle, area, trusts, named = case
     plan = NamedPlan(area=area, trusts=trusts, named=named.assign(scenario=sc.name))
@@ -94,6 +99,22 @@ def _folder(case: tuple, posts, sc: Scenario) -> None:  # type: ignore[no-untype
         print(f"output folder {sc.plan_start}-{sc.horizon} ({len(tables)} tables, "
               f"{len(files)} other files): {time.process_time() - cpu:.2f} s CPU, "
               f"{time.perf_counter() - wall:.2f} s wall")
+        parts = Path(tmp) / "parts"
+        cpu = time.process_time()
+        for name, table in tables.items():
+            write_csv(table, parts / f"{name}.csv")
+        spent = {"the 3 tables as CSV": time.process_time() - cpu}
+        for kind, what in ((".csv", "office CSVs"), (".xlsx", "office workbooks")):
+            chosen = {k: f for k, f in files.items() if k.endswith(kind)}
+            cpu = time.process_time()
+            for name, write in chosen.items():
+                write(parts / name)
+            spent[f"{len(chosen)} {what}"] = time.process_time() - cpu
+        ready = defuse_formulas(formatted(tables["named_posts"]))
+        cpu = time.process_time()
+        ready.to_csv(parts / "pandas.csv", index=False)
+        spent["(named_posts.csv by pandas to_csv)"] = time.process_time() - cpu
+        print("  parts, CPU: " + "; ".join(f"{k} {v:.2f} s" for k, v in spent.items()))
 
 
 def _case(sc: Scenario, base, posts, orgs, specs, repeat: int):  # type: ignore[no-untyped-def]

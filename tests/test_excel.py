@@ -291,7 +291,8 @@ def test_column_widths_fit_the_values(tmp_path: Path) -> None:
 
 
 def test_workbook_reads_back_with_pandas(tmp_path: Path) -> None:
-    back = pd.read_excel(write(tmp_path), sheet_name="Targets", header=TOP - 1)
+    back = pd.read_excel(write(tmp_path), sheet_name="Targets", header=TOP - 1,
+                         engine="openpyxl")
     targets = make_targets()
     expected = targets.assign(distance=targets["gap"] / targets["target"]).rename(
         columns={"distance": "gap_share_of_target"})

@@ -418,3 +418,36 @@ def test_the_synthetic_set_is_the_baselines_posts_marked_and_deterministic():
     assert posts["National Post Number*"].str.contains("/SYN/").all()
     assert set(placements["Surname*"]) == {"SYNTHETIC"}
     assert not {"GMC Number", "TIS Person ID", "Forenames*"} & set(placements.columns)
+
+
+def test_an_office_workbook_holds_its_tables_cell_for_cell(tmp_path):
+    """Read back by openpyxl (not the writer): the About lines, then every table with its
+    header, text as text (a formula-looking cell too), numbers as numbers, true/false, and
+    an empty or missing cell blank."""
+    import openpyxl
+
+    from fairshare.publish.tis_layouts import write_office_workbook
+
+    changes = pd.DataFrame({
+        "national_post_number": ["SYN/A/001", "=cmd|' /C calc'!A0", ""],
+        "year": [2027, 2028, 2029],
+        "held_to": pd.array([2030, None, 2031], dtype="Int64"),
+        "share": [0.5, np.nan, 1.25],
+        "moved": [True, False, True],
+        "reason": ["gives 1, keeps 4", None, "  spaced  "],
+    })
+    path = write_office_workbook(tmp_path / "office.xlsx",
+                                 {"changes": changes, "empty": changes.iloc[:0]},
+                                 ["North East", "SYNTHETIC records"])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["About", "changes", "empty"]
+    assert [r[0] for r in book["About"].iter_rows(values_only=True)] == [
+        "North East", "SYNTHETIC records"]
+    rows = list(book["changes"].iter_rows(values_only=True))
+    assert rows == [
+        ("national_post_number", "year", "held_to", "share", "moved", "reason"),
+        ("SYN/A/001", 2027, 2030, 0.5, True, "gives 1, keeps 4"),
+        ("=cmd|' /C calc'!A0", 2028, None, None, False, None),
+        (None, 2029, 2031, 1.25, True, "  spaced  ")]
+    assert book["changes"]["A3"].data_type == "s"  # text, never a formula
+    assert list(book["empty"].iter_rows(values_only=True)) == [tuple(changes.columns)]

@@ -161,3 +161,117 @@ def test_the_command_writes_files_the_plan_reads_and_nothing_on_error(tmp_path):
                                  "--placements", str(placements_file), "--out", str(bad)])
     assert result.exit_code == 2 and "National Post Number" in result.output
     assert not bad.exists()
+
+
+def test_cells_as_calamine_returns_them_read_as_the_templates_text():
+    """Each value type calamine gives, turned into the text a TIS template holds."""
+    from datetime import time, timedelta
+
+    from fairshare.inputs.xlsx_text import cell_text
+
+    assert [cell_text(v) for v in ("", "02/08/2027", 1.0, 0.8, 46601.0, -3.0)] == [
+        None, "02/08/2027", "1", "0.8", "46601", "-3"]
+    assert cell_text(date(2027, 8, 2)) == "02/08/2027"
+    assert cell_text(datetime(2027, 8, 2, 13, 5)) == "02/08/2027"  # the time of day dropped
+    assert (cell_text(True), cell_text(False)) == ("TRUE", "FALSE")
+    assert cell_text(time(10, 30)) == "10:30:00"  # a time alone: kept, and "not a date"
+    assert "not a date" in str(parse_day(cell_text(timedelta(days=1)) or ""))
+
+
+def test_a_workbook_of_typed_cells_reads_as_its_text_copy(tmp_path):
+    """Dates as date cells (with and without a time, a custom format, a bare day number),
+    WTE as numbers, an empty optional cell: the same records as the all-text files give."""
+    posts = [list(r) for r in POSTS]
+    posts[0][10] = datetime(2015, 8, 1)  # Funding Start Date as a date cell
+    posts[1][10] = 42217  # 01/08/2015 as Excel's day number, no date format
+    posts[3][10] = datetime(2015, 8, 1, 9, 30)  # a time of day
+    placements = [list(r) for r in PLACEMENTS]
+    placements[0][2:4] = [date(2025, 8, 6), datetime(2027, 8, 4)]
+    placements[1][7], placements[2][7] = 0.6, 0.4
+    (tmp_path / "typed").mkdir()
+    typed = read_post_records(*files(tmp_path / "typed", posts, placements), SPECS)
+    text = read_post_records(*files(tmp_path), SPECS)
+    assert typed.posts.equals(text.posts)
+    assert typed.cohorts.equals(text.cohorts)
+    assert typed.posts["funding_start_date"].eq("2015-08-01").all()
+
+
+def test_a_custom_date_format_cell_is_a_date(tmp_path):
+    posts_file, placements_file = files(tmp_path)
+    wb = openpyxl.load_workbook(placements_file)
+    ws = wb.active
+    ws["D2"] = datetime(2027, 8, 4)
+    ws["D2"].number_format = "d mmm yyyy"
+    wb.save(placements_file)
+    rec = read_post_records(posts_file, placements_file, SPECS)
+    assert rec.posts.set_index("national_post_number").loc[
+        "SYN/LDN/CAR/ST3/001", "last_date_to"] == "2027-08-04"
+
+
+def test_rows_keep_their_sheet_numbers_past_an_empty_row_and_an_error_cell(tmp_path):
+    """An empty row 3 is a row with empty required cells; an #N/A in Date To is read as an
+    empty cell (calamine gives Excel errors no text) and named at its own row."""
+    posts_file, placements_file = files(tmp_path)
+    wb = openpyxl.load_workbook(placements_file)
+    ws = wb.active
+    ws.insert_rows(3)
+    ws["D5"] = "#N/A"
+    ws["D5"].data_type = "e"
+    wb.save(placements_file)
+    with pytest.raises(InputError) as err:
+        read_post_records(posts_file, placements_file, SPECS)
+    where = {(p.row, p.column) for p in err.value.problems}
+    assert (3, "National Post Number*") in where
+    assert any(p.row == 5 and p.column == "Date To*" and "empty" in p.message
+               for p in err.value.problems)
+
+
+def test_the_sheet_holding_the_records_is_read_after_a_cover_sheet(tmp_path):
+    posts_file, placements_file = files(tmp_path)
+    for path, header, rows in ((posts_file, POST_HEADER, POSTS),
+                               (placements_file, PLACEMENT_HEADER, PLACEMENTS)):
+        wb = openpyxl.Workbook()
+        wb.active.title = "Read me"
+        wb.active.append(["Fill in the Posts sheet; dates as dd/mm/yyyy"])
+        data = wb.create_sheet("Posts")
+        data.append(header)
+        for row in rows:
+            data.append(row)
+        wb.save(path)
+    rec = read_post_records(posts_file, placements_file, SPECS)
+    assert rec.by_grade["posts"].sum() == 6
+
+
+def test_a_workbook_with_no_records_sheet_names_its_sheets(tmp_path):
+    posts_file, placements_file = files(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active.title = "Read me"
+    wb.active.append(["notes"])
+    wb.create_sheet("Other").append(["Post", "Grade"])
+    wb.save(posts_file)
+    with pytest.raises(InputError) as err:
+        read_post_records(posts_file, placements_file, SPECS)
+    problem = err.value.problems[0]
+    assert problem.file == str(posts_file) and problem.row == 1
+    assert "'National Post Number'" in problem.message
+    assert "'Read me', 'Other'" in problem.message
+
+
+def test_a_damaged_records_workbook_is_named_not_a_traceback(tmp_path):
+    import io
+    import zipfile
+
+    posts_file, placements_file = files(tmp_path)
+    data = posts_file.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body[: len(body) // 2]  # cut mid-way: not well-formed XML
+            dst.writestr(item, body)
+    posts_file.write_bytes(out.getvalue())
+    with pytest.raises(InputError) as err:
+        read_post_records(posts_file, placements_file, SPECS)
+    assert err.value.problems[0].file == str(posts_file)
+    assert "not a readable Excel workbook" in err.value.problems[0].message

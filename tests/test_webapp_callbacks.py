@@ -592,3 +592,135 @@ def test_posts_tab_rows_add_up_to_the_area_plan(engine: Engine) -> None:
 def test_posts_tab_asks_for_one_specialty(engine: Engine) -> None:
     with pytest.raises(cb.ViewError, match="one specialty"):
         cb.posts_view(engine, state(specialty=ALL, area="London", tab="posts"))
+
+
+# --- the Posts tab's minimum-unit file and CSV download (docs/webapp.md) -------------------
+
+def _upload(text: str | bytes, mime: str = "text/csv") -> str:
+    import base64
+
+    data = text.encode() if isinstance(text, str) else text
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+#: R1K (Imperial College Healthcare, 10 Cardiology posts in the baseline) and RF4 (Barking,
+#: Havering and Redbridge, 5) give Cardiology posts under the default minimum of 2; a minimum
+#: equal to all their posts means they can give none.
+MINIMUMS = "org_code,specialty,min_posts\nR1K,Cardiology,10\nRF4,,5\n"
+
+
+def test_a_minimum_unit_file_keeps_the_trusts_it_names(engine: Engine) -> None:
+    from fairshare.webapp import posts_tab
+
+    st = state(specialty="Cardiology", area="London", tab="posts")
+    before = cb.posts_view(engine, st)["rows"]
+    assert (before.loc[before["org_code"].isin(["R1K", "RF4"]), "change"] < 0).any()
+    entry = posts_tab.read_upload(engine, _upload(MINIMUMS), "minimums.csv")
+    assert entry["name"] == "minimums.csv" and entry["rows"] == 2
+    assert "minimums.csv (2 rows" in posts_tab.status_text(entry)
+    v = cb.posts_view(engine, st, posts_tab.held_file(engine, entry))
+    rows = v["rows"]
+    # the named trusts give nothing now; every giving row keeps at least its minimum
+    assert not (rows.loc[rows["org_code"].isin(["R1K", "RF4"]), "change"] < 0).any()
+    giving = rows[(rows["change"] < 0) & (rows["org_code"] != "")]
+    assert (giving["posts_after"] >= giving["min_unit"]).all()
+    assert set(rows.loc[rows["org_code"] == "R1K", "min_unit"]) <= {10}
+    # and the rows still add up, year by year, to the area plan (recomputed from the plan)
+    plan, _ = engine.specialty_plan(engine.scenario(st), "Cardiology")
+    london = plan[plan["area"] == "London"]
+    expected = {int(y): int(r + e) for y, r, e in zip(london["year"], london["redistribution"],
+                                                       london["expansion"], strict=True)
+                if r + e}
+    shown = rows.groupby("year")["change"].sum()
+    assert {int(y): int(c) for y, c in shown.items() if c} == expected
+    # "Use the default" is no file: the first table again
+    assert cb.posts_view(engine, st, posts_tab.held_file(engine, None))["rows"].equals(before)
+
+
+def test_an_uploaded_file_gets_the_clis_messages(engine: Engine, tmp_path: Path) -> None:
+    """The same bad file, given to `fairshare posts --trust-min` and uploaded: the same
+    problems, by row and column; shown in the page as a list, never a traceback."""
+    from fairshare.errors import InputError
+    from fairshare.inputs.trusts import read_trust_min
+    from fairshare.webapp import posts_tab
+
+    bad = "org_code,specialty,min_posts\nR1Z,,2\nRF4,Cardiolgy,two\nRF4,Cardiolgy,3\n"
+    path = tmp_path / "bad.csv"
+    path.write_text(bad)
+    with pytest.raises(InputError) as cli:
+        read_trust_min(path, engine._trusts(), engine._catalogue)
+    with pytest.raises(InputError) as web:
+        posts_tab.read_upload(engine, _upload(bad), "bad.csv")
+    where = [(p.row, p.column, p.message) for p in web.value.problems]
+    assert where == [(p.row, p.column, p.message) for p in cli.value.problems]
+    assert (2, "org_code") in [(r, c) for r, c, _ in where]
+    assert any(c == "specialty" and "did you mean 'Cardiology'" in m for _, c, m in where)
+    shown = str(callbacks.problems_children(web.value, None))
+    assert "bad.csv, row 3, column 'min_posts'" in shown and "Traceback" not in shown
+    assert "still uses the default" in shown
+
+
+@pytest.mark.parametrize(("contents", "words"), [
+    ("data:text/csv;base64,", "empty or damaged"),
+    ("data:text/csv;base64,@@@", "damaged"),
+    (_upload("x" * 800_000), "the page takes a file up to"),
+    (_upload(b"\xd0\xcf\x11\xe0 old workbook"), "old-style .xls"),
+])
+def test_an_unusable_upload_is_said(engine: Engine, contents: str, words: str) -> None:
+    from fairshare.errors import InputError
+    from fairshare.webapp import posts_tab
+
+    with pytest.raises(InputError) as err:
+        posts_tab.read_upload(engine, contents, "mins.xlsx")
+    assert words in str(err.value) and err.value.problems[0].file == "mins.xlsx"
+
+
+def test_a_minimum_unit_workbook_is_read_too(engine: Engine) -> None:
+    from fairshare.webapp import posts_tab
+
+    buf = io.BytesIO()
+    pd.DataFrame({"org_code": ["R1K"], "min_posts": [10]}).to_excel(buf, index=False)
+    entry = posts_tab.read_upload(engine, _upload(buf.getvalue(), "application/vnd.ms-excel"),
+                                  "mins.xlsx")
+    table = posts_tab.held_file(engine, entry)
+    assert table is not None
+    assert table.table.to_dict("records") == [
+        {"org_code": "R1K", "specialty": "", "min_posts": 10}]
+
+
+@pytest.mark.parametrize("digest", ["0" * 64, "../../etc/passwd", 7])
+def test_a_file_the_server_does_not_hold_is_said_not_used(engine: Engine, digest: object
+                                                           ) -> None:
+    from fairshare.webapp import posts_tab
+
+    with pytest.raises(cb.ViewError, match="choose it again"):
+        posts_tab.held_file(engine, {"name": "mins.csv", "digest": digest})
+
+
+def test_the_posts_csv_is_the_table_on_screen(engine: Engine) -> None:
+    """The download holds exactly the rows shown (year, trust, change), every row's basis,
+    year status and minimum-unit source; every column is in the data dictionary."""
+    from datetime import date
+
+    from fairshare.publish.columns import describe
+    from fairshare.webapp import posts_tab
+
+    st = state(specialty="Cardiology", area="London", tab="posts")
+    entry = posts_tab.read_upload(engine, _upload(MINIMUMS), "minimums.csv")
+    v = cb.posts_view(engine, st, posts_tab.held_file(engine, entry))
+    name, text = posts_tab.posts_csv(engine, st, entry, today=date(2026, 12, 6))
+    assert name.startswith("fairshare-trust-posts-London-Cardiology-") and name.endswith(".csv")
+    got = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    shown = [(r["year"], r["org_code"], r["change"]) for r in v["table"]["data"]]
+    assert list(zip(got["year"], got["org_code"], got["change"], strict=True)) == shown
+    assert set(got["area"]) == {"London"} and set(got["specialty"]) == {"Cardiology"}
+    # rounds up to August 2026 are past on 6 December 2026
+    assert set(got.loc[got["year"] <= 2026, "year_status"]) == {"reconstruction"}
+    assert set(got.loc[got["year"] >= 2027, "year_status"]) == {"to come"}
+    assert got["min_unit_source"].str.contains(f"minimums.csv (SHA-256 {entry['digest']})",
+                                               regex=False).all()
+    assert got["basis"].str.len().gt(0).all()
+    assert [c for c in got.columns if describe(c) is None] == []
+    # no file: the default, labelled a judgement
+    _, plain = posts_tab.posts_csv(engine, st, None)
+    assert "scenario default trust_min_posts (2 posts; a judgement)" in plain

@@ -502,6 +502,13 @@ def test_a_walk_of_the_whole_app_sends_nothing_off_the_machine(browser: Any,
                 page.keyboard.press("ArrowDown")
                 page.keyboard.press("Enter")
                 _settle(page)
+            if value == "posts":  # its file in and file out
+                _upload(page, "minimums.csv", TRUST_MIN)
+                page.wait_for_function("document.querySelector('#trust-min-status')"
+                                       ".innerText.includes('minimums.csv')")
+                _settle(page)
+                with page.expect_download(timeout=60_000):
+                    page.click("#dl-posts")
         assert page.evaluate("window.__printed === true")
         assert pressed >= 6, f"only {pressed} mode-bar buttons were found to press"
         page.get_by_role("tab", name="Map and targets").click()
@@ -866,3 +873,101 @@ def test_the_map_can_be_coloured_by_scarcity(browser: Any, server: str, width: i
         assert not found, found
     finally:
         ctx.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The Posts tab: a minimum-unit file in, the recommendations out as CSV
+# ---------------------------------------------------------------------------------------------
+
+#: R1K and RF4 give London Cardiology posts under the default minimum unit (2); with their
+#: minimum set to all their posts (10 and 5) they give none.
+TRUST_MIN = b"org_code,specialty,min_posts\nR1K,Cardiology,10\nRF4,,5\n"
+POSTS_URL = "/?spec=Cardiology&area=London&tab=posts"
+
+
+def _trust_rows(page: Page) -> list[tuple[str, int]]:
+    """(trust code, change) of every row of the Posts table as drawn."""
+    heads = page.locator("#posts-table th[scope='col']").all_inner_texts()
+    code, change = (next(i for i, h in enumerate(heads) if h.startswith(w))
+                    for w in ("Trust (ODS", "Change"))
+    out = []
+    for row in page.locator("#posts-table tbody tr").all():
+        cells = row.locator("td, th").all_inner_texts()
+        out.append((cells[code].strip(), int(cells[change].replace("−", "-").replace("+", ""))))
+    return out
+
+
+def _upload(page: Page, name: str, data: bytes) -> None:
+    page.set_input_files("#trust-min-upload input[type='file']",
+                         files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_posts_tab_takes_a_minimum_unit_file_and_gives_its_csv(page: Page, server: str,
+                                                               width: int, height: int) -> None:
+    """Upload a file (the trusts it names stop giving), a bad file (its problems by row and
+    column, the table kept), the default again, and download the CSV: axe-core after each."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server + POSTS_URL)
+    page.wait_for_selector("#posts-table td")
+    _settle(page)
+    before = _trust_rows(page)
+    assert any(code in ("R1K", "RF4") and change < 0 for code, change in before)
+    problems: dict[str, list[str]] = {}
+
+    def audit(after: str) -> None:
+        page.wait_for_timeout(300)
+        _settle(page)
+        shot(page, f"posts-{after.replace(' ', '-')}-{width}")
+        if found := serious_violations(page):
+            problems[after] = found
+
+    _upload(page, "minimums.csv", TRUST_MIN)
+    page.wait_for_function("document.querySelector('#trust-min-status').innerText"
+                           ".includes('minimums.csv (2 rows')")
+    page.wait_for_function("!document.querySelector('#posts-table').innerText"
+                           ".match(/\\bR1K\\b/)")
+    after = _trust_rows(page)
+    assert after != before
+    assert not any(code in ("R1K", "RF4") and change < 0 for code, change in after)
+    audit("upload")
+    _upload(page, "broken.csv", b"org_code,min_posts\nR1Z,2\nRF4,two\n")
+    message = page.locator("#trust-min-message li")
+    message.first.wait_for()
+    texts = message.all_inner_texts()
+    assert any("broken.csv, row 2, column 'org_code'" in t for t in texts)
+    assert any("row 3, column 'min_posts'" in t and "whole number" in t for t in texts)
+    assert "still uses minimums.csv" in page.inner_text("#trust-min-message")
+    assert _trust_rows(page) == after  # the table is kept
+    audit("bad upload")
+    # a file over the page's limit is said in the page, never sent (the server refuses
+    # requests over 1 MB, which would leave the page silent)
+    big = b"org_code,min_posts\n" + b"R1K,3\n" * 150_000
+    _upload(page, "big.csv", big)
+    page.wait_for_function("document.querySelector('#trust-min-message').innerText"
+                           ".includes('big.csv cannot be used')")
+    said = page.inner_text("#trust-min-message")
+    assert f"{len(big):,} bytes" in said and "still uses minimums.csv" in said
+    assert "minimums.csv (2 rows" in page.inner_text("#trust-min-status")
+    audit("too large upload")
+    with page.expect_download(timeout=60_000) as info:
+        page.click("#dl-posts")
+    download = info.value
+    path = ARTIFACTS / f"webapp-{download.suggested_filename}"
+    download.save_as(str(path))
+    import pandas as pd
+
+    got = pd.read_csv(path, keep_default_na=False)
+    assert list(zip(got["org_code"], got["change"], strict=True)) == after
+    assert got["min_unit_source"].str.contains("minimums.csv").all()
+    page.wait_for_function("document.querySelector('#dl-posts-status').innerText"
+                           ".includes('ready')")
+    audit("download")
+    page.click("#trust-min-clear")
+    page.wait_for_function("document.querySelector('#trust-min-status').innerText"
+                           ".includes('the default')")
+    page.wait_for_function("document.querySelector('#posts-table').innerText"
+                           ".match(/\\bR1K\\b/) !== null")
+    assert _trust_rows(page) == before
+    audit("default again")
+    assert not problems, problems

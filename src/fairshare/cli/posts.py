@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -35,11 +35,18 @@ from fairshare.inputs.trusts import (
 from fairshare.names import match_name
 from fairshare.publish.outputs import write_results
 
+if TYPE_CHECKING:
+    from fairshare.scenario import Scenario
+
 posts_app = typer.Typer(help="The area plan as recommendations per trust: which trusts give "
                         "and which receive posts, each round, and why (docs/posts.md).",
                         invoke_without_command=True)
 app.add_typer(posts_app, name="posts", rich_help_panel="Targets and plan")
 
+DecisionsOpt = Annotated[Path | None, typer.Option(
+    "--decisions", help="A review's decisions (CSV or Excel): recommendation (area|specialty|"
+    "year|org_code or post number), decision (accept, reject, propose), reason, proposed. The "
+    "run follows them and says what each did (decisions.csv; examples/decisions_template.csv).")]
 TrustMinOpt = Annotated[Path | None, typer.Option(
     "--trust-min", help="Minimum viable unit per trust: org_code, min_posts, optional "
     "specialty (empty: every specialty). Default: the scenario's trust_min_posts (2, a "
@@ -55,6 +62,7 @@ def posts(
     min_posts: Annotated[Path | None, typer.Option(
         "--min-posts", help="Minimum programme size per area (as in `fairshare plan`).")] = None,
     trust_min: TrustMinOpt = None,
+    decisions: DecisionsOpt = None,
     area: Annotated[str | None, typer.Option(help="Show this local office's rows (all are "
                                              "written).")] = None,
     specialty: Annotated[list[str] | None, typer.Option(help="Show these specialties' rows "
@@ -69,18 +77,67 @@ def posts(
     given = (read_trust_min(trust_min, trusts, list(bundle.specialties["specialty"]))
              if trust_min else None)
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)
-    bundle = with_file_digests(bundle, trust_min=trust_min)
+    review = (read_review(decisions, bundle, trusts["org_code"]) if decisions else None)
+    bundle = with_file_digests(bundle, trust_min=trust_min, decisions=decisions)
+    sc = with_decisions(sc, bundle, decisions)
     from fairshare.inputs.bundle import read_cohorts
-    from fairshare.model.trust_pipeline import run_trust_plan
+    from fairshare.model.trust_pipeline import reviewed_trust_plan, run_trust_plan
 
     cohorts = read_cohorts(inputs.cohorts, bundle) if inputs.cohorts else None
+    tables: dict[str, pd.DataFrame] = {}
     with console.status("Sharing the plan over trusts…"):
-        table = run_trust_plan(bundle, sc, res, trusts, load_catchment(),
-                               trust_basis(bundle), cohorts=cohorts)
+        if review is None:
+            table = run_trust_plan(bundle, sc, res, trusts, load_catchment(),
+                                   trust_basis(bundle), cohorts=cohorts)
+        else:
+            done = reviewed_trust_plan(bundle, sc, res, trusts, load_catchment(),
+                                       trust_basis(bundle), review, cohorts=cohorts)
+            table, tables["decisions"] = done.trusts, done.outcomes
     _show(table, bundle, area, specialty)
-    files = write_results(out, {"trust_posts": table, "plan": res.plan}, bundle, sc,
-                          plan_status=res.status, command="posts")
+    if "decisions" in tables:
+        show_outcomes(tables["decisions"])
+    plan = res.plan if decisions is None else res.plan.assign(scenario=sc.name)  # one name
+    tables |= {"trust_posts": table, "plan": plan}
+    files = write_results(out, tables, bundle, sc, plan_status=res.status, command="posts",
+                          decisions_file=str(decisions) if decisions else None)
     print_written(files)
+
+
+def with_decisions(sc: Scenario, bundle: Bundle, decisions: Path | None) -> Scenario:
+    """The scenario as run records the decisions file's digest (in its own digest and name),
+    so two runs with other decisions never share a scenario digest."""
+    if decisions is None:
+        return sc
+    from fairshare.cli.common import for_this_run
+
+    return for_this_run(sc, sc, {"decisions": bundle.digests["decisions"]})
+
+
+def read_review(path: Path, bundle: Bundle, trusts: pd.Series,
+                post_numbers: pd.Series | None = None) -> pd.DataFrame:
+    """A decisions file checked against the run's offices, specialties, trusts and records."""
+    from fairshare.inputs.decisions import read_decisions
+    from fairshare.inputs.posts import area_lookup
+
+    offices, _ = area_lookup(bundle.local_offices, bundle.icbs)
+    return read_decisions(path, offices=offices,
+                          specialties=list(bundle.specialties["specialty"]),
+                          trusts=trusts.astype(str),
+                          post_numbers=() if post_numbers is None else post_numbers.astype(str))
+
+
+def show_outcomes(outcomes: pd.DataFrame) -> None:
+    """What each review decision did: a count per outcome, then those not fully honoured."""
+    counts = outcomes["outcome"].value_counts()
+    console.print("Review decisions: " + ", ".join(f"{int(n)} {k}" for k, n in counts.items())
+                  + " (every decision and its outcome: decisions.csv).", highlight=False)
+    short = outcomes[outcomes["outcome"] != "honoured"]
+    for rec in short.head(20).to_dict("records"):
+        proposal = f" {rec['proposed']}" if rec["proposed"] else ""
+        console.print(f"  {rec['recommendation']}: {rec['decision']}{proposal}: "
+                      f"{rec['outcome']}: {rec['finding']}", highlight=False)
+    if len(short) > 20:
+        console.print(f"  … and {len(short) - 20} more in decisions.csv", highlight=False)
 
 
 def _show(table: pd.DataFrame, bundle: Bundle, area: str | None,
@@ -183,6 +240,7 @@ def named_posts_plan(
     min_posts: Annotated[Path | None, typer.Option(
         "--min-posts", help="Minimum programme size per area (as in `fairshare plan`).")] = None,
     trust_min: TrustMinOpt = None,
+    decisions: DecisionsOpt = None,
     area: Annotated[str | None, typer.Option(help="Show this local office's moves (all are "
                                              "written).")] = None,
     out: OutOpt = None,
@@ -193,4 +251,4 @@ def named_posts_plan(
     from fairshare.cli.posts_plan import run_named_command
 
     run_named_command(posts_file, placements, records_date, scenario, horizon, min_posts,
-                      trust_min, area, out)
+                      trust_min, area, out, decisions)

@@ -34,7 +34,8 @@ SYNTHETIC_NOTE = ("SYNTHETIC records (made by scripts/make_synthetic_tis.py from
 
 def run_named_command(posts_file: Path, placements: Path, records_date: str | None,
                       scenario: Path | None, horizon: int | None, min_posts: Path | None,
-                      trust_min: Path | None, area: str | None, out: Path | None) -> None:
+                      trust_min: Path | None, area: str | None, out: Path | None,
+                      decisions: Path | None = None) -> None:
     """The command's work (see the module docstring)."""
     from fairshare.inputs.bundle import load_data
     from fairshare.inputs.minimums import read_min_posts
@@ -70,11 +71,21 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
                 f"{base.posts_label}") + "; trust and post choice modelled")
     bundle = records_bundle(base, posts, label)
     bundle = with_file_digests(bundle, posts_file=posts_file, placements=placements,
-                               trust_min=trust_min, min_posts=min_posts)
+                               trust_min=trust_min, min_posts=min_posts, decisions=decisions)
+    if decisions is not None:
+        from fairshare.cli.posts import with_decisions
+
+        sc = with_decisions(sc, bundle, decisions)
     label_tables(bundle, sc)
     trusts = records_trusts(posts, orgs, catchment_codes(), public=load_trusts())
     given = read_trust_min(trust_min, trusts, specs) if trust_min else None
     trusts["min_posts"] = trust_minimums(trusts, sc.trust_min_posts, given)
+    review = None
+    if decisions is not None:
+        from fairshare.cli.posts import read_review
+
+        review = read_review(decisions, bundle, trusts["org_code"],
+                             posts["national_post_number"])
     mins = read_min_posts(min_posts, bundle, "local_office") if min_posts else None
     console.print(f"Records as of {when.isoformat()}: plan rounds {sc.plan_start}-"
                   f"{sc.horizon}.", highlight=False)
@@ -84,15 +95,22 @@ def run_named_command(posts_file: Path, placements: Path, records_date: str | No
     owner_codes = {office: code for office, (_, code) in OFFICE_OWNER.items()}
     with console.status("Planning the named posts…"):
         result = run_named_plan(bundle, sc, posts, trusts, load_catchment(), basis,
-                                owner_codes, min_posts=mins)
+                                owner_codes, min_posts=mins, decisions=review)
     named = result.named.assign(basis=label)
     _show(named, area)
     tables, attachments = _tables(named, result, posts, label, synthetic)
+    if result.review is not None:
+        from fairshare.cli.posts import show_outcomes
+
+        show_outcomes(result.review.outcomes)
+        tables["decisions"] = result.review.outcomes
     files = write_results(out, tables, bundle, sc, command="posts-plan",
                           attachments=attachments, posts_file=str(posts_file),
-                          placements=str(placements), records_date=when.isoformat())
+                          placements=str(placements), records_date=when.isoformat(),
+                          decisions_file=str(decisions) if decisions else None)
     folder = files[0].parent
     console.print(f"wrote {folder}/: named_posts.csv, trust_posts.csv, plan.csv, "
+                  + ("decisions.csv, " if decisions else "") +
                   "tis_new_posts.csv, tis_funding_changes.csv, columns.csv, run.json; and a "
                   "folder per local office (named_posts.csv, a workbook, tis_new_posts.csv, "
                   "tis_funding_changes.csv)", highlight=False)

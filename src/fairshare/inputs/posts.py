@@ -36,21 +36,34 @@ def suggest(value: str, choices: list[str]) -> str:
     return did_you_mean(value, choices)
 
 
-def read_table(path: str | Path, *, stream_xlsx: bool = False) -> pd.DataFrame:
+def read_table(path: str | Path, *, record_key: str | None = None) -> pd.DataFrame:
     """Read a CSV or Excel file as text columns; raise InputError for unreadable files.
 
     The file is read once, within ``MAX_FILE_BYTES``, and recognised by its content, not its
     name: a CSV renamed .xlsx, a damaged workbook, a zip bomb, an XML entity, a pipe or a
     device each get a message naming the file and what to do. ``-`` reads standard input.
-    ``stream_xlsx`` reads a workbook's cells as their stored text (``xlsx_stream``: an Excel
-    date as its day number), several times faster than openpyxl for large record files.
+    ``record_key`` (a header a large record file always has, e.g. ``National Post Number``)
+    reads a workbook with calamine (``xlsx_text``: cells as text, a date cell as dd/mm/yyyy),
+    about 20 times faster than openpyxl, its data sheet the first whose header holds it.
     """
     name = "standard input" if str(path) == "-" else str(path)
-    data = read_bytes(path, name, MAX_FILE_BYTES)
-    suffix = Path(str(path)).suffix.lower()
+    return table_from_bytes(read_bytes(path, name, MAX_FILE_BYTES), name,
+                            Path(str(path)).name, record_key=record_key)
+
+
+def table_from_bytes(data: bytes, name: str, file_name: str, *,
+                     record_key: str | None = None) -> pd.DataFrame:
+    """``read_table`` of a file's bytes already in memory (an upload to the web app): ``name``
+    is how messages call it, ``file_name`` gives its type (.csv, .xlsx; a CSV may have none)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError([Problem(name, None, None, f"{len(data):,} bytes: larger than the "
+                                  f"{MAX_FILE_BYTES:,} an input file may have")])
+    if not data:
+        raise InputError([Problem(name, None, None, "the file is empty (expected a header row)")])
+    suffix = Path(file_name).suffix.lower()
     if data.startswith(GZIP_MAGIC) or suffix == ".gz":  # x.csv.gz: unpacked within the limit
         data = inflated(data, name, MAX_FILE_BYTES)
-        suffix = Path(str(path).removesuffix(Path(str(path)).suffix)).suffix.lower()
+        suffix = Path(file_name.removesuffix(Path(file_name).suffix)).suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ""):
         raise InputError(
             [Problem(name, None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")]
@@ -59,7 +72,7 @@ def read_table(path: str | Path, *, stream_xlsx: bool = False) -> pd.DataFrame:
         raise InputError([Problem(name, None, None, "an old-style .xls workbook: open it in "
                                   "Excel and save it as .xlsx (or as CSV UTF-8)")])
     if data.startswith(ZIP_MAGIC):
-        raw = _read_workbook(data, name, stream_xlsx)
+        raw = _read_workbook(data, name, record_key)
     elif suffix in (".xlsx", ".xlsm"):
         raise InputError([Problem(name, None, None, "not an Excel workbook: the file holds "
                                   "plain text (CSV?); rename it to .csv, or save it from Excel "
@@ -243,19 +256,19 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
                            nrows=MAX_ROWS + 2, encoding="utf-8-sig")
 
 
-def _read_workbook(data: bytes, name: str, stream: bool = False) -> pd.DataFrame:
-    """The first sheet of an .xlsx, after checking the zip is a sound, honest workbook."""
+def _read_workbook(data: bytes, name: str, record_key: str | None = None) -> pd.DataFrame:
+    """The data sheet of an .xlsx, after checking the zip is a sound, honest workbook."""
     check_workbook(data, name)
     try:
-        if stream:  # the first sheet only (the TIS templates hold their rows there)
-            from fairshare.inputs.xlsx_stream import first_sheet
+        if record_key:  # large record files: calamine, cells as text
+            from fairshare.inputs.xlsx_text import sheets_as_text
 
-            return first_sheet(data, MAX_ROWS + 2)
+            return _data_sheet(sheets_as_text(data, MAX_ROWS + 2), name, (record_key,))
         sheets = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", header=None,
                                nrows=MAX_ROWS + 2, sheet_name=None)
     except InputError:
         raise
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+    except Exception as exc:  # openpyxl and calamine raise many kinds for a damaged workbook
         raise InputError([Problem(name, None, None, f"not a readable Excel workbook "
                                   f"({type(exc).__name__}: {quote(exc)}); save it again from "
                                   "Excel")]) from None
@@ -295,23 +308,31 @@ def check_workbook(data: bytes, name: str) -> None:
 _KEY_COLUMNS = {*AREA_COLUMNS, "specialty"}
 
 
-def _data_sheet(sheets: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+def _data_sheet(sheets: dict[str, pd.DataFrame], name: str,
+                keys: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The sheet that holds the data: the first whose first row names an area or specialty
-    column (a template's notes or a cover sheet may come first); else the first sheet, and
-    when it has no such header but a later sheet has rows, an error naming every sheet."""
+    column, or one of ``keys`` (a template's notes or a cover sheet may come first); else the
+    first sheet, and when it has no such header but a later sheet has rows, an error naming
+    every sheet."""
+    if not sheets:
+        raise InputError([Problem(name, None, None, "the workbook has no worksheet")])
+    wanted = {_normalise(k) for k in keys} if keys else _KEY_COLUMNS
     first = next(iter(sheets))
     for title, df in sheets.items():
-        if not df.empty and _KEY_COLUMNS & {_normalise(c) for c in df.iloc[0].dropna()}:
+        header = {_normalise(c).rstrip("*").strip("_") for c in df.iloc[0].dropna()} if (
+            not df.empty) else set()
+        if wanted & header:
             if title != first:
                 df.attrs["sheet"] = title  # said by `validate`: the data are not on sheet 1
             return df
     others = [t for t, df in sheets.items() if t != first and not df.dropna(how="all").empty]
     if others:
         listed = ", ".join(f"'{quote(t)}'" for t in sheets)
+        naming = (" or ".join(f"'{k}'" for k in keys) if keys else
+                  "'local_office' (or 'icb') and 'specialty'")
         raise InputError([Problem(name, 1, None, f"no sheet of the workbook starts with a "
-                                  f"header naming 'local_office' (or 'icb') and 'specialty' "
-                                  f"(sheets: {listed}); fairshare reads the first sheet with "
-                                  "such a header row in row 1")])
+                                  f"header naming {naming} (sheets: {listed}); fairshare reads "
+                                  "the first sheet with such a header row in row 1")])
     return sheets[first]
 
 

@@ -78,6 +78,8 @@ PLACEMENT_COLUMNS = ("National Post Number", "Date From", "Date To", "WTE")
 #: Read when present: the trust that employs the post's trainee (the named-post plan needs it).
 EMPLOYER = "Employing body"
 REQUIRED_POST = POST_COLUMNS[:-1]
+#: The header both templates hold: a workbook's data sheet is the first whose header has it.
+RECORD_KEY = "National Post Number"
 #: Funding types by keyword -> the funding kinds of a posts file (README "Bring your own data").
 FUNDING = (("tariff", "tariff"), ("hee", "tariff"), ("nhse", "tariff"), ("trust", "trust"),
            ("academic", "research"), ("research", "research"), ("university", "research"),
@@ -227,7 +229,7 @@ def _named(values: pd.Series, known: dict[str, str]) -> pd.Series:
 
 def _read_posts(path: str | Path, specialties: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path, stream_xlsx=True)
+    df = read_table(path, record_key=RECORD_KEY)
     cell = _cells(df, _columns(df, name, (*POST_COLUMNS, EMPLOYER), REQUIRED_POST))
     head = {w: f"{w}*" if w in REQUIRED_POST else w for w in POST_COLUMNS}
     problems: list[Problem] = []
@@ -279,7 +281,7 @@ def _funding(text: str) -> str | None:
 
 def _read_placements(path: str | Path, posts: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     name = str(path)
-    df = read_table(path, stream_xlsx=True)
+    df = read_table(path, record_key=RECORD_KEY)
     cell = _cells(df, _columns(df, name, PLACEMENT_COLUMNS, PLACEMENT_COLUMNS))
     known = posts["national_post_number"]
     npn = cell["National Post Number"]

@@ -75,8 +75,13 @@ def read_trust_min(path: str | Path, trusts: pd.DataFrame,
     Unknown trusts and specialties (with "did you mean"), counts that are not whole numbers
     and a trust × specialty given twice are all reported at once, by row and column.
     """
-    name = str(path)
-    df = read_table(path)
+    return trust_min_table(read_table(path), str(path), trusts, specialties)
+
+
+def trust_min_table(df: pd.DataFrame, name: str, trusts: pd.DataFrame,
+                    specialties: list[str]) -> pd.DataFrame:
+    """``read_trust_min`` of a table already read (``name`` is how messages call the file:
+    the web app's upload reads the same columns with the same messages)."""
     missing = [c for c in ("org_code", "min_posts") if c not in df.columns]
     if missing:
         found = ", ".join(df.columns[:12])

@@ -18,14 +18,17 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from fairshare.inputs.bundle import Bundle
+from fairshare.model.decisions import Steering, records_view
 from fairshare.model.named_posts import (
     area_cohorts,
     establishment,
+    free_round,
     movable,
     named_plan,
     trust_completions,
 )
 from fairshare.model.pipeline import PlanOutput, run_plan
+from fairshare.model.review import Reviewed, review
 from fairshare.model.trust_pipeline import completions_table, icb_fair
 from fairshare.model.trust_posts import TrustSetting, trust_plan
 from fairshare.scenario import Scenario
@@ -38,6 +41,7 @@ class NamedPlan:
     area: PlanOutput
     trusts: pd.DataFrame
     named: pd.DataFrame
+    review: Reviewed | None = None  # with review decisions: each decision's outcome
 
 
 def records_bundle(bundle: Bundle, posts: pd.DataFrame, label: str) -> Bundle:
@@ -76,26 +80,42 @@ def records_trusts(posts: pd.DataFrame, orgs: pd.DataFrame,
 def run_named_plan(bundle: Bundle, scenario: Scenario, posts: pd.DataFrame,
                    trusts: pd.DataFrame, catchment: pd.DataFrame, basis: dict[str, str],
                    owner_codes: Mapping[str, str],
-                   min_posts: pd.DataFrame | None = None) -> NamedPlan:
+                   min_posts: pd.DataFrame | None = None,
+                   decisions: pd.DataFrame | None = None) -> NamedPlan:
     """Area, trust and named-post plans from the records (``bundle`` is ``records_bundle``).
 
     posts: the post records with org_code and org_name (the matched employing trust).
     trusts: ``records_trusts`` with a min_posts column (the minimum unit per trust).
+    decisions: review decisions (``decisions.DECISION_COLUMNS``) on trusts or National Post
+    Numbers; the trust and named-post plans then follow them (``decisions.review``).
     """
     years = range(scenario.plan_start, scenario.horizon + 1)
     area = run_plan(bundle, scenario, cohorts=area_cohorts(posts, scenario.plan_start),
                     min_posts=min_posts)
-    trust_rows = trust_stage(bundle, scenario, area, posts, trusts, catchment, basis)
     lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
     codes = {s: f"{i + 1:03d}" for i, s in enumerate(bundle.specialties["specialty"])}
-    named = named_plan(posts, trust_rows, years, lengths.to_dict(), owner_codes, codes)
-    named.insert(0, "scenario", scenario.name)
-    return NamedPlan(area=area, trusts=trust_rows, named=named)
+
+    def run(steering: Steering | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        trust_rows = trust_stage(bundle, scenario, area, posts, trusts, catchment, basis,
+                                 steering)
+        named = named_plan(posts, trust_rows, years, lengths.to_dict(), owner_codes, codes,
+                           None if steering is None else steering.posts)
+        named.insert(0, "scenario", scenario.name)
+        return trust_rows, named
+
+    if decisions is None:
+        trust_rows, named = run(None)
+        return NamedPlan(area=area, trusts=trust_rows, named=named)
+    records = records_view(posts, free_round(posts, years.start), movable(posts),
+                           lengths.to_dict())
+    reviewed = review(run, decisions, trusts, years, records)
+    assert reviewed.named is not None
+    return NamedPlan(area=area, trusts=reviewed.trusts, named=reviewed.named, review=reviewed)
 
 
 def trust_stage(bundle: Bundle, scenario: Scenario, area: PlanOutput, posts: pd.DataFrame,
                 trusts: pd.DataFrame, catchment: pd.DataFrame,
-                basis: dict[str, str]) -> pd.DataFrame:
+                basis: dict[str, str], steering: Steering | None = None) -> pd.DataFrame:
     """The trust plan under the area plan: the records' trusts with their own vacancies (the
     other offices' trusts with their area's shared)."""
     years = range(scenario.plan_start, scenario.horizon + 1)
@@ -103,7 +123,8 @@ def trust_stage(bundle: Bundle, scenario: Scenario, area: PlanOutput, posts: pd.
     lengths = bundle.specialties.set_index("specialty")["programme_years"].astype(int)
     setting = TrustSetting(trusts=trusts, catchment=catchment, icbs=icb_fair(bundle, scenario),
                            lengths=lengths.to_dict(), headroom=scenario.capacity_headroom,
-                           basis=basis, completions=own)
+                           basis=basis, completions=own,
+                           steer=steering.rounds if steering is not None else {})
     plan = area.plan[["area", "specialty", "year", "redistribution", "expansion", "posts",
                       "cumulative"]]
     comp = completions_table(bundle, scenario, area) if len(

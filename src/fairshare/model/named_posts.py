@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from fairshare.errors import FairshareError
+from fairshare.model.decisions import PostChoice
 
 NAMED_COLUMNS = [
     "area", "specialty", "year", "action", "post_change", "national_post_number",
@@ -103,18 +104,23 @@ def draft_number(owner_code: str, org_code: str, spec_code: str, year: int, seri
 
 def named_plan(posts: pd.DataFrame, trust_rows: pd.DataFrame, years: range,
                lengths: Mapping[str, int], owner_codes: Mapping[str, str],
-               spec_codes: Mapping[str, str]) -> pd.DataFrame:
+               spec_codes: Mapping[str, str],
+               choices: Mapping[tuple[str, str, str, int], PostChoice] | None = None,
+               ) -> pd.DataFrame:
     """One row per post and round of the local offices the records cover: ``NAMED_COLUMNS``.
 
     posts: the post records (``inputs.tis.PostRecords.posts`` with org_code and org_name).
     trust_rows: the trust plan (area, specialty, year, org_code, org_name, change, kind). Rows
     of other local offices (no records) name where a released post goes or what funds a new
     one, and are not rows of their own.
+    choices: review decisions per (area, specialty, org_code, round) (``decisions.resolve``):
+    posts a trust releases first, posts it keeps (re-advertises) unless it must give them.
     Raises FairshareError if the trust plan asks a trust for more posts than fall vacant there
     (the two would then disagree on the records' vacancies).
     """
     offices = set(posts["local_office"].dropna())
     plan = _Builder(years, lengths, owner_codes, spec_codes, offices)
+    plan.choices = choices or {}
     keep = movable(posts)
     plan.load(posts[keep].assign(free=free_round(posts[keep], years.start)))
     redistribution = trust_rows[trust_rows["kind"] == "redistribution"]
@@ -150,6 +156,7 @@ class _Builder:
         self.released: dict[tuple[str, int], list[dict[str, object]]] = defaultdict(list)
         self.created: dict[tuple[str, int], list[dict[str, object]]] = defaultdict(list)
         self.serial: dict[tuple[str, str, str, int], int] = defaultdict(int)
+        self.choices: Mapping[tuple[str, str, str, int], PostChoice] = {}
 
     def load(self, posts: pd.DataFrame) -> None:
         posts = posts.sort_values("national_post_number")
@@ -174,7 +181,7 @@ class _Builder:
             falling = bucket.pop(y, None)
             if not falling and key not in gives:
                 continue  # nothing falls vacant at this trust this round
-            falling = sorted(falling or [], key=attrgetter("npn"))
+            falling = self._order(falling or [], (*key, y))
             n = gives.pop(key, 0)
             if n > len(falling):
                 raise FairshareError(f"{key[2]} ({key[0]}, {key[1]}) is to give {n} posts in "
@@ -205,6 +212,17 @@ class _Builder:
                 for _ in range(int(r.change)):
                     self._create((str(r.area), str(r.specialty), str(r.org_code)), y, NEW,
                                  str(r.org_name))
+
+    def _order(self, falling: list[_Post], key: tuple[str, str, str, int]) -> list[_Post]:
+        """The posts falling vacant in the order they are released: by National Post Number,
+        except that review decisions put some first (accepted, proposed) and some last
+        (rejected: re-advertised unless the trust must give every post falling vacant)."""
+        choice = self.choices.get(key)
+        if choice is None:
+            return sorted(falling, key=attrgetter("npn"))
+        rank = {npn: i for i, npn in enumerate(choice.prefer)}
+        return sorted(falling, key=lambda p: (rank.get(p.npn, len(rank)),
+                                              p.npn in choice.keep, p.npn))
 
     def expansion(self, rows: pd.DataFrame) -> None:
         """Time-limited posts: a DRAFT number each, funded to the end of its programme."""

@@ -23,8 +23,8 @@ programme length. Pure: tables in, tables out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import NamedTuple
 
@@ -33,6 +33,7 @@ import pandas as pd
 
 from fairshare.apportionment import apportion
 from fairshare.model.cohorts import base_vacancies, ceil_share
+from fairshare.model.decisions import RoundSteer
 
 TRUST_PLAN_COLUMNS = [
     "area", "specialty", "year", "org_code", "org_name", "icb_code", "change", "kind",
@@ -57,6 +58,8 @@ class TrustSetting:
         completing, where post records give them (they must add up to the area's); an area
         and specialty with no rows here has the area's completions shared over its trusts
         (``split_completions``).
+    steer: review decisions per (area, specialty, round) (``decisions.resolve``): trusts kept
+        out, posts withheld, trusts used first; empty: the rules alone.
     """
 
     trusts: pd.DataFrame
@@ -66,6 +69,7 @@ class TrustSetting:
     headroom: float
     basis: Mapping[str, str]
     completions: pd.DataFrame | None = None
+    steer: Mapping[tuple[str, str, int], RoundSteer] = field(default_factory=dict)
 
 
 def area_completions(vacancies: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -312,9 +316,14 @@ def _give(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
     before = unit.posts.copy()
     vacant = unit.vacancies(t)
     limit = np.minimum(vacant, np.maximum(unit.posts - unit.minimum, 0))
+    steer = setting.steer.get((unit.area, unit.specialty, year))
+    if steer is not None:
+        limit = _steered(unit, limit, steer.exclude, steer.withheld, vacant)
     scores = spec.scores(unit.index)
     given = np.zeros(len(before), dtype=np.int64)
-    for _ in range(n):
+    if steer is not None:
+        _first(unit, steer, limit, given, n, lambda i: spec.move(str(unit.icb[i]), -1))
+    while given.sum() < n:
         open_ = np.flatnonzero(given < limit)
         if not len(open_):
             break
@@ -344,10 +353,16 @@ def _receive(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
     within each trust's supervision capacity."""
     before = unit.posts.copy()
     capacity = np.where(before > 0, np.maximum(ceil_share(before, setting.headroom), 1), 0)
+    steer = setting.steer.get((unit.area, unit.specialty, year))
+    room = capacity
+    if steer is not None:
+        room = _steered(unit, capacity, steer.exclude, steer.fewer, capacity)
     scores = spec.scores(unit.index)
     got = np.zeros(len(before), dtype=np.int64)
-    for _ in range(n):
-        open_ = np.flatnonzero(got < capacity)
+    if steer is not None:
+        _first(unit, steer, room, got, n, lambda i: spec.move(str(unit.icb[i]), 1))
+    while got.sum() < n:
+        open_ = np.flatnonzero(got < room)
         if not len(open_):
             break
         now = spec.scores(unit.index[open_])
@@ -383,6 +398,8 @@ def _expand(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
     held = unit.posts - unit.moves[:, t]  # posts at the start of the round
     capacity = np.where(held > 0, np.maximum(ceil_share(held, setting.headroom), 1), 0)
     left = np.maximum(capacity - np.maximum(unit.moves[:, t], 0), 0)
+    if (steer := setting.steer.get((unit.area, unit.specialty, year))) is not None:
+        left = _steered(unit, left, steer.exclude, {}, left)
     scores = spec.scores(unit.index)
     got = np.zeros(len(held), dtype=np.int64)
     for _ in range(n):
@@ -406,6 +423,37 @@ def _expand(unit: _Unit, spec: _Specialty, t: int, n: int, year: int,
         rows.append(_unplaced(unit, year, rest, setting, why + ": the local office chooses "
                               "the host", kind="expansion"))
     return rows
+
+
+def _steered(unit: _Unit, limit: np.ndarray, exclude: Mapping[str, int],
+             fewer: Mapping[str, int], pool: np.ndarray) -> np.ndarray:
+    """A round's limits after review: a rejected trust takes no part; a trust with rejected
+    posts has that many fewer to give (of its vacancies) or to receive (of its capacity)."""
+    out = limit.copy()
+    for i, org in enumerate(unit.org):
+        if org in exclude:
+            out[i] = 0
+        elif org in fewer:
+            out[i] = min(out[i], max(int(pool[i]) - fewer[org], 0))
+    return out
+
+
+def _first(unit: _Unit, steer: RoundSteer, limit: np.ndarray, taken: np.ndarray, n: int,
+           move: Callable[[int], None]) -> None:
+    """The trusts review decisions put first take their posts, within their limits and the
+    round's n; the rule then places the rest (none at an accepted trust: ``limit`` is
+    lowered to what it took)."""
+    where = {str(o): i for i, o in enumerate(unit.org)}
+    for org, want, _ in steer.first:
+        i = where.get(org)
+        if i is None:
+            continue
+        while want > 0 and taken[i] < limit[i] and taken.sum() < n:
+            taken[i] += 1
+            want -= 1
+            move(i)
+        if org in steer.fixed:
+            limit[i] = taken[i]  # an accepted recommendation is fixed: the rule adds none
 
 
 def _record(unit: _Unit, t: int, change: np.ndarray) -> None:

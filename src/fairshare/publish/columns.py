@@ -284,6 +284,10 @@ COLUMNS: dict[str, Column] = {
                           "expansion row: time-limited posts are not moved by the plan)"),
     "min_unit": Column("Trust's minimum viable unit: it never gives below this (judgement; "
                        "--trust-min FILE)"),
+    "min_unit_source": _text("Where min_unit comes from: a minimum-unit file, by name and "
+                             "SHA-256 (the web app's Posts tab, as --trust-min), for the "
+                             "trusts it names; else the scenario default trust_min_posts "
+                             "(a judgement)"),
     "catchment_distance": _share("Share-weighted distance from fair share, (posts - fair "
                                  "target) / fair target, of the ICBs the trust's patients come "
                                  "from, at the start of the round", DISTANCE_SIGN),
@@ -321,6 +325,26 @@ COLUMNS: dict[str, Column] = {
     "from_post": _text("National Post Number of the released post a new post replaces"),
     "from_area": _text("Local office of the released post a new post replaces"),
     "from_org_code": _text("ODS code of the trust that released the post a new post replaces"),
+    # review decisions (--decisions FILE, docs/posts.md "Review decisions")
+    "decision": _text("The review decision this row carries out: accepted (the recommendation "
+                      "fixed, used first), proposed (a reviewer's trust or post used first in "
+                      "place of a rejected one), after rejection (the rule's next trust or post, "
+                      "because a review rejected another this round), rejected (a release "
+                      "rejected: the post is re-advertised); empty: the rules alone"),
+    "decision_basis": _text("Which review decision, and its reason, steered this row"),
+    "recommendation": _text("The recommendation decided on: area|specialty|year|org_code or "
+                            "National Post Number (the key the service stores decisions by)"),
+    "proposed": _text("The trust (ODS code) or National Post Number a reviewer proposed in "
+                      "place of the rejected one"),
+    "target_change_before": Column("Posts the decided trust moved that round in the run "
+                                   "without decisions (- gives, + receives)", sign=GAP_SIGN),
+    "target_change_after": Column("Posts the decided trust moves that round with the "
+                                  "decisions (- gives, + receives)", sign=GAP_SIGN),
+    "proposed_change_after": Column("Posts the trust used first (accepted or proposed) moves "
+                                    "that round with the decisions", sign=GAP_SIGN),
+    "outcome": _text("honoured, partly honoured or not honoured: whether the run could follow "
+                     "the decision within the rules"),
+    "finding": _text("Why a decision was not (fully) honoured, or a remark on it"),
     # monitoring
     "metric": _text("Impact metric name"),
     "value": Column("Value of the metric", "metric units", decimals=4),
@@ -384,6 +408,9 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
     ("named_posts", "last_date_to"): _text("The record's last placement Date To (ISO date), "
                                            "on the post's first vacancy; empty after that or "
                                            "for a new post"),
+    ("decisions", "target"): _text("The trust (ODS code) or National Post Number the "
+                                   "recommendation names"),
+    ("decisions", "year"): Column("Recruitment round of the recommendation", "year"),
     ("establishment", "posts"): Column("Posts in the records of this local office, "
                                        "specialty and funding"),
     ("establishment_by_grade", "posts"): Column("Posts in the records of this local office, "

@@ -179,8 +179,18 @@ def basis_source(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """A CSV written atomically, each column formatted as what it is (docs/outputs.md)."""
-    return write_with(path, lambda tmp: defuse_formulas(formatted(df)).to_csv(tmp, index=False))
+    """A CSV written atomically, each column formatted as what it is (docs/outputs.md). The
+    text is built in pyarrow where the table allows (``csv_text``: the same bytes as
+    ``to_csv``, about 15 times faster for the named-post plan), else by pandas."""
+    from fairshare.publish.csv_text import csv_bytes
+
+    ready = defuse_formulas(formatted(df))
+    data = csv_bytes(ready)
+    if data is None:
+        return write_with(path, lambda tmp: ready.to_csv(tmp, index=False))
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+    return write_with(path, write)
 
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).

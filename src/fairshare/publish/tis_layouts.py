@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xlsxwriter
@@ -118,8 +119,24 @@ def write_office_workbook(path: Path, sheets: Mapping[str, pd.DataFrame],
         for name, table in sheets.items():
             sheet = book.add_worksheet(name[:31])
             sheet.write_row(0, 0, [str(c) for c in table.columns], bold)
-            plain = table.astype(object).where(table.notna(), None)
-            for i, row in enumerate(plain.itertuples(index=False, name=None), start=1):
-                sheet.write_row(i, 0, row)
+            _write_cells(sheet, table)
         book.close()
     return write_with(path, write)
+
+
+def _write_cells(sheet: Any, table: pd.DataFrame) -> None:
+    """The table's cells below its header, row by row (constant-memory mode writes a row out
+    when the next begins), each with the writer for its column's kind (number, true/false,
+    else ``write``); an empty or missing cell is left blank, as ``write_row`` leaves it, without
+    asking xlsxwriter what each blank is."""
+    writers = []
+    for name in table.columns:
+        column = table[name]
+        writers.append(sheet.write_boolean if pd.api.types.is_bool_dtype(column) else
+                       sheet.write_number if pd.api.types.is_numeric_dtype(column) else
+                       sheet.write)
+    plain = table.astype(object).where(table.notna(), None)
+    for i, row in enumerate(plain.itertuples(index=False, name=None), start=1):
+        for j, value in enumerate(row):
+            if value is not None and value != "":
+                writers[j](i, j, value)

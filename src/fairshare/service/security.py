@@ -62,6 +62,8 @@ def _load_session() -> None:
     g.started = time.perf_counter()
     token = request.cookies.get(session_cookie(_app()))
     g.session = None
+    if request.path.startswith("/static/") or request.path == "/health":
+        return  # public and the same for everyone: no database round trip for them
     if token:
         with context.engine().begin() as conn:
             g.session = accounts.session_for(conn, token, policy=context.policy())

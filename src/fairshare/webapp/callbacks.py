@@ -15,7 +15,8 @@ import logging
 import traceback
 from typing import Any
 
-from fairshare.webapp import figures, views
+from fairshare.errors import InputError
+from fairshare.webapp import figures, posts_tab, views
 from fairshare.webapp.engine import Engine
 from fairshare.webapp.layout import NO_CLOUD
 from fairshare.webapp.state import SCENARIO_KEYS, TARGET_KEYS, clean_state, key_of
@@ -69,10 +70,10 @@ def gate_js(name: str) -> str:
             " return state; }")
 
 
-def _guard(engine: Engine, name: str, state: Any, last: str | None
+def _guard(engine: Engine, name: str, state: Any, last: str | None, extra: str = ""
            ) -> tuple[str, dict[str, Any]]:
     """(the view's key, the cleaned state), or PreventUpdate when its tab is hidden or nothing
-    it uses changed."""
+    it uses changed (``extra``: what else it depends on, e.g. an uploaded file's digest)."""
     from dash.exceptions import PreventUpdate
 
     if not isinstance(state, dict) or not state:
@@ -81,7 +82,7 @@ def _guard(engine: Engine, name: str, state: Any, last: str | None
     tab = VIEW_TAB.get(name, name)
     if tab is not None and state.get("tab") != tab:
         raise PreventUpdate
-    key = key_of(state, VIEW_KEYS[name])
+    key = key_of(state, VIEW_KEYS[name]) + (f"|file={extra}" if extra else "")
     if key == last:
         raise PreventUpdate
     return key, state
@@ -389,11 +390,12 @@ def register(app: Any, engine: Engine) -> None:
     @app.callback(
         Output("posts-answer", "children"), Output("posts-box", "children"),
         Output("posts-message", "children"), Output("posts-key", "data"),
-        Input("posts-state", "data"), State("posts-key", "data"))
-    def _posts(state: Any, last: Any) -> tuple[Any, ...]:
-        key, state = _guard(engine, "posts", state, last)
+        Input("posts-state", "data"), Input("trust-min", "data"), State("posts-key", "data"))
+    def _posts(state: Any, held: Any, last: Any) -> tuple[Any, ...]:
+        digest = str(held.get("digest", "")) if isinstance(held, dict) else ""
+        key, state = _guard(engine, "posts", state, last, digest)
         try:
-            v = views.posts_view(engine, state)
+            v = views.posts_view(engine, state, posts_tab.held_file(engine, held))
         except Exception as exc:
             return None, None, _message(_failure("posts", exc)), key
         answer = html.Div(className="answer", id="posts-answer-text",
@@ -513,6 +515,7 @@ def register(app: Any, engine: Engine) -> None:
         except Exception as exc:
             return no_update, _failure("download", exc)
 
+    register_posts_files(app, engine)
     for name in VIEW_KEYS:
         app.clientside_callback(gate_js(name), Output(f"{name}-state", "data"),
                                 Input("state", "data"), State(f"{name}-state", "data"))
@@ -521,3 +524,95 @@ def register(app: Any, engine: Engine) -> None:
         "function(n) { if (n) { window.print(); } return ''; }",
         Output("print-done", "children"), Input("print", "n_clicks"),
         prevent_initial_call=True)
+
+
+#: The Posts tab's upload, checked in the browser: a file over LIMIT bytes is said in the page
+#: (with what the table still uses) and never sent; a smaller one goes to the server.
+UPLOAD_SIZE_JS = """function(contents, filename, held) {
+  var nu = window.dash_clientside.no_update;
+  if (!contents) { return [nu, nu, nu]; }
+  var body = contents.length - contents.indexOf(",") - 1;
+  var pad = contents.endsWith("==") ? 2 : contents.endsWith("=") ? 1 : 0;
+  var bytes = Math.floor(body * 3 / 4) - pad;
+  if (bytes <= LIMIT) { return [{contents: contents, filename: filename || ""}, nu, null]; }
+  var n = function (x) { return x.toLocaleString("en-GB"); };
+  var still = held && held.digest ? "The table still uses " + held.name + "." :
+    "The table still uses the default minimum unit.";
+  var p = function (text) {
+    return {type: "P", namespace: "dash_html_components", props: {children: text}}; };
+  return [nu, {type: "Div", namespace: "dash_html_components", props: {className: "alert",
+    children: [p((filename || "The file") + " cannot be used: " + n(bytes) + " bytes, and " +
+      "the page takes a minimum-unit file up to " + n(LIMIT) + " bytes (a minimum per trust " +
+      "and specialty is far smaller). Give a larger file to fairshare posts --trust-min."),
+      p(still)]}}, null];
+}"""
+
+
+def register_posts_files(app: Any, engine: Engine) -> None:
+    """The Posts tab's file in (a minimum-unit file) and file out (the CSV on screen)."""
+    from dash import Input, Output, State, ctx, dcc, no_update
+
+    # In the browser first: a file too large for the server's 1 MB request limit is said in
+    # the page (the server would refuse the request, and the page would show nothing); a file
+    # within it is passed on. The upload is emptied each time, so the same file can be chosen
+    # again.
+    app.clientside_callback(
+        UPLOAD_SIZE_JS.replace("LIMIT", str(posts_tab.MAX_UPLOAD_BYTES)),
+        Output("trust-min-file", "data"),
+        Output("trust-min-message", "children", allow_duplicate=True),
+        Output("trust-min-upload", "contents"),
+        Input("trust-min-upload", "contents"), State("trust-min-upload", "filename"),
+        State("trust-min", "data"), prevent_initial_call=True)
+
+    @app.callback(
+        Output("trust-min", "data"), Output("trust-min-message", "children"),
+        Output("trust-min-file", "data"),
+        Input("trust-min-file", "data"), Input("trust-min-clear", "n_clicks"),
+        State("trust-min", "data"), prevent_initial_call=True)
+    def _trust_min(file: Any, _clear: Any, held: Any) -> tuple[Any, ...]:
+        if ctx.triggered_id == "trust-min-clear":
+            return None, None, None
+        if not isinstance(file, dict) or not file.get("contents"):
+            return no_update, no_update, no_update
+        try:  # the file's contents are dropped from the page once read
+            entry = posts_tab.read_upload(engine, str(file["contents"]),
+                                          str(file.get("filename") or ""))
+        except InputError as exc:
+            return no_update, problems_children(exc, held), None
+        except Exception as exc:
+            return no_update, _message(_failure("minimum-unit file", exc)), None
+        return entry, None, None
+
+    @app.callback(Output("trust-min-status", "children"), Input("trust-min", "data"))
+    def _trust_min_status(held: Any) -> str:
+        return posts_tab.status_text(held)
+
+    @app.callback(
+        Output("download-posts", "data"), Output("dl-posts-status", "children"),
+        Input("dl-posts", "n_clicks"), State("state", "data"), State("trust-min", "data"),
+        prevent_initial_call=True, running=[(Output("dl-posts", "disabled"), True, False)])
+    def _download_posts(_n: Any, state: Any, held: Any) -> tuple[Any, ...]:
+        if not isinstance(state, dict):
+            return no_update, "The page is still loading."
+        state = clean_state(state, **engine.known())
+        try:
+            name, text = posts_tab.posts_csv(engine, state, held)
+        except Exception as exc:
+            return no_update, _failure("posts download", exc)
+        return dcc.send_string(text, name), f"{name} ready."
+
+
+def problems_children(exc: InputError, held: Any) -> Any:
+    """A file's problems as the CLI lists them (file, row, column, what was expected), and
+    what the table uses meanwhile."""
+    from dash import html
+
+    head, *lines = str(exc).splitlines()
+    name = held.get("name") if isinstance(held, dict) and held.get("digest") else None
+    still = (f"The table still uses {name}." if name else
+             "The table still uses the default minimum unit.")
+    return html.Div(className="alert", children=[
+        html.P(f"{exc.problems[0].file if exc.problems else 'The file'} cannot be used: "
+               f"{head}"),
+        html.Ul([html.Li(line.strip().removeprefix("- ")) for line in lines]),
+        html.P(still)])

@@ -107,6 +107,16 @@ class LRU:
 
 
 @dataclass(frozen=True)
+class TrustMinFile:
+    """A minimum-unit file given to the Posts tab: its name, SHA-256 and checked rows
+    (org_code, specialty: '' for every specialty, min_posts)."""
+
+    name: str
+    digest: str
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class Reference:
     """Something to compare the current view against: a scenario or a stored run."""
 
@@ -157,6 +167,7 @@ class Engine:
         self._refs = LRU(32)
         self._equity = LRU(8)
         self._scarcity = LRU(16)
+        self._trust_mins: LRU = LRU(32)  # digest -> TrustMinFile (uploads to the Posts tab)
         self._books: dict[str, Future[bytes]] = {}
         self._books_lock = threading.Lock()
         self._waiting: dict[str, int] = {}  # plan key -> downloads waiting for its workbook
@@ -348,36 +359,63 @@ class Engine:
         key = (self.plan_key(scenario), specialty)
         return self._spec_plan.get(key, lambda: self._solve_one(scenario, specialty))
 
-    def trust_posts(self, scenario: Scenario, specialty: str) -> pd.DataFrame:
+    def trust_posts(self, scenario: Scenario, specialty: str,
+                    minimums: TrustMinFile | None = None) -> pd.DataFrame:
         """``fairshare posts`` for one specialty: the trust split of the cached area plan.
 
         The specialty's plan (``specialty_plan``) is shared over trusts exactly as the CLI does
-        (``trust_pipeline.run_trust_plan``; the scenario's minimum unit, no ``--trust-min``);
-        each specialty's split is its own (it reads only that specialty's plan, ICB targets and
-        trusts), so its rows equal those of the full run. Cached per plan and specialty.
+        (``trust_pipeline.run_trust_plan``; the scenario's minimum unit, or an uploaded
+        ``--trust-min`` file, ``minimums``); each specialty's split is its own (it reads only
+        that specialty's plan, ICB targets and trusts), so its rows equal those of the full
+        run. Cached per plan, specialty and minimum-unit file.
         """
-        key = ("trusts", self.plan_key(scenario), specialty)
-        return self._spec_plan.get(key, lambda: self._split(scenario, specialty))
+        key = ("trusts", self.plan_key(scenario), specialty,
+               minimums.digest if minimums else "")
+        return self._spec_plan.get(key, lambda: self._split(scenario, specialty, minimums))
 
-    def _split(self, scenario: Scenario, specialty: str) -> pd.DataFrame:
+    def _trusts(self) -> pd.DataFrame:
+        """The public baseline's trusts, with the baseline corrections, as the CLI reads them."""
         from fairshare.inputs.corrections import corrected_trusts
-        from fairshare.inputs.trusts import (
-            load_catchment,
-            load_trusts,
-            trust_basis,
-            trust_minimums,
-        )
+        from fairshare.inputs.trusts import load_trusts
+
+        return self._levels.get(("trusts",), lambda: corrected_trusts(load_trusts(),
+                                                                      self.bundle))
+
+    def _split(self, scenario: Scenario, specialty: str,
+               minimums: TrustMinFile | None) -> pd.DataFrame:
+        from fairshare.inputs.trusts import load_catchment, trust_basis, trust_minimums
         from fairshare.model.pipeline import PlanOutput
         from fairshare.model.trust_pipeline import run_trust_plan
 
         plan, _ = self.specialty_plan(scenario, specialty)
         tgt = self.targets(scenario, "local_office", specialty)
         out = PlanOutput(targets=tgt, plan=plan, findings=pd.DataFrame(), status="")
-        trusts = corrected_trusts(load_trusts(), self.bundle)
+        trusts = self._trusts()
         trusts = trusts[trusts["specialty"] == specialty].copy()
-        trusts["min_posts"] = trust_minimums(trusts, scenario.trust_min_posts, None)
+        trusts["min_posts"] = trust_minimums(trusts, scenario.trust_min_posts,
+                                             minimums.table if minimums else None)
         return run_trust_plan(self.bundle, scenario, out, trusts, load_catchment(),
                               trust_basis(self.bundle))
+
+    def read_trust_min(self, name: str, data: bytes) -> TrustMinFile:
+        """An uploaded minimum-unit file (the CLI's ``--trust-min``), read and checked with the
+        CLI's own reader and messages (InputError naming file, row and column), kept by its
+        SHA-256 so the page refers to it by digest, never sends it back."""
+        import hashlib
+
+        from fairshare.inputs.posts import table_from_bytes
+        from fairshare.inputs.trusts import trust_min_table
+
+        digest = hashlib.sha256(data).hexdigest()
+        table = trust_min_table(table_from_bytes(data, name, name), name, self._trusts(),
+                                self._catalogue)
+        found = TrustMinFile(name=name, digest=digest, table=table)
+        return self._trust_mins.get(digest, lambda: found)
+
+    def trust_min_file(self, digest: str) -> TrustMinFile | None:
+        """A minimum-unit file uploaded earlier (None: unknown, e.g. the server restarted)."""
+        found = self._trust_mins.peek(digest)
+        return found if isinstance(found, TrustMinFile) else None
 
     def icb_plan(self, scenario: Scenario, specialty: str) -> tuple[pd.DataFrame, Any]:
         """(plan table, result) planned directly over the 42 ICBs, as ``fairshare plan --level

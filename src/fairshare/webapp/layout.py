@@ -237,6 +237,33 @@ def _loading(children: list[Any], what: str = "this view") -> dcc.Loading:
                        children=children)
 
 
+def trust_min_upload() -> html.Section:
+    """The Posts tab's minimum unit per trust: the scenario's default, or a file as the CLI's
+    ``--trust-min`` (chosen with a button, or dropped on it), and a way back to the default."""
+    from fairshare.webapp.posts_tab import status_text
+
+    return html.Section(className="trust-min no-print",
+                        **_attrs({"aria-labelledby": "trust-min-title"}), children=[
+        html.H2("Minimum unit per trust", id="trust-min-title"),
+        html.P(status_text(None), id="trust-min-status", role="status"),
+        html.Div(className="upload-row", children=[
+            dcc.Upload(id="trust-min-upload", accept=".csv,.xlsx,.txt", multiple=False,
+                       className="upload", className_active="upload upload--active",
+                       children=html.Button("Choose a minimum-unit file (CSV or Excel)",
+                                            id="trust-min-choose", className="btn",
+                                            n_clicks=0)),
+            html.Button("Use the default", id="trust-min-clear", className="btn", n_clicks=0),
+        ]),
+        html.Div(id="trust-min-message", className="message", role="alert"),
+        html.P(className="hint", id="trust-min-hint", children=[
+            "Columns: ", html.Code("org_code"), " (a trust's ODS code, e.g. RTD), ",
+            html.Code("min_posts"), " (whole posts) and optionally ", html.Code("specialty"),
+            " (empty: every specialty), as ", html.Code("fairshare posts --trust-min"),
+            ". A trust never gives posts below its minimum unit. The file stays on this "
+            "server and is not part of the page's address."]),
+    ])
+
+
 def tabs(engine: Engine) -> dcc.Tabs:
     refs = engine.references()
     options = [{"label": r.label, "value": r.key} for r in refs]
@@ -288,8 +315,14 @@ def tabs(engine: Engine) -> dcc.Tabs:
                 "round, and why (as ", html.Code("fairshare posts"), "; docs/posts.md). The "
                 "trust split is modelled from public 2017 staff in post: a recommendation for "
                 "a task-and-finish group to review, not a decision."]),
+            trust_min_upload(),
             _loading([
                 html.Div(id="posts-answer", **_attrs({"aria-live": "polite"})),
+                html.Div(className="download-row no-print", children=[
+                    html.Button("Download these recommendations (CSV)", id="dl-posts",
+                                className="btn", n_clicks=0),
+                    html.Div(id="dl-posts-status", className="hint", role="status"),
+                ]),
                 _box("posts-box"),
             ], "the trust recommendations"),
         ]),
@@ -369,6 +402,9 @@ def page(engine: Engine) -> html.Div:
           ("headline", "map", "plan", "posts", "deanery", "icbplan", "compare", "uncertainty",
            "equity", "report") for part in ("key", "state")],
         dcc.Download(id="download"),
+        dcc.Download(id="download-posts"),
+        dcc.Store(id="trust-min"),
+        dcc.Store(id="trust-min-file"),
         html.Div(id="print-done", hidden=True),
         header(engine),
         html.Div(id="link-notes", className="link-notes", role="status"),

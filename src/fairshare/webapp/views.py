@@ -24,7 +24,7 @@ from fairshare.analysis import equity
 from fairshare.errors import FairshareError
 from fairshare.publish.outputs import defuse_formulas  # text a spreadsheet would run
 from fairshare.webapp import figures
-from fairshare.webapp.engine import Engine
+from fairshare.webapp.engine import Engine, TrustMinFile
 from fairshare.webapp.state import (
     ALL,
     clean_state,
@@ -468,30 +468,41 @@ TRUST_COLUMNS: Spec = [
     ("org_code", "Trust (ODS code)", None),
     ("org_name", "Trust", None),
     ("change", "Change (posts; + receives, − gives)", "signed"),
+    ("min_unit", "Minimum unit (posts)", None),
     ("kind", "Kind", None),
     ("reason", "Reason", None),
     ("basis", "Basis", None),
 ]
 
 
-def posts_view(engine: Engine, state: dict[str, Any]) -> dict[str, Any]:
+def posts_view(engine: Engine, state: dict[str, Any],
+               minimums: TrustMinFile | None = None) -> dict[str, Any]:
     """The chosen area's trust-level recommendations (``fairshare posts``) for one specialty:
-    one row per trust, round and move, and a one-sentence answer."""
+    one row per trust, round and move, and a one-sentence answer. ``minimums``: a checked
+    minimum-unit file (the CLI's ``--trust-min``; else the scenario's default)."""
+    scenario, rows = posts_rows(engine, state, minimums)
+    return {"answer": posts_answer(state["area"], state["specialty"], rows,
+                                   int(scenario.horizon)),
+            "table": table(rows, TRUST_COLUMNS), "rows": rows}
+
+
+def posts_rows(engine: Engine, state: dict[str, Any], minimums: TrustMinFile | None = None
+               ) -> tuple[Any, pd.DataFrame]:
+    """(scenario, the chosen area's trust rows for one specialty, in the order shown, with
+    ``when`` each round is: to come or a reconstruction)."""
     spec, area = state["specialty"], state["area"]
     if spec == ALL:
         raise ViewError("Choose one specialty: trusts give and receive posts specialty by "
                         "specialty.")
     scenario = _scenario(engine, state)
     try:
-        rows = engine.trust_posts(scenario, spec)
+        rows = engine.trust_posts(scenario, spec, minimums)
     except (ValueError, FairshareError) as exc:
         raise ViewError(f"The trust split could not be made: {short_error(exc)}") from exc
     rows = rows[rows["area"] == area].sort_values(["year", "change", "org_code"])
     coming = first_year_to_come()
-    rows = rows.assign(when=["reconstruction (past)" if y < coming else "to come"
-                             for y in rows["year"]])
-    return {"answer": posts_answer(area, spec, rows, int(scenario.horizon)),
-            "table": table(rows, TRUST_COLUMNS), "rows": rows}
+    return scenario, rows.assign(when=["reconstruction (past)" if y < coming else "to come"
+                                       for y in rows["year"]])
 
 
 def posts_answer(area: str, spec: str, rows: pd.DataFrame, horizon: int) -> str:

@@ -14,6 +14,7 @@
  * - Tables (class "sortable") sort when a heading's button is pressed: by each cell's data-v
  *   (numbers) or its text; the Total row stays last; aria-sort says how. Plain buttons: Tab
  *   always moves on (no keyboard trap).
+ * - A file upload (dcc.Upload) is named by the button that opens it and is one tab stop.
  * Served by the app itself from assets/; it fetches nothing.
  */
 (function () {
@@ -369,6 +370,17 @@
     });
   }
 
+  /* dcc.Upload keeps its file input invisible over the button that opens it: the input gets
+   * the button's words as its name and leaves the tab order (the button is the one stop). */
+  function nameUploads() {
+    var inputs = document.querySelectorAll(".upload input[type='file']");
+    Array.prototype.forEach.call(inputs, function (input) {
+      var button = input.parentElement && input.parentElement.querySelector("button");
+      setAttr(input, "aria-label", button ? button.textContent : "Choose a file");
+      setAttr(input, "tabindex", "-1");
+    });
+  }
+
   var pending = false;
   function schedule() {
     if (pending) { return; }
@@ -381,6 +393,7 @@
       fixOpenDropdowns();
       enhanceDropdowns();
       enhanceTables();
+      nameUploads();
       markBest();
     });
   }
