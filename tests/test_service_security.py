@@ -380,7 +380,19 @@ def test_post_records_are_read_as_posts_import_reads_them(case: Case, tmp_path: 
         record = returns.list_returns(conn, office="North East", kind="post_records")[0]
         kept = returns.return_files(conn, record.id)
     assert record.rows == len(posts) and record.status == "submitted"
-    assert {role: data for role, (_, data) in kept.items()} == files
+    assert kept["posts"][1] == files["posts"]
+    # Data minimisation: of the placements only the four columns the plan reads are stored,
+    # every row's values as uploaded (read back with the csv module, not fairshare's reader).
+    import csv
+
+    raw = list(csv.DictReader(io.StringIO(files["placements"].decode("utf-8-sig"))))
+    stored = list(csv.DictReader(io.StringIO(kept["placements"][1].decode("utf-8"))))
+    four = ["National Post Number", "Date From", "Date To", "WTE"]
+    assert list(stored[0]) == four and len(stored) == len(raw)
+    assert [[r[c] for c in four] for r in stored] == [
+        [r.get(c, r.get(c + "*", "")) for c in four] for r in raw]
+    extra = set(raw[0]) - {c + s for c in four for s in ("", "*")}
+    assert extra, "the SYNTHETIC placements should carry columns beyond the four"
 
     # Placement records name trainees: another office's lead may not read them even submitted;
     # the analyst who runs with them may (ids typed by hand, as an attacker would).

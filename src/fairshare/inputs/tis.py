@@ -153,6 +153,19 @@ def _columns(df: pd.DataFrame, file: str, wanted: tuple[str, ...],
     return found
 
 
+def minimal_placements(path: str | Path) -> bytes:
+    """The placements file cut to the four columns fairshare reads, as CSV text.
+
+    TIS's placements layout names trainees (surname, GMC number, person id) and supervisors;
+    the plan needs none of it. The shared service stores this instead of the upload, so no
+    personal data is kept (data minimisation). Raises InputError if a needed column is missing.
+    """
+    df = read_table(path, record_key=RECORD_KEY)
+    found = _columns(df, str(path), PLACEMENT_COLUMNS, PLACEMENT_COLUMNS)
+    kept = pd.DataFrame({w: df[found[w]].fillna("").astype(str) for w in PLACEMENT_COLUMNS})
+    return kept.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
 def read_post_records(posts_file: str | Path, placements_file: str | Path,
                       specialties: list[str],
                       employers: pd.DataFrame | None = None) -> PostRecords:

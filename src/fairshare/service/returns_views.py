@@ -73,7 +73,7 @@ def new(kind: str) -> str | Response:
             checked = uploads.check(kind, given, account.office, context.settings())
             errors += [{"field": KIND_ROLES[kind][0], "text": p} for p in checked.problems]
             if not errors:
-                return _store(kind, given, status, note, checked.rows)
+                return _store(kind, uploads.minimised(kind, given), status, note, checked.rows)
     return _page(kind, errors, note)
 
 

@@ -94,6 +94,21 @@ def check(kind: str, uploads: Mapping[str, Upload], office: str,
 MAX_SHOWN = 20
 
 
+def minimised(kind: str, uploads: Mapping[str, Upload]) -> dict[str, Upload]:
+    """What the service keeps of a checked return: post records' placements cut to the four
+    columns the plan reads (no trainee names or GMC numbers are stored); the rest as given."""
+    kept = dict(uploads)
+    if kind == "post_records" and "placements" in kept:
+        from fairshare.inputs.tis import minimal_placements
+
+        given = kept["placements"]
+        with tempfile.TemporaryDirectory(prefix="fairshare-upload-") as folder:
+            data = minimal_placements(_write(Path(folder), given))
+        stem = given.filename.rsplit(".", 1)[0]
+        kept["placements"] = replace(given, filename=f"{stem} (4 columns kept).csv", data=data)
+    return kept
+
+
 def _listed(problems: list[Problem], names: Mapping[str, str]) -> list[str]:
     shown = [str(_renamed(p, names)) for p in problems[:MAX_SHOWN]]
     if len(problems) > MAX_SHOWN:
