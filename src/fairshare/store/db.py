@@ -14,7 +14,8 @@ instead of one failing half-way with "database is locked".
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,28 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-@lru_cache(maxsize=8)
+#: Engines by URL, most recently used last. A deployment uses one URL; a process that opens
+#: many (the tests) keeps the newest few, and an engine dropped from here is disposed at once,
+#: so its pooled connections are closed now rather than whenever the garbage collector runs.
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_ENGINES_KEPT = 8
+_ENGINES_LOCK = threading.Lock()
+
+
 def engine_for(url: str) -> Engine:
     """One pooled engine per URL per process (engines are thread-safe; connections are not)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is not None:
+            _ENGINES.move_to_end(url)
+            return engine
+        engine = _ENGINES[url] = _make_engine(url)
+        while len(_ENGINES) > _ENGINES_KEPT:
+            _ENGINES.popitem(last=False)[1].dispose()
+        return engine
+
+
+def _make_engine(url: str) -> Engine:
     url = _normalise(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
