@@ -71,3 +71,23 @@ def test_the_environment_names_the_database(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv(db.ENV_URL, "postgresql://u@h/d")
     assert db.database_url() == "postgresql+psycopg://u@h/d"
     assert db.database_url("sqlite:///y.sqlite") == "sqlite:///y.sqlite"  # the option wins
+
+
+def test_servers_starting_together_on_a_new_database_all_migrate_it(database_url: str) -> None:
+    """A deployment starts several processes at once on an empty database; each runs the
+    migrations. Without a lock, PostgreSQL failed three of four with a duplicate-type error."""
+    import subprocess
+    import sys
+    import time
+
+    # Every process imports first, then all migrate at the same instant (the race is real).
+    code = ("import sys, time; from fairshare.store import db; import alembic.command; "
+            "e = db.engine_for(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - "
+            "time.time())); db.upgrade(e); print('migrated')")
+    start = str(time.time() + 6)
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url, start], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    results = [(p.wait(timeout=120), p.communicate()) for p in procs]
+    assert [(rc, out.strip()) for rc, (out, _) in results] == [(0, "migrated")] * 4, results
+    engine = db.engine_for(database_url)
+    assert db.current_revision(engine) == db.head_revision()
