@@ -372,7 +372,30 @@ def _not_found(ref: str, rows: Sequence[Any], where: str) -> str:
     return f"no run '{ref}' in {where}.{hint} (`fairshare runs` lists every run)"
 
 
-class RunStore:
+class RunListing:
+    """What both run stores (files here, the database in ``sql_runs``) list the same way: each
+    gives its registry rows newest first (``_rows``) and makes a record of one (``_record``)."""
+
+    def _rows(self) -> builtins.list[Any]:
+        raise NotImplementedError
+
+    def _record(self, row: Any) -> RunRecord:
+        raise NotImplementedError
+
+    def list(self) -> pd.DataFrame:
+        """Every complete run, newest first (half-written runs are never listed)."""
+        rows = self._rows()
+        df = pd.DataFrame([{c: r[c] for c in LIST_COLUMNS} for r in rows], columns=LIST_COLUMNS)
+        df["demonstration"] = [None if r["demonstration"] is None else bool(r["demonstration"])
+                               for r in rows]
+        return df
+
+    def records(self) -> builtins.list[RunRecord]:
+        """Every complete run as records, newest first."""
+        return [self._record(r) for r in self._rows()]
+
+
+class RunStore(RunListing):
     """A folder of saved runs: SQLite registry plus one Parquet folder per run."""
 
     def __init__(self, root: Path | str | None = None) -> None:
@@ -548,18 +571,6 @@ class RunStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-
-    def list(self) -> pd.DataFrame:
-        """Every complete run, newest first (half-written runs are never listed)."""
-        rows = self._rows()
-        df = pd.DataFrame([{c: r[c] for c in LIST_COLUMNS} for r in rows], columns=LIST_COLUMNS)
-        df["demonstration"] = [None if r["demonstration"] is None else bool(r["demonstration"])
-                               for r in rows]
-        return df
-
-    def records(self) -> builtins.list[RunRecord]:
-        """Every complete run as records, newest first."""
-        return [self._record(r) for r in self._rows()]
 
     def get(self, ref: str) -> RunRecord:
         """A run by exact id, then by name (the newest of that name), then by unique id prefix."""

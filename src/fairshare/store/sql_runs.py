@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from fairshare.store import db
 from fairshare.store.runs import (
-    LIST_COLUMNS,
     RunCorrupt,
+    RunListing,
     RunNotFound,
     RunRecord,
     RunStore,
@@ -80,7 +80,7 @@ def _check_portable(meta_text: str) -> None:
                             "cannot store: remove it")
 
 
-class SqlRunStore:
+class SqlRunStore(RunListing):
     """Runs kept in the service's database: one row per run, one blob per table."""
 
     def __init__(self, engine: Engine) -> None:
@@ -155,18 +155,6 @@ class SqlRunStore:
     def _exists(self, run_id: str) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is not None
-
-    def list(self) -> pd.DataFrame:
-        """Every run, newest first (a run being saved is not listed until it is complete)."""
-        rows = self._rows()
-        df = pd.DataFrame([{c: r[c] for c in LIST_COLUMNS} for r in rows], columns=LIST_COLUMNS)
-        df["demonstration"] = [None if r["demonstration"] is None else bool(r["demonstration"])
-                               for r in rows]
-        return df
-
-    def records(self) -> builtins.list[RunRecord]:
-        """Every run as records, newest first."""
-        return [self._record(r) for r in self._rows()]
 
     def get(self, ref: str) -> RunRecord:
         """A run by exact id, then by name (the newest of that name), then by unique id prefix.
