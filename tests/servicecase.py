@@ -6,7 +6,10 @@ pages only have to show and serve what is stored, so the tests check them agains
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +17,7 @@ import pandas as pd
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from fairshare.service.app import create_app
 from fairshare.service.settings import load_settings
@@ -94,3 +98,23 @@ def make_case(url: str, **settings: Any) -> Case:
         case.ids["job"] = jobs.enqueue(conn, "run", {"scenario": {"horizon": 2030}},
                                        case.ids["analyst"])
     return case
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def served(case: Case) -> Iterator[str]:
+    """The case's app on a free loopback port in a thread, for the browser tests: its URL."""
+    srv = make_server("127.0.0.1", 0, case.app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=srv.serve_forever, name="fairshare-service", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
+        srv.server_close()
+        case.engine.dispose()

@@ -21,12 +21,12 @@ pytest.importorskip("axe_playwright_python", reason="the accessibility audit nee
                     "axe-playwright-python (the dev extras)")
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 from fairshare.service.worker import Worker  # noqa: E402
 from fairshare.store import jobs as q  # noqa: E402
 from fairshare.store.sql_runs import SqlRunStore  # noqa: E402
 from tests.servicecase import PASSWORD, Case, make_case  # noqa: E402
+from tests.servicecase import served as served_case  # noqa: E402
 from tests.test_webapp_e2e import ARGS, ARTIFACTS, serious_violations  # noqa: E402
 
 pytestmark = [
@@ -37,24 +37,12 @@ pytestmark = [
 ]
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def served(tmp_path: Any) -> Iterator[tuple[Case, str]]:
     case = make_case(f"sqlite:///{tmp_path / 'service.sqlite'}")
-    srv = make_server("127.0.0.1", 0, case.app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=srv.serve_forever, name="fairshare-service", daemon=True)
-    thread.start()
-    try:
-        yield case, f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        case.engine.dispose()
+    with served_case(case) as url:
+        yield case, url
 
 
 @pytest.fixture

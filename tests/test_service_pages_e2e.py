@@ -6,10 +6,8 @@ violation in the console, keyboard focus on the error summary of a form with pro
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,9 +22,9 @@ _NO_CHROMIUM = CHROMIUM is None
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 from tests.servicecase import PASSWORD, Case, make_case  # noqa: E402
+from tests.servicecase import served as served_case  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,24 +46,12 @@ PAGES = {
 }
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Case, str]]:
     case = make_case(f"sqlite:///{tmp_path_factory.mktemp('e2e')}/s.sqlite")
-    srv = make_server("127.0.0.1", 0, case.app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=srv.serve_forever, name="fairshare-service", daemon=True)
-    thread.start()
-    try:
-        yield case, f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        case.engine.dispose()
+    with served_case(case) as url:
+        yield case, url
 
 
 def serious_violations(page: Page) -> list[str]:
